@@ -1,0 +1,186 @@
+"""The event store: the eventsourcing library's application and recorders, msgspec inside.
+
+Events are stored with the topic ``"<tag>/v<schema_version>"`` and a msgspec JSON body,
+so a stored event is readable by anyone with the published schemas and is decoded
+without reflection. The notification log (the store's total order) is what the bus,
+the projections and, in production, the Kafka relay follow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    Notification,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from projections.sql import sqlite_path
+from schemas import registry
+from schemas.base import Event
+
+S = TypeVar("S")
+
+
+class ConcurrencyConflict(Exception):
+    """Another command changed one of the same aggregates first."""
+
+
+class MsgspecTranscoder(Transcoder):
+    def encode(self, obj: Any) -> bytes:
+        return registry.encode(obj)
+
+    def decode(self, data: bytes) -> Any:
+        return registry.decode_any(data)
+
+
+def stored_topic(event: Event) -> str:
+    return f"{event.tag()}/v{event.schema_version}"
+
+
+def split_topic(topic: str) -> tuple[str, int]:
+    tag, _, version = topic.rpartition("/v")
+    return tag, int(version)
+
+
+class MsgspecMapper(Mapper[UUID]):
+    """Stores whole msgspec structs; the library's default mapper expects ``__dict__``."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = registry.encode(domain_event)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=stored_topic(domain_event),
+            state=state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        state = stored_event.state
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        tag, version = split_topic(stored_event.topic)
+        return registry.decode(tag, version, state)
+
+
+class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """Inserts a batch with one ``executemany`` instead of one statement per event.
+
+    Notification ids are the table's rowids; inside the write transaction nobody else
+    can insert, so the batch takes the ids that follow the current maximum.
+    """
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        c.execute(f"SELECT IFNULL(MAX(rowid), 0) FROM {self.events_table_name}")
+        first = c.fetchone()[0] + 1
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                 s.originator_version, s.topic, s.state)
+                for s in stored_events
+            ],
+        )
+        return list(range(first, first + len(stored_events)))
+
+
+class EventStore(Application[UUID]):
+    """Dialstream's one event-sourced application: every aggregate lives here."""
+
+    name = "dialstream"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._appended = threading.Condition()
+        self._appends = 0
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=MsgspecTranscoder(), mapper_class=MsgspecMapper)
+
+    # Writing -------------------------------------------------------------------------
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Store the events of one decision atomically; return the last log position."""
+        if not events:
+            return self.position()
+        try:
+            recordings = self.save(*events)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(str(error)) from error
+        self.wake()
+        return max(r.notification.id for r in recordings)
+
+    # Reading -------------------------------------------------------------------------
+
+    def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
+        try:
+            return self.repository.get(aggregate_id, projector_func=project)  # type: ignore[arg-type, return-value]
+        except AggregateNotFoundError:
+            return None
+
+    def position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
+        notifications: Sequence[Notification] = self.recorder.select_notifications(
+            start=after, limit=limit, stop=upto, inclusive_of_start=False
+        )
+        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+    def appends(self) -> int:
+        """How many appends this process has made; pass it to :meth:`wait_for_append`."""
+        return self._appends
+
+    def wait_for_append(self, seen: int, timeout: float) -> None:
+        """Block until an append after ``seen`` or until ``timeout`` (other processes poll)."""
+        with self._appended:
+            if self._appends == seen:
+                self._appended.wait(timeout)
+
+    def wake(self) -> None:
+        with self._appended:
+            self._appends += 1
+            self._appended.notify_all()
+
+
+def store_env(database_url: str) -> dict[str, str]:
+    """The eventsourcing environment for a ``sqlite:///path`` or ``postgresql://`` URL."""
+    from urllib.parse import unquote, urlparse
+
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": sqlite_path(database_url),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": (
+                "dialstream.store:BatchSQLiteApplicationRecorder"
+            ),
+        }
+    if url.scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": "5",
+        }
+    raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")

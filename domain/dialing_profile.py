@@ -1,0 +1,42 @@
+"""Dialing profile: dialing mode, pacing and optimisation, filtering, treatments."""
+
+from __future__ import annotations
+
+from msgspec import UNSET, Struct, UnsetType
+
+from domain import account
+from domain.profile import Profile, ProfileKind
+from schemas.profiles import (
+    DialingProfileChanged,
+    DialingProfileCreated,
+    DialingProfileDeleted,
+    DialingSettings,
+)
+from schemas.settings import NonEmpty
+from schemas.profiles import Description
+
+DialingProfile = Profile[DialingSettings]
+
+
+class CreateDialingProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: NonEmpty
+    description: Description = ""
+    settings: DialingSettings = DialingSettings()
+
+
+class ChangeDialingProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: NonEmpty | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    settings: DialingSettings | UnsetType = UNSET
+
+
+KIND: ProfileKind[DialingSettings] = ProfileKind(
+    kind="dialing-profile",
+    label="dialing profile",
+    created=DialingProfileCreated,
+    changed=DialingProfileChanged,
+    deleted=DialingProfileDeleted,
+    default_of=lambda state: state.default_dialing_profile_id,
+    choose_default=account.choose_default_dialing_profile,
+)
+project = KIND.projector()

@@ -1,0 +1,42 @@
+"""Session profile: channel, agent group, trunk group, DNs, servers and OCS option sections."""
+
+from __future__ import annotations
+
+from msgspec import UNSET, Struct, UnsetType
+
+from domain import account
+from domain.profile import Profile, ProfileKind
+from schemas.profiles import (
+    Description,
+    SessionProfileChanged,
+    SessionProfileCreated,
+    SessionProfileDeleted,
+    SessionSettings,
+)
+from schemas.settings import NonEmpty
+
+SessionProfile = Profile[SessionSettings]
+
+
+class CreateSessionProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: NonEmpty
+    description: Description = ""
+    settings: SessionSettings = SessionSettings()
+
+
+class ChangeSessionProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: NonEmpty | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    settings: SessionSettings | UnsetType = UNSET
+
+
+KIND: ProfileKind[SessionSettings] = ProfileKind(
+    kind="session-profile",
+    label="session profile",
+    created=SessionProfileCreated,
+    changed=SessionProfileChanged,
+    deleted=SessionProfileDeleted,
+    default_of=lambda state: state.default_session_profile_id,
+    choose_default=account.choose_default_session_profile,
+)
+project = KIND.projector()

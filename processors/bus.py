@@ -1,0 +1,39 @@
+"""The bus port: what delivers the event store's log, in order, to processors and projections.
+
+Adapters: :mod:`processors.embedded_bus` (in process, following the store) and, with the
+Kafka backbone, a Kafka adapter. Subscribers say where they are; the bus delivers what
+follows, in batches, at least once; subscribers make redelivery harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from schemas.base import Event
+
+Batch = Sequence[tuple[int, Event]]
+
+
+class Subscriber(Protocol):
+    name: str
+
+    def position(self) -> int:
+        """The last log position this subscriber has fully handled."""
+        ...
+
+    def handle(self, batch: Batch) -> int:
+        """Handle a batch; return the new position."""
+        ...
+
+
+class Bus(Protocol):
+    def subscribe(self, subscriber: Subscriber) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until every subscriber has handled the log up to ``position``."""
+        ...

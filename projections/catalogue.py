@@ -1,0 +1,148 @@
+"""catalogue: what is the current state of each account, profile, template, group and list?
+
+Each row holds one aggregate's state as msgspec JSON, folded with the same ``evolve``
+functions the aggregates use, so the API reads without replaying the event store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain import (
+    account,
+    campaign_group,
+    campaign_template,
+    contact_list,
+    dialing_profile,
+    session_profile,
+)
+from domain.account import Account
+from domain.campaign_group import CampaignGroup
+from domain.campaign_template import CampaignTemplate
+from domain.contact_list import ContactList
+from domain.profile import Profile
+from projections.sql import Cursor, Database
+from schemas import campaigns, lists, profiles, settings
+from schemas.base import Event
+from schemas.profiles import DialingSettings, SessionSettings
+
+ACCOUNT = "account"
+DIALING_PROFILE = "dialing-profile"
+SESSION_PROFILE = "session-profile"
+CAMPAIGN_TEMPLATE = "campaign-template"
+CAMPAIGN_GROUP = "campaign-group"
+CONTACT_LIST = "contact-list"
+
+STATE_TYPES: dict[str, type[Any]] = {
+    ACCOUNT: Account,
+    DIALING_PROFILE: Profile[DialingSettings],
+    SESSION_PROFILE: Profile[SessionSettings],
+    CAMPAIGN_TEMPLATE: CampaignTemplate,
+    CAMPAIGN_GROUP: CampaignGroup,
+    CONTACT_LIST: ContactList,
+}
+EVOLVE: dict[str, Callable[[Any, Event], Any]] = {
+    ACCOUNT: account.evolve,
+    DIALING_PROFILE: dialing_profile.KIND.evolve,
+    SESSION_PROFILE: session_profile.KIND.evolve,
+    CAMPAIGN_TEMPLATE: campaign_template.evolve,
+    CAMPAIGN_GROUP: campaign_group.evolve,
+    CONTACT_LIST: contact_list.evolve,
+}
+# The event that creates each kind; later events find the kind on the existing row.
+CREATED_BY: dict[type[Event], str] = {
+    settings.AccountOpened: ACCOUNT,
+    profiles.DialingProfileCreated: DIALING_PROFILE,
+    profiles.SessionProfileCreated: SESSION_PROFILE,
+    campaigns.CampaignTemplateCreated: CAMPAIGN_TEMPLATE,
+    campaigns.CampaignGroupCreated: CAMPAIGN_GROUP,
+    lists.ContactListCreated: CONTACT_LIST,
+}
+_decoders = {kind: msgspec.json.Decoder(state_type) for kind, state_type in STATE_TYPES.items()}
+_encoder = msgspec.json.Encoder()
+
+
+def display_name(state: Any) -> str:
+    if isinstance(state, Account):
+        return state.settings.general.account_name
+    return str(state.name)
+
+
+def is_gone(state: Any) -> bool:
+    return bool(getattr(state, "deleted", False))
+
+
+class Catalogue:
+    name = "catalogue"
+    tables = ("catalogue",)
+
+    def create_tables(self, cursor: Cursor) -> None:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS catalogue ("
+            "id TEXT PRIMARY KEY, account_id TEXT NOT NULL, kind TEXT NOT NULL, "
+            "name TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, "
+            "body TEXT NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS catalogue_by_kind ON catalogue (account_id, kind, name)"
+        )
+
+    def apply(self, cursor: Cursor, event: Event, position: int) -> None:
+        kind = CREATED_BY.get(type(event))
+        state: Any = None
+        if kind is None:
+            cursor.execute("SELECT kind, body FROM catalogue WHERE id = ?", (str(event.originator_id),))
+            row = cursor.fetchone()
+            if row is None:
+                return  # not a catalogued aggregate (a name claim, say)
+            kind = str(row[0])
+            state = _decoders[kind].decode(row[1])
+        state = EVOLVE[kind](state, event)
+        if state is None:
+            return
+        cursor.execute(
+            "INSERT INTO catalogue (id, account_id, kind, name, version, deleted, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "name = excluded.name, version = excluded.version, deleted = excluded.deleted, "
+            "body = excluded.body",
+            (
+                str(state.id), str(state.account_id), kind, display_name(state), state.version,
+                int(is_gone(state)), _encoder.encode(state).decode(),
+            ),
+        )
+
+
+class CatalogueQueries:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, account_id: UUID, kind: str, object_id: UUID) -> Any | None:
+        """The object, or None when missing, deleted, or another account's."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? "
+                "AND deleted = 0",
+                (str(object_id), str(account_id), kind),
+            )
+            row = cursor.fetchone()
+        return None if row is None else _decoders[kind].decode(row[0])
+
+    def list(self, account_id: UUID, kind: str) -> list[Any]:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT body FROM catalogue WHERE account_id = ? AND kind = ? AND deleted = 0 "
+                "ORDER BY name",
+                (str(account_id), kind),
+            )
+            rows = cursor.fetchall()
+        return [_decoders[kind].decode(row[0]) for row in rows]
+
+    def accounts(self) -> list[Account]:
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT body FROM catalogue WHERE kind = ? ORDER BY name", (ACCOUNT,))
+            rows = cursor.fetchall()
+        return [_decoders[ACCOUNT].decode(row[0]) for row in rows]

@@ -1,0 +1,127 @@
+"""A small SQL port for read models: SQLite in the embedded default, PostgreSQL in production.
+
+Statements are written once with ``?`` placeholders and portable SQL (``ON CONFLICT``
+upserts work on both); the PostgreSQL adapter rewrites the placeholders.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+class Database(Protocol):
+    url: str
+
+    def transaction(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative/file`` or ``sqlite:////absolute/file`` to a file path."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    return url[len("sqlite:///"):] or ":memory:"
+
+
+class SQLiteDatabase:
+    def __init__(self, url: str):
+        self.url = url
+        path = sqlite_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor  # type: ignore[misc]
+            except BaseException:
+                self._conn.rollback()
+                raise
+            else:
+                self._conn.commit()
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _PgCursor:
+    def __init__(self, cursor: Any):
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._cursor.fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._cursor.fetchone()
+        return None if row is None else tuple(row)
+
+
+class PostgresDatabase:
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = url
+        parsed = urlparse(url)
+        self._conn = psycopg.connect(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            dbname=parsed.path.lstrip("/"),
+            user=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password or ""),
+            autocommit=False,
+        )
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            try:
+                with self._conn.cursor() as cursor:
+                    yield _PgCursor(cursor)
+            except BaseException:
+                self._conn.rollback()
+                raise
+            else:
+                self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def connect(url: str) -> SQLiteDatabase | PostgresDatabase:
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        return SQLiteDatabase(url)
+    if scheme in ("postgresql", "postgres"):
+        return PostgresDatabase(url)
+    raise ValueError(f"unsupported database URL {url!r}")

@@ -1,0 +1,165 @@
+"""Topic ``profiles``: dialing profiles and session profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from msgspec import Meta, Struct
+
+from schemas import topics
+from schemas.base import Event
+from schemas.settings import NonEmpty, Text
+
+DialingMode = Literal["preview", "progressive", "predictive"]
+Channel = Literal["voice", "sms", "email"]
+OptimizationMethod = Literal["busy_factor", "overdial_rate", "wait_time", "answer_rate"]
+TreatmentAction = Literal[
+    "no_treatment",
+    "redial",
+    "retry_in",
+    "retry_at",
+    "next_in_chain",
+    "next_in_chain_after",
+    "next_in_chain_at",
+    "mark_agent_error",
+    "assign_to_group",
+]
+CallResultCode = Annotated[int, Meta(ge=0, le=53)]
+Description = Annotated[str, Meta(max_length=2000)]
+
+
+class Pacing(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Progressive: calls placed per ready agent. Predictive: the starting ratio.
+    lines_per_agent: Annotated[float, Meta(ge=1, le=10)] = 1.0
+    optimization_method: OptimizationMethod = "overdial_rate"
+    # The goal of the optimization method: a percent for rates, seconds for wait time.
+    optimization_goal: Annotated[float, Meta(gt=0, le=100)] = 3.0
+    # Regulators want at least 15 s (or four rings) before a call is given up.
+    ring_timeout_seconds: Annotated[int, Meta(ge=15, le=120)] = 25
+    answering_machine_detection: bool = True
+    max_attempts_per_minute: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+
+
+class SortField(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    field: NonEmpty
+    descending: bool = False
+
+
+class Filtering(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # The selection-rule language arrives with the contact-lists work; stored verbatim here.
+    selection_rule: Annotated[str, Meta(max_length=4000)] = ""
+    sort: list[SortField] = []
+    max_attempts: Annotated[int, Meta(ge=1, le=100)] = 10
+
+
+class Treatment(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    call_result: CallResultCode
+    sequence: Annotated[int, Meta(ge=1, le=20)] = 1
+    action: TreatmentAction
+    retry_count: Annotated[int, Meta(ge=0, le=100)] = 1
+    interval_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 90)] = 0
+    increment_minutes: Annotated[int, Meta(ge=0, le=60 * 24)] = 0
+
+
+class DialingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    dialing_mode: DialingMode = "progressive"
+    caller_id: Text = ""
+    pacing: Pacing = Pacing()
+    filtering: Filtering = Filtering()
+    treatments: list[Treatment] = []
+
+
+OptionSection = dict[str, dict[str, str]]
+
+
+class OptionSections(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """OCS-style option sections, each a named map of option name to value."""
+
+    campaign_group: OptionSection = {}
+    contact_list: OptionSection = {}
+    campaign: OptionSection = {}
+
+
+class SessionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    channel: Channel = "voice"
+    agent_group: Text = ""
+    trunk_group: Text = ""
+    destination_dn: Text = ""
+    stat_server: Text = ""
+    other_servers: list[NonEmpty] = []
+    ivr_profile: Text = ""
+    interaction_queue: Text = ""
+    options: OptionSections = OptionSections()
+
+
+class ProfileEvent(Event, frozen=True, kw_only=True):
+    TOPIC: ClassVar[str] = topics.PROFILES
+
+
+class DialingProfileCreated(
+    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.created"
+):
+    name: str
+    description: str
+    settings: DialingSettings
+
+
+class DialingProfileChanged(
+    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.changed"
+):
+    name: str
+    description: str
+    settings: DialingSettings
+
+
+class DialingProfileDeleted(
+    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.deleted"
+):
+    pass
+
+
+class SessionProfileCreated(
+    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.created"
+):
+    name: str
+    description: str
+    settings: SessionSettings
+
+
+class SessionProfileChanged(
+    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.changed"
+):
+    name: str
+    description: str
+    settings: SessionSettings
+
+
+class SessionProfileDeleted(
+    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.deleted"
+):
+    pass
+
+
+class ProfileReferenced(ProfileEvent, frozen=True, kw_only=True, tag="profile.referenced"):
+    """A campaign template started to use this (dialing or session) profile."""
+
+    by_id: UUID
+
+
+class ProfileReleased(ProfileEvent, frozen=True, kw_only=True, tag="profile.released"):
+    """A campaign template stopped using this profile."""
+
+    by_id: UUID
+
+
+EVENTS: tuple[type[Event], ...] = (
+    DialingProfileCreated,
+    DialingProfileChanged,
+    DialingProfileDeleted,
+    SessionProfileCreated,
+    SessionProfileChanged,
+    SessionProfileDeleted,
+    ProfileReferenced,
+    ProfileReleased,
+)

@@ -1,0 +1,191 @@
+"""Topic ``settings``: the account (tenant), its settings page, API keys and name claims."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from msgspec import Meta, Struct
+
+from schemas import topics
+from schemas.base import Event
+
+NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(max_length=200)]
+ZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
+Role = Literal["admin", "supervisor", "viewer"]
+
+
+class GeneralSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    account_name: NonEmpty
+    caller_id: Text = ""
+    dap_name: Text = ""
+    format_name: Text = ""
+    disposition_codes: Text = ""
+
+
+class RegionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    country_code: Annotated[str, Meta(pattern="^[A-Z]{2}$")] = "US"
+    time_zone: ZoneName = "America/New_York"
+    locale: Annotated[str, Meta(pattern="^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en-US"
+    reports_time_zone: ZoneName = "UTC"
+
+
+class ListSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    default_time_zone: ZoneName = "America/New_York"
+    default_region: Annotated[str, Meta(pattern="^[A-Z]{2}$")] = "US"
+    default_time_zone_on_error: ZoneName = "America/New_York"
+    max_split_lists: Annotated[int, Meta(ge=1, le=100)] = 10
+
+
+class EncryptionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = False
+    secure_all_contact_lists: bool = False
+    secure_all_suppression_lists: bool = False
+    secure_analytics_reports: bool = False
+
+
+class SecuritySettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    minimum_password_length: Annotated[int, Meta(ge=6, le=128)] = 8
+    # 0 means never sign out automatically.
+    auto_sign_out_minutes: Annotated[int, Meta(ge=0, le=1440)] = 30
+    strict_sign_out: bool = False
+    encryption: EncryptionSettings = EncryptionSettings()
+
+
+class MaxAttemptsPerMinute(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    voice: Annotated[int, Meta(ge=1, le=100_000)] = 100
+    sms: Annotated[int, Meta(ge=1, le=100_000)] = 100
+    email: Annotated[int, Meta(ge=1, le=100_000)] = 100
+
+
+class PacingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # Percent of live-answered calls; regulators cap it at 3 % (US FTC TSR, UK Ofcom).
+    target_abandon_rate: Annotated[float, Meta(gt=0, le=100)] = 3.0
+    # A call counts as abandoned when no agent is connected within this many seconds.
+    abandon_call_definition_seconds: Annotated[int, Meta(ge=1, le=60)] = 2
+    max_attempts_per_minute: MaxAttemptsPerMinute = MaxAttemptsPerMinute()
+
+
+class AccountSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    general: GeneralSettings
+    region: RegionSettings = RegionSettings()
+    lists: ListSettings = ListSettings()
+    security: SecuritySettings = SecuritySettings()
+    pacing: PacingSettings = PacingSettings()
+
+
+class PublicKey(Struct, frozen=True, kw_only=True):
+    fingerprint: str
+    user_id: str
+    key_type: str
+    algorithm: str
+    uploaded_at: datetime
+    expires_at: datetime | None = None
+    armored: str
+
+
+class SettingsEvent(Event, frozen=True, kw_only=True):
+    TOPIC: ClassVar[str] = topics.SETTINGS
+
+
+class AccountOpened(SettingsEvent, frozen=True, kw_only=True, tag="account.opened"):
+    settings: AccountSettings
+
+
+class GeneralSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.general_settings_changed"
+):
+    general: GeneralSettings
+
+
+class RegionSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.region_settings_changed"
+):
+    region: RegionSettings
+
+
+class ListSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.list_settings_changed"
+):
+    lists: ListSettings
+
+
+class SecuritySettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.security_settings_changed"
+):
+    security: SecuritySettings
+
+
+class PacingSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.pacing_settings_changed"
+):
+    pacing: PacingSettings
+
+
+class PublicKeyImported(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_imported"
+):
+    key: PublicKey
+
+
+class PublicKeyRemoved(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_removed"
+):
+    fingerprint: str
+
+
+class DefaultDialingProfileChosen(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.default_dialing_profile_chosen"
+):
+    profile_id: UUID | None
+
+
+class DefaultSessionProfileChosen(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.default_session_profile_chosen"
+):
+    profile_id: UUID | None
+
+
+class ApiKeyIssued(SettingsEvent, frozen=True, kw_only=True, tag="account.api_key_issued"):
+    key_id: UUID
+    name: str
+    role: Role
+    # Only the SHA-256 of the secret is ever stored; the secret is shown once.
+    secret_sha256: str
+    prefix: str
+
+
+class ApiKeyRevoked(SettingsEvent, frozen=True, kw_only=True, tag="account.api_key_revoked"):
+    key_id: UUID
+
+
+class NameClaimed(SettingsEvent, frozen=True, kw_only=True, tag="name.claimed"):
+    kind: str
+    name: str
+    owner_id: UUID
+
+
+class NameReleased(SettingsEvent, frozen=True, kw_only=True, tag="name.released"):
+    kind: str
+    name: str
+    owner_id: UUID
+
+
+EVENTS: tuple[type[Event], ...] = (
+    AccountOpened,
+    GeneralSettingsChanged,
+    RegionSettingsChanged,
+    ListSettingsChanged,
+    SecuritySettingsChanged,
+    PacingSettingsChanged,
+    PublicKeyImported,
+    PublicKeyRemoved,
+    DefaultDialingProfileChosen,
+    DefaultSessionProfileChosen,
+    ApiKeyIssued,
+    ApiKeyRevoked,
+    NameClaimed,
+    NameReleased,
+)
