@@ -32,7 +32,7 @@ from domain.aggregate import apply_overrides, existing, pick
 from domain.campaign_group import CampaignGroup
 from domain.campaign_template import CampaignTemplate
 from domain.contact_list import ContactList
-from domain.errors import NotFound, RuleViolation
+from domain.errors import NotFound, RuleViolation, StaleVersion
 from domain.name_claim import NameClaim
 from domain.profile import Profile, ProfileKind
 from domain.zones import ensure_zone
@@ -93,10 +93,22 @@ class Handlers:
             raise NotFound(f"{label} not found", field=field)
         return state
 
+    @staticmethod
+    def _expect(state: Any, expected_version: int | None) -> None:
+        """Honour the client's If-Match: refuse to change a version it has not seen."""
+        if expected_version is not None and state.version != expected_version:
+            raise StaleVersion(
+                f"the object is at version {state.version}, not {expected_version}; "
+                "fetch it again and retry",
+                field="If-Match",
+            )
+
     def _claim(self, account_id: UUID, kind: str, name: str) -> NameClaim | None:
         return self.store.load(name_claim.claim_id(account_id, kind, name), name_claim.project)
 
-    def _profile(self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID, field: str = "id") -> Profile[Any]:
+    def _profile(
+        self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID, field: str = "id"
+    ) -> Profile[Any]:
         state = self.store.load(profile_id, kind.projector())
         return self._owned(state, account_id, kind.label, field)  # type: ignore[no-any-return]
 
@@ -130,7 +142,9 @@ class Handlers:
             account.open_account(account_id, account.OpenAccount(name=name), now=self.clock()),
         )
 
-    def update_settings(self, account_id: UUID, command: account.UpdateSettings) -> Done:
+    def update_settings(
+        self, account_id: UUID, command: account.UpdateSettings, expected_version: int | None = None
+    ) -> Done:
         for section, fields in (
             ("region", ("time_zone", "reports_time_zone")),
             ("lists", ("default_time_zone", "default_time_zone_on_error")),
@@ -140,11 +154,14 @@ class Handlers:
                 for field in fields:
                     ensure_zone(getattr(value, field), f"{section}.{field}")
         state = self.account(account_id)
+        self._expect(state, expected_version)
         return self._commit(account_id, account.update_settings(state, command, now=self.clock()))
 
     def import_public_key(self, account_id: UUID, key: PublicKey) -> Done:
         state = self.account(account_id)
-        events = account.import_public_key(state, account.ImportPublicKey(key=key), now=self.clock())
+        events = account.import_public_key(
+            state, account.ImportPublicKey(key=key), now=self.clock()
+        )
         return self._commit(account_id, events)
 
     def remove_public_key(self, account_id: UUID, fingerprint: str) -> Done:
@@ -154,14 +171,19 @@ class Handlers:
         )
         return self._commit(account_id, events)
 
-    def issue_api_key(self, account_id: UUID, name: str, role: Role, secret: str | None = None) -> IssuedKey:
+    def issue_api_key(
+        self, account_id: UUID, name: str, role: Role, secret: str | None = None
+    ) -> IssuedKey:
         secret = secret or API_KEY_PREFIX + secrets.token_urlsafe(32)
         if len(secret) < 20:
             raise RuleViolation("an API key is at least 20 characters", field="secret")
         key_id = self.new_id()
         state = self.account(account_id)
         command = account.IssueApiKey(
-            key_id=key_id, name=name, role=role, secret_sha256=hash_secret(secret),
+            key_id=key_id,
+            name=name,
+            role=role,
+            secret_sha256=hash_secret(secret),
             prefix=secret[:8],
         )
         position = self.store.append(account.issue_api_key(state, command, now=self.clock()))
@@ -169,7 +191,9 @@ class Handlers:
 
     def revoke_api_key(self, account_id: UUID, key_id: UUID) -> Done:
         state = self.account(account_id)
-        events = account.revoke_api_key(state, account.RevokeApiKey(key_id=key_id), now=self.clock())
+        events = account.revoke_api_key(
+            state, account.RevokeApiKey(key_id=key_id), now=self.clock()
+        )
         return self._commit(key_id, events)
 
     # Profiles --------------------------------------------------------------------------
@@ -187,8 +211,16 @@ class Handlers:
         )
         return self._commit(profile_id, events)
 
-    def change_profile(self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID, command: Any) -> Done:
+    def change_profile(
+        self,
+        kind: ProfileKind[Any],
+        account_id: UUID,
+        profile_id: UUID,
+        command: Any,
+        expected_version: int | None = None,
+    ) -> Done:
         state = self._profile(kind, account_id, profile_id)
+        self._expect(state, expected_version)
         name = pick(command.name, state.name)
         events = kind.change(
             state,
@@ -201,8 +233,15 @@ class Handlers:
         )
         return self._commit(profile_id, events)
 
-    def delete_profile(self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID) -> Done:
+    def delete_profile(
+        self,
+        kind: ProfileKind[Any],
+        account_id: UUID,
+        profile_id: UUID,
+        expected_version: int | None = None,
+    ) -> Done:
         state = self._profile(kind, account_id, profile_id)
+        self._expect(state, expected_version)
         events = kind.delete(
             state,
             account=self.account(account_id),
@@ -211,47 +250,79 @@ class Handlers:
         )
         return self._commit(profile_id, events)
 
-    def make_default_profile(self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID) -> Done:
+    def make_default_profile(
+        self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID
+    ) -> Done:
         state = self._profile(kind, account_id, profile_id)
         events = kind.make_default(state, account=self.account(account_id), now=self.clock())
         return self._commit(profile_id, events)
 
     # Campaign templates ----------------------------------------------------------------
 
-    def create_template(self, account_id: UUID, command: campaign_template.CreateCampaignTemplate) -> Done:
+    def create_template(
+        self, account_id: UUID, command: campaign_template.CreateCampaignTemplate
+    ) -> Done:
         owner = self.account(account_id)
         dialing_id = command.dialing_profile_id or owner.default_dialing_profile_id
         session_id = command.session_profile_id or owner.default_session_profile_id
         if dialing_id is None:
-            raise RuleViolation("no dialing profile given and the account has no default", field="dialing_profile_id")
+            raise RuleViolation(
+                "no dialing profile given and the account has no default",
+                field="dialing_profile_id",
+            )
         if session_id is None:
-            raise RuleViolation("no session profile given and the account has no default", field="session_profile_id")
+            raise RuleViolation(
+                "no session profile given and the account has no default",
+                field="session_profile_id",
+            )
         template_id = self.new_id()
         events = campaign_template.create(
             command,
             template_id=template_id,
             account_id=account_id,
-            dialing_profile=self._profile(dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"),
-            session_profile=self._profile(session_profile.KIND, account_id, session_id, "session_profile_id"),
+            dialing_profile=self._profile(
+                dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"
+            ),
+            session_profile=self._profile(
+                session_profile.KIND, account_id, session_id, "session_profile_id"
+            ),
             claim=self._claim(account_id, campaign_template.KIND, command.name),
             now=self.clock(),
         )
         return self._commit(template_id, events)
 
-    def _template_profiles(self, account_id: UUID, *pairs: tuple[ProfileKind[Any], UUID, str]) -> dict[UUID, Any]:
-        return {profile_id: self._profile(kind, account_id, profile_id, field) for kind, profile_id, field in pairs}
+    def _template_profiles(
+        self, account_id: UUID, *pairs: tuple[ProfileKind[Any], UUID, str]
+    ) -> dict[UUID, Any]:
+        return {
+            profile_id: self._profile(kind, account_id, profile_id, field)
+            for kind, profile_id, field in pairs
+        }
 
     def change_template(
-        self, account_id: UUID, template_id: UUID, command: campaign_template.ChangeCampaignTemplate
+        self,
+        account_id: UUID,
+        template_id: UUID,
+        command: campaign_template.ChangeCampaignTemplate,
+        expected_version: int | None = None,
     ) -> Done:
         state = self._template(account_id, template_id)
+        self._expect(state, expected_version)
         name = pick(command.name, state.name)
         profiles = self._template_profiles(
             account_id,
             (dialing_profile.KIND, state.dialing_profile_id, "dialing_profile_id"),
             (session_profile.KIND, state.session_profile_id, "session_profile_id"),
-            (dialing_profile.KIND, pick(command.dialing_profile_id, state.dialing_profile_id), "dialing_profile_id"),
-            (session_profile.KIND, pick(command.session_profile_id, state.session_profile_id), "session_profile_id"),
+            (
+                dialing_profile.KIND,
+                pick(command.dialing_profile_id, state.dialing_profile_id),
+                "dialing_profile_id",
+            ),
+            (
+                session_profile.KIND,
+                pick(command.session_profile_id, state.session_profile_id),
+                "session_profile_id",
+            ),
         )
         events = campaign_template.change(
             state,
@@ -263,8 +334,11 @@ class Handlers:
         )
         return self._commit(template_id, events)
 
-    def delete_template(self, account_id: UUID, template_id: UUID) -> Done:
+    def delete_template(
+        self, account_id: UUID, template_id: UUID, expected_version: int | None = None
+    ) -> Done:
         state = self._template(account_id, template_id)
+        self._expect(state, expected_version)
         profiles = self._template_profiles(
             account_id,
             (dialing_profile.KIND, state.dialing_profile_id, "dialing_profile_id"),
@@ -281,7 +355,9 @@ class Handlers:
     def effective_session(
         self, account_id: UUID, template: CampaignTemplate, overrides: SessionOverrides
     ) -> SessionSettings:
-        session = self._profile(session_profile.KIND, account_id, template.session_profile_id, "template_id")
+        session = self._profile(
+            session_profile.KIND, account_id, template.session_profile_id, "template_id"
+        )
         result: SessionSettings = apply_overrides(
             campaign_template.effective_session(template, session), overrides
         )
@@ -291,7 +367,9 @@ class Handlers:
 
     def create_group(self, account_id: UUID, command: campaign_group.CreateCampaignGroup) -> Done:
         template = existing(
-            self._template(account_id, command.template_id, "template_id"), "campaign template", "template_id"
+            self._template(account_id, command.template_id, "template_id"),
+            "campaign template",
+            "template_id",
         )
         session = self.effective_session(account_id, template, command.session_overrides)
         group_id = self.new_id()
@@ -308,8 +386,15 @@ class Handlers:
         )
         return self._commit(group_id, events)
 
-    def change_group(self, account_id: UUID, group_id: UUID, command: campaign_group.ChangeCampaignGroup) -> Done:
+    def change_group(
+        self,
+        account_id: UUID,
+        group_id: UUID,
+        command: campaign_group.ChangeCampaignGroup,
+        expected_version: int | None = None,
+    ) -> Done:
         state = self._group(account_id, group_id)
+        self._expect(state, expected_version)
         template = self._template(account_id, state.template_id)
         session = self.effective_session(
             account_id, template, pick(command.session_overrides, state.session_overrides)
@@ -336,8 +421,11 @@ class Handlers:
         state = self._group(account_id, group_id)
         return self._commit(group_id, campaign_group.transition(state, action, now=self.clock()))
 
-    def delete_group(self, account_id: UUID, group_id: UUID) -> Done:
+    def delete_group(
+        self, account_id: UUID, group_id: UUID, expected_version: int | None = None
+    ) -> Done:
         state = self._group(account_id, group_id)
+        self._expect(state, expected_version)
         template = self.store.load(state.template_id, campaign_template.project)
         lists = {
             list_id: found
@@ -367,8 +455,15 @@ class Handlers:
         )
         return self._commit(list_id, events)
 
-    def change_list(self, account_id: UUID, list_id: UUID, command: contact_list.ChangeContactList) -> Done:
+    def change_list(
+        self,
+        account_id: UUID,
+        list_id: UUID,
+        command: contact_list.ChangeContactList,
+        expected_version: int | None = None,
+    ) -> Done:
         state = self._list(account_id, list_id)
+        self._expect(state, expected_version)
         name = pick(command.name, state.name)
         events = contact_list.change(
             state,
@@ -379,8 +474,11 @@ class Handlers:
         )
         return self._commit(list_id, events)
 
-    def archive_list(self, account_id: UUID, list_id: UUID) -> Done:
+    def archive_list(
+        self, account_id: UUID, list_id: UUID, expected_version: int | None = None
+    ) -> Done:
         state = self._list(account_id, list_id)
+        self._expect(state, expected_version)
         events = contact_list.archive(
             state, claim=self._claim(account_id, contact_list.KIND, state.name), now=self.clock()
         )

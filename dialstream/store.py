@@ -92,8 +92,12 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         c.executemany(
             self.insert_events_statement,
             [
-                (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                 s.originator_version, s.topic, s.state)
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
                 for s in stored_events
             ],
         )
@@ -128,7 +132,9 @@ class EventStore(Application[UUID]):
 
     # Reading -------------------------------------------------------------------------
 
-    def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
+    def load(
+        self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]
+    ) -> S | None:
         try:
             return self.repository.get(aggregate_id, projector_func=project)  # type: ignore[arg-type, return-value]
         except AggregateNotFoundError:
@@ -137,7 +143,9 @@ class EventStore(Application[UUID]):
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
+    def read(
+        self, after: int, limit: int = 500, upto: int | None = None
+    ) -> list[tuple[int, Event]]:
         notifications: Sequence[Notification] = self.recorder.select_notifications(
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
@@ -169,9 +177,7 @@ def store_env(database_url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": sqlite_path(database_url),
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": (
-                "dialstream.store:BatchSQLiteApplicationRecorder"
-            ),
+            "APPLICATION_RECORDER_TOPIC": ("dialstream.store:BatchSQLiteApplicationRecorder"),
         }
     if url.scheme in ("postgresql", "postgres"):
         return {

@@ -55,7 +55,9 @@ class Changes:
         return event
 
 
-def projector(evolve: Callable[[S | None, Any], S | None]) -> Callable[[S | None, Iterable[Any]], S | None]:
+def projector(
+    evolve: Callable[[S | None, Any], S | None],
+) -> Callable[[S | None, Iterable[Any]], S | None]:
     """Turn a one-event ``evolve`` into the repository's many-event projector."""
 
     def project(state: S | None, events: Iterable[Any]) -> S | None:

@@ -85,7 +85,9 @@ def _check_lists(
     channel: Channel,
 ) -> None:
     if not list_ids:
-        raise RuleViolation("a campaign group needs at least one contact list", field="contact_list_ids")
+        raise RuleViolation(
+            "a campaign group needs at least one contact list", field="contact_list_ids"
+        )
     if len(set(list_ids)) != len(list_ids):
         raise RuleViolation("a contact list is named twice", field="contact_list_ids")
     for index, list_id in enumerate(list_ids):
@@ -127,8 +129,13 @@ def create(
     agent_group = _agent_group(command.agent_group, inherited_agent_group)
     _check_lists(command.contact_list_ids, lists, channel)
     events = name_claim.claim(
-        claim, account_id=account_id, kind=KIND, name=name, owner_id=group_id,
-        now=now, label=LABEL,
+        claim,
+        account_id=account_id,
+        kind=KIND,
+        name=name,
+        owner_id=group_id,
+        now=now,
+        label=LABEL,
     )
     events += campaign_template.reference(template, group_id, now=now)
     for index, list_id in enumerate(command.contact_list_ids):
@@ -175,8 +182,13 @@ def change(
     events: list[Event] = []
     if name_claim.normalise(name) != name_claim.normalise(group.name):
         events += name_claim.claim(
-            new_claim, account_id=group.account_id, kind=KIND, name=name,
-            owner_id=group.id, now=now, label=LABEL,
+            new_claim,
+            account_id=group.account_id,
+            kind=KIND,
+            name=name,
+            owner_id=group.id,
+            now=now,
+            label=LABEL,
         )
         if old_claim is not None:
             events += name_claim.release(old_claim, now=now)
@@ -265,8 +277,12 @@ def evolve(state: CampaignGroup | None, event: Event) -> CampaignGroup | None:
     match event:
         case CampaignGroupChanged():
             return touched(
-                state, event, name=event.name, description=event.description,
-                agent_group=event.agent_group, contact_list_ids=tuple(event.contact_list_ids),
+                state,
+                event,
+                name=event.name,
+                description=event.description,
+                agent_group=event.agent_group,
+                contact_list_ids=tuple(event.contact_list_ids),
                 dialing_overrides=event.dialing_overrides,
                 session_overrides=event.session_overrides,
             )

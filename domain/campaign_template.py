@@ -67,12 +67,16 @@ class ChangeCampaignTemplate(Struct, frozen=True, kw_only=True, forbid_unknown_f
     session_overrides: SessionOverrides | UnsetType = UNSET
 
 
-def effective_dialing(template: CampaignTemplate, dialing: Profile[DialingSettings]) -> DialingSettings:
+def effective_dialing(
+    template: CampaignTemplate, dialing: Profile[DialingSettings]
+) -> DialingSettings:
     result: DialingSettings = apply_overrides(dialing.settings, template.dialing_overrides)
     return result
 
 
-def effective_session(template: CampaignTemplate, session: Profile[SessionSettings]) -> SessionSettings:
+def effective_session(
+    template: CampaignTemplate, session: Profile[SessionSettings]
+) -> SessionSettings:
     result: SessionSettings = apply_overrides(session.settings, template.session_overrides)
     return result
 
@@ -91,8 +95,13 @@ def create(
     dialing = existing(dialing_profile, "dialing profile", "dialing_profile_id")
     session = existing(session_profile, "session profile", "session_profile_id")
     events = name_claim.claim(
-        claim, account_id=account_id, kind=KIND, name=name, owner_id=template_id,
-        now=now, label=LABEL,
+        claim,
+        account_id=account_id,
+        kind=KIND,
+        name=name,
+        owner_id=template_id,
+        now=now,
+        label=LABEL,
     )
     events += profile.reference(dialing, template_id, label="dialing profile", now=now)
     events += profile.reference(session, template_id, label="session profile", now=now)
@@ -124,8 +133,13 @@ def change(
     events: list[Event] = []
     if name_claim.normalise(name) != name_claim.normalise(template.name):
         events += name_claim.claim(
-            new_claim, account_id=template.account_id, kind=KIND, name=name,
-            owner_id=template.id, now=now, label=LABEL,
+            new_claim,
+            account_id=template.account_id,
+            kind=KIND,
+            name=name,
+            owner_id=template.id,
+            now=now,
+            label=LABEL,
         )
         if old_claim is not None:
             events += name_claim.release(old_claim, now=now)
@@ -218,7 +232,10 @@ def evolve(state: CampaignTemplate | None, event: Event) -> CampaignTemplate | N
     match event:
         case CampaignTemplateChanged():
             return touched(
-                state, event, name=event.name, description=event.description,
+                state,
+                event,
+                name=event.name,
+                description=event.description,
                 dialing_profile_id=event.dialing_profile_id,
                 session_profile_id=event.session_profile_id,
                 dialing_overrides=event.dialing_overrides,

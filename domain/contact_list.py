@@ -80,8 +80,13 @@ def create(
     name = name_claim.clean(command.name)
     validate_settings(command.settings)
     events = name_claim.claim(
-        claim, account_id=account_id, kind=KIND, name=name, owner_id=list_id,
-        now=now, label=LABEL,
+        claim,
+        account_id=account_id,
+        kind=KIND,
+        name=name,
+        owner_id=list_id,
+        now=now,
+        label=LABEL,
     )
     changes = Changes(list_id, account_id, 0, now)
     changes.record(
@@ -105,14 +110,21 @@ def change(
     events: list[Event] = []
     if name_claim.normalise(name) != name_claim.normalise(contact_list.name):
         events += name_claim.claim(
-            new_claim, account_id=contact_list.account_id, kind=KIND, name=name,
-            owner_id=contact_list.id, now=now, label=LABEL,
+            new_claim,
+            account_id=contact_list.account_id,
+            kind=KIND,
+            name=name,
+            owner_id=contact_list.id,
+            now=now,
+            label=LABEL,
         )
         if old_claim is not None:
             events += name_claim.release(old_claim, now=now)
     description = pick(command.description, contact_list.description)
     if (name, description, settings) == (
-        contact_list.name, contact_list.description, contact_list.settings
+        contact_list.name,
+        contact_list.description,
+        contact_list.settings,
     ):
         return events
     changes = Changes.of(contact_list, now)
@@ -167,7 +179,10 @@ def evolve(state: ContactList | None, event: Event) -> ContactList | None:
     match event:
         case ContactListChanged():
             return touched(
-                state, event, name=event.name, description=event.description,
+                state,
+                event,
+                name=event.name,
+                description=event.description,
                 settings=event.settings,
             )
         case ContactListArchived():

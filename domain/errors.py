@@ -32,3 +32,9 @@ class InvalidTransition(DomainError):
 
 class RuleViolation(DomainError):
     title = "Rule violated"
+
+
+class StaleVersion(DomainError):
+    """The client's copy (its If-Match version) is older than the aggregate."""
+
+    title = "Precondition failed"

@@ -54,8 +54,13 @@ class ProfileKind(Generic[T]):
     ) -> list[Event]:
         name = name_claim.clean(name)
         events = name_claim.claim(
-            claim, account_id=account.id, kind=self.kind, name=name,
-            owner_id=profile_id, now=now, label=self.label,
+            claim,
+            account_id=account.id,
+            kind=self.kind,
+            name=name,
+            owner_id=profile_id,
+            now=now,
+            label=self.label,
         )
         changes = Changes(profile_id, account.id, 0, now)
         changes.record(self.created, name=name, description=description, settings=settings)
@@ -80,8 +85,13 @@ class ProfileKind(Generic[T]):
         events: list[Event] = []
         if name_claim.normalise(name) != name_claim.normalise(state.name):
             events += name_claim.claim(
-                new_claim, account_id=state.account_id, kind=self.kind, name=name,
-                owner_id=state.id, now=now, label=self.label,
+                new_claim,
+                account_id=state.account_id,
+                kind=self.kind,
+                name=name,
+                owner_id=state.id,
+                now=now,
+                label=self.label,
             )
             if old_claim is not None:
                 events += name_claim.release(old_claim, now=now)
@@ -138,7 +148,10 @@ class ProfileKind(Generic[T]):
         if isinstance(event, self.changed):
             payload = event
             return touched(
-                state, event, name=payload.name, description=payload.description,
+                state,
+                event,
+                name=payload.name,
+                description=payload.description,
                 settings=payload.settings,
             )
         if isinstance(event, self.deleted):
@@ -170,4 +183,3 @@ def release(state: Profile[Any], by_id: UUID, *, now: datetime) -> list[Event]:
     changes = Changes.of(state, now)
     changes.record(ProfileReleased, by_id=by_id)
     return changes.events
-

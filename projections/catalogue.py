@@ -95,7 +95,9 @@ class Catalogue:
         kind = CREATED_BY.get(type(event))
         state: Any = None
         if kind is None:
-            cursor.execute("SELECT kind, body FROM catalogue WHERE id = ?", (str(event.originator_id),))
+            cursor.execute(
+                "SELECT kind, body FROM catalogue WHERE id = ?", (str(event.originator_id),)
+            )
             row = cursor.fetchone()
             if row is None:
                 return  # not a catalogued aggregate (a name claim, say)
@@ -110,8 +112,13 @@ class Catalogue:
             "name = excluded.name, version = excluded.version, deleted = excluded.deleted, "
             "body = excluded.body",
             (
-                str(state.id), str(state.account_id), kind, display_name(state), state.version,
-                int(is_gone(state)), _encoder.encode(state).decode(),
+                str(state.id),
+                str(state.account_id),
+                kind,
+                display_name(state),
+                state.version,
+                int(is_gone(state)),
+                _encoder.encode(state).decode(),
             ),
         )
 

@@ -36,8 +36,14 @@ class Credentials:
         if isinstance(event, ApiKeyIssued):
             cursor.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
-                (event.secret_sha256, str(event.key_id), str(event.account_id), event.name,
-                 event.role, event.prefix),
+                (
+                    event.secret_sha256,
+                    str(event.key_id),
+                    str(event.account_id),
+                    event.name,
+                    event.role,
+                    event.prefix,
+                ),
             )
         elif isinstance(event, ApiKeyRevoked):
             cursor.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (str(event.key_id),))

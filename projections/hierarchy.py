@@ -76,14 +76,22 @@ class CampaignHierarchy:
                     (key, str(event.account_id), event.name),
                 )
             case c.CampaignTemplateChanged():
-                cursor.execute("UPDATE hierarchy_templates SET name = ? WHERE id = ?", (event.name, key))
+                cursor.execute(
+                    "UPDATE hierarchy_templates SET name = ? WHERE id = ?", (event.name, key)
+                )
             case c.CampaignTemplateDeleted():
                 cursor.execute("DELETE FROM hierarchy_templates WHERE id = ?", (key,))
             case c.CampaignGroupCreated():
                 cursor.execute(
                     "INSERT INTO hierarchy_groups VALUES (?, ?, ?, ?, 'loaded', ?) "
                     "ON CONFLICT DO NOTHING",
-                    (key, str(event.account_id), str(event.template_id), event.name, event.agent_group),
+                    (
+                        key,
+                        str(event.account_id),
+                        str(event.template_id),
+                        event.name,
+                        event.agent_group,
+                    ),
                 )
                 self._set_lists(cursor, key, event.contact_list_ids)
             case c.CampaignGroupChanged():
@@ -154,7 +162,9 @@ class HierarchyQueries:
                 "SELECT id, name, channel FROM hierarchy_lists WHERE account_id = ? ORDER BY name, id",
                 (account,),
             )
-            contact_lists = {row[0]: ListNode(UUID(row[0]), row[1], row[2]) for row in cursor.fetchall()}
+            contact_lists = {
+                row[0]: ListNode(UUID(row[0]), row[1], row[2]) for row in cursor.fetchall()
+            }
             cursor.execute(
                 "SELECT gl.group_id, gl.list_id FROM hierarchy_group_lists gl "
                 "JOIN hierarchy_groups g ON g.id = gl.group_id WHERE g.account_id = ? "

@@ -33,7 +33,7 @@ def sqlite_path(url: str) -> str:
     """``sqlite:///relative/file`` or ``sqlite:////absolute/file`` to a file path."""
     if not url.startswith("sqlite:///"):
         raise ValueError(f"not a sqlite URL: {url!r}")
-    return url[len("sqlite:///"):] or ":memory:"
+    return url[len("sqlite:///") :] or ":memory:"
 
 
 class SQLiteDatabase:

@@ -27,7 +27,9 @@ from schemas.settings import NonEmpty, Text
 GroupStatus = Literal["loaded", "running", "paused", "stopped"]
 
 
-class DialingOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class DialingOverrides(
+    Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     dialing_mode: DialingMode | UnsetType = UNSET
     caller_id: Text | UnsetType = UNSET
     pacing: Pacing | UnsetType = UNSET
@@ -35,7 +37,9 @@ class DialingOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     treatments: list[Treatment] | UnsetType = UNSET
 
 
-class SessionOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+class SessionOverrides(
+    Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     channel: Channel | UnsetType = UNSET
     agent_group: Text | UnsetType = UNSET
     trunk_group: Text | UnsetType = UNSET
@@ -95,9 +99,7 @@ class CampaignTemplateReleased(
     by_id: UUID
 
 
-class CampaignGroupCreated(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.created"
-):
+class CampaignGroupCreated(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.created"):
     name: str
     description: str
     template_id: UUID
@@ -107,9 +109,7 @@ class CampaignGroupCreated(
     session_overrides: SessionOverrides
 
 
-class CampaignGroupChanged(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.changed"
-):
+class CampaignGroupChanged(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.changed"):
     name: str
     description: str
     agent_group: str
@@ -118,33 +118,23 @@ class CampaignGroupChanged(
     session_overrides: SessionOverrides
 
 
-class CampaignGroupStarted(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.started"
-):
+class CampaignGroupStarted(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.started"):
     pass
 
 
-class CampaignGroupPaused(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.paused"
-):
+class CampaignGroupPaused(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.paused"):
     pass
 
 
-class CampaignGroupResumed(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.resumed"
-):
+class CampaignGroupResumed(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.resumed"):
     pass
 
 
-class CampaignGroupStopped(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.stopped"
-):
+class CampaignGroupStopped(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.stopped"):
     pass
 
 
-class CampaignGroupDeleted(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.deleted"
-):
+class CampaignGroupDeleted(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.deleted"):
     pass
 
 

@@ -69,9 +69,7 @@ class ContactListAssigned(ListEvent, frozen=True, kw_only=True, tag="contact_lis
     campaign_group_id: UUID
 
 
-class ContactListUnassigned(
-    ListEvent, frozen=True, kw_only=True, tag="contact_list.unassigned"
-):
+class ContactListUnassigned(ListEvent, frozen=True, kw_only=True, tag="contact_list.unassigned"):
     """The list left a campaign group."""
 
     campaign_group_id: UUID

@@ -97,47 +97,35 @@ class ProfileEvent(Event, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = topics.PROFILES
 
 
-class DialingProfileCreated(
-    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.created"
-):
+class DialingProfileCreated(ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.created"):
     name: str
     description: str
     settings: DialingSettings
 
 
-class DialingProfileChanged(
-    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.changed"
-):
+class DialingProfileChanged(ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.changed"):
     name: str
     description: str
     settings: DialingSettings
 
 
-class DialingProfileDeleted(
-    ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.deleted"
-):
+class DialingProfileDeleted(ProfileEvent, frozen=True, kw_only=True, tag="dialing_profile.deleted"):
     pass
 
 
-class SessionProfileCreated(
-    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.created"
-):
+class SessionProfileCreated(ProfileEvent, frozen=True, kw_only=True, tag="session_profile.created"):
     name: str
     description: str
     settings: SessionSettings
 
 
-class SessionProfileChanged(
-    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.changed"
-):
+class SessionProfileChanged(ProfileEvent, frozen=True, kw_only=True, tag="session_profile.changed"):
     name: str
     description: str
     settings: SessionSettings
 
 
-class SessionProfileDeleted(
-    ProfileEvent, frozen=True, kw_only=True, tag="session_profile.deleted"
-):
+class SessionProfileDeleted(ProfileEvent, frozen=True, kw_only=True, tag="session_profile.deleted"):
     pass
 
 

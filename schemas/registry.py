@@ -83,7 +83,9 @@ def decode(tag: str, version: int, payload: bytes) -> Event:
             return _decoders[tag].decode(payload)
         if version > cls.SCHEMA_VERSION:
             raise EventDecodeError(
-                tag, version, "schema_version",
+                tag,
+                version,
+                "schema_version",
                 f"newer than this build understands (v{cls.SCHEMA_VERSION})",
             )
         data = _raw_decoder.decode(payload)
@@ -117,7 +119,9 @@ def decode_any(payload: bytes) -> Event:
         raise EventDecodeError(tag, version, None, str(error)) from error
 
 
-def _decode_error(tag: str, version: int | None, error: msgspec.ValidationError) -> EventDecodeError:
+def _decode_error(
+    tag: str, version: int | None, error: msgspec.ValidationError
+) -> EventDecodeError:
     message = str(error)
     match = _PATH.search(message)
     field = match.group(1) if match else None

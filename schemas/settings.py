@@ -130,9 +130,7 @@ class PublicKeyImported(
     key: PublicKey
 
 
-class PublicKeyRemoved(
-    SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_removed"
-):
+class PublicKeyRemoved(SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_removed"):
     fingerprint: str
 
 

@@ -1,0 +1,242 @@
+"""The ``dialstream`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from dialstream.bootstrap import Runtime, build, ensure_bootstrap_key
+from dialstream.settings import Settings
+
+DESCRIPTION = """\
+Dialstream: an event-sourced outbound campaign manager for contact centres.
+Every change is an event in the event store; read models, processors and the
+API follow its log. Settings come from DIALSTREAM_* environment variables
+(DIALSTREAM_DATA_DIR, DIALSTREAM_HOST, DIALSTREAM_PORT, DIALSTREAM_DATABASE_URL,
+DIALSTREAM_BOOTSTRAP_KEY) or the flags below.
+"""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        database_url=args.database_url,
+    )
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = _settings(args)
+    runtime = build(settings)
+    account_id, secret = ensure_bootstrap_key(runtime)
+    if secret is not None:
+        print(f"Bootstrap admin API key for account {account_id} (shown once, keep it safe):")
+        print(f"  {secret}")
+        print(
+            f"  curl -H 'Authorization: Bearer {secret}' http://{settings.host}:{settings.port}/api/v1/settings"
+        )
+    runtime.start()
+    print(
+        f"Dialstream on http://{settings.host}:{settings.port}/  (API docs at /docs, data in {settings.data_dir})"
+    )
+    sys.stdout.flush()
+    try:
+        uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+    finally:
+        runtime.stop()
+    return 0
+
+
+def replay(runtime: Runtime, name: str, *, resume: bool = False, progress: bool = True) -> int:
+    """Rebuild one projection from the log; return the position it reached."""
+    from tqdm import tqdm
+
+    store = runtime.projections
+    if not resume:
+        store.reset(name)
+    position = store.position(name)
+    head = runtime.store.position()
+    with tqdm(
+        total=head, initial=position, unit="event", desc=f"replay {name}", disable=not progress
+    ) as bar:
+        while position < head:
+            batch = runtime.store.read(after=position, limit=1000, upto=head)
+            if not batch:
+                break
+            position = store.apply(name, batch)
+            bar.update(batch[-1][0] - bar.n)
+    return position
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    runtime = build(_settings(args))
+    try:
+        names = list(runtime.projections.projections) if args.name == "all" else [args.name]
+        for name in names:
+            position = replay(runtime, name, resume=args.resume, progress=not args.quiet)
+            print(f"{name}: rebuilt to log position {position}")
+    finally:
+        runtime.stop()
+    return 0
+
+
+def cmd_schemas_export(args: argparse.Namespace) -> int:
+    from schemas.registry import export_json_schemas
+
+    written = export_json_schemas(Path(args.directory))
+    print(f"wrote {len(written)} JSON Schemas to {args.directory}")
+    return 0
+
+
+def cmd_events_tail(args: argparse.Namespace) -> int:
+    from schemas import registry
+
+    runtime = build(_settings(args))
+    store = runtime.store
+    position = (
+        args.from_position
+        if args.from_position is not None
+        else max(store.position() - args.last, 0)
+    )
+    try:
+        while True:
+            batch = store.read(after=position, limit=500)
+            for event_position, event in batch:
+                print(
+                    f"{event_position}\t{event.timestamp.isoformat()}\t{event.tag()}\t"
+                    f"{event.originator_id}\tv{event.originator_version}\t"
+                    f"{registry.encode(event).decode()}",
+                    flush=True,
+                )
+                position = event_position
+            if not batch:
+                if not args.follow:
+                    return 0
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        runtime.stop()
+
+
+def cmd_accounts_create(args: argparse.Namespace) -> int:
+    runtime = build(_settings(args))
+    try:
+        account_id = runtime.handlers.open_account(args.name).id
+        issued = runtime.handlers.issue_api_key(account_id, "first admin", "admin")
+        print(f"account {account_id} ({args.name})")
+        print(f"admin API key (shown once): {issued.secret}")
+    finally:
+        runtime.stop()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="dialstream",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", help="where the embedded store keeps its files (default var/)"
+    )
+    common.add_argument(
+        "--database-url", help="event store: sqlite:///FILE or postgresql://USER:PW@HOST:PORT/DB"
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser(
+        "up",
+        parents=[common],
+        help="run everything in one process: API, web page, read models",
+        description="Run the gateway (API and web dashboard), the read models and the "
+        "processors in one process over the embedded bus. On first start it opens a "
+        "default account and prints its bootstrap admin API key.",
+    )
+    up.add_argument("--host", help="address to listen on (default 127.0.0.1, or DIALSTREAM_HOST)")
+    up.add_argument("--port", type=int, help="port to listen on (default 8080, or DIALSTREAM_PORT)")
+    up.set_defaults(run=cmd_up)
+
+    rp = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="rebuild a read model from the event log",
+        description="Empty a read model and rebuild it from the whole event log, "
+        "with a progress bar. Positions commit with each batch, so --resume continues "
+        "an interrupted replay.",
+    )
+    rp.add_argument("name", choices=["hierarchy", "catalogue", "credentials", "all"])
+    rp.add_argument("--resume", action="store_true", help="continue from where the read model is")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.set_defaults(run=cmd_replay)
+
+    schemas = sub.add_parser(
+        "schemas",
+        help="the published event schemas",
+        description="Work with the public event contract.",
+    )
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    export = schemas_sub.add_parser(
+        "export",
+        help="write one JSON Schema per event type and version",
+        description="Write <tag>.v<version>.json for every event into DIRECTORY.",
+    )
+    export.add_argument("directory")
+    export.set_defaults(run=cmd_schemas_export)
+
+    events = sub.add_parser(
+        "events",
+        help="read the event log",
+        description="Read the event store's log, the single order of every change.",
+    )
+    events_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    tail = events_sub.add_parser(
+        "tail",
+        parents=[common],
+        help="print events as they are stored",
+        description="Print the last events (position, time, type, aggregate, "
+        "version, JSON) and keep following the log until Ctrl-C.",
+    )
+    tail.add_argument(
+        "--last", type=int, default=10, help="how many past events to show first (default 10)"
+    )
+    tail.add_argument("--from-position", type=int, help="start after this log position instead")
+    tail.add_argument(
+        "--no-follow", dest="follow", action="store_false", help="stop at the end of the log"
+    )
+    tail.set_defaults(run=cmd_events_tail)
+
+    accounts = sub.add_parser(
+        "accounts",
+        help="manage accounts (tenants)",
+        description="Accounts are tenants; API keys are scoped to one.",
+    )
+    accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True, metavar="ACTION")
+    create = accounts_sub.add_parser(
+        "create", parents=[common], help="open an account and print its admin key"
+    )
+    create.add_argument("name")
+    create.set_defaults(run=cmd_accounts_create)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

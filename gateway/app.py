@@ -1,0 +1,85 @@
+"""The FastAPI application: routers, problem documents, health, OpenAPI and the web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from dialstream.bootstrap import Runtime
+from gateway import io, problems
+from gateway.routes import (
+    api_keys,
+    campaign_groups,
+    campaign_templates,
+    contact_lists,
+    dialing_profiles,
+    hierarchy,
+    session_profiles,
+    settings,
+)
+
+STATIC = Path(__file__).parent / "static"
+ROUTERS = (
+    settings.router,
+    dialing_profiles.router,
+    session_profiles.router,
+    campaign_templates.router,
+    campaign_groups.router,
+    contact_lists.router,
+    api_keys.router,
+    hierarchy.router,
+)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Dialstream",
+        version="0.1.0",
+        description="Event-sourced outbound campaign manager. Authenticate with "
+        "`Authorization: Bearer <API key>`.",
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        log_position = runtime.store.position()
+        caught_up = runtime.bus.caught_up_to()
+        return JSONResponse(
+            {
+                "status": "ok",
+                "log_position": log_position,
+                "read_models_position": caught_up,
+                "bus": runtime.settings.bus,
+            }
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(io.components())
+            schema["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key"}
+            }
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,70 @@
+"""/api/v1/settings: the account's settings page and its OpenPGP public keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from msgspec import Struct
+
+from domain.account import Account, UpdateSettings
+from gateway import openpgp
+from gateway.deps import Admin, HandlersDep, IfMatch, Reader, RuntimeDep
+from gateway.io import doc, read_body, respond
+from gateway.views import fetch, respond_state, settled
+from projections.catalogue import ACCOUNT
+from schemas.settings import PublicKey
+
+router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+
+
+class ImportPublicKeyRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    user_id: str
+    armored: str
+
+
+def _account(runtime: RuntimeDep, caller: Reader) -> Account:
+    state: Account = fetch(runtime, caller.account_id, ACCOUNT, caller.account_id, "account")
+    return state
+
+
+@router.get("", **doc(response=Account))
+def get_settings(runtime: RuntimeDep, caller: Reader) -> Response:
+    return respond_state(_account(runtime, caller))
+
+
+@router.patch("", **doc(body=UpdateSettings, response=Account))
+async def update_settings(
+    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin, expected: IfMatch
+) -> Response:
+    command = await read_body(request, UpdateSettings)
+    settled(
+        runtime, handlers.update_settings(caller.account_id, command, expected_version=expected)
+    )
+    return respond_state(_account(runtime, caller))
+
+
+@router.get("/public-keys", **doc(response=list[PublicKey]))
+def list_public_keys(runtime: RuntimeDep, caller: Reader) -> Response:
+    return respond(list(_account(runtime, caller).public_keys))
+
+
+@router.post("/public-keys", **doc(body=ImportPublicKeyRequest, response=PublicKey, status=201))
+async def import_public_key(
+    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin
+) -> Response:
+    body = await read_body(request, ImportPublicKeyRequest)
+    key = openpgp.read_public_key(body.armored, user_id=body.user_id, now=handlers.clock())
+    settled(runtime, handlers.import_public_key(caller.account_id, key))
+    return respond(key, status=201)
+
+
+@router.delete("/public-keys/{fingerprint}", status_code=204)
+def remove_public_key(
+    fingerprint: Annotated[str, Path(min_length=8, max_length=64)],
+    runtime: RuntimeDep,
+    handlers: HandlersDep,
+    caller: Admin,
+) -> Response:
+    settled(runtime, handlers.remove_public_key(caller.account_id, fingerprint.upper()))
+    return Response(status_code=204)

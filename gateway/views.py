@@ -1,0 +1,45 @@
+"""How stored state becomes an API representation, read from the catalogue projection."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from dialstream.bootstrap import Runtime
+from dialstream.handlers import Done
+from gateway.io import respond
+from gateway.problems import Problem
+
+HIDDEN = ("deleted", "archived")
+
+
+def view(state: Any, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = msgspec.to_builtins(state)
+    for field in HIDDEN:
+        body.pop(field, None)
+    body.update({k: msgspec.to_builtins(v) for k, v in extra.items()})
+    return body
+
+
+def fetch(runtime: Runtime, account_id: UUID, kind: str, object_id: UUID, label: str) -> Any:
+    state = runtime.catalogue.get(account_id, kind, object_id)
+    if state is None:
+        raise Problem(404, "Not found", f"{label} {object_id} not found", field="id")
+    return state
+
+
+def settled(runtime: Runtime, done: Done) -> None:
+    """Wait until the read models include the command's events (read-your-writes)."""
+    if not runtime.wait(done.position):
+        raise Problem(
+            503,
+            "Read models behind",
+            "the change is stored but the read models "
+            "have not caught up yet; read it again shortly",
+        )
+
+
+def respond_state(state: Any, *, status: int = 200, **extra: Any) -> Any:
+    return respond(view(state, **extra), status=status, version=state.version)
