@@ -1,0 +1,27 @@
+"""Fixtures shared by every test package: a real PostgreSQL, started once per session.
+
+The server comes from ``compose/postgres.sh`` (see :mod:`tests.postgres`). It is never
+skipped: if it cannot start, every test that needs it errors with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests import postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of the ``dialstream`` database on a PostgreSQL server private to this test run."""
+    with postgres.running() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_database(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database for one test, dropped afterwards."""
+    with postgres.fresh_database(postgres_url) as url:
+        yield url
