@@ -1,0 +1,233 @@
+"""The event store's contract, run against each backend (SQLite and PostgreSQL).
+
+One abstract case, :class:`EventStoreContract`; each backend subclass only says where
+its database is. Events come from the real domain functions, so what is stored is what
+production stores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from dialstream.store import ConcurrencyConflict, EventStore, store_env
+from domain import account
+from domain.account import Account, OpenAccount, UpdateSettings
+from schemas import registry
+from schemas.base import Event
+from schemas.settings import AccountOpened, PacingSettings, RegionSettings
+
+NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+def opened(account_id: UUID, name: str = "Acme Collections") -> list[Event]:
+    return account.open_account(account_id, OpenAccount(name=name), now=NOW)
+
+
+def state_of(events: list[Event]) -> Account:
+    state = account.project(None, events)
+    assert state is not None
+    return state
+
+
+def paced(state: Account, rate: float, minutes: int = 1) -> list[Event]:
+    return account.update_settings(
+        state,
+        UpdateSettings(pacing=PacingSettings(target_abandon_rate=rate)),
+        now=NOW + timedelta(minutes=minutes),
+    )
+
+
+class EventStoreContract:
+    """What every event store backend must do. Subclasses provide ``database_url``."""
+
+    @pytest.fixture
+    def database_url(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def store(self, database_url: str) -> Iterator[EventStore]:
+        store = EventStore(store_env(database_url))
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def reopen(self, database_url: str) -> Iterator[Callable[[], EventStore]]:
+        """Opens another store on the same database, to prove events were persisted."""
+        stores: list[EventStore] = []
+
+        def open_again() -> EventStore:
+            stores.append(EventStore(store_env(database_url)))
+            return stores[-1]
+
+        yield open_again
+        for store in stores:
+            store.close()
+
+    # Appending and loading ------------------------------------------------------------
+
+    def test_appended_events_load_back_as_the_same_aggregate(
+        self, store: EventStore, reopen: Callable[[], EventStore]
+    ) -> None:
+        account_id = uuid4()
+        history = opened(account_id)
+        history += account.update_settings(
+            state_of(history),
+            UpdateSettings(
+                region=RegionSettings(country_code="GB", time_zone="Europe/London", locale="en-GB"),
+                pacing=PacingSettings(target_abandon_rate=2.5, abandon_call_definition_seconds=3),
+            ),
+            now=NOW + timedelta(minutes=5),
+        )
+        assert [e.originator_version for e in history] == [1, 2, 3]
+
+        store.append(history)
+
+        other = reopen()
+        assert list(other.events.get(account_id)) == history
+        loaded = other.load(account_id, account.project)
+        assert loaded == state_of(history)
+        assert loaded is not None and loaded.version == 3
+        assert loaded.settings.region.time_zone == "Europe/London"
+        assert loaded.settings.pacing.target_abandon_rate == 2.5
+
+    def test_loading_an_unknown_id_returns_none(self, store: EventStore) -> None:
+        store.append(opened(uuid4()))
+
+        assert store.load(uuid4(), account.project) is None
+
+    # The log --------------------------------------------------------------------------
+
+    def test_positions_increase_and_the_log_reads_back_in_order(
+        self, store: EventStore, reopen: Callable[[], EventStore]
+    ) -> None:
+        assert store.position() == 0
+        assert store.read(after=0) == []
+
+        first, second = uuid4(), uuid4()
+        batch_1 = opened(first, "First")
+        batch_2 = opened(second, "Second") + paced(state_of(opened(second, "Second")), 1.5)
+        batch_3 = paced(state_of(batch_1), 2.0)
+
+        positions = [store.append(batch) for batch in (batch_1, batch_2, batch_3)]
+
+        assert positions[0] < positions[1] < positions[2]
+        assert store.position() == positions[-1]
+        everything = reopen().read(after=0)
+        assert [event for _, event in everything] == batch_1 + batch_2 + batch_3
+        ids = [position for position, _ in everything]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        assert ids[-1] == positions[-1]
+        assert ids[len(batch_1) - 1] == positions[0]
+        assert ids[len(batch_1) + len(batch_2) - 1] == positions[1]
+
+        assert [event for _, event in store.read(after=positions[0])] == batch_2 + batch_3
+        assert store.read(after=positions[0], limit=1) == [everything[len(batch_1)]]
+        assert [e for _, e in store.read(after=0, upto=positions[1])] == batch_1 + batch_2
+        assert store.read(after=positions[-1]) == []
+
+    def test_appending_nothing_changes_nothing(self, store: EventStore) -> None:
+        position = store.append(opened(uuid4()))
+
+        assert store.append([]) == position
+        assert store.position() == position
+
+    # Atomicity and optimistic concurrency ---------------------------------------------
+
+    def test_one_append_stores_events_of_many_aggregates_together(self, store: EventStore) -> None:
+        ids = [uuid4() for _ in range(5)]
+        batch = [event for account_id in ids for event in opened(account_id)]
+
+        position = store.append(batch)
+
+        assert [e for _, e in store.read(after=0)] == batch
+        assert position == store.position()
+        for account_id in ids:
+            assert store.load(account_id, account.project) is not None
+
+    def test_a_conflict_anywhere_in_a_batch_stores_none_of_it(self, store: EventStore) -> None:
+        existing_id = uuid4()
+        existing = opened(existing_id)
+        before = store.append(existing)
+        newcomer_id = uuid4()
+        # A new aggregate, and an event that reuses version 1 of the existing one.
+        clash = AccountOpened(
+            originator_id=existing_id,
+            originator_version=1,
+            timestamp=NOW + timedelta(hours=1),
+            account_id=existing_id,
+            settings=state_of(existing).settings,
+        )
+        batch = opened(newcomer_id, "Newcomer") + [clash]
+
+        with pytest.raises(ConcurrencyConflict):
+            store.append(batch)
+
+        assert store.position() == before
+        assert store.load(newcomer_id, account.project) is None
+        assert [e for _, e in store.read(after=0)] == existing
+        assert store.load(existing_id, account.project) == state_of(existing)
+
+    def test_two_decisions_on_the_same_version_only_the_first_is_stored(
+        self, store: EventStore
+    ) -> None:
+        account_id = uuid4()
+        store.append(opened(account_id))
+        state = store.load(account_id, account.project)
+        assert state is not None
+        # Two commands decided from the same state: both produce version 2.
+        winner = paced(state, 2.0)
+        loser = paced(state, 1.0)
+        assert winner[0].originator_version == loser[0].originator_version == 2
+        position = store.append(winner)
+
+        with pytest.raises(ConcurrencyConflict):
+            store.append(loser)
+
+        assert store.position() == position
+        after = store.load(account_id, account.project)
+        assert after is not None and after.version == 2
+        assert after.settings.pacing.target_abandon_rate == 2.0
+
+    # The stored form is the public contract -------------------------------------------
+
+    def test_stored_events_carry_tag_and_version_topics_and_json_bodies(
+        self, store: EventStore
+    ) -> None:
+        account_id = uuid4()
+        events = opened(account_id)
+        events += paced(state_of(events), 2.0)
+        store.append(events)
+
+        stored = store.recorder.select_events(account_id)
+        notifications = store.recorder.select_notifications(start=1, limit=10)
+
+        assert [s.topic for s in stored] == [
+            "account.opened/v1",
+            "account.pacing_settings_changed/v1",
+        ]
+        assert [n.topic for n in notifications] == [s.topic for s in stored]
+        for record, event in zip(stored, events, strict=True):
+            body = json.loads(record.state)
+            assert body["type"] == event.tag()
+            assert body["schema_version"] == 1
+            assert body["originator_id"] == str(account_id)
+            assert registry.decode_any(record.state) == event
+
+
+class TestSQLiteEventStore(EventStoreContract):
+    @pytest.fixture
+    def database_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'events.db'}"
+
+
+@pytest.mark.integration
+class TestPostgresEventStore(EventStoreContract):
+    @pytest.fixture
+    def database_url(self, fresh_postgres_database: str) -> str:
+        return fresh_postgres_database
