@@ -189,9 +189,10 @@ def parser() -> argparse.ArgumentParser:
     export = schemas_sub.add_parser(
         "export",
         help="write one JSON Schema per event type and version",
-        description="Write <tag>.v<version>.json for every event into DIRECTORY.",
+        description="Write one JSON Schema document, <tag>.v<version>.json, for every event "
+        "type and version into DIRECTORY: the contract for downstream subscribers.",
     )
-    export.add_argument("directory")
+    export.add_argument("directory", help="where to write the schemas (created if missing)")
     export.set_defaults(run=cmd_schemas_export)
 
     events = sub.add_parser(

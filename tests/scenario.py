@@ -1,0 +1,90 @@
+"""A scripted campaign structure, built through the command handlers.
+
+Used wherever two ways of reading the log must agree (replay vs live here; embedded
+vs Kafka when the Kafka backbone lands).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from msgspec import structs
+
+from dialstream.handlers import Handlers
+from domain import campaign_group, campaign_template, contact_list, dialing_profile, session_profile
+from schemas.campaigns import SessionOverrides
+from schemas.profiles import DialingSettings, Pacing, SessionSettings
+
+
+def build_campaign_structure(handlers: Handlers, account_id: UUID) -> dict[str, UUID]:
+    ids: dict[str, UUID] = {}
+    ids["predictive"] = handlers.create_profile(
+        dialing_profile.KIND, account_id,
+        dialing_profile.CreateDialingProfile(
+            name="Predictive 3%",
+            settings=DialingSettings(dialing_mode="predictive", pacing=Pacing(optimization_goal=3)),
+        ),
+    ).id
+    ids["preview"] = handlers.create_profile(
+        dialing_profile.KIND, account_id,
+        dialing_profile.CreateDialingProfile(name="Preview", settings=DialingSettings(dialing_mode="preview")),
+    ).id
+    ids["voice"] = handlers.create_profile(
+        session_profile.KIND, account_id,
+        session_profile.CreateSessionProfile(name="Voice", settings=SessionSettings(agent_group="Sales")),
+    ).id
+    ids["sms"] = handlers.create_profile(
+        session_profile.KIND, account_id,
+        session_profile.CreateSessionProfile(
+            name="SMS", settings=SessionSettings(channel="sms", agent_group="Texting")
+        ),
+    ).id
+    ids["renewals"] = handlers.create_template(
+        account_id, campaign_template.CreateCampaignTemplate(name="Renewals")
+    ).id
+    ids["reminders"] = handlers.create_template(
+        account_id,
+        campaign_template.CreateCampaignTemplate(
+            name="Reminders", dialing_profile_id=ids["preview"], session_profile_id=ids["sms"]
+        ),
+    ).id
+    for name in ("November", "December", "VIP"):
+        ids[name] = handlers.create_list(account_id, contact_list.CreateContactList(name=name)).id
+    ids["texts"] = handlers.create_list(
+        account_id,
+        contact_list.CreateContactList(
+            name="Texts", settings=structs.replace(contact_list.ContactListSettings(), channel="sms")
+        ),
+    ).id
+    ids["renewals-nov"] = handlers.create_group(
+        account_id,
+        campaign_group.CreateCampaignGroup(
+            name="Renewals Nov", template_id=ids["renewals"], contact_list_ids=[ids["November"], ids["VIP"]]
+        ),
+    ).id
+    ids["renewals-dec"] = handlers.create_group(
+        account_id,
+        campaign_group.CreateCampaignGroup(
+            name="Renewals Dec", template_id=ids["renewals"], contact_list_ids=[ids["December"]],
+            agent_group="Retention", session_overrides=SessionOverrides(trunk_group="TG2"),
+        ),
+    ).id
+    ids["reminders-1"] = handlers.create_group(
+        account_id,
+        campaign_group.CreateCampaignGroup(
+            name="Reminder wave 1", template_id=ids["reminders"], contact_list_ids=[ids["texts"]]
+        ),
+    ).id
+    for action in ("start", "pause", "resume"):
+        handlers.transition_group(account_id, ids["renewals-nov"], action)
+    for action in ("start", "stop"):
+        handlers.transition_group(account_id, ids["reminders-1"], action)
+    handlers.change_group(
+        account_id, ids["renewals-dec"],
+        campaign_group.ChangeCampaignGroup(name="Renewals December", contact_list_ids=[ids["December"], ids["VIP"]]),
+    )
+    handlers.change_template(account_id, ids["renewals"], campaign_template.ChangeCampaignTemplate(name="Renewals 2026"))
+    spare = handlers.create_list(account_id, contact_list.CreateContactList(name="Spare")).id
+    handlers.archive_list(account_id, spare)
+    handlers.delete_group(account_id, ids["reminders-1"])
+    return ids
