@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dialstream.bootstrap import Runtime, build
 from dialstream.cli import replay
 from dialstream.settings import Settings
@@ -110,5 +112,22 @@ def test_catalogue_and_credentials_replay_equal_live(tmp_path: Path) -> None:
         replay(runtime, "catalogue", progress=False)
         replay(runtime, "credentials", progress=False)
         assert {table: rows(table) for table in live} == live
+    finally:
+        runtime.stop()
+
+
+@pytest.mark.integration
+def test_on_postgresql_replay_equals_live(tmp_path: Path, fresh_postgres_database: str) -> None:
+    runtime = build(Settings(data_dir=tmp_path, database_url=fresh_postgres_database))
+    runtime.start()
+    try:
+        assert runtime.settings.views_url == fresh_postgres_database
+        account_id = runtime.handlers.open_account("Acme").id
+        build_campaign_structure(runtime.handlers, account_id)
+        assert runtime.wait(runtime.store.position())
+        live = dump_rows(runtime.views)
+        assert len(live["hierarchy_group_lists"]) == 4
+        replay(runtime, "hierarchy", progress=False)
+        assert dump_rows(runtime.views) == live
     finally:
         runtime.stop()
