@@ -58,9 +58,7 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     if settings.bus != "embedded":
-        raise ValueError(
-            f"DIALSTREAM_BUS={settings.bus!r}: only the embedded bus exists in this build"
-        )
+        raise ValueError(f"DIALSTREAM_BUS={settings.bus!r}: only the embedded bus exists in this build")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)

@@ -65,9 +65,7 @@ def replay(runtime: Runtime, name: str, *, resume: bool = False, progress: bool 
         store.reset(name)
     position = store.position(name)
     head = runtime.store.position()
-    with tqdm(
-        total=head, initial=position, unit="event", desc=f"replay {name}", disable=not progress
-    ) as bar:
+    with tqdm(total=head, initial=position, unit="event", desc=f"replay {name}", disable=not progress) as bar:
         while position < head:
             batch = runtime.store.read(after=position, limit=1000, upto=head)
             if not batch:
@@ -102,11 +100,7 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
 
     runtime = build(_settings(args))
     store = runtime.store
-    position = (
-        args.from_position
-        if args.from_position is not None
-        else max(store.position() - args.last, 0)
-    )
+    position = args.from_position if args.from_position is not None else max(store.position() - args.last, 0)
     try:
         while True:
             batch = store.read(after=position, limit=500)
@@ -147,9 +141,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir", help="where the embedded store keeps its files (default var/)"
-    )
+    common.add_argument("--data-dir", help="where the embedded store keeps its files (default var/)")
     common.add_argument(
         "--database-url", help="event store: sqlite:///FILE or postgresql://USER:PW@HOST:PORT/DB"
     )
@@ -208,13 +200,9 @@ def parser() -> argparse.ArgumentParser:
         description="Print the last events (position, time, type, aggregate, "
         "version, JSON) and keep following the log until Ctrl-C.",
     )
-    tail.add_argument(
-        "--last", type=int, default=10, help="how many past events to show first (default 10)"
-    )
+    tail.add_argument("--last", type=int, default=10, help="how many past events to show first (default 10)")
     tail.add_argument("--from-position", type=int, help="start after this log position instead")
-    tail.add_argument(
-        "--no-follow", dest="follow", action="store_false", help="stop at the end of the log"
-    )
+    tail.add_argument("--no-follow", dest="follow", action="store_false", help="stop at the end of the log")
     tail.set_defaults(run=cmd_events_tail)
 
     accounts = sub.add_parser(
@@ -232,9 +220,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     return int(args.run(args))
 

@@ -27,7 +27,7 @@ from domain import (
     name_claim,
     session_profile,
 )
-from domain.account import Account
+from domain.account import Account, UpdateSettings
 from domain.aggregate import apply_overrides, existing, pick
 from domain.campaign_group import CampaignGroup
 from domain.campaign_template import CampaignTemplate
@@ -98,8 +98,7 @@ class Handlers:
         """Honour the client's If-Match: refuse to change a version it has not seen."""
         if expected_version is not None and state.version != expected_version:
             raise StaleVersion(
-                f"the object is at version {state.version}, not {expected_version}; "
-                "fetch it again and retry",
+                f"the object is at version {state.version}, not {expected_version}; fetch it again and retry",
                 field="If-Match",
             )
 
@@ -110,19 +109,19 @@ class Handlers:
         self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID, field: str = "id"
     ) -> Profile[Any]:
         state = self.store.load(profile_id, kind.projector())
-        return self._owned(state, account_id, kind.label, field)  # type: ignore[no-any-return]
+        return self._owned(state, account_id, kind.label, field)
 
     def _template(self, account_id: UUID, template_id: UUID, field: str = "id") -> CampaignTemplate:
         state = self.store.load(template_id, campaign_template.project)
-        return self._owned(state, account_id, "campaign template", field)  # type: ignore[no-any-return]
+        return self._owned(state, account_id, "campaign template", field)
 
     def _group(self, account_id: UUID, group_id: UUID) -> CampaignGroup:
         state = self.store.load(group_id, campaign_group.project)
-        return self._owned(state, account_id, "campaign group")  # type: ignore[no-any-return]
+        return self._owned(state, account_id, "campaign group")
 
     def _list(self, account_id: UUID, list_id: UUID, field: str = "id") -> ContactList:
         state = self.store.load(list_id, contact_list.project)
-        return self._owned(state, account_id, "contact list", field)  # type: ignore[no-any-return]
+        return self._owned(state, account_id, "contact list", field)
 
     def _lists(self, account_id: UUID, list_ids: Any) -> dict[UUID, ContactList]:
         found = {}
@@ -143,7 +142,7 @@ class Handlers:
         )
 
     def update_settings(
-        self, account_id: UUID, command: account.UpdateSettings, expected_version: int | None = None
+        self, account_id: UUID, command: UpdateSettings, expected_version: int | None = None
     ) -> Done:
         for section, fields in (
             ("region", ("time_zone", "reports_time_zone")),
@@ -159,9 +158,7 @@ class Handlers:
 
     def import_public_key(self, account_id: UUID, key: PublicKey) -> Done:
         state = self.account(account_id)
-        events = account.import_public_key(
-            state, account.ImportPublicKey(key=key), now=self.clock()
-        )
+        events = account.import_public_key(state, account.ImportPublicKey(key=key), now=self.clock())
         return self._commit(account_id, events)
 
     def remove_public_key(self, account_id: UUID, fingerprint: str) -> Done:
@@ -171,9 +168,7 @@ class Handlers:
         )
         return self._commit(account_id, events)
 
-    def issue_api_key(
-        self, account_id: UUID, name: str, role: Role, secret: str | None = None
-    ) -> IssuedKey:
+    def issue_api_key(self, account_id: UUID, name: str, role: Role, secret: str | None = None) -> IssuedKey:
         secret = secret or API_KEY_PREFIX + secrets.token_urlsafe(32)
         if len(secret) < 20:
             raise RuleViolation("an API key is at least 20 characters", field="secret")
@@ -191,9 +186,7 @@ class Handlers:
 
     def revoke_api_key(self, account_id: UUID, key_id: UUID) -> Done:
         state = self.account(account_id)
-        events = account.revoke_api_key(
-            state, account.RevokeApiKey(key_id=key_id), now=self.clock()
-        )
+        events = account.revoke_api_key(state, account.RevokeApiKey(key_id=key_id), now=self.clock())
         return self._commit(key_id, events)
 
     # Profiles --------------------------------------------------------------------------
@@ -250,18 +243,14 @@ class Handlers:
         )
         return self._commit(profile_id, events)
 
-    def make_default_profile(
-        self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID
-    ) -> Done:
+    def make_default_profile(self, kind: ProfileKind[Any], account_id: UUID, profile_id: UUID) -> Done:
         state = self._profile(kind, account_id, profile_id)
         events = kind.make_default(state, account=self.account(account_id), now=self.clock())
         return self._commit(profile_id, events)
 
     # Campaign templates ----------------------------------------------------------------
 
-    def create_template(
-        self, account_id: UUID, command: campaign_template.CreateCampaignTemplate
-    ) -> Done:
+    def create_template(self, account_id: UUID, command: campaign_template.CreateCampaignTemplate) -> Done:
         owner = self.account(account_id)
         dialing_id = command.dialing_profile_id or owner.default_dialing_profile_id
         session_id = command.session_profile_id or owner.default_session_profile_id
@@ -280,12 +269,8 @@ class Handlers:
             command,
             template_id=template_id,
             account_id=account_id,
-            dialing_profile=self._profile(
-                dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"
-            ),
-            session_profile=self._profile(
-                session_profile.KIND, account_id, session_id, "session_profile_id"
-            ),
+            dialing_profile=self._profile(dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"),
+            session_profile=self._profile(session_profile.KIND, account_id, session_id, "session_profile_id"),
             claim=self._claim(account_id, campaign_template.KIND, command.name),
             now=self.clock(),
         )
@@ -355,9 +340,7 @@ class Handlers:
     def effective_session(
         self, account_id: UUID, template: CampaignTemplate, overrides: SessionOverrides
     ) -> SessionSettings:
-        session = self._profile(
-            session_profile.KIND, account_id, template.session_profile_id, "template_id"
-        )
+        session = self._profile(session_profile.KIND, account_id, template.session_profile_id, "template_id")
         result: SessionSettings = apply_overrides(
             campaign_template.effective_session(template, session), overrides
         )
@@ -421,9 +404,7 @@ class Handlers:
         state = self._group(account_id, group_id)
         return self._commit(group_id, campaign_group.transition(state, action, now=self.clock()))
 
-    def delete_group(
-        self, account_id: UUID, group_id: UUID, expected_version: int | None = None
-    ) -> Done:
+    def delete_group(self, account_id: UUID, group_id: UUID, expected_version: int | None = None) -> Done:
         state = self._group(account_id, group_id)
         self._expect(state, expected_version)
         template = self.store.load(state.template_id, campaign_template.project)
@@ -474,9 +455,7 @@ class Handlers:
         )
         return self._commit(list_id, events)
 
-    def archive_list(
-        self, account_id: UUID, list_id: UUID, expected_version: int | None = None
-    ) -> Done:
+    def archive_list(self, account_id: UUID, list_id: UUID, expected_version: int | None = None) -> Done:
         state = self._list(account_id, list_id)
         self._expect(state, expected_version)
         events = contact_list.archive(

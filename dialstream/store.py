@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -132,24 +132,20 @@ class EventStore(Application[UUID]):
 
     # Reading -------------------------------------------------------------------------
 
-    def load(
-        self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]
-    ) -> S | None:
+    def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         try:
-            return self.repository.get(aggregate_id, projector_func=project)  # type: ignore[arg-type, return-value]
+            return cast(S | None, self.repository.get(aggregate_id, projector_func=cast(Any, project)))
         except AggregateNotFoundError:
             return None
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def read(
-        self, after: int, limit: int = 500, upto: int | None = None
-    ) -> list[tuple[int, Event]]:
+    def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
         notifications: Sequence[Notification] = self.recorder.select_notifications(
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
-        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        return [(n.id, cast(Event, self.mapper.to_domain_event(n))) for n in notifications]
 
     def appends(self) -> int:
         """How many appends this process has made; pass it to :meth:`wait_for_append`."""

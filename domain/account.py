@@ -9,8 +9,10 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
+from domain import name_claim
 from domain.aggregate import Aggregate, Changes, projector, touched
 from domain.errors import NotFound, RuleViolation
+from schemas.base import Event
 from schemas.settings import (
     AccountOpened,
     AccountSettings,
@@ -33,7 +35,6 @@ from schemas.settings import (
     SecuritySettings,
     SecuritySettingsChanged,
 )
-from schemas.base import Event
 
 # The product accepts only these OpenPGP public keys for list and report encryption.
 ACCEPTED_KEY_ALGORITHMS = frozenset({"rsa3072", "rsa4096"})
@@ -102,13 +103,9 @@ class RevokeApiKey(Struct, frozen=True, kw_only=True):
 
 
 def open_account(account_id: UUID, command: OpenAccount, *, now: datetime) -> list[Event]:
-    name = command.name.strip()
-    if not name:
-        raise RuleViolation("an account needs a name", field="name")
+    name = name_claim.clean(command.name)
     changes = Changes(account_id, account_id, 0, now)
-    changes.record(
-        AccountOpened, settings=AccountSettings(general=GeneralSettings(account_name=name))
-    )
+    changes.record(AccountOpened, settings=AccountSettings(general=GeneralSettings(account_name=name)))
     return changes.events
 
 
@@ -198,9 +195,7 @@ def revoke_api_key(state: Account, command: RevokeApiKey, *, now: datetime) -> l
     return changes.events
 
 
-def choose_default_dialing_profile(
-    state: Account, profile_id: UUID | None, *, now: datetime
-) -> list[Event]:
+def choose_default_dialing_profile(state: Account, profile_id: UUID | None, *, now: datetime) -> list[Event]:
     if state.default_dialing_profile_id == profile_id:
         return []
     changes = Changes.of(state, now)
@@ -208,9 +203,7 @@ def choose_default_dialing_profile(
     return changes.events
 
 
-def choose_default_session_profile(
-    state: Account, profile_id: UUID | None, *, now: datetime
-) -> list[Event]:
+def choose_default_session_profile(state: Account, profile_id: UUID | None, *, now: datetime) -> list[Event]:
     if state.default_session_profile_id == profile_id:
         return []
     changes = Changes.of(state, now)
@@ -254,12 +247,11 @@ def evolve(state: Account | None, event: Event) -> Account | None:
             kept = tuple(k for k in state.public_keys if k.fingerprint != fingerprint)
             return touched(state, event, public_keys=kept)
         case ApiKeyIssued():
-            key = ApiKey(key_id=event.key_id, name=event.name, role=event.role, prefix=event.prefix)
-            return touched(state, event, api_keys=(*state.api_keys, key))
+            issued = ApiKey(key_id=event.key_id, name=event.name, role=event.role, prefix=event.prefix)
+            return touched(state, event, api_keys=(*state.api_keys, issued))
         case ApiKeyRevoked(key_id=key_id):
             keys = tuple(
-                msgspec.structs.replace(k, revoked=True) if k.key_id == key_id else k
-                for k in state.api_keys
+                msgspec.structs.replace(k, revoked=True) if k.key_id == key_id else k for k in state.api_keys
             )
             return touched(state, event, api_keys=keys)
         case DefaultDialingProfileChosen(profile_id=profile_id):

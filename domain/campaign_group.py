@@ -42,9 +42,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], type[Event], GroupStatus]] = {
     "resume": (frozenset({"paused"}), CampaignGroupResumed, "running"),
     "stop": (frozenset({"running", "paused"}), CampaignGroupStopped, "stopped"),
 }
-STATUS_AFTER: dict[type[Event], GroupStatus] = {
-    event: status for _, event, status in TRANSITIONS.values()
-}
+STATUS_AFTER: dict[type[Event], GroupStatus] = {event: status for _, event, status in TRANSITIONS.values()}
 
 
 class CampaignGroup(Aggregate, frozen=True, kw_only=True):
@@ -85,9 +83,7 @@ def _check_lists(
     channel: Channel,
 ) -> None:
     if not list_ids:
-        raise RuleViolation(
-            "a campaign group needs at least one contact list", field="contact_list_ids"
-        )
+        raise RuleViolation("a campaign group needs at least one contact list", field="contact_list_ids")
     if len(set(list_ids)) != len(list_ids):
         raise RuleViolation("a contact list is named twice", field="contact_list_ids")
     for index, list_id in enumerate(list_ids):
@@ -139,9 +135,7 @@ def create(
     )
     events += campaign_template.reference(template, group_id, now=now)
     for index, list_id in enumerate(command.contact_list_ids):
-        events += contact_list.assign(
-            lists[list_id], group_id, field=f"contact_list_ids[{index}]", now=now
-        )
+        events += contact_list.assign(lists[list_id], group_id, field=f"contact_list_ids[{index}]", now=now)
     changes = Changes(group_id, account_id, 0, now)
     changes.record(
         CampaignGroupCreated,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from msgspec import UNSET, Struct, UnsetType
@@ -67,16 +68,12 @@ class ChangeCampaignTemplate(Struct, frozen=True, kw_only=True, forbid_unknown_f
     session_overrides: SessionOverrides | UnsetType = UNSET
 
 
-def effective_dialing(
-    template: CampaignTemplate, dialing: Profile[DialingSettings]
-) -> DialingSettings:
+def effective_dialing(template: CampaignTemplate, dialing: Profile[DialingSettings]) -> DialingSettings:
     result: DialingSettings = apply_overrides(dialing.settings, template.dialing_overrides)
     return result
 
 
-def effective_session(
-    template: CampaignTemplate, session: Profile[SessionSettings]
-) -> SessionSettings:
+def effective_session(template: CampaignTemplate, session: Profile[SessionSettings]) -> SessionSettings:
     result: SessionSettings = apply_overrides(session.settings, template.session_overrides)
     return result
 
@@ -150,7 +147,7 @@ def change(
         (template.session_profile_id, session_id, "session profile", "session_profile_id"),
     ):
         if old_id != new_id:
-            new_profile = existing(profiles.get(new_id), label, field)
+            new_profile: Profile[Any] = existing(profiles.get(new_id), label, field)
             events += profile.reference(new_profile, template.id, label=label, now=now)
             old_profile = profiles.get(old_id)
             if old_profile is not None:

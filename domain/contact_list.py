@@ -89,9 +89,7 @@ def create(
         label=LABEL,
     )
     changes = Changes(list_id, account_id, 0, now)
-    changes.record(
-        ContactListCreated, name=name, description=command.description, settings=command.settings
-    )
+    changes.record(ContactListCreated, name=name, description=command.description, settings=command.settings)
     return events + changes.events
 
 

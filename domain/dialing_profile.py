@@ -7,13 +7,13 @@ from msgspec import UNSET, Struct, UnsetType
 from domain import account
 from domain.profile import Profile, ProfileKind
 from schemas.profiles import (
+    Description,
     DialingProfileChanged,
     DialingProfileCreated,
     DialingProfileDeleted,
     DialingSettings,
 )
 from schemas.settings import NonEmpty
-from schemas.profiles import Description
 
 DialingProfile = Profile[DialingSettings]
 

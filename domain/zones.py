@@ -15,6 +15,4 @@ def known_zones() -> frozenset[str]:
 
 def ensure_zone(name: str, field: str) -> None:
     if name not in known_zones():
-        raise RuleViolation(
-            f"{name!r} is not an IANA time zone (e.g. America/Chicago)", field=field
-        )
+        raise RuleViolation(f"{name!r} is not an IANA time zone (e.g. America/Chicago)", field=field)

@@ -87,9 +87,7 @@ def if_match(
         return None
     raw = value.strip().removeprefix("W/").strip('"')
     if not raw.isdigit():
-        raise Problem(
-            400, "Invalid request", 'If-Match must be an ETag such as "3"', field="If-Match"
-        )
+        raise Problem(400, "Invalid request", 'If-Match must be an ETag such as "3"', field="If-Match")
     return int(raw)
 
 

@@ -36,9 +36,7 @@ def read_public_key(armored: str, *, user_id: str, now: datetime) -> PublicKey:
             field="armored",
         )
     key = primaries[0]
-    algorithm = (
-        f"rsa{key.get('length')}" if str(key.get("algo")) in _RSA else f"algo{key.get('algo')}"
-    )
+    algorithm = f"rsa{key.get('length')}" if str(key.get("algo")) in _RSA else f"algo{key.get('algo')}"
     expires = key.get("expires")
     return PublicKey(
         fingerprint=str(key["fingerprint"]).upper(),

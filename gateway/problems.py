@@ -72,9 +72,7 @@ def field_of_validation_error(error: msgspec.ValidationError, prefix: str = "") 
     message = str(error)
     path = _PATH.search(message)
     named = _NAMED.search(message)
-    parts = [
-        p for p in (prefix, path.group(1) if path else "", named.group(1) if named else "") if p
-    ]
+    parts = [p for p in (prefix, path.group(1) if path else "", named.group(1) if named else "") if p]
     return ".".join(parts).replace(".[", "[") or None
 
 
@@ -100,9 +98,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        location = [
-            str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")
-        ]
+        location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
         return problem_response(
             request,
             422,

@@ -36,8 +36,7 @@ def settled(runtime: Runtime, done: Done) -> None:
         raise Problem(
             503,
             "Read models behind",
-            "the change is stored but the read models "
-            "have not caught up yet; read it again shortly",
+            "the change is stored but the read models have not caught up yet; read it again shortly",
         )
 
 

@@ -13,8 +13,7 @@ from projections.sql import Cursor, Database
 from schemas.base import Event
 
 POSITIONS_TABLE = (
-    "CREATE TABLE IF NOT EXISTS projection_positions "
-    "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    "CREATE TABLE IF NOT EXISTS projection_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
 
 

@@ -78,7 +78,7 @@ def is_gone(state: Any) -> bool:
 
 class Catalogue:
     name = "catalogue"
-    tables = ("catalogue",)
+    tables: tuple[str, ...] = ("catalogue",)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(
@@ -87,17 +87,13 @@ class Catalogue:
             "name TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL, "
             "body TEXT NOT NULL)"
         )
-        cursor.execute(
-            "CREATE INDEX IF NOT EXISTS catalogue_by_kind ON catalogue (account_id, kind, name)"
-        )
+        cursor.execute("CREATE INDEX IF NOT EXISTS catalogue_by_kind ON catalogue (account_id, kind, name)")
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
         kind = CREATED_BY.get(type(event))
         state: Any = None
         if kind is None:
-            cursor.execute(
-                "SELECT kind, body FROM catalogue WHERE id = ?", (str(event.originator_id),)
-            )
+            cursor.execute("SELECT kind, body FROM catalogue WHERE id = ?", (str(event.originator_id),))
             row = cursor.fetchone()
             if row is None:
                 return  # not a catalogued aggregate (a name claim, say)
@@ -131,18 +127,16 @@ class CatalogueQueries:
         """The object, or None when missing, deleted, or another account's."""
         with self.db.transaction() as cursor:
             cursor.execute(
-                "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? "
-                "AND deleted = 0",
+                "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? AND deleted = 0",
                 (str(object_id), str(account_id), kind),
             )
             row = cursor.fetchone()
         return None if row is None else _decoders[kind].decode(row[0])
 
-    def list(self, account_id: UUID, kind: str) -> list[Any]:
+    def list_kind(self, account_id: UUID, kind: str) -> list[Any]:
         with self.db.transaction() as cursor:
             cursor.execute(
-                "SELECT body FROM catalogue WHERE account_id = ? AND kind = ? AND deleted = 0 "
-                "ORDER BY name",
+                "SELECT body FROM catalogue WHERE account_id = ? AND kind = ? AND deleted = 0 ORDER BY name",
                 (str(account_id), kind),
             )
             rows = cursor.fetchall()

@@ -22,7 +22,7 @@ class Credential:
 
 class Credentials:
     name = "credentials"
-    tables = ("api_keys",)
+    tables: tuple[str, ...] = ("api_keys",)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(

@@ -51,7 +51,7 @@ class Hierarchy(msgspec.Struct, frozen=True):
 
 class CampaignHierarchy:
     name = "hierarchy"
-    tables = TABLES
+    tables: tuple[str, ...] = TABLES
 
     def create_tables(self, cursor: Cursor) -> None:
         for statement in (
@@ -76,15 +76,12 @@ class CampaignHierarchy:
                     (key, str(event.account_id), event.name),
                 )
             case c.CampaignTemplateChanged():
-                cursor.execute(
-                    "UPDATE hierarchy_templates SET name = ? WHERE id = ?", (event.name, key)
-                )
+                cursor.execute("UPDATE hierarchy_templates SET name = ? WHERE id = ?", (event.name, key))
             case c.CampaignTemplateDeleted():
                 cursor.execute("DELETE FROM hierarchy_templates WHERE id = ?", (key,))
             case c.CampaignGroupCreated():
                 cursor.execute(
-                    "INSERT INTO hierarchy_groups VALUES (?, ?, ?, ?, 'loaded', ?) "
-                    "ON CONFLICT DO NOTHING",
+                    "INSERT INTO hierarchy_groups VALUES (?, ?, ?, ?, 'loaded', ?) ON CONFLICT DO NOTHING",
                     (
                         key,
                         str(event.account_id),
@@ -162,9 +159,7 @@ class HierarchyQueries:
                 "SELECT id, name, channel FROM hierarchy_lists WHERE account_id = ? ORDER BY name, id",
                 (account,),
             )
-            contact_lists = {
-                row[0]: ListNode(UUID(row[0]), row[1], row[2]) for row in cursor.fetchall()
-            }
+            contact_lists = {row[0]: ListNode(UUID(row[0]), row[1], row[2]) for row in cursor.fetchall()}
             cursor.execute(
                 "SELECT gl.group_id, gl.list_id FROM hierarchy_group_lists gl "
                 "JOIN hierarchy_groups g ON g.id = gl.group_id WHERE g.account_id = ? "

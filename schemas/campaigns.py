@@ -27,9 +27,7 @@ from schemas.settings import NonEmpty, Text
 GroupStatus = Literal["loaded", "running", "paused", "stopped"]
 
 
-class DialingOverrides(
-    Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
-):
+class DialingOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     dialing_mode: DialingMode | UnsetType = UNSET
     caller_id: Text | UnsetType = UNSET
     pacing: Pacing | UnsetType = UNSET
@@ -37,9 +35,7 @@ class DialingOverrides(
     treatments: list[Treatment] | UnsetType = UNSET
 
 
-class SessionOverrides(
-    Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
-):
+class SessionOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     channel: Channel | UnsetType = UNSET
     agent_group: Text | UnsetType = UNSET
     trunk_group: Text | UnsetType = UNSET
@@ -55,9 +51,7 @@ class CampaignEvent(Event, frozen=True, kw_only=True):
     TOPIC: ClassVar[str] = topics.CAMPAIGNS
 
 
-class CampaignTemplateCreated(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.created"
-):
+class CampaignTemplateCreated(CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.created"):
     name: str
     description: str
     dialing_profile_id: UUID
@@ -66,9 +60,7 @@ class CampaignTemplateCreated(
     session_overrides: SessionOverrides
 
 
-class CampaignTemplateChanged(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.changed"
-):
+class CampaignTemplateChanged(CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.changed"):
     name: str
     description: str
     dialing_profile_id: UUID
@@ -77,9 +69,7 @@ class CampaignTemplateChanged(
     session_overrides: SessionOverrides
 
 
-class CampaignTemplateDeleted(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.deleted"
-):
+class CampaignTemplateDeleted(CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.deleted"):
     pass
 
 
@@ -91,9 +81,7 @@ class CampaignTemplateReferenced(
     by_id: UUID
 
 
-class CampaignTemplateReleased(
-    CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.released"
-):
+class CampaignTemplateReleased(CampaignEvent, frozen=True, kw_only=True, tag="campaign_template.released"):
     """A campaign group made from this template was deleted."""
 
     by_id: UUID

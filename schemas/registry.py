@@ -119,9 +119,7 @@ def decode_any(payload: bytes) -> Event:
         raise EventDecodeError(tag, version, None, str(error)) from error
 
 
-def _decode_error(
-    tag: str, version: int | None, error: msgspec.ValidationError
-) -> EventDecodeError:
+def _decode_error(tag: str, version: int | None, error: msgspec.ValidationError) -> EventDecodeError:
     message = str(error)
     match = _PATH.search(message)
     field = match.group(1) if match else None

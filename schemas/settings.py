@@ -100,15 +100,11 @@ class GeneralSettingsChanged(
     general: GeneralSettings
 
 
-class RegionSettingsChanged(
-    SettingsEvent, frozen=True, kw_only=True, tag="account.region_settings_changed"
-):
+class RegionSettingsChanged(SettingsEvent, frozen=True, kw_only=True, tag="account.region_settings_changed"):
     region: RegionSettings
 
 
-class ListSettingsChanged(
-    SettingsEvent, frozen=True, kw_only=True, tag="account.list_settings_changed"
-):
+class ListSettingsChanged(SettingsEvent, frozen=True, kw_only=True, tag="account.list_settings_changed"):
     lists: ListSettings
 
 
@@ -118,15 +114,11 @@ class SecuritySettingsChanged(
     security: SecuritySettings
 
 
-class PacingSettingsChanged(
-    SettingsEvent, frozen=True, kw_only=True, tag="account.pacing_settings_changed"
-):
+class PacingSettingsChanged(SettingsEvent, frozen=True, kw_only=True, tag="account.pacing_settings_changed"):
     pacing: PacingSettings
 
 
-class PublicKeyImported(
-    SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_imported"
-):
+class PublicKeyImported(SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_imported"):
     key: PublicKey
 
 

@@ -48,15 +48,11 @@ def list_keys(runtime: RuntimeDep, caller: Admin) -> Response:
 
 
 @router.post("", **doc(body=IssueApiKeyRequest, response=IssuedApiKey, status=201))
-async def issue_key(
-    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin
-) -> Response:
+async def issue_key(request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin) -> Response:
     body = await read_body(request, IssueApiKeyRequest)
     issued = handlers.issue_api_key(caller.account_id, body.name, body.role)
     if not runtime.wait(issued.position):
-        raise Problem(
-            503, "Read models behind", "the key is stored but not yet usable; retry shortly"
-        )
+        raise Problem(503, "Read models behind", "the key is stored but not yet usable; retry shortly")
     return respond(
         IssuedApiKey(id=issued.key_id, name=body.name, role=body.role, secret=issued.secret),
         status=201,

@@ -41,7 +41,7 @@ def _one(runtime: Runtime, account_id: UUID, group_id: UUID, status: int = 200) 
 
 @router.get("", **doc(response=list[CampaignGroup]))
 def list_groups(runtime: RuntimeDep, caller: Reader) -> Response:
-    return respond([view(g) for g in runtime.catalogue.list(caller.account_id, CAMPAIGN_GROUP)])
+    return respond([view(g) for g in runtime.catalogue.list_kind(caller.account_id, CAMPAIGN_GROUP)])
 
 
 @router.post("", **doc(body=CreateCampaignGroup, response=CampaignGroup, status=201))

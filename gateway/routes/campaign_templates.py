@@ -24,19 +24,11 @@ router = APIRouter(prefix="/api/v1/campaign-templates", tags=["campaign template
 
 def effective(runtime: Runtime, template: CampaignTemplate) -> dict[str, Any]:
     """The settings the template dials with: its profiles' settings under its overrides."""
-    dialing = runtime.catalogue.get(
-        template.account_id, DIALING_PROFILE, template.dialing_profile_id
-    )
-    session = runtime.catalogue.get(
-        template.account_id, SESSION_PROFILE, template.session_profile_id
-    )
+    dialing = runtime.catalogue.get(template.account_id, DIALING_PROFILE, template.dialing_profile_id)
+    session = runtime.catalogue.get(template.account_id, SESSION_PROFILE, template.session_profile_id)
     return {
-        "dialing": apply_overrides(dialing.settings, template.dialing_overrides)
-        if dialing
-        else None,
-        "session": apply_overrides(session.settings, template.session_overrides)
-        if session
-        else None,
+        "dialing": apply_overrides(dialing.settings, template.dialing_overrides) if dialing else None,
+        "session": apply_overrides(session.settings, template.session_overrides) if session else None,
     }
 
 
@@ -47,7 +39,7 @@ def _one(runtime: Runtime, account_id: UUID, template_id: UUID, status: int = 20
 
 @router.get("", **doc(response=list[CampaignTemplate]))
 def list_templates(runtime: RuntimeDep, caller: Reader) -> Response:
-    return respond([view(t) for t in runtime.catalogue.list(caller.account_id, CAMPAIGN_TEMPLATE)])
+    return respond([view(t) for t in runtime.catalogue.list_kind(caller.account_id, CAMPAIGN_TEMPLATE)])
 
 
 @router.post("", **doc(body=CreateCampaignTemplate, response=CampaignTemplate, status=201))
@@ -77,9 +69,7 @@ async def change_template(
     command = await read_body(request, ChangeCampaignTemplate)
     settled(
         runtime,
-        handlers.change_template(
-            caller.account_id, template_id, command, expected_version=expected
-        ),
+        handlers.change_template(caller.account_id, template_id, command, expected_version=expected),
     )
     return _one(runtime, caller.account_id, template_id)
 
@@ -92,7 +82,5 @@ def delete_template(
     caller: Supervisor,
     expected: IfMatch,
 ) -> Response:
-    settled(
-        runtime, handlers.delete_template(caller.account_id, template_id, expected_version=expected)
-    )
+    settled(runtime, handlers.delete_template(caller.account_id, template_id, expected_version=expected))
     return Response(status_code=204)

@@ -18,7 +18,7 @@ LABEL = "contact list"
 
 @router.get("", **doc(response=list[ContactList]))
 def list_lists(runtime: RuntimeDep, caller: Reader) -> Response:
-    return respond([view(c) for c in runtime.catalogue.list(caller.account_id, CONTACT_LIST)])
+    return respond([view(c) for c in runtime.catalogue.list_kind(caller.account_id, CONTACT_LIST)])
 
 
 @router.post("", **doc(body=CreateContactList, response=ContactList, status=201))
@@ -28,9 +28,7 @@ async def create_list(
     command = await read_body(request, CreateContactList)
     done = handlers.create_list(caller.account_id, command)
     settled(runtime, done)
-    return respond_state(
-        fetch(runtime, caller.account_id, CONTACT_LIST, done.id, LABEL), status=201
-    )
+    return respond_state(fetch(runtime, caller.account_id, CONTACT_LIST, done.id, LABEL), status=201)
 
 
 @router.get("/{list_id}", **doc(response=ContactList))

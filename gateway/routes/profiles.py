@@ -33,9 +33,7 @@ def profile_router(
 
     def one(runtime: Any, account_id: UUID, profile_id: UUID, status: int = 200) -> Response:
         state = fetch(runtime, account_id, kind.kind, profile_id, label)
-        return respond_state(
-            state, status=status, is_default=default_id(runtime, account_id) == state.id
-        )
+        return respond_state(state, status=status, is_default=default_id(runtime, account_id) == state.id)
 
     @router.get("", **doc(response=list[state_type]), summary=f"List {label}s")
     def list_profiles(runtime: RuntimeDep, caller: Reader) -> Response:
@@ -43,13 +41,11 @@ def profile_router(
         return respond(
             [
                 view(p, is_default=p.id == default)
-                for p in runtime.catalogue.list(caller.account_id, kind.kind)
+                for p in runtime.catalogue.list_kind(caller.account_id, kind.kind)
             ]
         )
 
-    @router.post(
-        "", **doc(body=create, response=state_type, status=201), summary=f"Create a {label}"
-    )
+    @router.post("", **doc(body=create, response=state_type, status=201), summary=f"Create a {label}")
     async def create_profile(
         request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: writer
     ) -> Response:
@@ -62,9 +58,7 @@ def profile_router(
     def get_profile(profile_id: UUID, runtime: RuntimeDep, caller: Reader) -> Response:
         return one(runtime, caller.account_id, profile_id)
 
-    @router.patch(
-        "/{profile_id}", **doc(body=change, response=state_type), summary=f"Change a {label}"
-    )
+    @router.patch("/{profile_id}", **doc(body=change, response=state_type), summary=f"Change a {label}")
     async def change_profile(
         profile_id: UUID,
         request: Request,
@@ -76,9 +70,7 @@ def profile_router(
         command = await read_body(request, change)
         settled(
             runtime,
-            handlers.change_profile(
-                kind, caller.account_id, profile_id, command, expected_version=expected
-            ),
+            handlers.change_profile(kind, caller.account_id, profile_id, command, expected_version=expected),
         )
         return one(runtime, caller.account_id, profile_id)
 

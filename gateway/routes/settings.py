@@ -38,9 +38,7 @@ async def update_settings(
     request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin, expected: IfMatch
 ) -> Response:
     command = await read_body(request, UpdateSettings)
-    settled(
-        runtime, handlers.update_settings(caller.account_id, command, expected_version=expected)
-    )
+    settled(runtime, handlers.update_settings(caller.account_id, command, expected_version=expected))
     return respond_state(_account(runtime, caller))
 
 
