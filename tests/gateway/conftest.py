@@ -1,0 +1,185 @@
+"""A real Dialstream server for the gateway tests: SQLite on a temporary data dir, uvicorn
+on 127.0.0.1, one per test session; tests talk HTTP to it with ``httpx``.
+
+Account A (the bootstrap account) has an admin, a supervisor and a viewer client, and its
+own default dialing and session profiles, so profiles the tests create in it are never the
+default. Account B ("Other") has an admin client. ``new_account`` opens a pristine account
+for tests that need one (first profile, settings, encryption).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+import uvicorn
+
+from dialstream.bootstrap import Runtime, build, ensure_bootstrap_key
+from dialstream.settings import Settings
+from gateway.app import create_app
+from tests.gateway import helpers
+
+
+@dataclass
+class Server:
+    runtime: Runtime
+    base_url: str
+    account_id: UUID
+    admin_secret: str
+
+
+@dataclass
+class Account:
+    id: UUID
+    admin: httpx.Client
+
+
+def _wait_until_up(base_url: str, thread: threading.Thread, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn stopped before it answered /healthz")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(0.05)
+    raise RuntimeError(f"the server did not answer /healthz within {timeout} s: {last}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir: Path = tmp_path_factory.mktemp("dialstream-gateway")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    runtime = build(Settings(data_dir=data_dir, host="127.0.0.1", port=port))
+    account_id, secret = ensure_bootstrap_key(runtime)
+    assert secret is not None, "a new data dir must get a bootstrap key"
+    runtime.start()
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=uvicorn_server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
+    )
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base_url, thread)
+        yield Server(runtime, base_url, account_id, secret)
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=15)
+        runtime.stop()
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def runtime(server: Server) -> Runtime:
+    return server.runtime
+
+
+@pytest.fixture(scope="session")
+def base_url(server: Server) -> str:
+    return server.base_url
+
+
+@pytest.fixture(scope="session")
+def client_for(server: Server) -> Iterator[Callable[[str | None], httpx.Client]]:
+    """A factory of HTTP clients, each sending the given API key (or none)."""
+    clients: list[httpx.Client] = []
+
+    def make(secret: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {secret}"} if secret is not None else {}
+        client = httpx.Client(base_url=server.base_url, headers=headers, timeout=30.0)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def account_a(server: Server, client_for: Callable[[str | None], httpx.Client]) -> Account:
+    admin = client_for(server.admin_secret)
+    # Defaults first, so every profile a test creates in account A is not the default.
+    helpers.create(admin, "/api/v1/dialing-profiles", {"name": "A default dialing"})
+    helpers.create(
+        admin,
+        "/api/v1/session-profiles",
+        {"name": "A default session", "settings": {"agent_group": "Default agents"}},
+    )
+    return Account(server.account_id, admin)
+
+
+@pytest.fixture(scope="session")
+def admin(account_a: Account) -> httpx.Client:
+    """Admin of account A."""
+    return account_a.admin
+
+
+def _issued_client(
+    admin: httpx.Client, client_for: Callable[[str | None], httpx.Client], role: str
+) -> httpx.Client:
+    response = admin.post("/api/v1/api-keys", json={"name": f"test {role}", "role": role})
+    assert response.status_code == 201, response.text
+    return client_for(response.json()["secret"])
+
+
+@pytest.fixture(scope="session")
+def supervisor(
+    admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]
+) -> httpx.Client:
+    """Supervisor of account A."""
+    return _issued_client(admin, client_for, "supervisor")
+
+
+@pytest.fixture(scope="session")
+def viewer(admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]) -> httpx.Client:
+    """Viewer of account A."""
+    return _issued_client(admin, client_for, "viewer")
+
+
+def _open_account(
+    runtime: Runtime, client_for: Callable[[str | None], httpx.Client], name: str
+) -> Account:
+    opened = runtime.handlers.open_account(name)
+    issued = runtime.handlers.issue_api_key(opened.id, f"{name} admin", "admin")
+    assert runtime.wait(issued.position), "the credentials projection did not catch up"
+    return Account(opened.id, client_for(issued.secret))
+
+
+@pytest.fixture(scope="session")
+def account_b(
+    runtime: Runtime, client_for: Callable[[str | None], httpx.Client], account_a: Account
+) -> Account:
+    return _open_account(runtime, client_for, "Other")
+
+
+@pytest.fixture(scope="session")
+def other_admin(account_b: Account) -> httpx.Client:
+    """Admin of account B."""
+    return account_b.admin
+
+
+@pytest.fixture
+def new_account(
+    runtime: Runtime, client_for: Callable[[str | None], httpx.Client]
+) -> Callable[[], Account]:
+    """Opens a pristine account (no profiles, default settings) with an admin client."""
+
+    def make() -> Account:
+        return _open_account(runtime, client_for, helpers.unique("Account"))
+
+    return make
