@@ -138,9 +138,7 @@ def _issued_client(
 
 
 @pytest.fixture(scope="session")
-def supervisor(
-    admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]
-) -> httpx.Client:
+def supervisor(admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]) -> httpx.Client:
     """Supervisor of account A."""
     return _issued_client(admin, client_for, "supervisor")
 
@@ -151,9 +149,7 @@ def viewer(admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]
     return _issued_client(admin, client_for, "viewer")
 
 
-def _open_account(
-    runtime: Runtime, client_for: Callable[[str | None], httpx.Client], name: str
-) -> Account:
+def _open_account(runtime: Runtime, client_for: Callable[[str | None], httpx.Client], name: str) -> Account:
     opened = runtime.handlers.open_account(name)
     issued = runtime.handlers.issue_api_key(opened.id, f"{name} admin", "admin")
     assert runtime.wait(issued.position), "the credentials projection did not catch up"
@@ -174,9 +170,7 @@ def other_admin(account_b: Account) -> httpx.Client:
 
 
 @pytest.fixture
-def new_account(
-    runtime: Runtime, client_for: Callable[[str | None], httpx.Client]
-) -> Callable[[], Account]:
+def new_account(runtime: Runtime, client_for: Callable[[str | None], httpx.Client]) -> Callable[[], Account]:
     """Opens a pristine account (no profiles, default settings) with an admin client."""
 
     def make() -> Account:

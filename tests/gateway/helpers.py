@@ -55,9 +55,7 @@ def ids(client: httpx.Client, path: str) -> list[str]:
     return [item["id"] for item in response.json()]
 
 
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None
-) -> dict[str, Any]:
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     """The response is an RFC 9457 problem document with this status (and field)."""
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith(PROBLEM), response.headers
@@ -88,9 +86,7 @@ def session_profile(
     return create(client, SESSION, body)
 
 
-def template(
-    client: httpx.Client, dialing_id: str, session_id: str, **fields: Any
-) -> dict[str, Any]:
+def template(client: httpx.Client, dialing_id: str, session_id: str, **fields: Any) -> dict[str, Any]:
     body = {
         "name": unique("Template"),
         "dialing_profile_id": dialing_id,
@@ -104,9 +100,7 @@ def contact_list(client: httpx.Client, channel: str = "voice", **fields: Any) ->
     return create(client, LISTS, {"name": unique("List"), "settings": {"channel": channel}, **fields})
 
 
-def group(
-    client: httpx.Client, template_id: str, list_ids: list[str], **fields: Any
-) -> dict[str, Any]:
+def group(client: httpx.Client, template_id: str, list_ids: list[str], **fields: Any) -> dict[str, Any]:
     body = {
         "name": unique("Group"),
         "template_id": template_id,

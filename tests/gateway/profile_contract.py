@@ -84,15 +84,11 @@ class ProfileContract:
         assert body["description"] == made["description"]
         assert h.get(writer, self.url(made)).json() == body
 
-    def test_patch_with_stale_if_match_is_412(
-        self, writer: httpx.Client, runtime: Runtime
-    ) -> None:
+    def test_patch_with_stale_if_match_is_412(self, writer: httpx.Client, runtime: Runtime) -> None:
         made = self.make(writer)
         writer.patch(self.url(made), json={"description": "first"}, headers={"If-Match": '"1"'})
         before = runtime.store.position()
-        response = writer.patch(
-            self.url(made), json={"description": "second"}, headers={"If-Match": '"1"'}
-        )
+        response = writer.patch(self.url(made), json={"description": "second"}, headers={"If-Match": '"1"'})
         h.assert_problem(response, 412, "If-Match")
         assert runtime.store.position() == before
         assert h.get(writer, self.url(made)).json()["description"] == "first"
@@ -209,9 +205,7 @@ class ProfileContract:
 
     def test_unknown_settings_field_is_422(self, writer: httpx.Client, runtime: Runtime) -> None:
         before = runtime.store.position()
-        response = writer.post(
-            self.path, json={"name": h.unique("Bad"), "settings": {"no_such_option": 1}}
-        )
+        response = writer.post(self.path, json={"name": h.unique("Bad"), "settings": {"no_such_option": 1}})
         h.assert_problem(response, 422, "settings.no_such_option")
         assert runtime.store.position() == before
 

@@ -3,7 +3,7 @@ plus the dialing settings' own limits."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ PACING = {
 
 class TestDialingProfiles(ProfileContract):
     path = h.DIALING
-    settings: dict[str, Any] = {
+    settings: ClassVar[dict[str, Any]] = {
         "dialing_mode": "predictive",
         "caller_id": "+15550100",
         "pacing": PACING,
@@ -44,7 +44,7 @@ class TestDialingProfiles(ProfileContract):
             }
         ],
     }
-    changed_settings: dict[str, Any] = {"dialing_mode": "preview", "caller_id": "+15550199"}
+    changed_settings: ClassVar[dict[str, Any]] = {"dialing_mode": "preview", "caller_id": "+15550199"}
 
     @pytest.fixture
     def writer(self, supervisor: httpx.Client) -> httpx.Client:
@@ -86,9 +86,7 @@ def test_out_of_range_settings_are_422_naming_the_path(
     assert name not in h.names(supervisor, h.DIALING)
 
 
-def test_out_of_range_patch_leaves_the_profile_alone(
-    supervisor: httpx.Client, runtime: Runtime
-) -> None:
+def test_out_of_range_patch_leaves_the_profile_alone(supervisor: httpx.Client, runtime: Runtime) -> None:
     made = h.dialing_profile(supervisor)
     before = runtime.store.position()
     response = supervisor.patch(
@@ -100,9 +98,7 @@ def test_out_of_range_patch_leaves_the_profile_alone(
     assert h.get(supervisor, f"{h.DIALING}/{made['id']}").json() == made
 
 
-def test_supervisor_can_make_a_dialing_profile_the_default(
-    new_account: Any, client_for: Any
-) -> None:
+def test_supervisor_can_make_a_dialing_profile_the_default(new_account: Any, client_for: Any) -> None:
     account = new_account()
     issued = account.admin.post(h.API_KEYS, json={"name": "sup", "role": "supervisor"})
     assert issued.status_code == 201, issued.text

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from tests.gateway.profile_contract import ProfileContract
 
 class TestSessionProfiles(ProfileContract):
     path = h.SESSION
-    settings: dict[str, Any] = {
+    settings: ClassVar[dict[str, Any]] = {
         "channel": "sms",
         "agent_group": "Collections",
         "trunk_group": "TG-1",
@@ -30,7 +30,7 @@ class TestSessionProfiles(ProfileContract):
             "campaign": {"OCS": {"record-type": "general"}},
         },
     }
-    changed_settings: dict[str, Any] = {"channel": "email", "agent_group": "Retention"}
+    changed_settings: ClassVar[dict[str, Any]] = {"channel": "email", "agent_group": "Retention"}
 
     @pytest.fixture
     def writer(self, admin: httpx.Client) -> httpx.Client:
@@ -57,9 +57,7 @@ def test_invalid_session_settings_are_422(
     assert runtime.store.position() == before
 
 
-def test_wrong_option_value_type_is_422_naming_the_section(
-    admin: httpx.Client, runtime: Runtime
-) -> None:
+def test_wrong_option_value_type_is_422_naming_the_section(admin: httpx.Client, runtime: Runtime) -> None:
     """msgspec does not name dict keys in its paths (it writes ``[...]``), so the field
     names the option section, not the option."""
     before = runtime.store.position()
