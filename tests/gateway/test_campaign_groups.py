@@ -1,0 +1,307 @@
+"""/api/v1/campaign-groups over HTTP: CRUD, the lifecycle actions, lists, agent group, channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from dialstream.bootstrap import Runtime
+from tests.gateway import helpers as h
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def url(group: dict[str, Any]) -> str:
+    return f"{h.GROUPS}/{group['id']}"
+
+
+def act(client: httpx.Client, group: dict[str, Any], action: str) -> httpx.Response:
+    return client.post(f"{url(group)}/{action}")
+
+
+@pytest.fixture
+def base(admin: httpx.Client, supervisor: httpx.Client) -> dict[str, dict[str, Any]]:
+    """A template (voice, agent group "Sales") and a voice list, without a group."""
+    dialing = h.dialing_profile(supervisor)
+    session = h.session_profile(admin, agent_group="Sales")
+    return {
+        "template": h.template(supervisor, dialing["id"], session["id"]),
+        "list": h.contact_list(supervisor),
+    }
+
+
+def test_create_get_list(base: dict[str, Any], supervisor: httpx.Client, viewer: httpx.Client) -> None:
+    made = h.group(
+        supervisor,
+        base["template"]["id"],
+        [base["list"]["id"]],
+        description="spring campaign",
+        dialing_overrides={"caller_id": "+1777"},
+    )
+    assert made["status"] == "loaded"
+    assert made["version"] == 1
+    assert made["agent_group"] == "Sales"  # inherited from the session profile
+    assert made["contact_list_ids"] == [base["list"]["id"]]
+    assert made["template_id"] == base["template"]["id"]
+    assert made["effective"]["dialing"]["caller_id"] == "+1777"
+    assert made["effective"]["session"]["agent_group"] == "Sales"
+    got = h.get(viewer, url(made))
+    assert got.json() == made
+    assert got.headers["ETag"] == '"1"'
+    assert made["id"] in h.ids(viewer, h.GROUPS)
+    contact_list = h.get(viewer, f"{h.LISTS}/{base['list']['id']}").json()
+    assert contact_list["campaign_group_ids"] == [made["id"]]
+    template = h.get(viewer, f"{h.TEMPLATES}/{base['template']['id']}").json()
+    assert template["used_by"] == [made["id"]]
+
+
+def test_own_agent_group_wins(base: dict[str, Any], supervisor: httpx.Client) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]], agent_group="  Night   shift ")
+    assert made["agent_group"] == "Night shift"
+
+
+def test_patch_with_if_match_and_stale(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    other = h.contact_list(supervisor)
+    tag = h.etag(supervisor, url(made))
+    name = h.unique("Renamed group")
+    response = supervisor.patch(
+        url(made),
+        json={
+            "name": name,
+            "agent_group": "Weekend",
+            "contact_list_ids": [other["id"]],
+            "session_overrides": {"trunk_group": "TG-2"},
+        },
+        headers={"If-Match": tag},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["name"], body["agent_group"], body["version"]) == (name, "Weekend", 2)
+    assert body["contact_list_ids"] == [other["id"]]
+    assert body["effective"]["session"]["trunk_group"] == "TG-2"
+    assert response.headers["ETag"] == '"2"'
+    assert h.get(supervisor, f"{h.LISTS}/{base['list']['id']}").json()["campaign_group_ids"] == []
+    assert h.get(supervisor, f"{h.LISTS}/{other['id']}").json()["campaign_group_ids"] == [made["id"]]
+
+    before = runtime.store.position()
+    stale = supervisor.patch(url(made), json={"description": "lost"}, headers={"If-Match": tag})
+    h.assert_problem(stale, 412, "If-Match")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, url(made)).json() == body
+
+
+def test_lifecycle_actions(base: dict[str, Any], supervisor: httpx.Client, viewer: httpx.Client) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    expected = [("start", "running"), ("pause", "paused"), ("resume", "running"), ("pause", "paused")]
+    expected += [("stop", "stopped"), ("start", "running"), ("stop", "stopped")]
+    version = made["version"]
+    for action, status in expected:
+        response = act(supervisor, made, action)
+        assert response.status_code == 200, (action, response.text)
+        version += 1
+        assert response.json()["status"] == status
+        assert response.json()["version"] == version
+        assert response.headers["ETag"] == f'"{version}"'
+        assert h.get(viewer, url(made)).json()["status"] == status
+
+
+@pytest.mark.parametrize(
+    ("setup", "action"),
+    [
+        ([], "pause"),
+        ([], "resume"),
+        ([], "stop"),
+        (["start"], "start"),
+        (["start"], "resume"),
+        (["start", "pause"], "pause"),
+        (["start", "pause"], "start"),
+        (["start", "stop"], "pause"),
+        (["start", "stop"], "resume"),
+        (["start", "stop"], "stop"),
+    ],
+)
+def test_refused_transitions_are_409(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime, setup: list[str], action: str
+) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    for step in setup:
+        assert act(supervisor, made, step).status_code == 200
+    state = h.get(supervisor, url(made)).json()
+    before = runtime.store.position()
+    h.assert_problem(act(supervisor, made, action), 409, "status")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, url(made)).json() == state
+
+
+def test_unknown_action_is_422(base: dict[str, Any], supervisor: httpx.Client) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    h.assert_problem(act(supervisor, made, "explode"), 422, "action")
+
+
+def test_actions_on_unknown_group_are_404(supervisor: httpx.Client) -> None:
+    for action in ("start", "pause", "resume", "stop"):
+        h.assert_problem(supervisor.post(f"{h.GROUPS}/{UNKNOWN}/{action}"), 404)
+
+
+def test_running_group_keeps_its_lists(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    other = h.contact_list(supervisor)
+    assert act(supervisor, made, "start").status_code == 200
+    before = runtime.store.position()
+    response = supervisor.patch(url(made), json={"contact_list_ids": [other["id"]]})
+    h.assert_problem(response, 409, "contact_list_ids")
+    assert runtime.store.position() == before
+    assert act(supervisor, made, "pause").status_code == 200
+    response = supervisor.patch(url(made), json={"contact_list_ids": [base["list"]["id"], other["id"]]})
+    assert response.status_code == 200, response.text
+
+
+def test_delete_then_404(base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    assert act(supervisor, made, "start").status_code == 200
+    before = runtime.store.position()
+    h.assert_problem(supervisor.delete(url(made)), 409, "status")
+    assert act(supervisor, made, "pause").status_code == 200
+    h.assert_problem(supervisor.delete(url(made)), 409, "status")
+    assert runtime.store.position() > before
+    assert act(supervisor, made, "stop").status_code == 200
+    h.assert_problem(supervisor.delete(url(made), headers={"If-Match": '"1"'}), 412, "If-Match")
+    tag = h.etag(supervisor, url(made))
+    response = supervisor.delete(url(made), headers={"If-Match": tag})
+    assert response.status_code == 204, response.text
+    h.assert_problem(supervisor.get(url(made)), 404, "id")
+    assert made["id"] not in h.ids(supervisor, h.GROUPS)
+    h.assert_problem(supervisor.delete(url(made)), 404)
+    h.assert_problem(supervisor.patch(url(made), json={"description": "x"}), 404)
+    h.assert_problem(act(supervisor, made, "start"), 404)
+    # The list and the template are free again, and so is the name.
+    assert h.get(supervisor, f"{h.LISTS}/{base['list']['id']}").json()["campaign_group_ids"] == []
+    assert h.get(supervisor, f"{h.TEMPLATES}/{base['template']['id']}").json()["used_by"] == []
+    again = h.group(supervisor, base["template"]["id"], [base["list"]["id"]], name=made["name"])
+    assert again["id"] != made["id"]
+
+
+def test_needs_at_least_one_contact_list(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    before = runtime.store.position()
+    body = {"name": h.unique("Empty"), "template_id": base["template"]["id"], "contact_list_ids": []}
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 422, "contact_list_ids")
+    body["contact_list_ids"] = [base["list"]["id"], base["list"]["id"]]
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 422, "contact_list_ids")
+    del body["contact_list_ids"]
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 422, "contact_list_ids")
+    assert runtime.store.position() == before
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    response = supervisor.patch(url(made), json={"contact_list_ids": []})
+    h.assert_problem(response, 422, "contact_list_ids")
+
+
+def test_needs_an_agent_group(admin: httpx.Client, supervisor: httpx.Client, runtime: Runtime) -> None:
+    session = h.session_profile(admin, agent_group="")
+    template = h.template(supervisor, h.dialing_profile(supervisor)["id"], session["id"])
+    contacts = h.contact_list(supervisor)
+    before = runtime.store.position()
+    body = {
+        "name": h.unique("No agents"),
+        "template_id": template["id"],
+        "contact_list_ids": [contacts["id"]],
+    }
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 422, "agent_group")
+    h.assert_problem(supervisor.post(h.GROUPS, json={**body, "agent_group": "   "}), 422, "agent_group")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, f"{h.LISTS}/{contacts['id']}").json()["campaign_group_ids"] == []
+    made = h.create(supervisor, h.GROUPS, {**body, "agent_group": "Outbound"})
+    assert made["agent_group"] == "Outbound"
+    h.assert_problem(supervisor.patch(url(made), json={"agent_group": ""}), 422, "agent_group")
+    # A session override may bring the agent group instead.
+    body = {**body, "name": h.unique("Overridden"), "session_overrides": {"agent_group": "Via override"}}
+    body["contact_list_ids"] = [h.contact_list(supervisor)["id"]]
+    assert h.create(supervisor, h.GROUPS, body)["agent_group"] == "Via override"
+
+
+def test_channel_of_lists_must_match(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    sms = h.contact_list(supervisor, channel="sms")
+    before = runtime.store.position()
+    body = {
+        "name": h.unique("Mismatch"),
+        "template_id": base["template"]["id"],
+        "contact_list_ids": [base["list"]["id"], sms["id"]],
+    }
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 422, "contact_list_ids[1]")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, f"{h.LISTS}/{base['list']['id']}").json()["campaign_group_ids"] == []
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    response = supervisor.patch(url(made), json={"contact_list_ids": [sms["id"]]})
+    h.assert_problem(response, 422, "contact_list_ids[0]")
+    # Overriding the channel makes an SMS group.
+    sms_group = h.group(supervisor, base["template"]["id"], [sms["id"]], session_overrides={"channel": "sms"})
+    assert sms_group["effective"]["session"]["channel"] == "sms"
+
+
+def test_unknown_template_or_list_is_404_naming_the_field(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    archived = h.contact_list(supervisor)
+    assert supervisor.delete(f"{h.LISTS}/{archived['id']}").status_code == 204
+    before = runtime.store.position()
+    body = {"name": h.unique("Dangling"), "template_id": UNKNOWN, "contact_list_ids": [base["list"]["id"]]}
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 404, "template_id")
+    body["template_id"] = base["template"]["id"]
+    body["contact_list_ids"] = [base["list"]["id"], UNKNOWN]
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 404, "contact_list_ids[1]")
+    body["contact_list_ids"] = [archived["id"]]
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 404, "contact_list_ids[0]")
+    assert runtime.store.position() == before
+
+
+def test_duplicate_name_is_409(base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime) -> None:
+    first = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    other_list = h.contact_list(supervisor)
+    before = runtime.store.position()
+    body = {
+        "name": first["name"].swapcase(),
+        "template_id": base["template"]["id"],
+        "contact_list_ids": [other_list["id"]],
+    }
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 409, "name")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, f"{h.LISTS}/{other_list['id']}").json()["campaign_group_ids"] == []
+
+
+def test_effective_settings_stack_template_and_group_overrides(
+    admin: httpx.Client, supervisor: httpx.Client
+) -> None:
+    dialing = h.dialing_profile(supervisor, settings={"caller_id": "+1000", "dialing_mode": "progressive"})
+    session = h.session_profile(admin, agent_group="Sales")
+    template = h.template(
+        supervisor, dialing["id"], session["id"], dialing_overrides={"dialing_mode": "predictive"}
+    )
+    made = h.group(
+        supervisor,
+        template["id"],
+        [h.contact_list(supervisor)["id"]],
+        dialing_overrides={"caller_id": "+1999"},
+    )
+    assert made["effective"]["dialing"]["dialing_mode"] == "predictive"
+    assert made["effective"]["dialing"]["caller_id"] == "+1999"
+    response = supervisor.patch(
+        f"{h.DIALING}/{dialing['id']}",
+        json={
+            "settings": {"caller_id": "+2000", "dialing_mode": "preview", "pacing": {"lines_per_agent": 3}}
+        },
+    )
+    assert response.status_code == 200, response.text
+    effective = h.get(supervisor, url(made)).json()["effective"]["dialing"]
+    assert effective["pacing"]["lines_per_agent"] == 3  # from the profile
+    assert effective["dialing_mode"] == "predictive"  # the template's override
+    assert effective["caller_id"] == "+1999"  # the group's override
