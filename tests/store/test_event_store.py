@@ -163,7 +163,7 @@ class EventStoreContract:
             account_id=existing_id,
             settings=state_of(existing).settings,
         )
-        batch = opened(newcomer_id, "Newcomer") + [clash]
+        batch = [*opened(newcomer_id, "Newcomer"), clash]
 
         with pytest.raises(ConcurrencyConflict):
             store.append(batch)
