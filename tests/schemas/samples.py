@@ -1,0 +1,207 @@
+"""One realistic instance of every event class of the contract, for golden files and schemas.
+
+Add a sample here when you add an event class or a schema version; the golden-file test
+refuses an event class without a golden file, and writes one from its sample only when
+``DIALSTREAM_WRITE_GOLDEN=1`` is set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from schemas import campaigns, lists, profiles, settings
+from schemas.base import Event
+
+AT = datetime(2025, 3, 14, 9, 30, 12, 250000, tzinfo=UTC)
+ACCOUNT = UUID("6f1c2a9e-3b7d-4c1a-9e2f-0a1b2c3d4e5f")
+DIALING = UUID("2b8e5f0c-1d4a-4f6b-8c9d-7e6f5a4b3c2d")
+SESSION = UUID("9a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c6d")
+TEMPLATE = UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
+GROUP = UUID("d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70")
+LIST_1 = UUID("e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081")
+LIST_2 = UUID("f6a7b8c9-d0e1-4f2a-9b3c-4d5e6f708192")
+API_KEY = UUID("0718293a-4b5c-4d6e-8f70-8192a3b4c5d6")
+CLAIM = UUID("5c0e4b1e-8f2a-5d3b-9c4e-6a7b8c9d0e1f")
+
+GENERAL = settings.GeneralSettings(
+    account_name="Acme Collections",
+    caller_id="+13125550100",
+    dap_name="OCS_DAP_Chicago",
+    format_name="CXContact_Format",
+    disposition_codes="Acme_Disposition_Codes",
+)
+REGION = settings.RegionSettings(
+    country_code="US", time_zone="America/Chicago", locale="en-US", reports_time_zone="America/Chicago"
+)
+LISTS = settings.ListSettings(
+    default_time_zone="America/Chicago", default_region="US",
+    default_time_zone_on_error="America/New_York", max_split_lists=20,
+)
+SECURITY = settings.SecuritySettings(
+    minimum_password_length=12,
+    auto_sign_out_minutes=15,
+    strict_sign_out=True,
+    encryption=settings.EncryptionSettings(
+        enabled=True, secure_all_contact_lists=True, secure_all_suppression_lists=True,
+        secure_analytics_reports=False,
+    ),
+)
+PACING = settings.PacingSettings(
+    target_abandon_rate=3.0,
+    abandon_call_definition_seconds=2,
+    max_attempts_per_minute=settings.MaxAttemptsPerMinute(voice=600, sms=1200, email=3000),
+)
+PUBLIC_KEY = settings.PublicKey(
+    fingerprint="9F2C44B10E7A3D58C6A12B9071E45D3C88AF0B12",
+    user_id="list-builder@acme.example",
+    key_type="pub",
+    algorithm="rsa4096",
+    uploaded_at=AT,
+    expires_at=datetime(2027, 3, 14, 0, 0, tzinfo=UTC),
+    armored=(
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n"
+        "mQINBGXkT2sBEADJ7pX0n3v1Yq8mXrB4fZ2u9Wq3hLk5Jd0sQ8rT6yV1bN4cM7eP\n"
+        "=Xk2Q\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    ),
+)
+DIALING_SETTINGS = profiles.DialingSettings(
+    dialing_mode="predictive",
+    caller_id="+13125550100",
+    pacing=profiles.Pacing(
+        lines_per_agent=1.5, optimization_method="overdial_rate", optimization_goal=3.0,
+        ring_timeout_seconds=25, answering_machine_detection=True, max_attempts_per_minute=600,
+    ),
+    filtering=profiles.Filtering(
+        selection_rule="balance_due > 100 AND state != 'TX'",
+        sort=[profiles.SortField(field="balance_due", descending=True), profiles.SortField(field="last_payment")],
+        max_attempts=8,
+    ),
+    treatments=[
+        profiles.Treatment(call_result=28, sequence=1, action="retry_in", retry_count=3, interval_minutes=30, increment_minutes=15),
+        profiles.Treatment(call_result=7, sequence=1, action="next_in_chain"),
+        profiles.Treatment(call_result=9, sequence=2, action="mark_agent_error", retry_count=0),
+    ],
+)
+SESSION_SETTINGS = profiles.SessionSettings(
+    channel="voice",
+    agent_group="Collections Team A",
+    trunk_group="TG_Chicago_SIP",
+    destination_dn="RP_7001",
+    stat_server="StatServer_OCS",
+    other_servers=["TServer_SIP_Chicago", "InteractionServer_1"],
+    ivr_profile="IVR_Collections",
+    interaction_queue="",
+    options=profiles.OptionSections(
+        campaign_group={"OCServer": {"predictive_algorithm": "small_group", "call_wait_queue_connect_timeout": "5"}},
+        contact_list={"Default": {"treatment_sched_threshold": "30"}},
+        campaign={},
+    ),
+)
+DIALING_OVERRIDES = campaigns.DialingOverrides(
+    dialing_mode="progressive",
+    pacing=profiles.Pacing(lines_per_agent=1.2, ring_timeout_seconds=30),
+)
+SESSION_OVERRIDES = campaigns.SessionOverrides(agent_group="Collections Team B", trunk_group="TG_Dallas_SIP")
+LIST_SETTINGS = lists.ContactListSettings(
+    channel="voice",
+    time_zones=lists.TimeZoneOptions(
+        source="contact_then_device",
+        use_custom_time_zones=True,
+        custom_time_zones=[
+            lists.CustomTimeZone(country_code="US", area_code="312", time_zone="America/Chicago"),
+            lists.CustomTimeZone(country_code="CA", area_code="604", time_zone="America/Vancouver"),
+        ],
+    ),
+    retention=lists.Retention(days=90, scope="not_in_progress"),
+)
+GROUP_FIELDS: dict[str, Any] = dict(
+    name="Collections Q2 - wave 1",
+    description="Early-stage arrears, weekdays 9-17 local time",
+    agent_group="Collections Team A",
+    contact_list_ids=[LIST_1, LIST_2],
+    dialing_overrides=DIALING_OVERRIDES,
+    session_overrides=SESSION_OVERRIDES,
+)
+TEMPLATE_FIELDS: dict[str, Any] = dict(
+    name="Collections Q2",
+    description="Second-quarter collections, predictive",
+    dialing_profile_id=DIALING,
+    session_profile_id=SESSION,
+    dialing_overrides=DIALING_OVERRIDES,
+    session_overrides=SESSION_OVERRIDES,
+)
+
+# class -> (aggregate id, aggregate version, the event's own fields)
+_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
+    settings.AccountOpened: (ACCOUNT, 1, dict(settings=settings.AccountSettings(general=GENERAL))),
+    settings.GeneralSettingsChanged: (ACCOUNT, 2, dict(general=GENERAL)),
+    settings.RegionSettingsChanged: (ACCOUNT, 3, dict(region=REGION)),
+    settings.ListSettingsChanged: (ACCOUNT, 4, dict(lists=LISTS)),
+    settings.PublicKeyImported: (ACCOUNT, 5, dict(key=PUBLIC_KEY)),
+    settings.SecuritySettingsChanged: (ACCOUNT, 6, dict(security=SECURITY)),
+    settings.PacingSettingsChanged: (ACCOUNT, 7, dict(pacing=PACING)),
+    settings.PublicKeyRemoved: (ACCOUNT, 8, dict(fingerprint=PUBLIC_KEY.fingerprint)),
+    settings.DefaultDialingProfileChosen: (ACCOUNT, 9, dict(profile_id=DIALING)),
+    settings.DefaultSessionProfileChosen: (ACCOUNT, 10, dict(profile_id=SESSION)),
+    settings.ApiKeyIssued: (
+        ACCOUNT, 11,
+        dict(
+            key_id=API_KEY, name="Nightly list export", role="supervisor",
+            secret_sha256="3b4c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c",
+            prefix="dsk_9xQ2",
+        ),
+    ),
+    settings.ApiKeyRevoked: (ACCOUNT, 12, dict(key_id=API_KEY)),
+    settings.NameClaimed: (CLAIM, 1, dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE)),
+    settings.NameReleased: (CLAIM, 2, dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE)),
+    profiles.DialingProfileCreated: (
+        DIALING, 1, dict(name="Morning predictive", description="Weekday mornings", settings=DIALING_SETTINGS)
+    ),
+    profiles.DialingProfileChanged: (
+        DIALING, 2, dict(name="Morning predictive", description="Weekday mornings, 1.5 lines", settings=DIALING_SETTINGS)
+    ),
+    profiles.DialingProfileDeleted: (DIALING, 5, {}),
+    profiles.SessionProfileCreated: (
+        SESSION, 1, dict(name="Voice floor 1", description="Chicago SIP trunk", settings=SESSION_SETTINGS)
+    ),
+    profiles.SessionProfileChanged: (
+        SESSION, 2, dict(name="Voice floor 1", description="Chicago SIP trunk, IVR", settings=SESSION_SETTINGS)
+    ),
+    profiles.SessionProfileDeleted: (SESSION, 5, {}),
+    profiles.ProfileReferenced: (DIALING, 3, dict(by_id=TEMPLATE)),
+    profiles.ProfileReleased: (DIALING, 4, dict(by_id=TEMPLATE)),
+    campaigns.CampaignTemplateCreated: (TEMPLATE, 1, TEMPLATE_FIELDS),
+    campaigns.CampaignTemplateChanged: (TEMPLATE, 2, {**TEMPLATE_FIELDS, "description": "Now progressive"}),
+    campaigns.CampaignTemplateDeleted: (TEMPLATE, 5, {}),
+    campaigns.CampaignTemplateReferenced: (TEMPLATE, 3, dict(by_id=GROUP)),
+    campaigns.CampaignTemplateReleased: (TEMPLATE, 4, dict(by_id=GROUP)),
+    campaigns.CampaignGroupCreated: (GROUP, 1, {**GROUP_FIELDS, "template_id": TEMPLATE}),
+    campaigns.CampaignGroupChanged: (GROUP, 2, {**GROUP_FIELDS, "contact_list_ids": [LIST_1]}),
+    campaigns.CampaignGroupStarted: (GROUP, 3, {}),
+    campaigns.CampaignGroupPaused: (GROUP, 4, {}),
+    campaigns.CampaignGroupResumed: (GROUP, 5, {}),
+    campaigns.CampaignGroupStopped: (GROUP, 6, {}),
+    campaigns.CampaignGroupDeleted: (GROUP, 7, {}),
+    lists.ContactListCreated: (
+        LIST_1, 1, dict(name="March arrears", description="Accounts 30+ days overdue", settings=LIST_SETTINGS)
+    ),
+    lists.ContactListChanged: (
+        LIST_1, 2, dict(name="March arrears", description="Refreshed daily at 06:00", settings=LIST_SETTINGS)
+    ),
+    lists.ContactListAssigned: (LIST_1, 3, dict(campaign_group_id=GROUP)),
+    lists.ContactListUnassigned: (LIST_1, 4, dict(campaign_group_id=GROUP)),
+    lists.ContactListArchived: (LIST_1, 5, {}),
+}
+
+
+def sample(cls: type[Event]) -> Event:
+    """The sample instance of ``cls``; a class without one is a missing test fixture."""
+    if cls not in _SPECS:
+        raise LookupError(f"no sample for {cls.tag()}: add one to tests/schemas/samples.py")
+    aggregate_id, version, fields = _SPECS[cls]
+    return cls(originator_id=aggregate_id, originator_version=version, timestamp=AT, account_id=ACCOUNT, **fields)
+
+
+SAMPLED: frozenset[type[Event]] = frozenset(_SPECS)
