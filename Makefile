@@ -46,7 +46,7 @@ bench: install deps
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy $(PACKAGES) tests
+	$(VENV)/bin/mypy $(PACKAGES)
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
