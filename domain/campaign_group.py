@@ -166,13 +166,13 @@ def change(
     name = group.name if command.name is UNSET else name_claim.clean(command.name)
     list_ids = tuple(pick(command.contact_list_ids, list(group.contact_list_ids)))
     agent_group = _agent_group(pick(command.agent_group, group.agent_group), inherited_agent_group)
-    if list_ids != group.contact_list_ids:
-        if group.status == "running":
-            raise InvalidTransition(
-                "contact lists of a running campaign group cannot change; pause it first",
-                field="contact_list_ids",
-            )
-        _check_lists(list_ids, lists, channel)
+    if list_ids != group.contact_list_ids and group.status == "running":
+        raise InvalidTransition(
+            "contact lists of a running campaign group cannot change; pause it first",
+            field="contact_list_ids",
+        )
+    # Checked on every change: a session override may switch the channel under the lists.
+    _check_lists(list_ids, lists, channel)
     events: list[Event] = []
     if name_claim.normalise(name) != name_claim.normalise(group.name):
         events += name_claim.claim(

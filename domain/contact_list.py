@@ -105,6 +105,12 @@ def change(
     name = contact_list.name if command.name is UNSET else name_claim.clean(command.name)
     settings = pick(command.settings, contact_list.settings)
     validate_settings(settings)
+    if settings.channel != contact_list.settings.channel and contact_list.campaign_group_ids:
+        raise InUse(
+            f"contact list {contact_list.name!r} belongs to a {contact_list.settings.channel} "
+            "campaign group; remove it from the group before changing its channel",
+            field="settings.channel",
+        )
     events: list[Event] = []
     if name_claim.normalise(name) != name_claim.normalise(contact_list.name):
         events += name_claim.claim(

@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 from fastapi import Request, Response
 
-from gateway.problems import Problem, field_of_validation_error
+from gateway.problems import Problem
+from schemas.registry import field_path
 
 _components: dict[str, Any] = {}
 _encoder = msgspec.json.Encoder()
@@ -59,7 +60,7 @@ async def read_body(request: Request, struct: type[Any]) -> Any:
     try:
         return msgspec.json.decode(raw, type=struct)
     except msgspec.ValidationError as error:
-        raise Problem(422, "Invalid request", str(error), field=field_of_validation_error(error)) from error
+        raise Problem(422, "Invalid request", str(error), field=field_path(error)) from error
     except msgspec.DecodeError as error:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {error}") from error
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,9 +22,6 @@ STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.StaleVersion: 412,
     errors.RuleViolation: 422,
 }
-
-_PATH = re.compile(r"at `\$\.?([^`]*)`")
-_NAMED = re.compile(r"(?:unknown|required) field `([^`]+)`")
 
 
 class Problem(Exception):
@@ -65,15 +60,6 @@ def problem_response(
     if field is not None:
         body["field"] = field
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
-
-
-def field_of_validation_error(error: msgspec.ValidationError, prefix: str = "") -> str | None:
-    """The dotted path msgspec names (``settings.pacing.lines_per_agent``)."""
-    message = str(error)
-    path = _PATH.search(message)
-    named = _NAMED.search(message)
-    parts = [p for p in (prefix, path.group(1) if path else "", named.group(1) if named else "") if p]
-    return ".".join(parts).replace(".[", "[") or None
 
 
 def install(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ from domain.account import Account, UpdateSettings
 from gateway import openpgp
 from gateway.deps import Admin, HandlersDep, IfMatch, Reader, RuntimeDep
 from gateway.io import doc, read_body, respond
-from gateway.views import fetch, respond_state, settled
+from gateway.views import fetch, settled, view
 from projections.catalogue import ACCOUNT
 from schemas.settings import PublicKey
 
@@ -28,9 +28,16 @@ def _account(runtime: RuntimeDep, caller: Reader) -> Account:
     return state
 
 
+def _settings_response(account: Account) -> Response:
+    """The settings page; API keys are listed only at /api/v1/api-keys, for admins."""
+    body = view(account)
+    body.pop("api_keys", None)
+    return respond(body, version=account.version)
+
+
 @router.get("", **doc(response=Account))
 def get_settings(runtime: RuntimeDep, caller: Reader) -> Response:
-    return respond_state(_account(runtime, caller))
+    return _settings_response(_account(runtime, caller))
 
 
 @router.patch("", **doc(body=UpdateSettings, response=Account))
@@ -39,7 +46,7 @@ async def update_settings(
 ) -> Response:
     command = await read_body(request, UpdateSettings)
     settled(runtime, handlers.update_settings(caller.account_id, command, expected_version=expected))
-    return respond_state(_account(runtime, caller))
+    return _settings_response(_account(runtime, caller))
 
 
 @router.get("/public-keys", **doc(response=list[PublicKey]))

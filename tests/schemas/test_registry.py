@@ -107,7 +107,7 @@ def test_a_wrong_value_names_its_field(tag, change, field):
 def test_an_unknown_nested_field_is_named():
     error = decode_error("account.opened", 1, payload_of("account.opened", settings__general__colour="blue"))
 
-    assert_names(error, "account.opened", 1, "settings.general")
+    assert_names(error, "account.opened", 1, "settings.general.colour")
     assert "colour" in error.reason
 
 
