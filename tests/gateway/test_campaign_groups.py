@@ -305,3 +305,63 @@ def test_effective_settings_stack_template_and_group_overrides(
     assert effective["pacing"]["lines_per_agent"] == 3  # from the profile
     assert effective["dialing_mode"] == "predictive"  # the template's override
     assert effective["caller_id"] == "+1999"  # the group's override
+
+
+def test_a_group_override_cannot_switch_the_channel_under_its_lists(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    made = h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    before = runtime.store.position()
+    response = supervisor.patch(url(made), json={"session_overrides": {"channel": "sms"}})
+    h.assert_problem(response, 422, "contact_list_ids[0]")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, url(made)).json()["effective"]["session"]["channel"] == "voice"
+
+
+def test_a_list_in_a_group_cannot_change_its_channel(
+    base: dict[str, Any], supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    h.group(supervisor, base["template"]["id"], [base["list"]["id"]])
+    list_url = f"{h.LISTS}/{base['list']['id']}"
+    before = runtime.store.position()
+    response = supervisor.patch(list_url, json={"settings": {"channel": "sms"}})
+    h.assert_problem(response, 409, "settings.channel")
+    assert runtime.store.position() == before
+    assert h.get(supervisor, list_url).json()["settings"]["channel"] == "voice"
+
+
+def _channels_agree(client: httpx.Client, group: dict[str, Any]) -> tuple[str, list[str]]:
+    state = h.get(client, url(group)).json()
+    lists = [h.get(client, f"{h.LISTS}/{i}").json()["settings"]["channel"] for i in state["contact_list_ids"]]
+    return state["effective"]["session"]["channel"], lists
+
+
+@pytest.mark.parametrize("change", ["session profile channel", "template override", "template profile"])
+def test_no_change_upstream_leaves_a_group_dialing_another_channel_than_its_lists(
+    admin: httpx.Client, supervisor: httpx.Client, change: str
+) -> None:
+    """A group's lists match its channel (422 when a group is made or changed otherwise),
+    so a change to its template or session profile must not switch the channel under
+    them: it is refused (409 or 422), or the group still dials its lists' channel."""
+    made = h.chain(admin, supervisor)
+    sms = h.session_profile(admin, channel="sms")
+    request = {
+        "session profile channel": (
+            f"{h.SESSION}/{made['session']['id']}",
+            {"settings": {"channel": "sms", "agent_group": "Sales"}},
+        ),
+        "template override": (
+            f"{h.TEMPLATES}/{made['template']['id']}",
+            {"session_overrides": {"channel": "email"}},
+        ),
+        "template profile": (f"{h.TEMPLATES}/{made['template']['id']}", {"session_profile_id": sms["id"]}),
+    }[change]
+    response = admin.patch(request[0], json=request[1])
+    if response.status_code >= 400:
+        assert response.status_code in (409, 422), response.text
+        h.assert_problem(response, response.status_code)
+    channel, lists = _channels_agree(admin, made["group"])
+    assert lists == [channel], (
+        f"PATCH {request[0]} answered {response.status_code}; the group now dials {channel} "
+        f"but its contact lists are {lists}"
+    )
