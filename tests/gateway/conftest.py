@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -32,7 +33,7 @@ class Server:
     runtime: Runtime
     base_url: str
     account_id: UUID
-    admin_secret: str
+    admin_secret: str | None  # None when the data dir already had its bootstrap key
 
 
 @dataclass
@@ -56,32 +57,40 @@ def _wait_until_up(base_url: str, thread: threading.Thread, timeout: float = 20.
     raise RuntimeError(f"the server did not answer /healthz within {timeout} s: {last}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir: Path = tmp_path_factory.mktemp("dialstream-gateway")
+@contextmanager
+def serving(data_dir: Path, bootstrap_key: str | None = None) -> Iterator[Server]:
+    """Dialstream on ``data_dir`` (SQLite), served by uvicorn on a free 127.0.0.1 port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    runtime = build(Settings(data_dir=data_dir, host="127.0.0.1", port=port))
-    account_id, secret = ensure_bootstrap_key(runtime)
-    assert secret is not None, "a new data dir must get a bootstrap key"
-    runtime.start()
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=uvicorn_server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
-    )
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
+    runtime = build(Settings(data_dir=data_dir, host="127.0.0.1", port=port, bootstrap_key=bootstrap_key))
     try:
-        _wait_until_up(base_url, thread)
-        yield Server(runtime, base_url, account_id, secret)
+        account_id, secret = ensure_bootstrap_key(runtime)
+        runtime.start()
+        config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn_server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=uvicorn_server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
+        )
+        thread.start()
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(base_url, thread)
+            yield Server(runtime, base_url, account_id, secret)
+        finally:
+            uvicorn_server.should_exit = True
+            thread.join(timeout=15)
     finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=15)
         runtime.stop()
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("dialstream-gateway")) as running:
+        assert running.admin_secret is not None, "a new data dir must get a bootstrap key"
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +121,7 @@ def client_for(server: Server) -> Iterator[Callable[[str | None], httpx.Client]]
 
 @pytest.fixture(scope="session")
 def account_a(server: Server, client_for: Callable[[str | None], httpx.Client]) -> Account:
+    assert server.admin_secret is not None
     admin = client_for(server.admin_secret)
     # Defaults first, so every profile a test creates in account A is not the default.
     helpers.create(admin, "/api/v1/dialing-profiles", {"name": "A default dialing"})
