@@ -25,7 +25,7 @@ import uvicorn
 from dialstream.bootstrap import Runtime, build, ensure_bootstrap_key
 from dialstream.settings import Settings
 from gateway.app import create_app
-from tests.gateway import helpers
+from tests.gateway import gpg, helpers
 
 
 @dataclass
@@ -187,3 +187,15 @@ def new_account(runtime: Runtime, client_for: Callable[[str | None], httpx.Clien
         return _open_account(runtime, client_for, helpers.unique("Account"))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def gnupg_home() -> Iterator[str]:
+    with gpg.home() as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+def rsa_key(gnupg_home: str) -> str:
+    """An ASCII-armored rsa3072 OpenPGP public key that never expires."""
+    return gpg.generate(gnupg_home, "Test <t@example.com>", "rsa3072")

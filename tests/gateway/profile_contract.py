@@ -118,6 +118,25 @@ class ProfileContract:
         assert runtime.store.position() == before
         assert h.names(writer, self.path).count(first["name"]) == 1
 
+    def test_if_match_star_and_weak_etags_are_accepted(self, writer: httpx.Client) -> None:
+        made = self.make(writer)
+        response = writer.patch(self.url(made), json={"description": "any"}, headers={"If-Match": "*"})
+        assert response.status_code == 200, response.text
+        response = writer.patch(self.url(made), json={"description": "weak"}, headers={"If-Match": 'W/"2"'})
+        assert response.status_code == 200, response.text
+        assert response.json()["version"] == 3
+
+    def test_renaming_frees_the_old_name_and_may_change_case(self, writer: httpx.Client) -> None:
+        made = self.make(writer)
+        upper = writer.patch(self.url(made), json={"name": made["name"].upper()})
+        assert upper.status_code == 200, upper.text
+        assert upper.json()["name"] == made["name"].upper()
+        renamed = writer.patch(self.url(made), json={"name": h.unique("Moved")})
+        assert renamed.status_code == 200, renamed.text
+        again = h.create(writer, self.path, {"name": made["name"]})
+        assert again["id"] != made["id"]
+        h.assert_problem(writer.patch(self.url(made), json={"name": made["name"]}), 409, "name")
+
     # Delete ----------------------------------------------------------------------------------
 
     def test_delete_then_404(self, writer: httpx.Client) -> None:

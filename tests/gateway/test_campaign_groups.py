@@ -365,3 +365,15 @@ def test_no_change_upstream_leaves_a_group_dialing_another_channel_than_its_list
         f"PATCH {request[0]} answered {response.status_code}; the group now dials {channel} "
         f"but its contact lists are {lists}"
     )
+
+
+def test_a_deleted_template_cannot_make_groups(
+    admin: httpx.Client, supervisor: httpx.Client, runtime: Runtime
+) -> None:
+    template = h.template(supervisor, h.dialing_profile(supervisor)["id"], h.session_profile(admin)["id"])
+    assert supervisor.delete(f"{h.TEMPLATES}/{template['id']}").status_code == 204
+    contacts = h.contact_list(supervisor)
+    before = runtime.store.position()
+    body = {"name": h.unique("Orphan"), "template_id": template["id"], "contact_list_ids": [contacts["id"]]}
+    h.assert_problem(supervisor.post(h.GROUPS, json=body), 404, "template_id")
+    assert runtime.store.position() == before

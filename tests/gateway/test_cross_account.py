@@ -6,6 +6,7 @@ with 403, so its existence does not leak either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 
 from dialstream.bootstrap import Runtime
 from tests.gateway import helpers as h
+from tests.gateway.conftest import Account
 
 RESOURCES = {
     "dialing": h.DIALING,
@@ -174,3 +176,18 @@ def test_names_are_unique_per_account_only(
     """Account B may use a name account A already has."""
     made = h.create(other_admin, h.LISTS, {"name": a_objects["list"]["name"]})
     assert made["id"] != a_objects["list"]["id"]
+
+
+def test_another_accounts_public_key_is_hidden(
+    new_account: Callable[[], Account], other_admin: httpx.Client, rsa_key: str, runtime: Runtime
+) -> None:
+    owner = new_account().admin
+    response = owner.post(h.PUBLIC_KEYS, json={"user_id": "t@example.com", "armored": rsa_key})
+    assert response.status_code == 201, response.text
+    fingerprint = response.json()["fingerprint"]
+    assert fingerprint not in h.get(other_admin, h.PUBLIC_KEYS).text
+    assert fingerprint not in h.get(other_admin, h.SETTINGS).text
+    before = runtime.store.position()
+    h.assert_problem(other_admin.delete(f"{h.PUBLIC_KEYS}/{fingerprint}"), 404, "fingerprint")
+    assert runtime.store.position() == before
+    assert [k["fingerprint"] for k in h.get(owner, h.PUBLIC_KEYS).json()] == [fingerprint]

@@ -78,6 +78,12 @@ def test_the_tree_follows_every_change(new_account: Callable[[], Account]) -> No
     assert response.status_code == 200, response.text
     assert the_group()["contact_lists"][0]["name"] == "Renamed list"
 
+    response = client.patch(f"{h.TEMPLATES}/{template['id']}", json={"name": "AA renamed template"})
+    assert response.status_code == 200, response.text
+    assert h.get(client, h.HIERARCHY).json()["templates"][0]["name"] == "AA renamed template"
+
+    assert client.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
+    assert client.post(f"{h.GROUPS}/{group['id']}/stop").status_code == 200
     assert client.delete(f"{h.GROUPS}/{group['id']}").status_code == 204
     tree = h.get(client, h.HIERARCHY).json()
     assert tree["templates"][0]["campaign_groups"] == []

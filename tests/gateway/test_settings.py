@@ -6,17 +6,14 @@ missing, these tests fail (gpg is a dependency of the product, not an optional e
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from dialstream.bootstrap import Runtime
+from tests.gateway import gpg
 from tests.gateway import helpers as h
 from tests.gateway.conftest import Account
 
@@ -60,68 +57,20 @@ SECTIONS: dict[str, dict[str, Any]] = {
 ENCRYPTION_ON = {"encryption": {"enabled": True}}
 
 
-# gpg -------------------------------------------------------------------------------------
-
-
-def _gpg(home: str, *args: str) -> str:
-    gpg = shutil.which("gpg")
-    assert gpg is not None, "the gpg binary is required (apt-get install gnupg)"
-    result = subprocess.run(
-        [gpg, "--batch", "--yes", "--no-tty", *args],
-        env={**os.environ, "GNUPGHOME": home},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def gnupg_home() -> Iterator[str]:
-    home = tempfile.mkdtemp(prefix="gpg-")  # short: gpg-agent's socket path has a length limit
-    os.chmod(home, 0o700)
-    try:
-        yield home
-    finally:
-        gpgconf = shutil.which("gpgconf")
-        if gpgconf:
-            subprocess.run(
-                [gpgconf, "--kill", "all"],
-                env={**os.environ, "GNUPGHOME": home},
-                capture_output=True,
-                check=False,
-            )
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def _generate(home: str, user_id: str, algorithm: str) -> str:
-    _gpg(
-        home,
-        "--passphrase",
-        "",
-        "--pinentry-mode",
-        "loopback",
-        "--quick-generate-key",
-        user_id,
-        algorithm,
-        "default",
-        "never",
-    )
-    armored = _gpg(home, "--armor", "--export", user_id)
-    assert "BEGIN PGP PUBLIC KEY BLOCK" in armored
-    return armored
-
-
-@pytest.fixture(scope="module")
-def rsa_key(gnupg_home: str) -> str:
-    return _generate(gnupg_home, "Test <t@example.com>", "rsa3072")
-
-
 @pytest.fixture(scope="module")
 def ed25519_key(gnupg_home: str) -> str:
-    return _generate(gnupg_home, "Edwards <e@example.com>", "ed25519")
+    return gpg.generate(gnupg_home, "Edwards <e@example.com>", "ed25519")
+
+
+@pytest.fixture(scope="module")
+def expired_key(gnupg_home: str) -> str:
+    """Made on 1 January 2020, valid for a day."""
+    return gpg.generate(gnupg_home, "Old <o@example.com>", "rsa3072", "1d", at="20200101T000000")
+
+
+@pytest.fixture(scope="module")
+def expiring_key(gnupg_home: str) -> str:
+    return gpg.generate(gnupg_home, "Later <l@example.com>", "rsa3072", "2y")
 
 
 @pytest.fixture
@@ -332,3 +281,30 @@ def test_only_admins_manage_public_keys(
         h.assert_problem(response, 403)
         h.assert_problem(client.delete(f"{h.PUBLIC_KEYS}/ABCDEF0123456789"), 403)
     assert runtime.store.position() == before
+
+
+def test_an_expired_key_is_422(account: Account, expired_key: str, runtime: Runtime) -> None:
+    before = runtime.store.position()
+    response = account.admin.post(h.PUBLIC_KEYS, json={"user_id": "o@example.com", "armored": expired_key})
+    h.assert_problem(response, 422, "armored")
+    assert runtime.store.position() == before
+
+
+def test_a_key_that_expires_later_keeps_its_expiry(account: Account, expiring_key: str) -> None:
+    response = account.admin.post(h.PUBLIC_KEYS, json={"user_id": "l@example.com", "armored": expiring_key})
+    assert response.status_code == 201, response.text
+    expires_at = response.json()["expires_at"]
+    assert expires_at is not None and expires_at > response.json()["uploaded_at"]
+
+
+def test_two_keys_in_one_block_are_422(
+    account: Account, gnupg_home: str, rsa_key: str, expiring_key: str
+) -> None:
+    both = gpg.export(gnupg_home, "t@example.com", "l@example.com")
+    response = account.admin.post(h.PUBLIC_KEYS, json={"user_id": "t@example.com", "armored": both})
+    h.assert_problem(response, 422, "armored")
+    assert h.get(account.admin, h.PUBLIC_KEYS).json() == []
+
+
+def test_a_short_fingerprint_is_422(account: Account) -> None:
+    h.assert_problem(account.admin.delete(f"{h.PUBLIC_KEYS}/ABC"), 422, "fingerprint")
