@@ -377,3 +377,24 @@ def test_a_deleted_template_cannot_make_groups(
     body = {"name": h.unique("Orphan"), "template_id": template["id"], "contact_list_ids": [contacts["id"]]}
     h.assert_problem(supervisor.post(h.GROUPS, json=body), 404, "template_id")
     assert runtime.store.position() == before
+
+
+@pytest.mark.parametrize("own", ["Night shift", ""])
+def test_the_effective_agent_group_is_the_groups_agent_group(
+    admin: httpx.Client, supervisor: httpx.Client, own: str
+) -> None:
+    """``effective`` is what the group dials with, so its session agent group is the group's
+    agent group: its own, or the one it took from the session profile (even after the
+    profile changes)."""
+    session = h.session_profile(admin, agent_group="Sales")
+    template = h.template(supervisor, h.dialing_profile(supervisor)["id"], session["id"])
+    made = h.group(supervisor, template["id"], [h.contact_list(supervisor)["id"]], agent_group=own)
+    assert made["agent_group"] == (own or "Sales")
+    assert made["effective"]["session"]["agent_group"] == made["agent_group"]
+    response = admin.patch(f"{h.SESSION}/{session['id']}", json={"settings": {"agent_group": "Retention"}})
+    assert response.status_code == 200, response.text
+    state = h.get(supervisor, url(made)).json()
+    assert state["effective"]["session"]["agent_group"] == state["agent_group"], (
+        f"the group's agent_group is {state['agent_group']!r} but its effective session "
+        f"settings say {state['effective']['session']['agent_group']!r}"
+    )

@@ -308,3 +308,17 @@ def test_two_keys_in_one_block_are_422(
 
 def test_a_short_fingerprint_is_422(account: Account) -> None:
     h.assert_problem(account.admin.delete(f"{h.PUBLIC_KEYS}/ABC"), 422, "fingerprint")
+
+
+def test_a_blank_account_name_is_422(account: Account, runtime: Runtime) -> None:
+    """Account names obey the name rules when an account is opened; the settings page too."""
+    before = runtime.store.position()
+    response = account.admin.patch(h.SETTINGS, json={"general": {"account_name": "   "}})
+    h.assert_problem(response, 422, "general.account_name")
+    assert runtime.store.position() == before
+
+
+def test_the_account_name_is_cleaned_like_every_name(account: Account) -> None:
+    response = account.admin.patch(h.SETTINGS, json={"general": {"account_name": "  Acme   Corp "}})
+    assert response.status_code == 200, response.text
+    assert response.json()["settings"]["general"]["account_name"] == "Acme Corp"
