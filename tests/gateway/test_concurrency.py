@@ -170,3 +170,31 @@ def test_concurrent_template_and_profile_deletion(
             assert deleted.status_code == 204, deleted.text
             assert profile.status_code == 404
             assert body["name"] not in h.names(supervisor, h.TEMPLATES)
+
+
+def test_concurrent_group_creation_and_list_archive(admin: httpx.Client, supervisor: httpx.Client) -> None:
+    """Archiving a list while a group starts using it: never a group on an archived list."""
+    base = h.chain(admin, supervisor)
+    for _ in range(3):
+        contacts = h.contact_list(supervisor)
+        body = {
+            "name": h.unique("Raced"),
+            "template_id": base["template"]["id"],
+            "contact_list_ids": [contacts["id"]],
+        }
+        created, archived = race(
+            supervisor,
+            [
+                lambda c, body=body: c.post(h.GROUPS, json=body),
+                lambda c, url=f"{h.LISTS}/{contacts['id']}": c.delete(url),
+            ],
+        )
+        contact_list = supervisor.get(f"{h.LISTS}/{contacts['id']}")
+        if created.status_code == 201:
+            assert archived.status_code == 409, archived.text
+            assert contact_list.json()["campaign_group_ids"] == [created.json()["id"]]
+        else:
+            assert created.status_code in (404, 409), created.text
+            assert archived.status_code == 204, archived.text
+            assert contact_list.status_code == 404
+            assert body["name"] not in h.names(supervisor, h.GROUPS)
