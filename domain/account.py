@@ -130,6 +130,11 @@ def update_settings(state: Account, command: UpdateSettings, *, now: datetime) -
             "encryption can be enabled only once at least one public key is imported",
             field="security.encryption.enabled",
         )
+    if isinstance(command.general, GeneralSettings):
+        account_name = name_claim.clean(command.general.account_name, "general.account_name")
+        command = msgspec.structs.replace(
+            command, general=msgspec.structs.replace(command.general, account_name=account_name)
+        )
     changes = Changes.of(state, now)
     for section, (event_class, field) in _SECTION_EVENTS.items():
         value = getattr(command, section)

@@ -152,6 +152,9 @@ def change(
             old_profile = profiles.get(old_id)
             if old_profile is not None:
                 events += profile.release(old_profile, template.id, now=now)
+    _keep_channel_under_groups(
+        template, profiles, session_id, pick(command.session_overrides, template.session_overrides)
+    )
     fields = dict(
         name=name,
         description=pick(command.description, template.description),
@@ -165,6 +168,31 @@ def change(
     changes = Changes.of(template, now)
     changes.record(CampaignTemplateChanged, **fields)
     return events + changes.events
+
+
+def _keep_channel_under_groups(
+    template: CampaignTemplate,
+    profiles: dict[UUID, Profile[DialingSettings] | Profile[SessionSettings]],
+    session_id: UUID,
+    overrides: SessionOverrides,
+) -> None:
+    """Campaign groups' lists are of the template's channel: it cannot move under them."""
+    if not template.used_by:
+        return
+    before, after = profiles.get(template.session_profile_id), profiles.get(session_id)
+    if before is None or after is None:
+        return
+    old: SessionSettings = apply_overrides(before.settings, template.session_overrides)
+    new: SessionSettings = apply_overrides(after.settings, overrides)
+    if old.channel != new.channel:
+        field = (
+            "session_profile_id" if session_id != template.session_profile_id else "session_overrides.channel"
+        )
+        raise InUse(
+            f"campaign template {template.name!r} has {len(template.used_by)} campaign group(s) "
+            f"dialing {old.channel}; its channel cannot become {new.channel}",
+            field=field,
+        )
 
 
 def delete(

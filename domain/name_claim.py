@@ -21,13 +21,13 @@ class NameClaim(Aggregate, frozen=True, kw_only=True):
     owner_id: UUID | None
 
 
-def clean(name: str) -> str:
+def clean(name: str, field: str = "name") -> str:
     """The name as stored: inner whitespace collapsed; empty or over-long names refused."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise RuleViolation("a name is required", field="name")
+        raise RuleViolation("a name is required", field=field)
     if len(cleaned) > 200:
-        raise RuleViolation("a name is at most 200 characters", field="name")
+        raise RuleViolation("a name is at most 200 characters", field=field)
     return cleaned
 
 

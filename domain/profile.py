@@ -40,6 +40,8 @@ class ProfileKind(Generic[T]):
     deleted: type[Event]
     default_of: Callable[[Account], UUID | None]
     choose_default: Callable[..., list[Event]]
+    # Names the setting (if any) that must not change while templates use the profile.
+    frozen_in_use: Callable[[T, T], str | None] = lambda old, new: None
 
     def create(
         self,
@@ -97,6 +99,12 @@ class ProfileKind(Generic[T]):
                 events += name_claim.release(old_claim, now=now)
         if (name, description, settings) == (state.name, state.description, state.settings):
             return events
+        if state.used_by and (field := self.frozen_in_use(state.settings, settings)):
+            raise InUse(
+                f"{field} of {self.label} {state.name!r} cannot change while "
+                f"{len(state.used_by)} campaign template(s) use it",
+                field=field,
+            )
         changes = Changes.of(state, now)
         changes.record(self.changed, name=name, description=description, settings=settings)
         return events + changes.events

@@ -38,5 +38,7 @@ KIND: ProfileKind[SessionSettings] = ProfileKind(
     deleted=SessionProfileDeleted,
     default_of=lambda state: state.default_session_profile_id,
     choose_default=account.choose_default_session_profile,
+    # Campaign groups' contact lists are of the profile's channel.
+    frozen_in_use=lambda old, new: "settings.channel" if old.channel != new.channel else None,
 )
 project = KIND.projector()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
+import msgspec
 from fastapi import APIRouter, Request, Response
 
 from dialstream.bootstrap import Runtime
@@ -28,7 +29,9 @@ def effective(runtime: Runtime, group: CampaignGroup) -> dict[str, Any]:
         "dialing": apply_overrides(inherited["dialing"], group.dialing_overrides)
         if inherited["dialing"]
         else None,
-        "session": apply_overrides(inherited["session"], group.session_overrides)
+        "session": msgspec.structs.replace(
+            apply_overrides(inherited["session"], group.session_overrides), agent_group=group.agent_group
+        )
         if inherited["session"]
         else None,
     }
