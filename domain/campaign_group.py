@@ -174,18 +174,9 @@ def change(
     # Checked on every change: a session override may switch the channel under the lists.
     _check_lists(list_ids, lists, channel)
     events: list[Event] = []
-    if name_claim.normalise(name) != name_claim.normalise(group.name):
-        events += name_claim.claim(
-            new_claim,
-            account_id=group.account_id,
-            kind=KIND,
-            name=name,
-            owner_id=group.id,
-            now=now,
-            label=LABEL,
-        )
-        if old_claim is not None:
-            events += name_claim.release(old_claim, now=now)
+    events += name_claim.rename(
+        group, name, new_claim=new_claim, old_claim=old_claim, kind=KIND, label=LABEL, now=now
+    )
     for index, list_id in enumerate(list_ids):
         if list_id not in group.contact_list_ids:
             events += contact_list.assign(

@@ -128,18 +128,9 @@ def change(
     template = ensure_exists(state)
     name = template.name if command.name is UNSET else name_claim.clean(command.name)
     events: list[Event] = []
-    if name_claim.normalise(name) != name_claim.normalise(template.name):
-        events += name_claim.claim(
-            new_claim,
-            account_id=template.account_id,
-            kind=KIND,
-            name=name,
-            owner_id=template.id,
-            now=now,
-            label=LABEL,
-        )
-        if old_claim is not None:
-            events += name_claim.release(old_claim, now=now)
+    events += name_claim.rename(
+        template, name, new_claim=new_claim, old_claim=old_claim, kind=KIND, label=LABEL, now=now
+    )
     dialing_id = pick(command.dialing_profile_id, template.dialing_profile_id)
     session_id = pick(command.session_profile_id, template.session_profile_id)
     for old_id, new_id, label, field in (

@@ -112,18 +112,9 @@ def change(
             field="settings.channel",
         )
     events: list[Event] = []
-    if name_claim.normalise(name) != name_claim.normalise(contact_list.name):
-        events += name_claim.claim(
-            new_claim,
-            account_id=contact_list.account_id,
-            kind=KIND,
-            name=name,
-            owner_id=contact_list.id,
-            now=now,
-            label=LABEL,
-        )
-        if old_claim is not None:
-            events += name_claim.release(old_claim, now=now)
+    events += name_claim.rename(
+        contact_list, name, new_claim=new_claim, old_claim=old_claim, kind=KIND, label=LABEL, now=now
+    )
     description = pick(command.description, contact_list.description)
     if (name, description, settings) == (
         contact_list.name,

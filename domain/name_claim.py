@@ -7,6 +7,7 @@ write the same aggregate version and the event store refuses the second.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.aggregate import Aggregate, Changes, projector, touched
@@ -58,6 +59,31 @@ def claim(
     changes = Changes(aggregate_id, account_id, state.version if state else 0, now)
     changes.record(NameClaimed, kind=kind, name=name, owner_id=owner_id)
     return changes.events
+
+
+def rename(
+    owner: Any,
+    name: str,
+    *,
+    new_claim: NameClaim | None,
+    old_claim: NameClaim | None,
+    kind: str,
+    label: str,
+    now: datetime,
+) -> list[Event]:
+    """Move ``owner`` (an aggregate with a name) to ``name``: claim it, release the old one."""
+    if normalise(name) == normalise(owner.name):
+        return []
+    events = claim(
+        new_claim,
+        account_id=owner.account_id,
+        kind=kind,
+        name=name,
+        owner_id=owner.id,
+        now=now,
+        label=label,
+    )
+    return events + (release(old_claim, now=now) if old_claim is not None else [])
 
 
 def release(state: NameClaim, *, now: datetime) -> list[Event]:

@@ -85,18 +85,9 @@ class ProfileKind(Generic[T]):
         self.ensure_exists(state)
         name = name_claim.clean(name)
         events: list[Event] = []
-        if name_claim.normalise(name) != name_claim.normalise(state.name):
-            events += name_claim.claim(
-                new_claim,
-                account_id=state.account_id,
-                kind=self.kind,
-                name=name,
-                owner_id=state.id,
-                now=now,
-                label=self.label,
-            )
-            if old_claim is not None:
-                events += name_claim.release(old_claim, now=now)
+        events += name_claim.rename(
+            state, name, new_claim=new_claim, old_claim=old_claim, kind=self.kind, label=self.label, now=now
+        )
         if (name, description, settings) == (state.name, state.description, state.settings):
             return events
         if state.used_by and (field := self.frozen_in_use(state.settings, settings)):
