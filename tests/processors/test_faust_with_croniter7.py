@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import faust
@@ -33,7 +34,7 @@ def test_spring_forward_still_fires_that_day_at_the_first_valid_instant() -> Non
 def test_hourly_jobs_across_fall_back_run_once_per_real_hour() -> None:
     schedule = croniter("0 * * * *", datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK))
     fires = [schedule.get_next(datetime).astimezone(UTC) for _ in range(4)]
-    assert [b - a for a, b in zip(fires, fires[1:], strict=False)] == [timedelta(hours=1)] * 3
+    assert [b - a for a, b in pairwise(fires)] == [timedelta(hours=1)] * 3
 
 
 def test_faust_crontab_helper_uses_croniter_7() -> None:
