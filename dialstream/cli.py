@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dialstream.bootstrap import Runtime, build, ensure_bootstrap_key
+from dialstream.bootstrap import Runtime, all_projections, build, ensure_bootstrap_key
 from dialstream.settings import Settings
 
 DESCRIPTION = """\
@@ -167,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
         "with a progress bar. Positions commit with each batch, so --resume continues "
         "an interrupted replay.",
     )
-    rp.add_argument("name", choices=["hierarchy", "catalogue", "credentials", "all"])
+    rp.add_argument("name", choices=[*(p.name for p in all_projections()), "all"])
     rp.add_argument("--resume", action="store_true", help="continue from where the read model is")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.set_defaults(run=cmd_replay)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from fastapi import APIRouter, Request, Response
+from fastapi import Response
 
 from dialstream.bootstrap import Runtime
 from domain.aggregate import apply_overrides
 from domain.campaign_group import CampaignGroup, ChangeCampaignGroup, CreateCampaignGroup
-from gateway.deps import HandlersDep, IfMatch, Reader, RuntimeDep, Supervisor
-from gateway.io import doc, read_body, respond
+from gateway.deps import HandlersDep, RuntimeDep, Supervisor
+from gateway.io import doc
 from gateway.routes.campaign_templates import effective as template_effective
-from gateway.views import fetch, respond_state, settled, view
+from gateway.routes.resource import Resource
+from gateway.views import settled
 from projections.catalogue import CAMPAIGN_GROUP, CAMPAIGN_TEMPLATE
-
-router = APIRouter(prefix="/api/v1/campaign-groups", tags=["campaign groups"])
 
 
 def effective(runtime: Runtime, group: CampaignGroup) -> dict[str, Any]:
@@ -25,70 +25,42 @@ def effective(runtime: Runtime, group: CampaignGroup) -> dict[str, Any]:
     if template is None:
         return {"dialing": None, "session": None}
     inherited = template_effective(runtime, template)
+    dialing, session = inherited["dialing"], inherited["session"]
     return {
-        "dialing": apply_overrides(inherited["dialing"], group.dialing_overrides)
-        if inherited["dialing"]
-        else None,
+        "dialing": apply_overrides(dialing, group.dialing_overrides) if dialing else None,
+        # The group's own agent group is the one it uses, whatever the profile says.
         "session": msgspec.structs.replace(
-            apply_overrides(inherited["session"], group.session_overrides), agent_group=group.agent_group
+            apply_overrides(session, group.session_overrides), agent_group=group.agent_group
         )
-        if inherited["session"]
+        if session
         else None,
     }
 
 
-def _one(runtime: Runtime, account_id: UUID, group_id: UUID, status: int = 200) -> Response:
-    group = fetch(runtime, account_id, CAMPAIGN_GROUP, group_id, "campaign group")
-    return respond_state(group, status=status, effective=effective(runtime, group))
+def describe(runtime: Runtime, account_id: UUID) -> Callable[[Any], dict[str, Any]]:
+    return lambda group: {"effective": effective(runtime, group)}
 
 
-@router.get("", **doc(response=list[CampaignGroup]))
-def list_groups(runtime: RuntimeDep, caller: Reader) -> Response:
-    return respond([view(g) for g in runtime.catalogue.list_kind(caller.account_id, CAMPAIGN_GROUP)])
-
-
-@router.post("", **doc(body=CreateCampaignGroup, response=CampaignGroup, status=201))
-async def create_group(
-    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
-) -> Response:
-    command = await read_body(request, CreateCampaignGroup)
-    done = handlers.create_group(caller.account_id, command)
-    settled(runtime, done)
-    return _one(runtime, caller.account_id, done.id, status=201)
-
-
-@router.get("/{group_id}", **doc(response=CampaignGroup))
-def get_group(group_id: UUID, runtime: RuntimeDep, caller: Reader) -> Response:
-    return _one(runtime, caller.account_id, group_id)
-
-
-@router.patch("/{group_id}", **doc(body=ChangeCampaignGroup, response=CampaignGroup))
-async def change_group(
-    group_id: UUID,
-    request: Request,
-    runtime: RuntimeDep,
-    handlers: HandlersDep,
-    caller: Supervisor,
-    expected: IfMatch,
-) -> Response:
-    command = await read_body(request, ChangeCampaignGroup)
-    settled(
-        runtime,
-        handlers.change_group(caller.account_id, group_id, command, expected_version=expected),
-    )
-    return _one(runtime, caller.account_id, group_id)
-
-
-@router.delete("/{group_id}", status_code=204)
-def delete_group(
-    group_id: UUID,
-    runtime: RuntimeDep,
-    handlers: HandlersDep,
-    caller: Supervisor,
-    expected: IfMatch,
-) -> Response:
-    settled(runtime, handlers.delete_group(caller.account_id, group_id, expected_version=expected))
-    return Response(status_code=204)
+resource = Resource(
+    prefix="/api/v1/campaign-groups",
+    tag="campaign groups",
+    kind=CAMPAIGN_GROUP,
+    label="campaign group",
+    state_type=CampaignGroup,
+    create=CreateCampaignGroup,
+    change=ChangeCampaignGroup,
+    writer=Supervisor,
+    id_name="group_id",
+    create_with=lambda handlers, account_id, command: handlers.create_group(account_id, command),
+    change_with=lambda handlers, account_id, group_id, command, expected: handlers.change_group(
+        account_id, group_id, command, expected_version=expected
+    ),
+    delete_with=lambda handlers, account_id, group_id, expected: handlers.delete_group(
+        account_id, group_id, expected_version=expected
+    ),
+    describe=describe,
+)
+router = resource.router
 
 
 @router.post("/{group_id}/{action}", **doc(response=CampaignGroup))
@@ -100,4 +72,4 @@ def transition(
     caller: Supervisor,
 ) -> Response:
     settled(runtime, handlers.transition_group(caller.account_id, group_id, action))
-    return _one(runtime, caller.account_id, group_id)
+    return resource.respond_one(runtime, caller.account_id, group_id)
