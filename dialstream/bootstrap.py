@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from dialstream.handlers import Handlers, hash_secret
 from dialstream.settings import Settings
 from dialstream.store import EventStore, store_env
+from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
 from projections.base import ProjectionStore, ProjectionSubscriber
 from projections.catalogue import Catalogue, CatalogueQueries
@@ -35,16 +37,17 @@ class Runtime:
     catalogue: CatalogueQueries
     hierarchy: HierarchyQueries
     credentials: CredentialQueries
-    bus: EmbeddedBus
+    bus: Bus
 
     def start(self) -> None:
-        self.catch_up()
         self.bus.start()
 
-    def catch_up(self) -> None:
+    def catch_up(self, timeout: float = 60.0) -> bool:
         """Bring every projection to the head of the log before serving."""
-        while self.bus.run_once():
-            pass
+        caught_up = self.bus.catch_up(timeout)
+        if not caught_up:
+            log.warning("read models are behind the event log (bus %s)", self.settings.bus)
+        return caught_up
 
     def wait(self, position: int, timeout: float = 10.0) -> bool:
         """Read-your-writes: block until the read models include ``position``."""
@@ -56,16 +59,13 @@ class Runtime:
         self.store.close()
 
 
-def build(settings: Settings) -> Runtime:
-    if settings.bus != "embedded":
-        raise ValueError(f"DIALSTREAM_BUS={settings.bus!r}: only the embedded bus exists in this build")
+def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | None = None) -> Runtime:
+    """Wire one process. On Kafka, ``relay`` and ``workers`` (default: every projection)
+    say what this process hosts besides the API; the rest run as their own processes."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())
-    bus = EmbeddedBus(store)
-    for name in projections.projections:
-        bus.subscribe(ProjectionSubscriber(projections, name))
     return Runtime(
         settings=settings,
         store=store,
@@ -75,8 +75,37 @@ def build(settings: Settings) -> Runtime:
         catalogue=CatalogueQueries(views),
         hierarchy=HierarchyQueries(views),
         credentials=CredentialQueries(views),
-        bus=bus,
+        bus=_bus(settings, store, projections, relay=relay, workers=workers),
     )
+
+
+def _bus(
+    settings: Settings,
+    store: EventStore,
+    projections: ProjectionStore,
+    *,
+    relay: bool,
+    workers: Sequence[str] | None,
+) -> Bus:
+    if settings.bus == "embedded":
+        embedded = EmbeddedBus(store)
+        for name in projections.projections:
+            embedded.subscribe(ProjectionSubscriber(projections, name))
+        return embedded
+    if settings.bus.startswith("kafka://"):
+        from processors.kafka import KafkaConfig
+        from processors.kafka_bus import KafkaBus
+        from processors.relay import RelayProgress
+
+        return KafkaBus(
+            store,
+            projections,
+            RelayProgress(projections.db),
+            KafkaConfig.from_bus(settings.bus, settings.topic_prefix),
+            run_relay=relay,
+            workers=list(projections.projections) if workers is None else workers,
+        )
+    raise ValueError(f"DIALSTREAM_BUS={settings.bus!r}: use embedded or kafka://host:port")
 
 
 def ensure_bootstrap_key(runtime: Runtime) -> tuple[UUID, str | None]:

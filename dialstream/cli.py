@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +19,7 @@ Dialstream: an event-sourced outbound campaign manager for contact centres.
 Every change is an event in the event store; read models, processors and the
 API follow its log. Settings come from DIALSTREAM_* environment variables
 (DIALSTREAM_DATA_DIR, DIALSTREAM_HOST, DIALSTREAM_PORT, DIALSTREAM_DATABASE_URL,
-DIALSTREAM_BOOTSTRAP_KEY) or the flags below.
+DIALSTREAM_BUS, DIALSTREAM_TOPIC_PREFIX, DIALSTREAM_BOOTSTRAP_KEY) or the flags below.
 """
 
 
@@ -27,6 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         database_url=args.database_url,
+        bus=args.bus,
     )
 
 
@@ -36,7 +39,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     settings = _settings(args)
-    runtime = build(settings)
+    runtime = build(settings, relay=not args.gateway_only, workers=[] if args.gateway_only else None)
+    runtime.start()
     account_id, secret = ensure_bootstrap_key(runtime)
     if secret is not None:
         print(f"Bootstrap admin API key for account {account_id} (shown once, keep it safe):")
@@ -44,7 +48,6 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(
             f"  curl -H 'Authorization: Bearer {secret}' http://{settings.host}:{settings.port}/api/v1/settings"
         )
-    runtime.start()
     print(
         f"Dialstream on http://{settings.host}:{settings.port}/  (API docs at /docs, data in {settings.data_dir})"
     )
@@ -122,6 +125,66 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
         runtime.stop()
 
 
+def _kafka_settings(args: argparse.Namespace) -> Settings:
+    settings = _settings(args)
+    if not settings.bus.startswith("kafka://"):
+        raise SystemExit(
+            f"dialstream {args.command}: needs the Kafka bus; set DIALSTREAM_BUS=kafka://host:port "
+            f"or pass --bus (it is {settings.bus!r})"
+        )
+    return settings
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from processors.kafka import KafkaConfig, create_topics
+    from schemas.topics import CATALOGUE
+
+    settings = _kafka_settings(args)
+    config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
+    created = set(asyncio.run(create_topics(config)))
+    for spec in CATALOGUE:
+        state = "created" if config.topic(spec.name) in created else "exists"
+        retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms // 86_400_000} days"
+        print(f"{config.topic(spec.name)}\t{spec.partitions} partitions\tretention {retention}\t"
+              f"key: {spec.key}\t{state}")
+    return 0
+
+
+def _serve_until_signalled(runtime: Runtime, what: str) -> int:
+    """Run the runtime's bus until SIGINT or SIGTERM; non-zero if it failed on its own."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime.start()
+    print(f"dialstream {what}: running on {runtime.settings.bus} (Ctrl-C to stop)", flush=True)
+    bus = runtime.bus
+    try:
+        while not stop.wait(0.5):
+            if getattr(bus, "error", None) is not None:
+                print(f"dialstream {what}: stopped: {bus.error}", file=sys.stderr)  # type: ignore[attr-defined]
+                return 1
+    finally:
+        runtime.stop()
+    return 0
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    runtime = build(_kafka_settings(args), relay=True, workers=[])
+    if args.from_position is not None:
+        from processors.relay import RelayProgress
+
+        progress = RelayProgress(runtime.views)
+        progress.record(args.from_position, {})
+    return _serve_until_signalled(runtime, "relay")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    runtime = build(_kafka_settings(args), relay=False, workers=[args.name])
+    return _serve_until_signalled(runtime, f"worker {args.name}")
+
+
 def cmd_accounts_create(args: argparse.Namespace) -> int:
     runtime = build(_settings(args))
     try:
@@ -145,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--database-url", help="event store: sqlite:///FILE or postgresql://USER:PW@HOST:PORT/DB"
     )
+    common.add_argument("--bus", help="embedded (default) or kafka://HOST:PORT (or DIALSTREAM_BUS)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser(
@@ -152,11 +216,18 @@ def parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run everything in one process: API, web page, read models",
         description="Run the gateway (API and web dashboard), the read models and the "
-        "processors in one process over the embedded bus. On first start it opens a "
-        "default account and prints its bootstrap admin API key.",
+        "processors in one process: over the embedded bus by default, or on Kafka "
+        "(DIALSTREAM_BUS=kafka://HOST:PORT) with the relay and every projection worker "
+        "inside this process unless --gateway-only. On first start it opens a default "
+        "account and prints its bootstrap admin API key.",
     )
     up.add_argument("--host", help="address to listen on (default 127.0.0.1, or DIALSTREAM_HOST)")
     up.add_argument("--port", type=int, help="port to listen on (default 8080, or DIALSTREAM_PORT)")
+    up.add_argument(
+        "--gateway-only",
+        action="store_true",
+        help="on Kafka: serve the API only; the relay and workers run as their own processes",
+    )
     up.set_defaults(run=cmd_up)
 
     rp = sub.add_parser(
@@ -204,6 +275,48 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-position", type=int, help="start after this log position instead")
     tail.add_argument("--no-follow", dest="follow", action="store_false", help="stop at the end of the log")
     tail.set_defaults(run=cmd_events_tail)
+
+    topics = sub.add_parser(
+        "topics",
+        help="the Kafka topics of the event contract",
+        description="Work with the Kafka topics listed in schemas/topics.py.",
+    )
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    topics_create = topics_sub.add_parser(
+        "create",
+        parents=[common],
+        help="create the missing topics (idempotent)",
+        description="Create every topic of the catalogue that the cluster lacks, with its "
+        "partitions and retention, and list them all. Safe to run again.",
+    )
+    topics_create.set_defaults(run=cmd_topics_create)
+
+    relay = sub.add_parser(
+        "relay",
+        parents=[common],
+        help="publish every stored event to Kafka, in log order",
+        description="Follow the event store's log and publish each event to its Kafka topic "
+        "(key: aggregate id) with an idempotent producer (acks=all). The position is recorded "
+        "after Kafka acknowledges; after a crash the relay resumes from there without "
+        "publishing twice. Stops cleanly on SIGINT or SIGTERM.",
+    )
+    relay.add_argument(
+        "--from-position",
+        type=int,
+        help="republish from after this log position (events already on a partition are skipped)",
+    )
+    relay.set_defaults(run=cmd_relay)
+
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run one projection as a Kafka consumer",
+        description="Run one projection as a member of its Kafka consumer group "
+        "(dialstream.NAME). Start it twice and the two share the partitions; if one dies "
+        "the other takes them over. Stops cleanly on SIGINT or SIGTERM.",
+    )
+    worker.add_argument("name", choices=[p.name for p in all_projections()])
+    worker.set_defaults(run=cmd_worker)
 
     accounts = sub.add_parser(
         "accounts",

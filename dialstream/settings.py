@@ -18,7 +18,10 @@ class Settings:
     database_url: str = ""
     # Read models; by default beside the event store (a second SQLite file, or the same PostgreSQL).
     views_url: str = ""
+    # "embedded" (in process, over the store's log) or kafka://host:port[,host:port]
     bus: str = "embedded"
+    # Prepended to every Kafka topic and consumer group: deployments sharing one cluster.
+    topic_prefix: str = ""
     bootstrap_key: str | None = None
 
     def __post_init__(self) -> None:
@@ -44,6 +47,7 @@ class Settings:
             "database_url": env.get("DIALSTREAM_DATABASE_URL", ""),
             "views_url": env.get("DIALSTREAM_VIEWS_URL", ""),
             "bus": env.get("DIALSTREAM_BUS", "embedded"),
+            "topic_prefix": env.get("DIALSTREAM_TOPIC_PREFIX", ""),
             "bootstrap_key": env.get("DIALSTREAM_BOOTSTRAP_KEY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -160,6 +160,10 @@ class EventStore(Application[UUID]):
         )
         return [(n.id, cast(Event, self.mapper.to_domain_event(n))) for n in notifications]
 
+    def read_stored(self, after: int, limit: int = 500) -> Sequence[Notification]:
+        """The stored form of the events after ``after``: what the relay publishes as is."""
+        return self.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+
     def appends(self) -> int:
         """How many appends this process has made; pass it to :meth:`wait_for_append`."""
         return self._appends

@@ -1,7 +1,7 @@
 """The bus port: what delivers the event store's log, in order, to processors and projections.
 
-Adapters: :mod:`processors.embedded_bus` (in process, following the store) and, with the
-Kafka backbone, a Kafka adapter. Subscribers say where they are; the bus delivers what
+Adapters: :mod:`processors.embedded_bus` (in process, following the store) and
+:mod:`processors.kafka_bus` (relay to Kafka topics, projections as consumer groups). Subscribers say where they are; the bus delivers what
 follows, in batches, at least once; subscribers make redelivery harmless.
 """
 
@@ -28,12 +28,18 @@ class Subscriber(Protocol):
 
 
 class Bus(Protocol):
-    def subscribe(self, subscriber: Subscriber) -> None: ...
-
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
 
+    def catch_up(self, timeout: float = 60.0) -> bool:
+        """Block until every subscriber has handled the whole log as it is now."""
+        ...
+
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Block until every subscriber has handled the log up to ``position``."""
+        ...
+
+    def caught_up_to(self) -> int:
+        """A log position every subscriber has handled (for health checks)."""
         ...

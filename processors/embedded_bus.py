@@ -33,6 +33,9 @@ class EmbeddedBus:
         self._positions[subscriber.name] = subscriber.position()
 
     def start(self) -> None:
+        """Catch up with the log, then follow it in a thread."""
+        while self.run_once():
+            pass
         self._thread = threading.Thread(target=self._run, name="embedded-bus", daemon=True)
         self._thread.start()
 
@@ -41,6 +44,13 @@ class EmbeddedBus:
         self.store.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def catch_up(self, timeout: float = 60.0) -> bool:
+        if self._thread is not None and self._thread.is_alive():
+            return self.wait_until(self.store.position(), timeout)
+        while self.run_once():
+            pass
+        return True
 
     def caught_up_to(self) -> int:
         with self._progress:

@@ -2,6 +2,13 @@
 
 A batch of events and the new position commit together, and events at or below the
 stored position are skipped, so a redelivered batch changes nothing twice.
+
+Two ways to be fed. The embedded bus delivers the whole log in order: one position per
+projection (``projection_positions``). On Kafka, a projection reads several partitions,
+each in log order but interleaved arbitrarily, so it keeps, per partition, the next
+offset to read and the last log position applied (``projection_partitions``); the single
+position then acts as a floor (set by ``dialstream replay``) below which everything is
+already applied. A record is applied only if its position is above both.
 """
 
 from __future__ import annotations
@@ -17,9 +24,20 @@ POSITIONS_TABLE = (
 )
 
 
+PARTITIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS projection_partitions (name TEXT NOT NULL, topic TEXT NOT NULL, "
+    "partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, position BIGINT NOT NULL, "
+    "PRIMARY KEY (name, topic, partition))"
+)
+
+# (Kafka offset, log position, event): position and event are None for a parked record.
+PartitionItem = tuple[int, int | None, Event | None]
+
+
 class Projection(Protocol):
     name: str
     tables: tuple[str, ...]
+    topics: tuple[str, ...]  # the catalogue topics whose events it reads
 
     def create_tables(self, cursor: Cursor) -> None: ...
 
@@ -34,6 +52,7 @@ class ProjectionStore:
         self.projections = {p.name: p for p in projections}
         with db.transaction() as cursor:
             cursor.execute(POSITIONS_TABLE)
+            cursor.execute(PARTITIONS_TABLE)
             for projection in projections:
                 projection.create_tables(cursor)
 
@@ -72,6 +91,74 @@ class ProjectionStore:
             for table in projection.tables:
                 cursor.execute(f"DELETE FROM {table}")
             cursor.execute("DELETE FROM projection_positions WHERE name = ?", (name,))
+            cursor.execute("DELETE FROM projection_partitions WHERE name = ?", (name,))
+
+    # Kafka: per-partition progress -------------------------------------------------------
+
+    def next_offsets(self, name: str) -> dict[tuple[str, int], int]:
+        """Where to resume each partition this projection has read: (topic, partition) -> offset."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT topic, partition, next_offset FROM projection_partitions WHERE name = ?", (name,)
+            )
+            return {(str(t), int(p)): int(o) for t, p, o in cursor.fetchall()}
+
+    def applied_positions(self, name: str) -> tuple[int, dict[tuple[str, int], int]]:
+        """(floor, last log position applied per partition)."""
+        with self.db.transaction() as cursor:
+            floor = self._position(cursor, name)
+            cursor.execute(
+                "SELECT topic, partition, position FROM projection_partitions WHERE name = ?", (name,)
+            )
+            return floor, {(str(t), int(p)): int(pos) for t, p, pos in cursor.fetchall()}
+
+    def apply_partition(self, name: str, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
+        """Apply records of one partition, in offset order; return how many events took effect.
+
+        Records below the stored offset (redelivered after a rebalance) and events at or
+        below the stored position (published twice by a relay that crashed) are skipped.
+        """
+        if not items:
+            return 0
+        projection = self.projections[name]
+        key = (name, topic, partition)
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO projection_partitions VALUES (?, ?, ?, 0, 0) ON CONFLICT DO NOTHING", key
+            )
+            # A no-op write takes the row lock on PostgreSQL (SQLite locked the file already),
+            # so two workers handed the same partition in a rebalance apply it one at a time.
+            cursor.execute(
+                "UPDATE projection_partitions SET position = position "
+                "WHERE name = ? AND topic = ? AND partition = ?",
+                key,
+            )
+            cursor.execute(
+                "SELECT next_offset, position FROM projection_partitions "
+                "WHERE name = ? AND topic = ? AND partition = ?",
+                key,
+            )
+            row = cursor.fetchone()
+            assert row is not None
+            next_offset, applied = int(row[0]), int(row[1])
+            applied = max(applied, self._position(cursor, name))
+            start_offset, effective = next_offset, 0
+            for offset, position, event in items:
+                if offset < next_offset:
+                    continue
+                next_offset = offset + 1
+                if event is None or position is None or position <= applied:
+                    continue
+                projection.apply(cursor, event, position)
+                applied = position
+                effective += 1
+            if next_offset != start_offset:
+                cursor.execute(
+                    "UPDATE projection_partitions SET next_offset = ?, position = ? "
+                    "WHERE name = ? AND topic = ? AND partition = ?",
+                    (next_offset, applied, *key),
+                )
+            return effective
 
 
 class ProjectionSubscriber:

@@ -26,7 +26,7 @@ from domain.campaign_template import CampaignTemplate
 from domain.contact_list import ContactList
 from domain.profile import Profile
 from projections.sql import Cursor, Database
-from schemas import campaigns, lists, profiles, settings
+from schemas import campaigns, lists, profiles, settings, topics
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings
 
@@ -79,6 +79,7 @@ def is_gone(state: Any) -> bool:
 class Catalogue:
     name = "catalogue"
     tables: tuple[str, ...] = ("catalogue",)
+    topics: tuple[str, ...] = (topics.SETTINGS, topics.PROFILES, topics.CAMPAIGNS, topics.LISTS)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(

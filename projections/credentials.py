@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from projections.sql import Cursor, Database
+from schemas import topics
 from schemas.base import Event
 from schemas.settings import ApiKeyIssued, ApiKeyRevoked
 
@@ -23,6 +24,7 @@ class Credential:
 class Credentials:
     name = "credentials"
     tables: tuple[str, ...] = ("api_keys",)
+    topics: tuple[str, ...] = (topics.SETTINGS,)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(

@@ -12,6 +12,7 @@ import msgspec
 from projections.sql import Cursor, Database
 from schemas import campaigns as c
 from schemas import lists as ls
+from schemas import topics
 from schemas.base import Event
 
 STATUS_AFTER: dict[type[Event], str] = {
@@ -52,6 +53,7 @@ class Hierarchy(msgspec.Struct, frozen=True):
 class CampaignHierarchy:
     name = "hierarchy"
     tables: tuple[str, ...] = TABLES
+    topics: tuple[str, ...] = (topics.CAMPAIGNS, topics.LISTS)
 
     def create_tables(self, cursor: Cursor) -> None:
         for statement in (

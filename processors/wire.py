@@ -1,0 +1,85 @@
+"""How a stored event travels on Kafka, and how a consumer reads it back.
+
+Key: the aggregate id. Value: the event's msgspec JSON, byte for byte as stored. Headers:
+``type`` and ``schema_version`` (decode without sniffing the body), ``event_id``
+(aggregate id and version, unique per event) and ``position`` (the event store's log
+position, which consumers use to recognise a redelivered event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from dialstream.store import split_topic
+from schemas import registry
+from schemas.base import Event
+from schemas.registry import EventDecodeError
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    topic: str  # catalogue name, before any deployment prefix
+    key: bytes
+    value: bytes
+    headers: Headers
+    position: int
+
+
+class Poison(Exception):
+    """A record no consumer can turn into an event; it goes to the dead-letter topic."""
+
+
+def event_id(aggregate_id: UUID | str, version: int) -> str:
+    return f"{aggregate_id}:{version}"
+
+
+def outgoing(notification: Notification) -> OutgoingRecord:
+    """The Kafka record for a stored event, without decoding its body."""
+    tag, version = split_topic(notification.topic)
+    cls = registry.BY_TAG.get(tag)
+    if cls is None:
+        raise EventDecodeError(tag, version, None, "unknown event type in the event store")
+    key = str(notification.originator_id)
+    return OutgoingRecord(
+        topic=cls.TOPIC,
+        key=key.encode(),
+        value=notification.state,
+        headers=[
+            ("type", tag.encode()),
+            ("schema_version", str(version).encode()),
+            ("event_id", event_id(key, notification.originator_version).encode()),
+            ("position", str(notification.id).encode()),
+        ],
+        position=notification.id,
+    )
+
+
+def header(headers: Headers | tuple[tuple[str, bytes], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def incoming(headers: Headers | tuple[tuple[str, bytes], ...], value: bytes | None) -> tuple[int, Event]:
+    """(log position, event) of a consumed record, or :class:`Poison` saying why not."""
+    tag = header(headers, "type")
+    version = header(headers, "schema_version")
+    position = header(headers, "position")
+    if tag is None or version is None or position is None:
+        raise Poison("missing header: a Dialstream record has type, schema_version and position")
+    try:
+        version_number, position_number = int(version), int(position)
+    except ValueError:
+        raise Poison(f"malformed header: schema_version={version!r} position={position!r}") from None
+    if value is None:
+        raise Poison("empty value")
+    try:
+        return position_number, registry.decode(tag, version_number, value)
+    except EventDecodeError as error:
+        raise Poison(str(error)) from error
