@@ -25,6 +25,8 @@ help:
 	@echo "make run       start Dialstream, embedded (DIALSTREAM_HOST/PORT/DATA_DIR/BOOTSTRAP_KEY)"
 	@echo "make test      run all tests, PostgreSQL included (PYTEST_ARGS=...)"
 	@echo "make bench     run the benchmarks (ONLY=store for one group)"
+	@echo "make kafka-up  start a local Kafka broker in var/kafka (compose/kafka.sh); prints its address"
+	@echo "make kafka-down  stop the broker of var/kafka (its data stays)"
 	@echo "make lint      ruff check and mypy"
 	@echo "make clean     remove caches and build output"
 
@@ -43,6 +45,16 @@ test: install deps
 
 bench: install deps
 	$(VENV)/bin/python -m tests.bench $(if $(ONLY),--only $(ONLY))
+
+.PHONY: kafka-up kafka-down
+
+kafka-up:
+	@address=$$(compose/kafka.sh start var/kafka); \
+	echo "$$address"; \
+	echo "export DIALSTREAM_BUS=kafka://$$address"
+
+kafka-down:
+	compose/kafka.sh stop var/kafka
 
 lint: install
 	$(VENV)/bin/ruff check .
