@@ -5,10 +5,15 @@
 #
 # postgresql: the production event store, started per test run by compose/postgres.sh.
 # gnupg:      OpenPGP decryption and encryption of list files.
+# a Java 17+ runtime and maven: the Kafka broker, fetched from Maven Central and started by
+#             compose/kafka.sh (skipped when java and mvn are already on the PATH).
 # redis-server and openssh-server join this list with the suppression-index and SFTP work.
 set -euo pipefail
 
 PACKAGES=(postgresql gnupg)
+if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    PACKAGES+=(openjdk-17-jre-headless maven)
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

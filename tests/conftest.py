@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import postgres
+from tests import kafka, postgres
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,11 @@ def fresh_postgres_database(postgres_url: str) -> Iterator[str]:
     """URL of a new, empty database for one test, dropped afterwards."""
     with postgres.fresh_database(postgres_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[kafka.Broker]:
+    """A real Apache Kafka broker (KRaft, single node) from ``compose/kafka.sh``, shared by the
+    session; tests keep apart by topic prefix. Fault tests that restart a broker start their own."""
+    with kafka.running() as broker:
+        yield broker
