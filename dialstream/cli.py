@@ -142,6 +142,9 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     from schemas.topics import CATALOGUE
 
     settings = _kafka_settings(args)
+    # Also create the store's and read models' tables, once, before the gateway, relay and
+    # workers start together: PostgreSQL's CREATE TABLE IF NOT EXISTS races between processes.
+    build(settings, relay=False, workers=[]).stop()
     config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
     created = set(asyncio.run(create_topics(config)))
     for spec in CATALOGUE:
@@ -287,7 +290,8 @@ def parser() -> argparse.ArgumentParser:
         parents=[common],
         help="create the missing topics (idempotent)",
         description="Create every topic of the catalogue that the cluster lacks, with its "
-        "partitions and retention, and list them all. Safe to run again.",
+        "partitions and retention, and list them all; also create the event store's and "
+        "read models' tables, so that processes starting together find them. Safe to run again.",
     )
     topics_create.set_defaults(run=cmd_topics_create)
 
