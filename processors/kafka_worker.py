@@ -124,11 +124,9 @@ class KafkaWorker:
             return
         stored = self.handler.next_offsets()
         for tp in assigned:
-            offset = stored.get((self.config.unprefixed(tp.topic), tp.partition))
-            if offset is None:
-                await self._consumer.seek_to_beginning(tp)
-            else:
-                self._consumer.seek(tp, offset)
+            # No await: an awaited seek lets records fetched from the old position through first.
+            # Offset 0 is the beginning (auto_offset_reset="earliest" if retention removed it).
+            self._consumer.seek(tp, stored.get((self.config.unprefixed(tp.topic), tp.partition), 0))
         log.info("%s: assigned %s", self.name, sorted(map(str, assigned)))
 
     async def _handle(
@@ -178,6 +176,6 @@ class KafkaWorker:
             ("dead_letter.consumer", self.name.encode()),
             ("dead_letter.reason", reason.encode()),
         ]
-        await (await producer.send(self.config.topic(DEAD_LETTER), record.value, key=record.key,
-                                   headers=headers))
+        value = record.value if record.value is not None or record.key is not None else b""  # Kafka needs one
+        await (await producer.send(self.config.topic(DEAD_LETTER), value, key=record.key, headers=headers))
         self.parked += 1
