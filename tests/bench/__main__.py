@@ -17,6 +17,7 @@ from tests.bench.figures import Figure, Options
 # group name -> module with ``run(options) -> Iterable[Figure]``
 GROUPS: dict[str, str] = {
     "store": "tests.bench.bench_store",
+    "kafka": "tests.bench.bench_kafka",
 }
 
 
