@@ -33,6 +33,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _exit_quietly(*_: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -52,6 +56,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         f"Dialstream on http://{settings.host}:{settings.port}/  (API docs at /docs, data in {settings.data_dir})"
     )
     sys.stdout.flush()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
+    # was installed before it; make that an orderly exit so the runtime below is stopped.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
     finally:

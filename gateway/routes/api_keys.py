@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from msgspec import Meta, Struct
+from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import Admin, HandlersDep, RuntimeDep
 from gateway.io import doc, read_body, respond
@@ -50,8 +51,8 @@ def list_keys(runtime: RuntimeDep, caller: Admin) -> Response:
 @router.post("", **doc(body=IssueApiKeyRequest, response=IssuedApiKey, status=201))
 async def issue_key(request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin) -> Response:
     body = await read_body(request, IssueApiKeyRequest)
-    issued = handlers.issue_api_key(caller.account_id, body.name, body.role)
-    if not runtime.wait(issued.position):
+    issued = await run_in_threadpool(handlers.issue_api_key, caller.account_id, body.name, body.role)
+    if not await run_in_threadpool(runtime.wait, issued.position):
         raise Problem(503, "Read models behind", "the key is stored but not yet usable; retry shortly")
     return respond(
         IssuedApiKey(id=issued.key_id, name=body.name, role=body.role, secret=issued.secret),

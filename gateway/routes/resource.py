@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
 from dialstream.handlers import Done, Handlers
@@ -75,9 +76,13 @@ def _add_routes(resource: Resource, writer: Any, state_type: Any, create: Any, c
         request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: writer
     ) -> Response:
         command = await read_body(request, create)
-        done = resource.create_with(handlers, caller.account_id, command)
-        settled(runtime, done)
-        return resource.respond_one(runtime, caller.account_id, done.id, status=201)
+
+        def create_and_settle() -> Response:
+            done = resource.create_with(handlers, caller.account_id, command)
+            settled(runtime, done)
+            return resource.respond_one(runtime, caller.account_id, done.id, status=201)
+
+        return await run_in_threadpool(create_and_settle)
 
     @router.get(one, **doc(response=state_type), summary=f"Get a {label}")
     def get_one(object_id: ObjectId, runtime: RuntimeDep, caller: Reader) -> Response:
@@ -93,8 +98,12 @@ def _add_routes(resource: Resource, writer: Any, state_type: Any, create: Any, c
         expected: IfMatch,
     ) -> Response:
         command = await read_body(request, change)
-        settled(runtime, resource.change_with(handlers, caller.account_id, object_id, command, expected))
-        return resource.respond_one(runtime, caller.account_id, object_id)
+
+        def change_and_settle() -> Response:
+            settled(runtime, resource.change_with(handlers, caller.account_id, object_id, command, expected))
+            return resource.respond_one(runtime, caller.account_id, object_id)
+
+        return await run_in_threadpool(change_and_settle)
 
     @router.delete(one, status_code=204, summary=resource.delete_summary or f"Delete a {label}")
     def delete_one(

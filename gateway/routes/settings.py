@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from msgspec import Struct
+from starlette.concurrency import run_in_threadpool
 
 from domain.account import Account, UpdateSettings
 from gateway import openpgp
@@ -45,8 +46,12 @@ async def update_settings(
     request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin, expected: IfMatch
 ) -> Response:
     command = await read_body(request, UpdateSettings)
-    settled(runtime, handlers.update_settings(caller.account_id, command, expected_version=expected))
-    return _settings_response(_account(runtime, caller))
+
+    def update_and_settle() -> Response:
+        settled(runtime, handlers.update_settings(caller.account_id, command, expected_version=expected))
+        return _settings_response(_account(runtime, caller))
+
+    return await run_in_threadpool(update_and_settle)
 
 
 @router.get("/public-keys", **doc(response=list[PublicKey]))
@@ -59,9 +64,13 @@ async def import_public_key(
     request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin
 ) -> Response:
     body = await read_body(request, ImportPublicKeyRequest)
-    key = openpgp.read_public_key(body.armored, user_id=body.user_id, now=handlers.clock())
-    settled(runtime, handlers.import_public_key(caller.account_id, key))
-    return respond(key, status=201)
+
+    def import_and_settle() -> Response:
+        key = openpgp.read_public_key(body.armored, user_id=body.user_id, now=handlers.clock())
+        settled(runtime, handlers.import_public_key(caller.account_id, key))
+        return respond(key, status=201)
+
+    return await run_in_threadpool(import_and_settle)
 
 
 @router.delete("/public-keys/{fingerprint}", status_code=204)
