@@ -8,7 +8,8 @@ position, which consumers use to recognise a redelivered event).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from typing import NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -21,8 +22,7 @@ from schemas.registry import EventDecodeError
 Headers = list[tuple[str, bytes]]
 
 
-@dataclass(frozen=True)
-class OutgoingRecord:
+class OutgoingRecord(NamedTuple):
     topic: str  # catalogue name, before any deployment prefix
     key: bytes
     value: bytes
@@ -38,24 +38,31 @@ def event_id(aggregate_id: UUID | str, version: int) -> str:
     return f"{aggregate_id}:{version}"
 
 
-def outgoing(notification: Notification) -> OutgoingRecord:
-    """The Kafka record for a stored event, without decoding its body."""
-    tag, version = split_topic(notification.topic)
+@functools.lru_cache(maxsize=1024)
+def _route(stored_topic: str) -> tuple[str, bytes, bytes]:
+    """(Kafka topic, type header, version header) of a stored topic ``<tag>/v<version>``."""
+    tag, version = split_topic(stored_topic)
     cls = registry.BY_TAG.get(tag)
     if cls is None:
         raise EventDecodeError(tag, version, None, "unknown event type in the event store")
+    return cls.TOPIC, tag.encode(), str(version).encode()
+
+
+def outgoing(notification: Notification) -> OutgoingRecord:
+    """The Kafka record for a stored event, without decoding its body."""
+    topic, tag, version = _route(notification.topic)
     key = str(notification.originator_id)
     return OutgoingRecord(
-        topic=cls.TOPIC,
-        key=key.encode(),
-        value=notification.state,
-        headers=[
-            ("type", tag.encode()),
-            ("schema_version", str(version).encode()),
-            ("event_id", event_id(key, notification.originator_version).encode()),
+        topic,
+        key.encode(),
+        notification.state,
+        [
+            ("type", tag),
+            ("schema_version", version),
+            ("event_id", f"{key}:{notification.originator_version}".encode()),
             ("position", str(notification.id).encode()),
         ],
-        position=notification.id,
+        notification.id,
     )
 
 
