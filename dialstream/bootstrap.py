@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers, hash_secret
 from dialstream.settings import Settings
-from dialstream.store import EventStore, store_env
+from dialstream.store import ConcurrencyConflict, EventStore, store_env
+from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
 from projections.base import ProjectionStore, ProjectionSubscriber
@@ -21,6 +22,7 @@ from projections.sql import Database, connect
 log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_NAME = "Default account"
+DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
 
 
 def all_projections() -> list[Catalogue | Credentials | CampaignHierarchy]:
@@ -112,17 +114,50 @@ def ensure_bootstrap_key(runtime: Runtime) -> tuple[UUID, str | None]:
     """On first start, open the default account and issue its admin key.
 
     Returns the account and the new secret (None when nothing was issued). With
-    ``DIALSTREAM_BOOTSTRAP_KEY`` set, that secret becomes the key, once.
+    ``DIALSTREAM_BOOTSTRAP_KEY`` set, that secret becomes the key, once. Decided on the
+    event store, not the read models (which may lag behind workers in other processes):
+    the default account and a given bootstrap secret have fixed ids, so two gateways
+    starting together collide instead of opening two accounts or issuing a key twice.
     """
-    runtime.catch_up()
-    accounts = runtime.catalogue.accounts()
+    handlers, store = runtime.handlers, runtime.store
     wanted = runtime.settings.bootstrap_key
-    if accounts:
-        account_id = accounts[0].id
-        if wanted is None or runtime.credentials.by_secret_hash(hash_secret(wanted)):
-            return account_id, None
+    default = store.load(DEFAULT_ACCOUNT_ID, account.project)
+    issued_secret: str | None = None
+    if default is None:
+        runtime.catch_up(timeout=5.0)
+        existing = runtime.catalogue.accounts()
+        if existing or store.position() > 0:
+            # An installation from before the default account had a fixed id, or accounts
+            # made with `dialstream accounts create`: no second default account.
+            account_id = existing[0].id if existing else None
+            if account_id is None:
+                log.warning("the read models do not list any account yet; no bootstrap key issued")
+                return DEFAULT_ACCOUNT_ID, None
+        else:
+            try:
+                account_id = handlers.open_account(DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID).id
+            except ConcurrencyConflict:
+                account_id = DEFAULT_ACCOUNT_ID  # another gateway opened it at the same moment
+            else:
+                if wanted is None:
+                    issued_secret = _issue(runtime, account_id, None)
     else:
-        account_id = runtime.handlers.open_account(DEFAULT_ACCOUNT_NAME).id
-    issued = runtime.handlers.issue_api_key(account_id, "bootstrap admin", "admin", secret=wanted)
+        account_id = DEFAULT_ACCOUNT_ID
+    if wanted is not None:
+        issued_secret = _issue(runtime, account_id, wanted)
     runtime.catch_up()
-    return account_id, issued.secret
+    return account_id, issued_secret
+
+
+def _issue(runtime: Runtime, account_id: UUID, secret: str | None) -> str | None:
+    """Issue the bootstrap admin key once: a given secret always has the same key id."""
+    key_id = uuid5(account_id, f"bootstrap:{hash_secret(secret)}") if secret else None
+    if secret and runtime.credentials.by_secret_hash(hash_secret(secret)):
+        return None  # issued before key ids were fixed
+    state = runtime.store.load(account_id, account.project)
+    if key_id is not None and state is not None and any(k.key_id == key_id for k in state.api_keys):
+        return None
+    try:
+        return runtime.handlers.issue_api_key(account_id, "bootstrap admin", "admin", secret, key_id).secret
+    except ConcurrencyConflict:
+        return None

@@ -134,18 +134,22 @@ def cmd_events_tail(args: argparse.Namespace) -> int:
 
 def _kafka_settings(args: argparse.Namespace) -> Settings:
     settings = _settings(args)
-    if not settings.bus.startswith("kafka://"):
+    from processors.kafka import KafkaConfig
+
+    try:
+        KafkaConfig.from_bus(settings.bus)
+    except ValueError:
         raise SystemExit(
             f"dialstream {args.command}: needs the Kafka bus; set DIALSTREAM_BUS=kafka://host:port "
             f"or pass --bus (it is {settings.bus!r})"
-        )
+        ) from None
     return settings
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
     import asyncio
 
-    from processors.kafka import KafkaConfig, create_topics
+    from processors.kafka import KafkaConfig, create_topics, partition_counts
     from schemas.topics import CATALOGUE
 
     settings = _kafka_settings(args)
@@ -154,8 +158,11 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     build(settings, relay=False, workers=[]).stop()
     config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
     created = set(asyncio.run(create_topics(config)))
+    on_cluster = asyncio.run(partition_counts(config, [spec.name for spec in CATALOGUE]))
     for spec in CATALOGUE:
         state = "created" if config.topic(spec.name) in created else "exists"
+        if on_cluster[spec.name] != spec.partitions:
+            state += f" with {on_cluster[spec.name]} partitions on the cluster"
         retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms // 86_400_000} days"
         print(f"{config.topic(spec.name)}\t{spec.partitions} partitions\tretention {retention}\t"
               f"key: {spec.key}\t{state}")

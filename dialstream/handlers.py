@@ -134,8 +134,8 @@ class Handlers:
 
     # Account and settings --------------------------------------------------------------
 
-    def open_account(self, name: str) -> Done:
-        account_id = self.new_id()
+    def open_account(self, name: str, account_id: UUID | None = None) -> Done:
+        account_id = account_id or self.new_id()
         return self._commit(
             account_id,
             account.open_account(account_id, account.OpenAccount(name=name), now=self.clock()),
@@ -168,11 +168,18 @@ class Handlers:
         )
         return self._commit(account_id, events)
 
-    def issue_api_key(self, account_id: UUID, name: str, role: Role, secret: str | None = None) -> IssuedKey:
+    def issue_api_key(
+        self,
+        account_id: UUID,
+        name: str,
+        role: Role,
+        secret: str | None = None,
+        key_id: UUID | None = None,
+    ) -> IssuedKey:
         secret = secret or API_KEY_PREFIX + secrets.token_urlsafe(32)
         if len(secret) < 20:
             raise RuleViolation("an API key is at least 20 characters", field="secret")
-        key_id = self.new_id()
+        key_id = key_id or self.new_id()
         state = self.account(account_id)
         command = account.IssueApiKey(
             key_id=key_id,

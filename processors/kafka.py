@@ -11,6 +11,7 @@ import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -19,6 +20,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 from processors.wire import header
+from schemas import registry
 from schemas.topics import CATALOGUE, DEAD_LETTER, TopicSpec, kafka_name
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,14 @@ async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     raise RuntimeError(f"topic {topic!r} does not exist on the cluster: run `dialstream topics create`")
 
 
+def published_position(headers: Any) -> int | None:
+    """The log position of a record the relay published, or None for anything else on the topic."""
+    position, tag, event_id = (header(headers, name) for name in ("position", "type", "event_id"))
+    if position is None or not position.isdigit() or tag not in registry.BY_TAG or not event_id:
+        return None
+    return int(position)
+
+
 async def last_positions(config: KafkaConfig, counts: dict[str, int]) -> dict[tuple[str, int], int]:
     """The log position of the last record on every partition: what is already on Kafka.
 
@@ -143,9 +153,9 @@ async def last_positions(config: KafkaConfig, counts: dict[str, int]) -> dict[tu
             for tp, records in batches.items():
                 key = (config.unprefixed(tp.topic), tp.partition)
                 for record in records:
-                    position = header(record.headers, "position")
-                    if position is not None and position.isdigit():
-                        found[key] = max(found.get(key, 0), int(position))
+                    position = published_position(record.headers)
+                    if position is not None:
+                        found[key] = max(found.get(key, 0), position)
                 if records and records[-1].offset >= ends[tp] - 1:
                     waiting.discard(tp)
         return found

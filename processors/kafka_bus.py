@@ -90,6 +90,13 @@ class KafkaBus:
         if waiting:
             await asyncio.wait(waiting, timeout=30)
         started.set()
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [task for task in done if task.exception() is not None]
+        if failed:
+            # One role failed on its own: stop the others cleanly, then report the failure.
+            self._stopping.set()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise failed[0].exception()  # type: ignore[misc]
         await asyncio.gather(*running)
 
     def stop(self) -> None:

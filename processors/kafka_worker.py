@@ -142,7 +142,7 @@ class KafkaWorker:
                 position, event = incoming(record.headers, record.value)
             except Poison as why:
                 await self._park(dead_letters, record, str(why))
-                items.append((record.offset, None, None))
+                items.append((record.offset, why.position, None))
             else:
                 items.append((record.offset, position, event))
         topic = self.config.unprefixed(tp.topic)

@@ -31,7 +31,15 @@ class OutgoingRecord(NamedTuple):
 
 
 class Poison(Exception):
-    """A record no consumer can turn into an event; it goes to the dead-letter topic."""
+    """A record no consumer can turn into an event; it goes to the dead-letter topic.
+
+    ``position`` is its log position when its headers had one (an event of a newer schema
+    version, say), so that waiting readers know the partition has moved past it.
+    """
+
+    def __init__(self, reason: str, position: int | None = None):
+        super().__init__(reason)
+        self.position = position
 
 
 def event_id(aggregate_id: UUID | str, version: int) -> str:
@@ -85,8 +93,8 @@ def incoming(headers: Headers | tuple[tuple[str, bytes], ...], value: bytes | No
     except ValueError:
         raise Poison(f"malformed header: schema_version={version!r} position={position!r}") from None
     if value is None:
-        raise Poison("empty value")
+        raise Poison("empty value", position_number)
     try:
         return position_number, registry.decode(tag, version_number, value)
     except EventDecodeError as error:
-        raise Poison(str(error)) from error
+        raise Poison(str(error), position_number) from error

@@ -27,10 +27,11 @@ POSITIONS_TABLE = (
 PARTITIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS projection_partitions (name TEXT NOT NULL, topic TEXT NOT NULL, "
     "partition INTEGER NOT NULL, next_offset BIGINT NOT NULL, position BIGINT NOT NULL, "
-    "PRIMARY KEY (name, topic, partition))"
+    "passed BIGINT NOT NULL, PRIMARY KEY (name, topic, partition))"
 )
 
-# (Kafka offset, log position, event): position and event are None for a parked record.
+# (Kafka offset, log position, event): event is None for a parked record, and so is the
+# position when the record did not carry a readable one.
 PartitionItem = tuple[int, int | None, Event | None]
 
 
@@ -104,11 +105,11 @@ class ProjectionStore:
             return {(str(t), int(p)): int(o) for t, p, o in cursor.fetchall()}
 
     def applied_positions(self, name: str) -> tuple[int, dict[tuple[str, int], int]]:
-        """(floor, last log position applied per partition)."""
+        """(floor, last log position passed per partition: applied, skipped or parked)."""
         with self.db.transaction() as cursor:
             floor = self._position(cursor, name)
             cursor.execute(
-                "SELECT topic, partition, position FROM projection_partitions WHERE name = ?", (name,)
+                "SELECT topic, partition, passed FROM projection_partitions WHERE name = ?", (name,)
             )
             return floor, {(str(t), int(p)): int(pos) for t, p, pos in cursor.fetchall()}
 
@@ -124,7 +125,7 @@ class ProjectionStore:
         key = (name, topic, partition)
         with self.db.transaction() as cursor:
             cursor.execute(
-                "INSERT INTO projection_partitions VALUES (?, ?, ?, 0, 0) ON CONFLICT DO NOTHING", key
+                "INSERT INTO projection_partitions VALUES (?, ?, ?, 0, 0, 0) ON CONFLICT DO NOTHING", key
             )
             # A no-op write takes the row lock on PostgreSQL (SQLite locked the file already),
             # so two workers handed the same partition in a rebalance apply it one at a time.
@@ -134,19 +135,23 @@ class ProjectionStore:
                 key,
             )
             cursor.execute(
-                "SELECT next_offset, position FROM projection_partitions "
+                "SELECT next_offset, position, passed FROM projection_partitions "
                 "WHERE name = ? AND topic = ? AND partition = ?",
                 key,
             )
             row = cursor.fetchone()
             assert row is not None
-            next_offset, applied = int(row[0]), int(row[1])
+            next_offset, applied, passed = int(row[0]), int(row[1]), int(row[2])
             applied = max(applied, self._position(cursor, name))
             start_offset, effective = next_offset, 0
             for offset, position, event in items:
                 if offset < next_offset:
                     continue
                 next_offset = offset + 1
+                if position is not None:
+                    # Parked records count for read-your-writes waits, never for deduplication:
+                    # a foreign record's position header must not hide real events.
+                    passed = max(passed, position)
                 if event is None or position is None or position <= applied:
                     continue
                 projection.apply(cursor, event, position)
@@ -154,9 +159,9 @@ class ProjectionStore:
                 effective += 1
             if next_offset != start_offset:
                 cursor.execute(
-                    "UPDATE projection_partitions SET next_offset = ?, position = ? "
+                    "UPDATE projection_partitions SET next_offset = ?, position = ?, passed = ? "
                     "WHERE name = ? AND topic = ? AND partition = ?",
-                    (next_offset, applied, *key),
+                    (next_offset, applied, passed, *key),
                 )
             return effective
 

@@ -97,7 +97,10 @@ class Consumed:
 
 async def read_topics(config: KafkaConfig, names: Sequence[str]) -> list[Consumed]:
     """Every record now on the named topics, from the beginning to the end offsets."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap, enable_auto_commit=False)
+    # "earliest": a "latest" reset still in flight would win over the seek to the beginning.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         partitions = [
