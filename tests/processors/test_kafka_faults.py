@@ -136,10 +136,38 @@ def check_partitions_applied(views: Database, names: list[str], relayed: dict[tu
 # Processes ---------------------------------------------------------------------------------
 
 
+FREEZE_AFTER = "FAULT_TEST_FREEZE_AFTER"
+FROZEN = re.compile(r"FROZEN before (\S+) \d+\.\.\d+")
+RESUMED = re.compile(r"RESUMED (\S+) (\d+) took effect")
+
+
+def install_freeze(after: int) -> None:
+    """In a worker subprocess: once it has been handed ``after`` records, stop the process
+    (SIGSTOP) with the next batch in hand, before its transaction; on SIGCONT apply it."""
+    original = ProjectionStore.apply_partition
+    handed = 0
+
+    def apply_partition(self: ProjectionStore, name: str, topic: str, partition: int, items: Any) -> int:
+        nonlocal handed
+        handed += len(items)
+        if handed < after or handed - len(items) >= after:
+            return original(self, name, topic, partition, items)
+        where = f"{topic}[{partition}]"
+        print(f"FROZEN before {where} {items[0][0]}..{items[-1][0]}", flush=True)
+        os.kill(os.getpid(), signal.SIGSTOP)
+        effective = original(self, name, topic, partition, items)
+        print(f"RESUMED {where} {effective} took effect", flush=True)
+        return effective
+
+    ProjectionStore.apply_partition = apply_partition  # type: ignore[method-assign]
+
+
 WORKER_WITH_AUDIT = (
-    "import sys\n"
-    "from tests.processors.test_kafka_faults import install_audit\n"
+    "import os, sys\n"
+    "from tests.processors.test_kafka_faults import FREEZE_AFTER, install_audit, install_freeze\n"
     "install_audit(pause=0.002)\n"
+    "if os.environ.get(FREEZE_AFTER):\n"
+    "    install_freeze(int(os.environ[FREEZE_AFTER]))\n"
     "from dialstream.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
@@ -148,14 +176,14 @@ WORKER_WITH_AUDIT = (
 class Process:
     """A ``dialstream`` subprocess with its output in a file."""
 
-    def __init__(self, argv: list[str], settings: Settings, log: Path):
+    def __init__(self, argv: list[str], settings: Settings, log: Path, env: dict[str, str] | None = None):
         self.name = " ".join(argv[-2:])
         self.log = log
         self._out = log.open("wb")
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
-            env={**os.environ, **kafka_env(settings), "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **kafka_env(settings), "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )
@@ -165,8 +193,8 @@ class Process:
         return cls([sys.executable, "-m", "dialstream.cli", "relay"], settings, log)
 
     @classmethod
-    def worker(cls, settings: Settings, name: str, log: Path) -> Process:
-        return cls([sys.executable, "-c", WORKER_WITH_AUDIT, "worker", name], settings, log)
+    def worker(cls, settings: Settings, name: str, log: Path, env: dict[str, str] | None = None) -> Process:
+        return cls([sys.executable, "-c", WORKER_WITH_AUDIT, "worker", name], settings, log, env)
 
     @property
     def pid(self) -> int:
@@ -340,77 +368,139 @@ def test_relay_killed_with_sigkill_mid_stream_resumes_without_loss_or_duplicates
 
 # 2. A worker, killed mid-stream; its twin takes over --------------------------------------
 
+Partitions = set[tuple[str, int]]
+CATALOGUE_READS = frozenset(Catalogue.topics)
+CATALOGUE_PARTITIONS = frozenset(
+    (spec.name, p) for spec in CATALOGUE if spec.name in CATALOGUE_READS for p in range(spec.partitions)
+)
+
+
+class Twins:
+    """Two ``catalogue`` workers (slowed down, audited) sharing a stream of 50,000 events."""
+
+    def __init__(self, tmp_path: Path, broker: Broker, started: list[Process], victim_env: dict[str, str]):
+        self.tmp_path = tmp_path
+        self.settings = kafka_settings(tmp_path, broker.bootstrap)
+        self.config = kafka_config(self.settings)
+        asyncio.run(create_topics(self.config))
+        self.store, self.head = fill_store(self.settings)
+        self.views = connect(self.settings.views_url)
+        self.projections = ProjectionStore(self.views, all_projections())
+        create_audit_table(self.views)
+        # The relay records its progress in a database of its own here: the workers, slowed
+        # down, hold the read models' database in long transactions and would slow it too.
+        self.progress = RelayProgress(connect(f"sqlite:///{tmp_path}/relay.sqlite"))
+
+        self.victim = Process.worker(self.settings, "catalogue", tmp_path / "worker-victim.log", victim_env)
+        started.append(self.victim)
+        wait_for("the first worker's assignment", lambda: assignments(self.victim.output(), self.config),
+                 timeout=60, alive=[self.victim])
+        self.twin = Process.worker(self.settings, "catalogue", tmp_path / "worker-twin.log")
+        started.append(self.twin)
+        self.victims, self.twins = wait_for("both workers to hold partitions", self._shared, timeout=60,
+                                            alive=[self.victim, self.twin])
+        assert "lists" in {t for t, _ in self.victims} and "lists" in {t for t, _ in self.twins}
+        # Only now the events reach Kafka, so both workers share the stream from its start.
+        self.relayed = self.relay()
+        assert any(self.relayed.get(where, 0) for where in self.victims), "the victim has no events"
+
+    def _shared(self) -> tuple[Partitions, Partitions] | None:
+        mine, theirs = assignments(self.victim.output(), self.config), assignments(self.twin.output(), self.config)
+        if mine and theirs and mine[-1] and theirs[-1] and not mine[-1] & theirs[-1] \
+                and mine[-1] | theirs[-1] == CATALOGUE_PARTITIONS:
+            return mine[-1], theirs[-1]
+        return None
+
+    def relay(self) -> dict[tuple[str, int], int]:
+        asyncio.run(Relay(self.store, self.progress, self.config).run_until(self.store.position()))
+        return self.progress.partitions()
+
+    def consumed(self) -> int:
+        return sum(self.projections.next_offsets("catalogue").values())
+
+    def victims_behind(self) -> Partitions:
+        _, applied = self.projections.applied_positions("catalogue")
+        return {where for where in self.victims if applied.get(where, 0) < self.relayed.get(where, 0)}
+
+    def mid_stream(self) -> bool:
+        return self.head // 5 <= self.consumed() < self.head * 4 // 5 and bool(self.victims_behind())
+
+    def caught_up(self) -> bool:
+        _, applied = self.projections.applied_positions("catalogue")
+        return all(applied.get(where, 0) >= pos for where, pos in self.relayed.items() if where[0] in CATALOGUE_READS)
+
+    def twin_took_everything(self) -> bool:
+        return CATALOGUE_PARTITIONS in assignments(self.twin.output(), self.config)
+
+    def check(self) -> None:
+        check_partitions_applied(self.views, ["catalogue"], self.relayed)
+        check_applied_once(self.views, self.store, ["catalogue"])
+        replayed = replayed_rows(self.store, replay_url(self.tmp_path))["catalogue"]
+        assert projection_rows(self.views)["catalogue"] == replayed
+        self.views.close()
+        self.store.close()
+
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_worker_killed_mid_stream_its_twin_takes_over(tmp_path: Path, kafka_broker: Broker) -> None:
-    settings = kafka_settings(tmp_path, kafka_broker.bootstrap)
-    config = kafka_config(settings)
-    asyncio.run(create_topics(config))
-    store, head = fill_store(settings)
-    views = connect(settings.views_url)
-    projections = ProjectionStore(views, all_projections())
-    create_audit_table(views)
-    # The relay records its progress in a database of its own here: the workers, slowed down,
-    # hold the read models' database for long transactions and would slow the relay to their pace.
-    progress = RelayProgress(connect(f"sqlite:///{tmp_path}/relay.sqlite"))
-    reads = set(Catalogue.topics)
-    every_partition = {(spec.name, p) for spec in CATALOGUE if spec.name in reads for p in range(spec.partitions)}
-
     with processes() as started:
-        victim = Process.worker(settings, "catalogue", tmp_path / "worker-victim.log")
-        started.append(victim)
-        wait_for("the first worker's assignment", lambda: assignments(victim.output(), config),
-                 timeout=60, alive=[victim])
-        twin = Process.worker(settings, "catalogue", tmp_path / "worker-twin.log")
-        started.append(twin)
+        twins = Twins(tmp_path, kafka_broker, started, {})
+        wait_for("the workers to be a fifth through the stream", twins.mid_stream, timeout=60, pause=0.005,
+                 alive=[twins.victim, twins.twin])
+        twins.victim.kill()
+        consumed = twins.consumed()
+        assert twins.head // 5 <= consumed < twins.head * 4 // 5, f"the kill landed after {consumed} records"
+        assert twins.victims_behind(), "the victim had applied all its partitions when killed"
 
-        def shared() -> tuple[set[tuple[str, int]], set[tuple[str, int]]] | None:
-            mine, theirs = assignments(victim.output(), config), assignments(twin.output(), config)
-            if mine and theirs and mine[-1] and theirs[-1] and not mine[-1] & theirs[-1] \
-                    and mine[-1] | theirs[-1] == every_partition:
-                return mine[-1], theirs[-1]
-            return None
+        wait_for("the twin to apply the victim's partitions", twins.caught_up, timeout=60, alive=[twins.twin])
+        assert twins.twin_took_everything(), twins.twin.output()[-3000:]
+        assert twins.twin.terminate() == 0, twins.twin.output()[-3000:]
+    twins.check()
 
-        victims, twins = wait_for("both workers to hold partitions", shared, timeout=60,
-                                  alive=[victim, twin])
-        assert {t for t, _ in victims} >= {"lists"} and {t for t, _ in twins} >= {"lists"}
 
-        # Only now the events reach Kafka, so both workers share the stream from its start.
-        asyncio.run(Relay(store, progress, config).run_until(head))
-        relayed = progress.partitions()
-        victims_backlog = sum(relayed.get(where, 0) > 0 for where in victims)
-        assert victims_backlog, "the victim holds no partition with events"
+# 2b. A worker frozen past its session timeout comes back as a zombie ----------------------
 
-        def victims_behind() -> set[tuple[str, int]]:
-            _, applied = projections.applied_positions("catalogue")
-            return {where for where in victims if applied.get(where, 0) < relayed.get(where, 0)}
 
-        def mid_stream() -> bool:
-            consumed = sum(projections.next_offsets("catalogue").values())
-            return head // 5 <= consumed < head * 4 // 5 and bool(victims_behind())
+def process_state(pid: int) -> str:
+    """R, S, T (stopped)...: the third field of /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
 
-        wait_for("the workers to be a fifth through the stream", mid_stream, timeout=60, pause=0.005,
-                 alive=[victim, twin])
-        victim.kill()
-        consumed = sum(projections.next_offsets("catalogue").values())
-        assert head // 5 <= consumed < head * 4 // 5, f"the kill landed after {consumed} of {head} records"
-        left = victims_behind()
-        assert left, "the victim had applied all its partitions when killed"
 
-        def caught_up() -> bool:
-            _, applied = projections.applied_positions("catalogue")
-            return all(applied.get(where, 0) >= pos for where, pos in relayed.items() if where[0] in reads)
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_worker_frozen_past_its_session_comes_back_without_applying_twice(
+    tmp_path: Path, kafka_broker: Broker
+) -> None:
+    # The victim stops itself (SIGSTOP) with a batch in hand, before its transaction: the
+    # classic zombie. Its twin takes the partitions over and applies them; then the victim
+    # resumes and applies the batch it fetched before the freeze, which must change nothing.
+    with processes() as started:
+        twins = Twins(tmp_path, kafka_broker, started, {FREEZE_AFTER: str(EVENTS // 10)})
+        wait_for("the victim to freeze", lambda: process_state(twins.victim.pid) == "T", timeout=60,
+                 pause=0.01, alive=[twins.victim, twins.twin])
+        frozen = FROZEN.search(twins.victim.output())
+        assert frozen, twins.victim.output()[-3000:]
+        assert twins.consumed() < twins.head * 4 // 5, "the freeze came too late"
 
-        wait_for("the twin to apply the victim's partitions", caught_up, timeout=60, alive=[twin])
-        assert every_partition in [a for a in assignments(twin.output(), config)], twin.output()[-3000:]
-        assert twin.terminate() == 0, twin.output()[-3000:]
+        wait_for("the twin to apply every partition", twins.caught_up, timeout=90, alive=[twins.twin])
+        assert twins.twin_took_everything(), twins.twin.output()[-3000:]
+        os.kill(twins.victim.pid, signal.SIGCONT)
+        resumed = wait_for("the zombie to apply its stale batch", lambda: RESUMED.search(twins.victim.output()),
+                           timeout=30, alive=[twins.victim])
+        assert resumed.group(1) == frozen.group(1) and resumed.group(2) == "0", resumed.group(0)
 
-    check_partitions_applied(views, ["catalogue"], relayed)
-    check_applied_once(views, store, ["catalogue"])
-    assert projection_rows(views)["catalogue"] == replayed_rows(store, replay_url(tmp_path))["catalogue"]
-    views.close()
-    store.close()
+        # The zombie rejoins the group; the stream goes on, shared again.
+        wait_for("the zombie to rejoin", lambda: len(assignments(twins.victim.output(), twins.config)) >= 3,
+                 timeout=60, alive=[twins.victim, twins.twin])
+        append_events(twins.store, list_events(uuid.uuid4(), 1000, 4))
+        twins.relayed = twins.relay()
+        wait_for("both workers to apply the new events", twins.caught_up, timeout=60,
+                 alive=[twins.victim, twins.twin])
+        assert twins.victim.terminate() == 0, twins.victim.output()[-3000:]
+        assert twins.twin.terminate() == 0, twins.twin.output()[-3000:]
+    twins.check()
 
 
 # 3. The broker, restarted while events flow -----------------------------------------------
