@@ -15,6 +15,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ from projections.base import ProjectionStore
 from projections.catalogue import Catalogue
 from projections.credentials import Credentials
 from projections.hierarchy import CampaignHierarchy
-from projections.sql import Cursor, Database, connect
+from projections.sql import Cursor, Database, connect, sqlite_path
 from schemas.base import Event
 from schemas.topics import CATALOGUE
 from tests import kafka
@@ -131,6 +132,34 @@ def check_partitions_applied(views: Database, names: list[str], relayed: dict[tu
         wanted = {where: pos for where, pos in relayed.items() if where[0] in topics and pos > 0}
         _, applied = projections.applied_positions(name)
         assert {where: pos for where, pos in applied.items() if pos > 0} == wanted, name
+
+
+class Peek:
+    """Reads progress from an SQLite database without its write lock, which the transactions
+    of ``Database`` take: WAL readers never wait, while a poller that needs the lock can starve
+    behind workers that hold it nearly all the time (and fail with "database is locked")."""
+
+    def __init__(self, url: str):
+        self.conn = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=30)
+
+    def relay_position(self) -> int:
+        row = self.conn.execute("SELECT position FROM relay_progress WHERE name = 'relay'").fetchone()
+        return int(row[0]) if row else 0
+
+    def consumed(self, name: str) -> int:
+        """Records read so far, over every partition."""
+        row = self.conn.execute("SELECT SUM(next_offset) FROM projection_partitions WHERE name = ?", (name,))
+        return int(row.fetchone()[0] or 0)
+
+    def applied(self, name: str) -> dict[tuple[str, int], int]:
+        """The last log position applied on each partition."""
+        rows = self.conn.execute(
+            "SELECT topic, partition, position FROM projection_partitions WHERE name = ?", (name,)
+        ).fetchall()
+        return {(str(t), int(p)): int(pos) for t, p, pos in rows}
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 # Processes ---------------------------------------------------------------------------------
@@ -288,7 +317,7 @@ def replay_url(tmp_path: Path) -> str:
 # 1. The relay, killed mid-stream ----------------------------------------------------------
 
 
-async def kill_when_ahead(relay: Process, config: KafkaConfig, progress: RelayProgress, low: int, high: int) -> None:
+async def kill_when_ahead(relay: Process, config: KafkaConfig, progress: Peek, low: int, high: int) -> None:
     """SIGKILL the relay once it has recorded ``low`` and Kafka holds more than it recorded."""
     partitions = [TopicPartition(config.topic(spec.name), p) for spec in EVENT_TOPICS for p in range(spec.partitions)]
     consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap, enable_auto_commit=False)
@@ -299,7 +328,7 @@ async def kill_when_ahead(relay: Process, config: KafkaConfig, progress: RelayPr
             assert relay.alive(), f"the relay exited:\n{relay.output()}"
             assert time.monotonic() < deadline, "the relay made no progress"
             on_kafka = sum((await consumer.end_offsets(partitions)).values())
-            recorded = progress.position()
+            recorded = progress.relay_position()
             assert recorded < high, f"the relay got to {recorded} before a kill could land inside a batch"
             if recorded >= low and on_kafka > recorded:
                 relay.kill()
@@ -320,6 +349,7 @@ def test_relay_killed_with_sigkill_mid_stream_resumes_without_loss_or_duplicates
     store, head = fill_store(settings)
     views = connect(settings.views_url)
     progress = RelayProgress(views)
+    peek = Peek(settings.views_url)
 
     low, high = head // 5, head * 4 // 5
     kills: list[tuple[int, int]] = []  # (recorded position, events on Kafka past it) at each kill
@@ -331,17 +361,18 @@ def test_relay_killed_with_sigkill_mid_stream_resumes_without_loss_or_duplicates
             assert len(kills) < 5, f"no kill landed inside a batch: {kills}"
             relay = Process.relay(settings, tmp_path / f"relay-{len(kills) + 1}.log")
             started.append(relay)
-            asyncio.run(kill_when_ahead(relay, config, progress, low, high))
-            killed_at = progress.position()
+            asyncio.run(kill_when_ahead(relay, config, peek, low, high))
+            killed_at = peek.relay_position()
             assert low <= killed_at < high, f"the kill landed at {killed_at}, not mid-stream ({low}..{high})"
             kills.append((killed_at, sum(1 for r in read_event_topics(config) if r.position > killed_at)))
 
         last = Process.relay(settings, tmp_path / "relay-last.log")
         started.append(last)
-        wait_for("the restarted relay to reach the head", lambda: progress.position() >= head,
+        wait_for("the restarted relay to reach the head", lambda: peek.relay_position() >= head,
                  timeout=120, alive=[last])
         assert last.terminate() == 0, last.output()
         assert f"publishing from log position {kills[-1][0]} " in last.output()
+    peek.close()
 
     records = read_event_topics(config)
     duplicates = check_topics_hold_the_log(store, records)
@@ -385,8 +416,9 @@ class Twins:
         asyncio.run(create_topics(self.config))
         self.store, self.head = fill_store(self.settings)
         self.views = connect(self.settings.views_url)
-        self.projections = ProjectionStore(self.views, all_projections())
+        ProjectionStore(self.views, all_projections())  # the tables, before the workers start
         create_audit_table(self.views)
+        self.peek = Peek(self.settings.views_url)
         # The relay records its progress in a database of its own here: the workers, slowed
         # down, hold the read models' database in long transactions and would slow it too.
         self.progress = RelayProgress(connect(f"sqlite:///{tmp_path}/relay.sqlite"))
@@ -416,23 +448,24 @@ class Twins:
         return self.progress.partitions()
 
     def consumed(self) -> int:
-        return sum(self.projections.next_offsets("catalogue").values())
+        return self.peek.consumed("catalogue")
 
     def victims_behind(self) -> Partitions:
-        _, applied = self.projections.applied_positions("catalogue")
+        applied = self.peek.applied("catalogue")
         return {where for where in self.victims if applied.get(where, 0) < self.relayed.get(where, 0)}
 
     def mid_stream(self) -> bool:
         return self.head // 5 <= self.consumed() < self.head * 4 // 5 and bool(self.victims_behind())
 
     def caught_up(self) -> bool:
-        _, applied = self.projections.applied_positions("catalogue")
+        applied = self.peek.applied("catalogue")
         return all(applied.get(where, 0) >= pos for where, pos in self.relayed.items() if where[0] in CATALOGUE_READS)
 
     def twin_took_everything(self) -> bool:
         return CATALOGUE_PARTITIONS in assignments(self.twin.output(), self.config)
 
     def check(self) -> None:
+        self.peek.close()
         check_partitions_applied(self.views, ["catalogue"], self.relayed)
         check_applied_once(self.views, self.store, ["catalogue"])
         replayed = replayed_rows(self.store, replay_url(self.tmp_path))["catalogue"]
