@@ -166,13 +166,23 @@ class Peek:
 
 
 FREEZE_AFTER = "FAULT_TEST_FREEZE_AFTER"
-FROZEN = re.compile(r"FROZEN before (\S+) \d+\.\.\d+")
+FREEZE_INSIDE = "FAULT_TEST_FREEZE_INSIDE"
+FROZEN = re.compile(r"FROZEN \w+ (\S+) (\d+)\.\.(\d+)")
 RESUMED = re.compile(r"RESUMED (\S+) (\d+) took effect")
 
 
-def install_freeze(after: int) -> None:
-    """In a worker subprocess: once it has been handed ``after`` records, stop the process
-    (SIGSTOP) with the next batch in hand, before its transaction; on SIGCONT apply it."""
+def freeze() -> None:
+    """Stop this process (SIGSTOP) until SIGCONT. Directed at this thread, so that it is this
+    thread that stops at once: sent to the process, the stop is taken by the main thread and
+    reaches this one only a moment later, when it may have gone on into a transaction."""
+    signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+    time.sleep(0.2)  # and stay put until the stop has surely landed
+
+
+def install_freeze(after: int, inside: bool) -> None:
+    """In a worker subprocess: once it has been handed ``after`` records, freeze with the next
+    batch in hand, before its transaction or ``inside`` it (holding the partition's lock);
+    on SIGCONT apply it, and say how many of its events took effect."""
     original = ProjectionStore.apply_partition
     handed = 0
 
@@ -182,9 +192,25 @@ def install_freeze(after: int) -> None:
         if handed < after or handed - len(items) >= after:
             return original(self, name, topic, partition, items)
         where = f"{topic}[{partition}]"
-        print(f"FROZEN before {where} {items[0][0]}..{items[-1][0]}", flush=True)
-        os.kill(os.getpid(), signal.SIGSTOP)
-        effective = original(self, name, topic, partition, items)
+        print(f"FROZEN {'inside' if inside else 'before'} {where} {items[0][0]}..{items[-1][0]}", flush=True)
+        if inside:
+            db: Any = self.db
+            plain = db.transaction
+
+            @contextmanager
+            def frozen_at_begin() -> Iterator[Cursor]:
+                with plain() as cursor:
+                    freeze()
+                    yield cursor
+
+            db.transaction = frozen_at_begin
+            try:
+                effective = original(self, name, topic, partition, items)
+            finally:
+                del db.transaction
+        else:
+            freeze()
+            effective = original(self, name, topic, partition, items)
         print(f"RESUMED {where} {effective} took effect", flush=True)
         return effective
 
@@ -193,10 +219,10 @@ def install_freeze(after: int) -> None:
 
 WORKER_WITH_AUDIT = (
     "import os, sys\n"
-    "from tests.processors.test_kafka_faults import FREEZE_AFTER, install_audit, install_freeze\n"
+    "from tests.processors.test_kafka_faults import FREEZE_AFTER, FREEZE_INSIDE, install_audit, install_freeze\n"
     "install_audit(pause=0.002)\n"
     "if os.environ.get(FREEZE_AFTER):\n"
-    "    install_freeze(int(os.environ[FREEZE_AFTER]))\n"
+    "    install_freeze(int(os.environ[FREEZE_AFTER]), inside=bool(os.environ.get(FREEZE_INSIDE)))\n"
     "from dialstream.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
@@ -503,33 +529,44 @@ def process_state(pid: int) -> str:
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("inside", [False, True], ids=["before-its-transaction", "inside-its-transaction"])
 def test_worker_frozen_past_its_session_comes_back_without_applying_twice(
-    tmp_path: Path, kafka_broker: Broker
+    tmp_path: Path, kafka_broker: Broker, inside: bool
 ) -> None:
-    # The victim stops itself (SIGSTOP) with a batch in hand, before its transaction: the
-    # classic zombie. Its twin takes the partitions over and applies them; then the victim
-    # resumes and applies the batch it fetched before the freeze, which must change nothing.
+    # The victim stops itself (SIGSTOP) with a batch in hand, past its session timeout: a zombie.
+    # Frozen before its transaction, it leaves its partitions to the twin, which applies them;
+    # on SIGCONT it applies the batch it fetched before the freeze, which must change nothing.
+    # Frozen inside its transaction, it holds the partition's lock (on SQLite, the database's):
+    # nobody can apply anything until it resumes and commits, and then the twin must skip
+    # what it committed.
+    env = {FREEZE_AFTER: str(EVENTS // 10), **({FREEZE_INSIDE: "1"} if inside else {})}
     with processes() as started:
-        twins = Twins(tmp_path, kafka_broker, started, {FREEZE_AFTER: str(EVENTS // 10)})
+        twins = Twins(tmp_path, kafka_broker, started, env)
         wait_for("the victim to freeze", lambda: process_state(twins.victim.pid) == "T", timeout=60,
                  pause=0.01, alive=[twins.victim, twins.twin])
         frozen = FROZEN.search(twins.victim.output())
         assert frozen, twins.victim.output()[-3000:]
         assert twins.consumed() < twins.head * 4 // 5, "the freeze came too late"
 
-        wait_for("the twin to apply every partition", twins.caught_up, timeout=90, alive=[twins.twin])
-        assert twins.twin_took_everything(), twins.twin.output()[-3000:]
+        if inside:
+            time.sleep(12)  # past the session timeout (10 s)
+            assert twins.victims_behind() and not twins.caught_up()
+        else:
+            wait_for("the twin to apply every partition", twins.caught_up, timeout=90, alive=[twins.twin])
+            assert twins.twin_took_everything(), twins.twin.output()[-3000:]
         os.kill(twins.victim.pid, signal.SIGCONT)
         resumed = wait_for("the zombie to apply its stale batch", lambda: RESUMED.search(twins.victim.output()),
-                           timeout=30, alive=[twins.victim])
-        assert resumed.group(1) == frozen.group(1) and resumed.group(2) == "0", resumed.group(0)
+                           timeout=60, alive=[twins.victim])
+        assert resumed.group(1) == frozen.group(1), resumed.group(0)
+        batch = int(frozen.group(3)) - int(frozen.group(2)) + 1
+        assert int(resumed.group(2)) == (batch if inside else 0), (resumed.group(0), frozen.group(0))
 
         # The zombie rejoins the group; the stream goes on, shared again.
         wait_for("the zombie to rejoin", lambda: len(assignments(twins.victim.output(), twins.config)) >= 3,
                  timeout=60, alive=[twins.victim, twins.twin])
         append_events(twins.store, list_events(uuid.uuid4(), 1000, 4))
         twins.relayed = twins.relay()
-        wait_for("both workers to apply the new events", twins.caught_up, timeout=60,
+        wait_for("both workers to apply every event", twins.caught_up, timeout=90,
                  alive=[twins.victim, twins.twin])
         assert twins.victim.terminate() == 0, twins.victim.output()[-3000:]
         assert twins.twin.terminate() == 0, twins.twin.output()[-3000:]
