@@ -1,6 +1,7 @@
 """Faults on the Kafka backbone, against a real broker: a relay killed with SIGKILL in the
 middle of 50,000 events and restarted, a projection worker killed mid-stream while its twin
-takes over, and the broker restarted while events flow.
+takes over, a worker frozen (SIGSTOP) past its session timeout that comes back as a zombie,
+and the broker restarted while events flow.
 
 Afterwards every event is on its topic, in per-aggregate order, and every projection equals
 a replay from the event store: nothing lost, nothing applied twice. "Applied twice" is not
