@@ -122,7 +122,7 @@ class KafkaWorker:
     async def seek_to_stored(self, assigned: Any) -> None:
         if self._consumer is None or not assigned:
             return
-        stored = self.handler.next_offsets()
+        stored = self.handler.next_offsets()  # no await: records must not slip in before the seeks
         for tp in assigned:
             # No await: an awaited seek lets records fetched from the old position through first.
             # Offset 0 is the beginning (auto_offset_reset="earliest" if retention removed it).
@@ -149,7 +149,8 @@ class KafkaWorker:
         backoff = 0.2
         while True:
             try:
-                self.applied += self.handler.apply_partition(topic, tp.partition, items)
+                # In a thread: a wait on the database lock must not stop this consumer's heartbeats.
+                self.applied += await asyncio.to_thread(self.handler.apply_partition, topic, tp.partition, items)
                 break
             except Exception:
                 log.exception("%s: applying %s offsets %d..%d failed; retrying", self.name, tp,
