@@ -179,8 +179,8 @@ def _serve_until_signalled(runtime: Runtime, what: str) -> int:
     bus = runtime.bus
     try:
         while not stop.wait(0.5):
-            if getattr(bus, "error", None) is not None:
-                print(f"dialstream {what}: stopped: {bus.error}", file=sys.stderr)  # type: ignore[attr-defined]
+            if bus.error is not None:
+                print(f"dialstream {what}: stopped: {bus.error}", file=sys.stderr)
                 return 1
     finally:
         runtime.stop()

@@ -28,6 +28,8 @@ class Subscriber(Protocol):
 
 
 class Bus(Protocol):
+    error: BaseException | None  # set while delivery is failing
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...

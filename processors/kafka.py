@@ -99,16 +99,16 @@ async def partition_counts(config: KafkaConfig, names: Iterable[str]) -> dict[st
     try:
         counts = {}
         for name in names:
-            partitions = consumer.partitions_for_topic(config.topic(name))
-            if not partitions:
-                partitions = await _fetch_partitions(consumer, config.topic(name))
-            counts[name] = len(partitions)
+            counts[name] = len(await topic_partitions(consumer, config.topic(name)))
         return counts
     finally:
         await consumer.stop()
 
 
-async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    """The partitions of ``topic``: from the consumer's metadata, refreshed while it lacks them."""
+    if partitions := consumer.partitions_for_topic(topic):
+        return set(partitions)
     for _ in range(50):
         await consumer._client.force_metadata_update()
         partitions = consumer.partitions_for_topic(topic)

@@ -48,18 +48,11 @@ class RelayProgress:
             )
 
     def position(self) -> int:
-        with self.db.transaction() as cursor:
-            cursor.execute("SELECT position FROM relay_progress WHERE name = ?", (self.name,))
-            row = cursor.fetchone()
-        return int(row[0]) if row else 0
+        return self.snapshot()[0]
 
     def partitions(self) -> dict[Partition, int]:
         """The last log position published on each partition."""
-        with self.db.transaction() as cursor:
-            cursor.execute(
-                "SELECT topic, partition, position FROM relay_partitions WHERE name = ?", (self.name,)
-            )
-            return {(str(t), int(p)): int(pos) for t, p, pos in cursor.fetchall()}
+        return self.snapshot()[1]
 
     def snapshot(self) -> tuple[int, dict[Partition, int]]:
         """Position and partitions read together, as one transaction wrote them."""

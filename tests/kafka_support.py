@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from dialstream.bootstrap import all_projections
 from dialstream.settings import Settings
 from dialstream.store import EventStore
-from processors.kafka import EVENT_TOPICS, KafkaConfig, partition_for
+from processors.kafka import EVENT_TOPICS, KafkaConfig, partition_for, topic_partitions
 from processors.wire import header
 from projections.base import ProjectionStore
 from projections.sql import Database, connect
@@ -106,15 +106,8 @@ async def read_topics(config: KafkaConfig, names: Sequence[str]) -> list[Consume
         partitions = [
             TopicPartition(config.topic(name), p)
             for name in names
-            for p in (consumer.partitions_for_topic(config.topic(name)) or set())
+            for p in await topic_partitions(consumer, config.topic(name))
         ]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(config.topic(name), p)
-                for name in names
-                for p in (consumer.partitions_for_topic(config.topic(name)) or set())
-            ]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
