@@ -59,7 +59,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(PROFILES, 3, "dialing or session profile id"),
     TopicSpec(CAMPAIGNS, 3, "campaign template or group id"),
     TopicSpec(LISTS, 6, "contact list or import job id"),
-    TopicSpec(RECORDS, 12, "record id"),
+    TopicSpec(RECORDS, 12, "record chain id (derived from list and client id)"),
     TopicSpec(CALL_ATTEMPTS, 12, "record id"),
     TopicSpec(SUPPRESSIONS, 6, "suppression list id"),
     TopicSpec(AUTOMATION, 3, "automation job id"),

@@ -1,0 +1,102 @@
+"""Topic ``records``: chains of records, one aggregate per (contact list, client id).
+
+A chain is the set of records of one customer in one list (home, business, mobile…):
+a file row with several phone columns becomes one chain. The chain's id is derived
+from (list, client id), so a list never holds one client id twice; each record's id is
+derived from (chain, position). Codes are the Genesys calling-list numbers
+(:mod:`domain.codes`), so exports to OCS / CX Contact tooling are lossless.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from msgspec import Struct, field
+
+from schemas import topics
+from schemas.base import Event
+
+# Which rule gave a record its time zone (see domain.time_zones).
+TimeZoneRule = Literal["custom", "device", "contact_zone", "postal_code", "default", "default_on_error"]
+DeletionReason = Literal["flush", "retention"]
+
+
+class TreatmentStep(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One treatment applied to the record after a call result (filled by call results)."""
+
+    call_result: int
+    action: str
+    at: int  # UTC epoch seconds
+
+
+class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One dialable device of a chain: the fields of an outbound calling-list row."""
+
+    record_id: UUID
+    chain_n: int  # position in the chain, from 1
+    contact_info: str  # E.164 phone number or e-mail address
+    contact_info_type: int
+    record_type: int = 2
+    record_status: int = 1
+    call_result: int = 28
+    attempt: int = 0
+    dial_sched_time: int | None = None  # UTC epoch seconds
+    call_time: int | None = None  # UTC epoch seconds
+    daily_from: int | None = None  # seconds since local midnight
+    daily_till: int | None = None
+    time_zone: str
+    time_zone_rule: TimeZoneRule
+    # Set when two zones apply (contact and device disagree, or an area code spans two):
+    # the record may be called only when both are inside its calling window.
+    second_time_zone: str | None = None
+    treatments: list[TreatmentStep] = []
+
+
+class Contact(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Contact-level fields (the product's ``c_*`` columns)."""
+
+    postal_code: str = ""
+    country: str = ""
+    state: str = ""
+    time_zone: str = ""
+
+
+class RecordEvent(Event, frozen=True, kw_only=True):
+    TOPIC: ClassVar[str] = topics.RECORDS
+
+    list_id: UUID
+
+
+class RecordChainImported(RecordEvent, frozen=True, kw_only=True, tag="record_chain.imported"):
+    """A file row became a chain of records (or revived a chain deleted earlier)."""
+
+    client_id: str
+    job_id: UUID
+    line: int
+    records: list[Record]
+    contact: Contact = Contact()
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+class RecordChainReplaced(RecordEvent, frozen=True, kw_only=True, tag="record_chain.replaced"):
+    """An "append and update" import overwrote the chain with a later row of the same client id."""
+
+    client_id: str
+    job_id: UUID
+    line: int
+    records: list[Record]
+    contact: Contact = Contact()
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+class RecordChainDeleted(RecordEvent, frozen=True, kw_only=True, tag="record_chain.deleted"):
+    """The chain left its list: flushed by a "flush and append" import, or by retention."""
+
+    client_id: str
+    reason: DeletionReason
+    job_id: UUID | None = None
+    detail: str = ""
+
+
+EVENTS: tuple[type[Event], ...] = (RecordChainImported, RecordChainReplaced, RecordChainDeleted)
