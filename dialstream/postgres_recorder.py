@@ -46,3 +46,15 @@ class ArraysPostgresApplicationRecorder(PostgresApplicationRecorder):
             ),
             prepare=True,
         )
+
+    def select_heads(self, originator_ids: Sequence[Any]) -> dict[Any, tuple[int, str]]:
+        statement = SQL(
+            "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic "
+            "FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version DESC"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(originator_ids),))
+            return {
+                row["originator_id"]: (row["originator_version"], row["topic"]) for row in curs.fetchall()
+            }

@@ -110,6 +110,26 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         )
         return list(range(first, first + len(stored_events)))
 
+    def select_heads(self, originator_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
+        found: dict[UUID, tuple[int, str]] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(originator_ids, 500):
+                # SQLite returns the bare column (topic) from the row that holds the MAX.
+                c.execute(
+                    f"SELECT originator_id, MAX(originator_version) AS version, topic "
+                    f"FROM {self.events_table_name} WHERE originator_id IN "
+                    f"({','.join('?' * len(chunk))}) GROUP BY originator_id",
+                    [i.hex for i in chunk],
+                )
+                for row in c.fetchall():
+                    found[UUID(row["originator_id"])] = (row["version"], row["topic"])
+        return found
+
+
+def _chunks(items: Sequence[UUID], size: int) -> Iterable[Sequence[UUID]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 class EventStore(Application[UUID]):
     """Dialstream's one event-sourced application: every aggregate lives here."""
@@ -144,6 +164,17 @@ class EventStore(Application[UUID]):
         return max(positions) if positions else self.position()
 
     # Reading -------------------------------------------------------------------------
+
+    def heads(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
+        """The last version and stored topic of each of these aggregates that exists.
+
+        What a bulk decision (an import batch of thousands of chains) needs to know
+        without loading each aggregate: whether it exists, is deleted, and its version.
+        """
+        if not aggregate_ids:
+            return {}
+        heads: dict[UUID, tuple[int, str]] = cast(Any, self.recorder).select_heads(aggregate_ids)
+        return heads
 
     def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         try:
