@@ -13,10 +13,12 @@ from dialstream.store import ConcurrencyConflict, EventStore, store_env
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
-from projections.base import ProjectionStore, ProjectionSubscriber
+from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.catalogue import Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
+from projections.import_jobs import ImportJobQueries, ImportJobs
+from projections.records import RecordQueries, Records
 from projections.sql import Database, connect
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,8 @@ DEFAULT_ACCOUNT_NAME = "Default account"
 DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
 
 
-def all_projections() -> list[Catalogue | Credentials | CampaignHierarchy]:
-    return [Catalogue(), Credentials(), CampaignHierarchy()]
+def all_projections() -> list[Projection]:
+    return [Catalogue(), Credentials(), CampaignHierarchy(), Records(), ImportJobs()]
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Runtime:
     catalogue: CatalogueQueries
     hierarchy: HierarchyQueries
     credentials: CredentialQueries
+    records: RecordQueries
+    import_jobs: ImportJobQueries
     bus: Bus
 
     def start(self) -> None:
@@ -77,6 +81,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         catalogue=CatalogueQueries(views),
         hierarchy=HierarchyQueries(views),
         credentials=CredentialQueries(views),
+        records=RecordQueries(views),
+        import_jobs=ImportJobQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=workers),
     )
 

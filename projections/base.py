@@ -75,8 +75,10 @@ class ProjectionStore:
             fresh = [(p, e) for p, e in batch if p > position]
             if not fresh:
                 return position
+            wanted = projection.topics
             for event_position, event in fresh:
-                projection.apply(cursor, event, event_position)
+                if event.TOPIC in wanted:
+                    projection.apply(cursor, event, event_position)
             position = fresh[-1][0]
             cursor.execute(
                 "INSERT INTO projection_positions (name, position) VALUES (?, ?) "

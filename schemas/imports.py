@@ -69,6 +69,7 @@ class Counts(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     rejected: int = 0  # rows that could not be accepted
     flushed: int = 0  # chains deleted before appending (flush and append)
     records: int = 0  # records (devices) in the chains imported or updated
+    dropped: int = 0  # invalid numbers left out of a chain whose other numbers were imported
 
 
 class ImportEvent(Event, frozen=True, kw_only=True):

@@ -1,0 +1,163 @@
+"""A chain: the records of one customer (one client id) in one contact list.
+
+The chain's id is derived from (list, client id): storing a second chain for the same
+client id in the same list is a version conflict in the event store, so a list can never
+hold a client id twice, whatever runs at the same time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, NamedTuple
+from uuid import UUID, uuid5
+
+from msgspec import Struct, field
+
+from domain.aggregate import Aggregate, projector, touched
+from schemas.base import Event
+from schemas.imports import AppendType
+from schemas.records import (
+    Contact,
+    Record,
+    RecordChainDeleted,
+    RecordChainImported,
+    RecordChainReplaced,
+)
+
+DELETED_TOPIC_PREFIX = RecordChainDeleted.tag() + "/"
+
+
+def chain_id(list_id: UUID, client_id: str) -> UUID:
+    return uuid5(list_id, f"client:{client_id}")
+
+
+def record_id(chain: UUID, chain_n: int) -> UUID:
+    return uuid5(chain, f"record:{chain_n}")
+
+
+class RecordChain(Aggregate, frozen=True, kw_only=True):
+    list_id: UUID
+    client_id: str
+    records: list[Record]
+    contact: Contact = Contact()
+    custom: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False
+
+
+class ChainDraft(Struct, frozen=True, kw_only=True, tag="draft", array_like=True):
+    """A row read, validated and zoned: what a chain will hold if the row is accepted."""
+
+    line: int
+    client_id: str
+    records: list[Record]
+    contact: Contact
+    custom: dict[str, str]
+    dropped: list[tuple[str, str]] = []  # (column, reason) of invalid numbers left out
+
+
+class Rejection(Struct, frozen=True, kw_only=True, tag="rejection", array_like=True):
+    line: int
+    reason: str
+    field: str = ""
+    raw: str = ""
+
+
+class Head(NamedTuple):
+    """What the store knows of an existing chain: its version and whether it is deleted."""
+
+    version: int
+    live: bool
+
+    @classmethod
+    def of(cls, version: int, stored_topic: str) -> Head:
+        return cls(version, not stored_topic.startswith(DELETED_TOPIC_PREFIX))
+
+
+Outcome = Literal["imported", "updated", "ignored"]
+
+
+def outcome(append_type: AppendType, head: Head | None) -> Outcome:
+    """What a row does to the list, given the chain already stored for its client id.
+
+    Only one client id per list, whatever the append type: "append and update" lets the
+    later row overwrite the chain; every other type keeps the first and ignores the rest.
+    """
+    if head is None or not head.live:
+        return "imported"
+    return "updated" if append_type == "append_and_update" else "ignored"
+
+
+def chain_event(
+    draft: ChainDraft,
+    *,
+    result: Outcome,
+    chain: UUID,
+    version: int,
+    list_id: UUID,
+    account_id: UUID,
+    job_id: UUID,
+    now: datetime,
+) -> Event:
+    event_class = RecordChainImported if result == "imported" else RecordChainReplaced
+    return event_class(
+        originator_id=chain,
+        originator_version=version + 1,
+        timestamp=now,
+        account_id=account_id,
+        list_id=list_id,
+        client_id=draft.client_id,
+        job_id=job_id,
+        line=draft.line,
+        records=draft.records,
+        contact=draft.contact,
+        custom=draft.custom,
+    )
+
+
+def deletion(
+    chain: UUID,
+    *,
+    version: int,
+    list_id: UUID,
+    client_id: str,
+    account_id: UUID,
+    reason: Literal["flush", "retention"],
+    job_id: UUID | None,
+    detail: str,
+    now: datetime,
+) -> RecordChainDeleted:
+    return RecordChainDeleted(
+        originator_id=chain,
+        originator_version=version + 1,
+        timestamp=now,
+        account_id=account_id,
+        list_id=list_id,
+        client_id=client_id,
+        reason=reason,
+        job_id=job_id,
+        detail=detail,
+    )
+
+
+def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
+    if isinstance(event, RecordChainImported | RecordChainReplaced):
+        return RecordChain(
+            id=event.originator_id,
+            version=event.originator_version,
+            account_id=event.account_id,
+            created_on=state.created_on if state is not None else event.timestamp,
+            modified_on=event.timestamp,
+            list_id=event.list_id,
+            client_id=event.client_id,
+            records=event.records,
+            contact=event.contact,
+            custom=event.custom,
+        )
+    if state is None:
+        return None
+    if isinstance(event, RecordChainDeleted):
+        return touched(state, event, deleted=True)
+    return touched(state, event)
+
+
+project = projector(evolve)

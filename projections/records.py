@@ -1,0 +1,207 @@
+"""records: the records of every contact list, one row per record (device) of a chain.
+
+What exports, selection rules, retention and the list counts read. A chain's rows are
+replaced as a whole when its chain event arrives, so the table equals a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from projections.sql import Cursor, Database
+from schemas import imports, topics
+from schemas.base import Event
+from schemas.records import RecordChainDeleted, RecordChainImported, RecordChainReplaced
+
+TABLES = ("records", "list_fields")
+# Column order of the records table; exports and selection rules read these names.
+COLUMNS = (
+    "list_id",
+    "client_id",
+    "chain_n",
+    "chain_id",
+    "record_id",
+    "account_id",
+    "contact_info",
+    "contact_info_type",
+    "record_type",
+    "record_status",
+    "call_result",
+    "attempt",
+    "dial_sched_time",
+    "call_time",
+    "daily_from",
+    "daily_till",
+    "time_zone",
+    "time_zone_rule",
+    "second_time_zone",
+    "postal_code",
+    "country",
+    "state",
+    "contact_time_zone",
+    "custom",
+    "imported_at",
+    "job_id",
+    "line",
+)
+_INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_custom = msgspec.json.Encoder()
+
+
+class Records:
+    name = "records"
+    tables: tuple[str, ...] = TABLES
+    topics: tuple[str, ...] = (topics.RECORDS, topics.LISTS)
+
+    def create_tables(self, cursor: Cursor) -> None:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS records ("
+            "list_id TEXT NOT NULL, client_id TEXT NOT NULL, chain_n INTEGER NOT NULL, "
+            "chain_id TEXT NOT NULL, record_id TEXT NOT NULL, account_id TEXT NOT NULL, "
+            "contact_info TEXT NOT NULL, contact_info_type INTEGER NOT NULL, "
+            "record_type INTEGER NOT NULL, record_status INTEGER NOT NULL, "
+            "call_result INTEGER NOT NULL, attempt INTEGER NOT NULL, dial_sched_time BIGINT, "
+            "call_time BIGINT, daily_from INTEGER, daily_till INTEGER, time_zone TEXT NOT NULL, "
+            "time_zone_rule TEXT NOT NULL, second_time_zone TEXT, postal_code TEXT NOT NULL, "
+            "country TEXT NOT NULL, state TEXT NOT NULL, contact_time_zone TEXT NOT NULL, "
+            "custom TEXT NOT NULL, imported_at TEXT NOT NULL, job_id TEXT, line INTEGER NOT NULL, "
+            "PRIMARY KEY (list_id, client_id, chain_n))"
+        )
+        # A custom field's user-defined label (from the import's mapping), for exports.
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS list_fields (list_id TEXT NOT NULL, name TEXT NOT NULL, "
+            "label TEXT NOT NULL, PRIMARY KEY (list_id, name))"
+        )
+
+    def apply(self, cursor: Cursor, event: Event, position: int) -> None:
+        match event:
+            case RecordChainImported() | RecordChainReplaced():
+                if event.originator_version > 1:
+                    _delete_chain(cursor, event.list_id, event.client_id)
+                cursor.executemany(_INSERT, _rows(event))
+            case RecordChainDeleted():
+                _delete_chain(cursor, event.list_id, event.client_id)
+            case imports.ImportStarted():
+                cursor.executemany(
+                    "INSERT INTO list_fields VALUES (?, ?, ?) ON CONFLICT (list_id, name) "
+                    "DO UPDATE SET label = excluded.label",
+                    [
+                        (str(event.list_id), f.field.removeprefix("custom:"), f.label or f.column)
+                        for f in event.fields
+                        if f.field.startswith("custom:")
+                    ],
+                )
+
+
+def _delete_chain(cursor: Cursor, list_id: UUID, client_id: str) -> None:
+    cursor.execute("DELETE FROM records WHERE list_id = ? AND client_id = ?", (str(list_id), client_id))
+
+
+def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, ...]]:
+    list_id, chain, account = str(event.list_id), str(event.originator_id), str(event.account_id)
+    contact = event.contact
+    custom = _custom.encode(event.custom).decode()
+    imported_at = event.timestamp.isoformat()
+    job = str(event.job_id)
+    return [
+        (
+            list_id,
+            event.client_id,
+            r.chain_n,
+            chain,
+            str(r.record_id),
+            account,
+            r.contact_info,
+            r.contact_info_type,
+            r.record_type,
+            r.record_status,
+            r.call_result,
+            r.attempt,
+            r.dial_sched_time,
+            r.call_time,
+            r.daily_from,
+            r.daily_till,
+            r.time_zone,
+            r.time_zone_rule,
+            r.second_time_zone,
+            contact.postal_code,
+            contact.country,
+            contact.state,
+            contact.time_zone,
+            custom,
+            imported_at,
+            job,
+            event.line,
+        )
+        for r in event.records
+    ]
+
+
+_decode_custom = msgspec.json.Decoder(dict[str, str])
+
+
+class RecordQueries:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def counts(self, list_id: UUID) -> tuple[int, int]:
+        """(chains, records) the list holds."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT COUNT(DISTINCT client_id), COUNT(*) FROM records WHERE list_id = ?", (str(list_id),)
+            )
+            row = cursor.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def live_chains(self, list_id: UUID, after: str = "", limit: int = 2000) -> list[tuple[str, str]]:
+        """(client id, chain id) of the list's chains, in client id order, after ``after``."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT client_id, chain_id FROM records WHERE list_id = ? AND chain_n = 1 "
+                "AND client_id > ? ORDER BY client_id LIMIT ?",
+                (str(list_id), after, limit),
+            )
+            return [(str(a), str(b)) for a, b in cursor.fetchall()]
+
+    def labels(self, list_id: UUID) -> dict[str, str]:
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT name, label FROM list_fields WHERE list_id = ?", (str(list_id),))
+            return {str(n): str(label) for n, label in cursor.fetchall()}
+
+    def iterate(self, list_id: UUID, page: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every record of the list as a mapping (``custom`` decoded), in client id order.
+
+        Reads in pages by key, each in its own short transaction, so a long export
+        never holds the database.
+        """
+        after: tuple[str, int] = ("", 0)
+        while True:
+            with self.db.transaction() as cursor:
+                cursor.execute(
+                    f"SELECT {', '.join(COLUMNS)} FROM records WHERE list_id = ? AND "
+                    "(client_id > ? OR (client_id = ? AND chain_n > ?)) "
+                    "ORDER BY client_id, chain_n LIMIT ?",
+                    (str(list_id), after[0], after[0], after[1], page),
+                )
+                rows = cursor.fetchall()
+            for row in rows:
+                record = dict(zip(COLUMNS, row, strict=True))
+                record["custom"] = _decode_custom.decode(record["custom"])
+                yield record
+            if len(rows) < page:
+                return
+            last = rows[-1]
+            after = (str(last[1]), int(last[2]))
+
+
+def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    rows = {}
+    with db.transaction() as cursor:
+        for table in TABLES:
+            cursor.execute(f"SELECT * FROM {table}")
+            rows[table] = sorted(tuple(r) for r in cursor.fetchall())
+    return rows
