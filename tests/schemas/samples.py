@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from schemas import campaigns, lists, profiles, settings
+from schemas import campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
 
 AT = datetime(2025, 3, 14, 9, 30, 12, 250000, tzinfo=UTC)
@@ -36,15 +36,19 @@ REGION = settings.RegionSettings(
     country_code="US", time_zone="America/Chicago", locale="en-US", reports_time_zone="America/Chicago"
 )
 LISTS = settings.ListSettings(
-    default_time_zone="America/Chicago", default_region="US",
-    default_time_zone_on_error="America/New_York", max_split_lists=20,
+    default_time_zone="America/Chicago",
+    default_region="US",
+    default_time_zone_on_error="America/New_York",
+    max_split_lists=20,
 )
 SECURITY = settings.SecuritySettings(
     minimum_password_length=12,
     auto_sign_out_minutes=15,
     strict_sign_out=True,
     encryption=settings.EncryptionSettings(
-        enabled=True, secure_all_contact_lists=True, secure_all_suppression_lists=True,
+        enabled=True,
+        secure_all_contact_lists=True,
+        secure_all_suppression_lists=True,
         secure_analytics_reports=False,
     ),
 )
@@ -70,16 +74,30 @@ DIALING_SETTINGS = profiles.DialingSettings(
     dialing_mode="predictive",
     caller_id="+13125550100",
     pacing=profiles.Pacing(
-        lines_per_agent=1.5, optimization_method="overdial_rate", optimization_goal=3.0,
-        ring_timeout_seconds=25, answering_machine_detection=True, max_attempts_per_minute=600,
+        lines_per_agent=1.5,
+        optimization_method="overdial_rate",
+        optimization_goal=3.0,
+        ring_timeout_seconds=25,
+        answering_machine_detection=True,
+        max_attempts_per_minute=600,
     ),
     filtering=profiles.Filtering(
         selection_rule="balance_due > 100 AND state != 'TX'",
-        sort=[profiles.SortField(field="balance_due", descending=True), profiles.SortField(field="last_payment")],
+        sort=[
+            profiles.SortField(field="balance_due", descending=True),
+            profiles.SortField(field="last_payment"),
+        ],
         max_attempts=8,
     ),
     treatments=[
-        profiles.Treatment(call_result=28, sequence=1, action="retry_in", retry_count=3, interval_minutes=30, increment_minutes=15),
+        profiles.Treatment(
+            call_result=28,
+            sequence=1,
+            action="retry_in",
+            retry_count=3,
+            interval_minutes=30,
+            increment_minutes=15,
+        ),
         profiles.Treatment(call_result=7, sequence=1, action="next_in_chain"),
         profiles.Treatment(call_result=9, sequence=2, action="mark_agent_error", retry_count=0),
     ],
@@ -94,7 +112,9 @@ SESSION_SETTINGS = profiles.SessionSettings(
     ivr_profile="IVR_Collections",
     interaction_queue="",
     options=profiles.OptionSections(
-        campaign_group={"OCServer": {"predictive_algorithm": "small_group", "call_wait_queue_connect_timeout": "5"}},
+        campaign_group={
+            "OCServer": {"predictive_algorithm": "small_group", "call_wait_queue_connect_timeout": "5"}
+        },
         contact_list={"Default": {"treatment_sched_threshold": "30"}},
         campaign={},
     ),
@@ -134,6 +154,114 @@ TEMPLATE_FIELDS: dict[str, Any] = dict(
 )
 
 # class -> (aggregate id, aggregate version, the event's own fields)
+JOB = UUID("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d")
+CHAIN = UUID("b2c3d4e5-f6a7-5b8c-9d0e-1f2a3b4c5d6e")
+COUNTS = imports.Counts(
+    rows=1000, imported=990, updated=0, ignored=4, rejected=6, flushed=0, records=1930, dropped=3
+)
+FIELDS = [
+    imports.FieldMap(column="Customer", field="client_id"),
+    imports.FieldMap(column="Home", field="contact_info", contact_info_type=1),
+    imports.FieldMap(column="Mobile", field="contact_info", contact_info_type=4),
+    imports.FieldMap(column="Balance", field="custom:balance", label="Balance due"),
+]
+IMPORT_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
+    imports.ImportRequested: (
+        JOB,
+        1,
+        dict(
+            list_id=LIST_1,
+            file_name="march-arrears.csv",
+            stored_as=f"imports/{JOB}/upload",
+            size=184_320,
+            layout=imports.FileLayout(delimiter=";", columns=[]),
+            fields=FIELDS,
+            rules=imports.RowRules(
+                append_type="append_and_update",
+                phone_region="US",
+                time_zone_source="contact_then_device",
+                custom_time_zones=[
+                    lists.CustomTimeZone(country_code="US", area_code="312", time_zone="America/Chicago")
+                ],
+                default_time_zone="America/New_York",
+                default_time_zone_on_error="America/Chicago",
+            ),
+        ),
+    ),
+    imports.ImportStarted: (
+        JOB,
+        2,
+        dict(
+            list_id=LIST_1,
+            runner="worker-1:4242:9f8e7d6c",
+            columns=["Customer", "Home", "Mobile", "Balance"],
+            dialect="delimiter ';', quote '\"', UTF-8, CRLF",
+            encoding="utf-8",
+            data_offset=31,
+            data_line=2,
+            fields=FIELDS,
+        ),
+    ),
+    imports.ImportFlushed: (JOB, 3, dict(list_id=LIST_1, chains=1200)),
+    imports.ImportProgressed: (JOB, 4, dict(list_id=LIST_1, line=1001, offset=184_320, counts=COUNTS)),
+    imports.ImportRowRejected: (
+        JOB,
+        5,
+        dict(
+            list_id=LIST_1,
+            line=17,
+            reason="line 17: '555-01' is not a valid phone number for US",
+            field="Home",
+            raw="C17,555-01,,12.50",
+        ),
+    ),
+    imports.ImportCompleted: (JOB, 6, dict(list_id=LIST_1, counts=COUNTS, seconds=1.25)),
+    imports.ImportFailed: (
+        JOB,
+        6,
+        dict(list_id=LIST_1, reason="march-arrears.csv: the file is empty", line=None),
+    ),
+}
+RECORD = records.Record(
+    record_id=UUID("c3d4e5f6-a7b8-5c9d-8e0f-2a3b4c5d6e7f"),
+    chain_n=1,
+    contact_info="+13125550143",
+    contact_info_type=1,
+    daily_from=9 * 3600,
+    daily_till=20 * 3600,
+    time_zone="America/Chicago",
+    time_zone_rule="custom",
+)
+CHAIN_FIELDS: dict[str, Any] = dict(
+    list_id=LIST_1,
+    client_id="C-000017",
+    job_id=JOB,
+    line=17,
+    records=[
+        RECORD,
+        records.Record(
+            record_id=UUID("d4e5f6a7-b8c9-5d0e-9f1a-3b4c5d6e7f80"),
+            chain_n=2,
+            contact_info="+19075550143",
+            contact_info_type=4,
+            time_zone="America/Anchorage",
+            time_zone_rule="device",
+            second_time_zone="America/Adak",
+        ),
+    ],
+    contact=records.Contact(postal_code="60601", country="US", state="IL"),
+    custom={"balance": "12.50"},
+)
+RECORD_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
+    records.RecordChainImported: (CHAIN, 1, CHAIN_FIELDS),
+    records.RecordChainReplaced: (CHAIN, 2, {**CHAIN_FIELDS, "custom": {"balance": "0.00"}}),
+    records.RecordChainDeleted: (
+        CHAIN,
+        3,
+        dict(list_id=LIST_1, client_id="C-000017", reason="retention", detail="retention 30 days, completed"),
+    ),
+}
+
 _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     settings.AccountOpened: (ACCOUNT, 1, dict(settings=settings.AccountSettings(general=GENERAL))),
     settings.GeneralSettingsChanged: (ACCOUNT, 2, dict(general=GENERAL)),
@@ -146,28 +274,47 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     settings.DefaultDialingProfileChosen: (ACCOUNT, 9, dict(profile_id=DIALING)),
     settings.DefaultSessionProfileChosen: (ACCOUNT, 10, dict(profile_id=SESSION)),
     settings.ApiKeyIssued: (
-        ACCOUNT, 11,
+        ACCOUNT,
+        11,
         dict(
-            key_id=API_KEY, name="Nightly list export", role="supervisor",
+            key_id=API_KEY,
+            name="Nightly list export",
+            role="supervisor",
             secret_sha256="3b4c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c",
             prefix="dsk_9xQ2",
         ),
     ),
     settings.ApiKeyRevoked: (ACCOUNT, 12, dict(key_id=API_KEY)),
-    settings.NameClaimed: (CLAIM, 1, dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE)),
-    settings.NameReleased: (CLAIM, 2, dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE)),
+    settings.NameClaimed: (
+        CLAIM,
+        1,
+        dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE),
+    ),
+    settings.NameReleased: (
+        CLAIM,
+        2,
+        dict(kind="campaign-template", name="Collections Q2", owner_id=TEMPLATE),
+    ),
     profiles.DialingProfileCreated: (
-        DIALING, 1, dict(name="Morning predictive", description="Weekday mornings", settings=DIALING_SETTINGS)
+        DIALING,
+        1,
+        dict(name="Morning predictive", description="Weekday mornings", settings=DIALING_SETTINGS),
     ),
     profiles.DialingProfileChanged: (
-        DIALING, 2, dict(name="Morning predictive", description="Weekday mornings, 1.5 lines", settings=DIALING_SETTINGS)
+        DIALING,
+        2,
+        dict(name="Morning predictive", description="Weekday mornings, 1.5 lines", settings=DIALING_SETTINGS),
     ),
     profiles.DialingProfileDeleted: (DIALING, 5, {}),
     profiles.SessionProfileCreated: (
-        SESSION, 1, dict(name="Voice floor 1", description="Chicago SIP trunk", settings=SESSION_SETTINGS)
+        SESSION,
+        1,
+        dict(name="Voice floor 1", description="Chicago SIP trunk", settings=SESSION_SETTINGS),
     ),
     profiles.SessionProfileChanged: (
-        SESSION, 2, dict(name="Voice floor 1", description="Chicago SIP trunk, IVR", settings=SESSION_SETTINGS)
+        SESSION,
+        2,
+        dict(name="Voice floor 1", description="Chicago SIP trunk, IVR", settings=SESSION_SETTINGS),
     ),
     profiles.SessionProfileDeleted: (SESSION, 5, {}),
     profiles.ProfileReferenced: (DIALING, 3, dict(by_id=TEMPLATE)),
@@ -185,14 +332,20 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     campaigns.CampaignGroupStopped: (GROUP, 6, {}),
     campaigns.CampaignGroupDeleted: (GROUP, 7, {}),
     lists.ContactListCreated: (
-        LIST_1, 1, dict(name="March arrears", description="Accounts 30+ days overdue", settings=LIST_SETTINGS)
+        LIST_1,
+        1,
+        dict(name="March arrears", description="Accounts 30+ days overdue", settings=LIST_SETTINGS),
     ),
     lists.ContactListChanged: (
-        LIST_1, 2, dict(name="March arrears", description="Refreshed daily at 06:00", settings=LIST_SETTINGS)
+        LIST_1,
+        2,
+        dict(name="March arrears", description="Refreshed daily at 06:00", settings=LIST_SETTINGS),
     ),
     lists.ContactListAssigned: (LIST_1, 3, dict(campaign_group_id=GROUP)),
     lists.ContactListUnassigned: (LIST_1, 4, dict(campaign_group_id=GROUP)),
     lists.ContactListArchived: (LIST_1, 5, {}),
+    **IMPORT_SPECS,
+    **RECORD_SPECS,
 }
 
 
@@ -201,7 +354,9 @@ def sample(cls: type[Event]) -> Event:
     if cls not in _SPECS:
         raise LookupError(f"no sample for {cls.tag()}: add one to tests/schemas/samples.py")
     aggregate_id, version, fields = _SPECS[cls]
-    return cls(originator_id=aggregate_id, originator_version=version, timestamp=AT, account_id=ACCOUNT, **fields)
+    return cls(
+        originator_id=aggregate_id, originator_version=version, timestamp=AT, account_id=ACCOUNT, **fields
+    )
 
 
 SAMPLED: frozenset[type[Event]] = frozenset(_SPECS)

@@ -106,7 +106,7 @@ def test_one_file_per_event_type_and_version(exported, tmp_path_factory):
     names = {f"{cls.tag()}.v{cls.SCHEMA_VERSION}.json" for cls in registry.ALL_EVENTS}
 
     assert set(exported) == names
-    assert len(exported) == len(registry.ALL_EVENTS) == 39
+    assert len(exported) == len(registry.ALL_EVENTS)
     directory = {path.parent for path, _ in exported.values()}
     assert len(directory) == 1
     assert {path.name for path in next(iter(directory)).iterdir()} == names
