@@ -1,0 +1,252 @@
+"""Phone numbers of a contact list: validate, put in E.164, find their time zones.
+
+An import calls :func:`normalise` for every phone column of every row (about two
+million numbers for a million-row file), so the work per number is kept to what the
+answer needs, and each answer stays exactly what phonenumbers itself would give:
+
+- ``phonenumbers.parse`` is the dearest step (12-16 µs), so plain North American
+  numbers ("(212) 555-0123", "+1 212-555-0123", "12125550123"), the bulk of a NANP
+  list, skip it: they are read by hand into the (country code, national number) that
+  ``parse`` would give. Anything else goes through ``parse``.
+- ``is_valid_number`` and ``time_zones_for_number`` each find the number's region
+  and type, and finding the region of a +1 number already means typing it against
+  the US metadata. Here region and type come out of one pass (:func:`_region_and_type`,
+  the same steps as ``region_code_for_number``), validity is "the type is known", and
+  the zones of a geographic number are read straight from phonenumbers' prefix table.
+
+Both lean on phonenumbers' internals (``_number_type_helper``, ``_format_nsn`` and two
+of its country sets). ``tests/domain/test_phones.py`` checks validity, region, E.164,
+area code and zones against phonenumbers' public functions on thousands of generated
+numbers of many countries, so an upgrade that changes those internals fails there, not
+in an import.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import phonenumbers
+from phonenumbers import (
+    NumberParseException,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    phonenumberutil,
+)
+from phonenumbers.phonemetadata import REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata
+from phonenumbers.phonenumberutil import (
+    _GEO_MOBILE_COUNTRIES_WITHOUT_MOBILE_AREA_CODES,
+    COUNTRY_CODE_TO_REGION_CODE,
+    NON_DIGITS_PATTERN,
+    _format_nsn,
+    _number_type_helper,
+    is_number_type_geographical,
+)
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+NANP = 1
+# What phonenumbers answers when it knows no zone for a number.
+UNKNOWN_ZONE = "Etc/Unknown"
+# Longer input is refused by phonenumbers too (its _MAX_INPUT_STRING_LENGTH).
+MAX_INPUT = 250
+# Quoted input in messages is cut, so one runaway cell cannot flood a rejection report.
+QUOTE_MAX = 40
+
+# The separators a hand-typed North American number uses; anything else (letters,
+# "ext", unicode digits or dashes, IDD prefixes) is left to phonenumbers.parse.
+_SEPARATORS = str.maketrans("", "", " -.()")
+_HAS_DIGIT = re.compile(r"\d")
+_NANP_REGIONS = frozenset(COUNTRY_CODE_TO_REGION_CODE[NANP])
+_leading_digits: dict[str, re.Pattern[str]] = {}
+# Mexico: a closed dialling plan that still has area codes (missing from the stubs).
+_AREA_CODES_WITHOUT_NATIONAL_PREFIX: frozenset[int] = (
+    phonenumberutil._COUNTRIES_WITHOUT_NATIONAL_PREFIX_WITH_AREA_CODES  # type: ignore[attr-defined]
+)
+
+
+class Device(NamedTuple):
+    """A valid phone number, ready to dial and to place in time."""
+
+    e164: str
+    region: str | None  # ISO country of the number ("US", "CA", "GB"); None for +800-style numbers
+    area_code: str  # NANP area code, else the geographic area code; "" when there is none
+    zones: tuple[str, ...]  # IANA zones of a geographic number; () for toll-free, most mobiles…
+    geographic: bool
+    extension: str = ""  # kept out of e164: a dialer dials the line, an agent the extension
+
+
+class PhoneProblem(NamedTuple):
+    reason: str
+
+
+def normalise(raw: str, default_region: str) -> Device | PhoneProblem:
+    """``raw`` as a :class:`Device`, or why it is not a dialable number.
+
+    ``default_region`` is the ISO country a number without ``+`` is read in; a number
+    written internationally for another country is valid, and ``region`` says whose.
+    """
+    text = raw.strip()
+    if not text or len(text) > MAX_INPUT or not _HAS_DIGIT.search(text):
+        return PhoneProblem(f"{_quote(text)} is not a phone number")
+    fast = _plain_nanp(text, default_region)
+    if fast is not None:
+        return _device(NANP, fast, "", None, text)
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException as error:
+        return PhoneProblem(_parse_problem(text, default_region, error))
+    nsn = phonenumbers.national_significant_number(number)
+    # parse always sets a country code; 0 (no such code) would read as invalid.
+    return _device(number.country_code or 0, nsn, number.extension or "", number, text)
+
+
+def _plain_nanp(text: str, default_region: str) -> str | None:
+    """The 10-digit national number of a plainly written NANP number, else None.
+
+    Exactly the cases where phonenumbers.parse gives country code 1 and these ten
+    digits: an area code starting 2-9, written with or without a leading 1 or +1.
+    """
+    if len(text) > 32:
+        return None
+    international = text[0] == "+"
+    digits = (text[1:] if international else text).translate(_SEPARATORS)
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    if not international and default_region not in _NANP_REGIONS:
+        return None
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    elif international or len(digits) != 10:
+        return None
+    return digits if digits[0] in "23456789" else None
+
+
+def _device(
+    country_code: int, nsn: str, extension: str, number: PhoneNumber | None, text: str
+) -> Device | PhoneProblem:
+    region, kind = _region_and_type(country_code, nsn)
+    if kind == PhoneNumberType.UNKNOWN:
+        where = phonenumbers.region_code_for_country_code(country_code)
+        if where == REGION_CODE_FOR_NON_GEO_ENTITY:
+            where = f"+{country_code}"
+        return PhoneProblem(f"{_quote(text)} is not a valid phone number for {where}")
+    e164 = f"+{country_code}{nsn}"
+    geographic = is_number_type_geographical(kind, country_code)
+    zones = _zones(e164) if geographic else ()
+    area_code = _area_code(country_code, nsn, kind, geographic, region, number)
+    iso = None if region == REGION_CODE_FOR_NON_GEO_ENTITY else region
+    return Device(e164, iso, area_code, zones, geographic, extension)
+
+
+def _region_and_type(country_code: int, nsn: str) -> tuple[str | None, int]:
+    """The number's region and PhoneNumberType, typing the number once.
+
+    phonenumbers.region_code_for_number types the number against each candidate region
+    without leading-digit rules (US first for +1) and throws the type away; number_type
+    then types it again. This keeps the type of the pass that found the region.
+    """
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if regions is None:
+        return None, PhoneNumberType.UNKNOWN
+    if len(regions) == 1:
+        region = regions[0]
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+        return region, _type(nsn, metadata)
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if _leading(metadata.leading_digits).match(nsn):
+                return region, _number_type_helper(nsn, metadata)
+            continue
+        kind = _number_type_helper(nsn, metadata)
+        if kind != PhoneNumberType.UNKNOWN:
+            return region, kind
+    return None, PhoneNumberType.UNKNOWN
+
+
+def _type(nsn: str, metadata: PhoneMetadata | None) -> int:
+    return PhoneNumberType.UNKNOWN if metadata is None else _number_type_helper(nsn, metadata)
+
+
+def _leading(pattern: str) -> re.Pattern[str]:
+    # A few hundred patterns at most (one per region sharing a country code).
+    compiled = _leading_digits.get(pattern)
+    if compiled is None:
+        compiled = _leading_digits[pattern] = re.compile(pattern)
+    return compiled
+
+
+def _zones(e164: str) -> tuple[str, ...]:
+    """phonenumbers.timezone.time_zones_for_geographical_number, from the E.164 we have."""
+    for length in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
+        zones = TIMEZONE_DATA.get(e164[1 : 1 + length])
+        if zones is not None:
+            return () if zones == (UNKNOWN_ZONE,) else zones
+    return ()
+
+
+def _area_code(
+    country_code: int, nsn: str, kind: int, geographic: bool, region: str | None, number: PhoneNumber | None
+) -> str:
+    if country_code == NANP:
+        # Every NANP number, toll-free included, is area code + 7 digits: "+1 800" has
+        # area code 800 the way the product's custom entries name it.
+        return nsn[:3]
+    if not geographic or number is None or region is None:
+        return ""
+    return nsn[: _geographic_area_code_length(country_code, nsn, kind, region, number)]
+
+
+def _geographic_area_code_length(
+    country_code: int, nsn: str, kind: int, region: str, number: PhoneNumber
+) -> int:
+    """phonenumbers.length_of_geographical_area_code for a geographic number of known type.
+
+    The library's function types the number twice more (about 40 µs for a UK
+    landline); its steps are repeated here with the type already known.
+    """
+    own = PhoneMetadata.metadata_for_region(region, None)
+    if own is None:
+        return 0
+    # A closed dialling plan (no national prefix) has no area codes, bar Mexico.
+    if (
+        own.national_prefix is None
+        and not number.italian_leading_zero
+        and country_code not in _AREA_CODES_WITHOUT_NATIONAL_PREFIX
+    ):
+        return 0
+    if kind == PhoneNumberType.MOBILE and country_code in _GEO_MOBILE_COUNTRIES_WITHOUT_MOBILE_AREA_CODES:
+        return 0
+    # The area code is the first group of the international format (phonenumbers'
+    # length_of_national_destination_code), plus Argentina's mobile "9".
+    main = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, main)
+    if metadata is None:
+        return 0
+    formatted = _format_nsn(nsn, metadata, PhoneNumberFormat.INTERNATIONAL)
+    groups = NON_DIGITS_PATTERN.split(f"+{country_code} {formatted}")
+    if len(groups) <= 3:
+        return 0
+    if kind == PhoneNumberType.MOBILE and phonenumbers.country_mobile_token(country_code):
+        return len(groups[2]) + len(groups[3])
+    return len(groups[2])
+
+
+def _parse_problem(text: str, default_region: str, error: NumberParseException) -> str:
+    quoted = _quote(text)
+    if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+        if text.startswith("+"):
+            return f"{quoted} has no known country code after the +"
+        return f"{quoted} has no +country code and {default_region!r} is not a country to read it in"
+    if error.error_type == NumberParseException.TOO_LONG:
+        return f"{quoted} is too long to be a phone number"
+    if error.error_type in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_SHORT_AFTER_IDD):
+        return f"{quoted} is too short to be a phone number"
+    return f"{quoted} is not a phone number"
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…")
