@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import msgspec
 
-from schemas import campaigns, imports, lists, profiles, records, settings
+from schemas import campaigns, imports, list_rules, lists, profiles, records, settings
 from schemas.base import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -25,6 +25,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *lists.EVENTS,
     *imports.EVENTS,
     *records.EVENTS,
+    *list_rules.EVENTS,
 )
 BY_TAG: dict[str, type[Event]] = {cls.tag(): cls for cls in ALL_EVENTS}
 if len(BY_TAG) != len(ALL_EVENTS):  # pragma: no cover - guards the contract at import

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from schemas import campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
+from tests.schemas.list_rule_samples import LIST_RULE_SPECS
 
 AT = datetime(2025, 3, 14, 9, 30, 12, 250000, tzinfo=UTC)
 ACCOUNT = UUID("6f1c2a9e-3b7d-4c1a-9e2f-0a1b2c3d4e5f")
@@ -346,6 +347,7 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     lists.ContactListArchived: (LIST_1, 5, {}),
     **IMPORT_SPECS,
     **RECORD_SPECS,
+    **LIST_RULE_SPECS,
 }
 
 
