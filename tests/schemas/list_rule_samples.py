@@ -74,7 +74,12 @@ LIST_RULE_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     list_rules.UploadRuleChanged: (
         RULE,
         2,
-        {**RULE_FIELDS, "specification_file_id": None, "data_mapping_id": MAPPING, "reject_invalid_numbers": False},
+        {
+            **RULE_FIELDS,
+            "specification_file_id": None,
+            "data_mapping_id": MAPPING,
+            "reject_invalid_numbers": False,
+        },
     ),
     list_rules.UploadRuleArchived: (RULE, 3, {}),
 }
