@@ -17,8 +17,11 @@ from domain import (
     campaign_group,
     campaign_template,
     contact_list,
+    data_mapping,
     dialing_profile,
     session_profile,
+    specification_file,
+    upload_rule,
 )
 from domain.account import Account
 from domain.campaign_group import CampaignGroup
@@ -26,7 +29,7 @@ from domain.campaign_template import CampaignTemplate
 from domain.contact_list import ContactList
 from domain.profile import Profile
 from projections.sql import Cursor, Database
-from schemas import campaigns, lists, profiles, settings, topics
+from schemas import campaigns, list_rules, lists, profiles, settings, topics
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings
 
@@ -62,6 +65,31 @@ CREATED_BY: dict[type[Event], str] = {
     campaigns.CampaignGroupCreated: CAMPAIGN_GROUP,
     lists.ContactListCreated: CONTACT_LIST,
 }
+# The stored objects of list import (topic lists).
+SPECIFICATION_FILE = specification_file.KIND
+DATA_MAPPING = data_mapping.KIND
+UPLOAD_RULE = upload_rule.KIND
+STATE_TYPES.update(
+    {
+        SPECIFICATION_FILE: specification_file.SpecificationFile,
+        DATA_MAPPING: data_mapping.DataMapping,
+        UPLOAD_RULE: upload_rule.UploadRule,
+    }
+)
+EVOLVE.update(
+    {
+        SPECIFICATION_FILE: specification_file.evolve,
+        DATA_MAPPING: data_mapping.evolve,
+        UPLOAD_RULE: upload_rule.evolve,
+    }
+)
+CREATED_BY.update(
+    {
+        list_rules.SpecificationFileCreated: SPECIFICATION_FILE,
+        list_rules.DataMappingCreated: DATA_MAPPING,
+        list_rules.UploadRuleCreated: UPLOAD_RULE,
+    }
+)
 _decoders = {kind: msgspec.json.Decoder(state_type) for kind, state_type in STATE_TYPES.items()}
 _encoder = msgspec.json.Encoder()
 
