@@ -17,6 +17,7 @@ from uuid import UUID
 
 import msgspec
 
+from dialstream.list_rule_handlers import ListRuleHandlers
 from dialstream.store import EventStore
 from domain import (
     account,
@@ -67,7 +68,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Handlers:
+class Handlers(ListRuleHandlers):
     def __init__(
         self,
         store: EventStore,
