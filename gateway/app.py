@@ -16,10 +16,13 @@ from gateway.routes import (
     campaign_groups,
     campaign_templates,
     contact_lists,
+    data_mappings,
     dialing_profiles,
     hierarchy,
     session_profiles,
     settings,
+    specification_files,
+    upload_rules,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -30,6 +33,9 @@ ROUTERS = (
     campaign_templates.router,
     campaign_groups.router,
     contact_lists.router,
+    specification_files.router,
+    data_mappings.router,
+    upload_rules.router,
     api_keys.router,
     hierarchy.router,
 )
