@@ -13,9 +13,9 @@ from uuid import UUID
 
 from domain import data_mapping, specification_file, upload_rule
 from domain.aggregate import existing, pick
-from domain.data_mapping import DataMapping
-from domain.specification_file import SpecificationFile
-from domain.upload_rule import UploadRule, Uses
+from domain.data_mapping import ChangeDataMapping, CreateDataMapping, DataMapping
+from domain.specification_file import ChangeSpecificationFile, CreateSpecificationFile, SpecificationFile
+from domain.upload_rule import ChangeUploadRule, CreateUploadRule, UploadRule, Uses
 
 if TYPE_CHECKING:
     from dialstream.handlers import Done
@@ -53,9 +53,7 @@ class ListRuleHandlers:
 
     # Specification files ---------------------------------------------------------------
 
-    def create_specification_file(
-        self: Any, account_id: UUID, command: specification_file.CreateSpecificationFile
-    ) -> Done:
+    def create_specification_file(self: Any, account_id: UUID, command: CreateSpecificationFile) -> Done:
         self.account(account_id)
         spec_id = self.new_id()
         events = specification_file.create(
@@ -71,7 +69,7 @@ class ListRuleHandlers:
         self: Any,
         account_id: UUID,
         spec_id: UUID,
-        command: specification_file.ChangeSpecificationFile,
+        command: ChangeSpecificationFile,
         expected_version: int | None = None,
     ) -> Done:
         state = self._owned(
@@ -102,7 +100,7 @@ class ListRuleHandlers:
 
     # Data mappings ---------------------------------------------------------------------
 
-    def create_data_mapping(self: Any, account_id: UUID, command: data_mapping.CreateDataMapping) -> Done:
+    def create_data_mapping(self: Any, account_id: UUID, command: CreateDataMapping) -> Done:
         self.account(account_id)
         mapping_id = self.new_id()
         events = data_mapping.create(
@@ -118,7 +116,7 @@ class ListRuleHandlers:
         self: Any,
         account_id: UUID,
         mapping_id: UUID,
-        command: data_mapping.ChangeDataMapping,
+        command: ChangeDataMapping,
         expected_version: int | None = None,
     ) -> Done:
         state = self._owned(self.store.load(mapping_id, data_mapping.project), account_id, data_mapping.LABEL)
@@ -159,7 +157,7 @@ class ListRuleHandlers:
                 mappings[mapping_id] = state
         return Uses(specs, mappings)
 
-    def create_upload_rule(self: Any, account_id: UUID, command: upload_rule.CreateUploadRule) -> Done:
+    def create_upload_rule(self: Any, account_id: UUID, command: CreateUploadRule) -> Done:
         self.account(account_id)
         rule_id = self.new_id()
         events = upload_rule.create(
@@ -176,7 +174,7 @@ class ListRuleHandlers:
         self: Any,
         account_id: UUID,
         rule_id: UUID,
-        command: upload_rule.ChangeUploadRule,
+        command: ChangeUploadRule,
         expected_version: int | None = None,
     ) -> Done:
         state = self._owned(self.store.load(rule_id, upload_rule.project), account_id, upload_rule.LABEL)

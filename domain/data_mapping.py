@@ -164,16 +164,16 @@ def validate_fields(
 
 
 class ContactIndex(NamedTuple):
-    """A contact_info column: its position in the row and its ContactInfoType code."""
+    """A contact_info column: its position in the row (0-based) and its ContactInfoType code."""
 
-    index: int
+    position: int
     contact_info_type: int
 
 
 class CustomIndex(NamedTuple):
-    """A custom field: its column's position, the field name (after ``custom:``) and its label."""
+    """A custom field: its column's position (0-based), its name (after ``custom:``) and its label."""
 
-    index: int
+    position: int
     name: str
     label: str
 
@@ -184,11 +184,11 @@ class Resolved:
 
     - ``columns``: the file's columns, as :func:`resolve` was given them.
     - ``client_id``: the index of the client id column.
-    - ``contact_info``: one :class:`ContactIndex` (index, contact_info_type) per contact
+    - ``contact_info``: one :class:`ContactIndex` (position, contact_info_type) per contact
       column, in mapping order — the order of the records in the customer's chain.
     - ``targets``: the other standard targets (``record_type``, ``postal_code``, ...) -> index,
       in mapping order.
-    - ``custom``: one :class:`CustomIndex` (index, name, label) per ``custom:<name>`` field,
+    - ``custom``: one :class:`CustomIndex` (position, name, label) per ``custom:<name>`` field,
       in mapping order.
     - ``labels``: target (``custom:<name>`` for custom ones) -> export label, for every mapped
       field except contact_info (whose labels are in ``contact_labels``, by chain position).

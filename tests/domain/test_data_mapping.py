@@ -333,7 +333,7 @@ def test_resolve_places_every_target_on_the_file():
         labels={"client_id": "Customer", "custom:balance": "Balance due", "postal_code": "ZIP"},
         contact_labels=("Home", "Mobile", "Email"),
     )
-    assert resolved.column_of(resolved.contact_info[1].index) == "Mobile"
+    assert resolved.column_of(resolved.contact_info[1].position) == "Mobile"
 
 
 def test_resolve_takes_a_jobs_field_maps_and_fills_in_defaults():
@@ -348,9 +348,9 @@ def test_resolve_takes_a_jobs_field_maps_and_fills_in_defaults():
 def test_resolve_matches_case_and_spaces_when_unambiguous():
     resolved = resolve(STORED_FIELDS, [" customer", "HOME", "balance", "Mobile ", "zip", "EMAIL"])
 
-    assert resolved.client_id == 0 and [c.index for c in resolved.contact_info] == [1, 3, 5]
+    assert resolved.client_id == 0 and [c.position for c in resolved.contact_info] == [1, 3, 5]
     # An exact name wins over loose ones; two loose ones are ambiguous.
-    assert resolve(STORED_FIELDS, [*COLUMNS, "home"]).contact_info[0].index == 1
+    assert resolve(STORED_FIELDS, [*COLUMNS, "home"]).contact_info[0].position == 1
     with refused(RuleViolation, "fields[1].column"):
         resolve(STORED_FIELDS, ["Customer", "HOME", "home ", "Balance", "Mobile", "ZIP", "Email"])
 

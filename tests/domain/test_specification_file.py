@@ -391,7 +391,7 @@ def test_resolve_uses_the_files_header_otherwise():
 
     resolved = specification_file.resolve(spec, ["TEL", "AMOUNT", "ID", "Other"])
 
-    assert (resolved.client_id, resolved.contact_info[0].index) == (2, 0)
+    assert (resolved.client_id, resolved.contact_info[0].position) == (2, 0)
     with refused(RuleViolation, "columns"):
         specification_file.resolve(spec)
     with refused(RuleViolation, "fields[1].column") as info:
