@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers, hash_secret
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_NAME = "Default account"
 DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
+# Background processors a process can host besides the projections (``dialstream worker NAME``).
+IMPORTS = "imports"
+SERVICES = (IMPORTS,)
+
+
+class Service(Protocol):
+    error: BaseException | None
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
 
 
 def all_projections() -> list[Projection]:
@@ -44,9 +55,12 @@ class Runtime:
     records: RecordQueries
     import_jobs: ImportJobQueries
     bus: Bus
+    services: dict[str, Service] = field(default_factory=dict)
 
     def start(self) -> None:
         self.bus.start()
+        for service in self.services.values():
+            service.start()
 
     def catch_up(self, timeout: float = 60.0) -> bool:
         """Bring every projection to the head of the log before serving."""
@@ -60,6 +74,8 @@ class Runtime:
         return self.bus.wait_until(position, timeout)
 
     def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
         self.bus.stop()
         self.views.close()
         self.store.close()
@@ -72,7 +88,9 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())
-    return Runtime(
+    hosted = [name for name in SERVICES if workers is None or name in workers]
+    projection_workers = None if workers is None else [w for w in workers if w not in SERVICES]
+    runtime = Runtime(
         settings=settings,
         store=store,
         handlers=Handlers(store),
@@ -83,7 +101,25 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         credentials=CredentialQueries(views),
         records=RecordQueries(views),
         import_jobs=ImportJobQueries(views),
-        bus=_bus(settings, store, projections, relay=relay, workers=workers),
+        bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
+    )
+    if IMPORTS in hosted:
+        runtime.services[IMPORTS] = _import_runner(runtime)
+    return runtime
+
+
+def _import_runner(runtime: Runtime) -> Service:
+    from processors.imports import ImportRunner
+
+    return ImportRunner(
+        runtime.store,
+        runtime.import_jobs,
+        runtime.records,
+        runtime.bus.wait_until,
+        runtime.settings.data_dir,
+        # Embedded, one process owns the data directory: a job left running was left by a
+        # process that is gone. On Kafka, runners elsewhere hold a job until their lease lapses.
+        take_over_at_start=runtime.settings.bus == "embedded",
     )
 
 

@@ -11,7 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dialstream.bootstrap import Runtime, all_projections, build, ensure_bootstrap_key
+from dialstream import cli_lists
+from dialstream.bootstrap import SERVICES, Runtime, all_projections, build, ensure_bootstrap_key
 from dialstream.settings import Settings
 
 DESCRIPTION = """\
@@ -164,8 +165,10 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
         if on_cluster[spec.name] != spec.partitions:
             state += f" with {on_cluster[spec.name]} partitions on the cluster"
         retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms // 86_400_000} days"
-        print(f"{config.topic(spec.name)}\t{spec.partitions} partitions\tretention {retention}\t"
-              f"key: {spec.key}\t{state}")
+        print(
+            f"{config.topic(spec.name)}\t{spec.partitions} partitions\tretention {retention}\t"
+            f"key: {spec.key}\t{state}"
+        )
     return 0
 
 
@@ -328,12 +331,14 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser(
         "worker",
         parents=[common],
-        help="run one projection as a Kafka consumer",
+        help="run one projection as a Kafka consumer, or the import runner",
         description="Run one projection as a member of its Kafka consumer group "
         "(dialstream.NAME). Start it twice and the two share the partitions; if one dies "
-        "the other takes them over. Stops cleanly on SIGINT or SIGTERM.",
+        "the other takes them over. `worker imports` runs the import runner, which takes "
+        "requested import jobs (and jobs whose runner stopped for a minute). "
+        "Stops cleanly on SIGINT or SIGTERM.",
     )
-    worker.add_argument("name", choices=[p.name for p in all_projections()])
+    worker.add_argument("name", choices=[*(p.name for p in all_projections()), *SERVICES])
     worker.set_defaults(run=cmd_worker)
 
     accounts = sub.add_parser(
@@ -347,6 +352,7 @@ def parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.set_defaults(run=cmd_accounts_create)
+    cli_lists.add_parser(sub, common)
     return top
 
 

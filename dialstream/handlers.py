@@ -17,6 +17,7 @@ from uuid import UUID
 
 import msgspec
 
+from dialstream.import_handlers import ImportHandlers
 from dialstream.list_rule_handlers import ListRuleHandlers
 from dialstream.store import EventStore
 from domain import (
@@ -26,6 +27,7 @@ from domain import (
     contact_list,
     dialing_profile,
     name_claim,
+    selection,
     session_profile,
 )
 from domain.account import Account, UpdateSettings
@@ -68,7 +70,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Handlers(ListRuleHandlers):
+class Handlers(ImportHandlers, ListRuleHandlers):
     def __init__(
         self,
         store: EventStore,
@@ -199,7 +201,15 @@ class Handlers(ListRuleHandlers):
 
     # Profiles --------------------------------------------------------------------------
 
+    @staticmethod
+    def _check_filter(settings: Any) -> None:
+        """A dialing profile's filter is a selection rule: refuse one that does not parse."""
+        filtering = getattr(settings, "filtering", None)
+        if filtering is not None:
+            selection.parse(filtering.selection_rule, field="settings.filtering.selection_rule")
+
     def create_profile(self, kind: ProfileKind[Any], account_id: UUID, command: Any) -> Done:
+        self._check_filter(command.settings)
         profile_id = self.new_id()
         events = kind.create(
             profile_id=profile_id,
@@ -222,6 +232,7 @@ class Handlers(ListRuleHandlers):
     ) -> Done:
         state = self._profile(kind, account_id, profile_id)
         self._expect(state, expected_version)
+        self._check_filter(pick(command.settings, state.settings))
         name = pick(command.name, state.name)
         events = kind.change(
             state,

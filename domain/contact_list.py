@@ -7,7 +7,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Struct, UnsetType
 
-from domain import name_claim
+from domain import name_claim, selection
 from domain.aggregate import Aggregate, Changes, existing, pick, projector, touched
 from domain.errors import InUse, RuleViolation
 from domain.name_claim import NameClaim
@@ -62,6 +62,7 @@ def validate_settings(settings: ContactListSettings) -> None:
             "retention is permanent (null), today (0), 1-31, 45, 60, 90, 180 or 360 days",
             field="settings.retention.days",
         )
+    selection.parse(retention.selection_rule, field="settings.retention.selection_rule")
     if retention.scope == "selection" and not retention.selection_rule.strip():
         raise RuleViolation(
             "retention by selection needs a selection rule",

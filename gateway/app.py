@@ -19,6 +19,7 @@ from gateway.routes import (
     data_mappings,
     dialing_profiles,
     hierarchy,
+    imports,
     session_profiles,
     settings,
     specification_files,
@@ -38,6 +39,7 @@ ROUTERS = (
     upload_rules.router,
     api_keys.router,
     hierarchy.router,
+    imports.router,
 )
 
 

@@ -59,6 +59,8 @@ class RowRules(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     default_time_zone: str
     default_time_zone_on_error: str
     default_record_type: int = 2
+    # False keeps an invalid number in its chain as written, zoned by the default on error.
+    reject_invalid_numbers: bool = True
 
 
 class Counts(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

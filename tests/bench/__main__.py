@@ -18,17 +18,21 @@ from tests.bench.figures import Figure, Options
 GROUPS: dict[str, str] = {
     "store": "tests.bench.bench_store",
     "kafka": "tests.bench.bench_kafka",
+    "import": "tests.bench.bench_import",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
-    parser.add_argument("--only", choices=sorted(GROUPS), action="append",
-                        help="run only this group (repeatable)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="repetitions; the best round counts (default 3)")
-    parser.add_argument("--events", type=int, default=None,
-                        help="override the group's event count (for a quick look only)")
+    parser.add_argument(
+        "--only", choices=sorted(GROUPS), action="append", help="run only this group (repeatable)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="repetitions; the best round counts (default 3)"
+    )
+    parser.add_argument(
+        "--events", type=int, default=None, help="override the group's event count (for a quick look only)"
+    )
     args = parser.parse_args(argv)
     options = Options(rounds=args.rounds, events=args.events)
     print(

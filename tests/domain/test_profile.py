@@ -96,7 +96,7 @@ DIALING = Case(
         dialing_mode="predictive",
         caller_id="+13125550100",
         pacing=Pacing(optimization_method="busy_factor", optimization_goal=80, ring_timeout_seconds=20),
-        filtering=Filtering(selection_rule="balance > 100", sort=[SortField(field="balance", descending=True)]),
+        filtering=Filtering(selection_rule="custom.balance > 100", sort=[SortField(field="balance", descending=True)]),
         treatments=[Treatment(call_result=28, action="retry_in", retry_count=3, interval_minutes=30)],
     ),
     id_field="dialing_profile_id",

@@ -17,7 +17,7 @@ SETTINGS = {
         "use_custom_time_zones": True,
         "custom_time_zones": [{"country_code": "US", "area_code": "312", "time_zone": "America/Chicago"}],
     },
-    "retention": {"days": 90, "scope": "selection", "selection_rule": "status = 'done'"},
+    "retention": {"days": 90, "scope": "selection", "selection_rule": "record_status = updated"},
 }
 
 

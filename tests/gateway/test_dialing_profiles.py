@@ -29,7 +29,7 @@ class TestDialingProfiles(ProfileContract):
         "caller_id": "+15550100",
         "pacing": PACING,
         "filtering": {
-            "selection_rule": "balance > 100",
+            "selection_rule": "custom.balance > 100",
             "sort": [{"field": "balance", "descending": True}],
             "max_attempts": 5,
         },

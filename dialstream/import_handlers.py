@@ -1,0 +1,115 @@
+"""Requesting an import: everything a job decides its rows with is fixed here, once.
+
+The uploaded file is already on disk (the gateway streams it there); the job records
+where, with the layout, mapping, append type and time-zone options in force now, so
+that a job resumed later, or rerun from the log, decides every row the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Struct
+
+from domain import import_job
+from domain.errors import RuleViolation
+from schemas.imports import APPEND_TYPES, AppendType, FieldMap, FileLayout, RowRules
+
+
+class ImportOptions(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the caller chose: an upload rule, or a specification file or data mapping."""
+
+    append_type: AppendType | None = None  # default: the upload rule's, else append only
+    upload_rule_id: UUID | None = None
+    specification_file_id: UUID | None = None
+    data_mapping_id: UUID | None = None
+
+
+class ImportHandlers:
+    """Mixed into :class:`dialstream.handlers.Handlers`."""
+
+    def request_import(
+        self: Any,
+        account_id: UUID,
+        list_id: UUID,
+        *,
+        job_id: UUID,
+        file_name: str,
+        stored_as: str,
+        size: int,
+        options: ImportOptions,
+    ) -> Any:
+        contact_list = self._list(account_id, list_id, "list_id")
+        account = self.account(account_id)
+        if options.upload_rule_id and (options.specification_file_id or options.data_mapping_id):
+            raise RuleViolation(
+                "an upload rule brings its own specification file or data mapping; give one or the other",
+                field="upload_rule_id",
+            )
+        if options.specification_file_id and options.data_mapping_id:
+            raise RuleViolation(
+                "give a specification file or a data mapping, not both", field="data_mapping_id"
+            )
+        rule = self.upload_rule(account_id, options.upload_rule_id) if options.upload_rule_id else None
+        spec_id = options.specification_file_id or (rule.specification_file_id if rule else None)
+        mapping_id = options.data_mapping_id or (rule.data_mapping_id if rule else None)
+        layout, fields = FileLayout(), []
+        if spec_id:
+            spec = self.specification_file(account_id, spec_id)
+            layout = _layout(spec)
+            fields = _fields(spec.fields)
+        elif mapping_id:
+            fields = _fields(self.data_mapping(account_id, mapping_id).fields)
+        append_type = options.append_type or (rule.append_type if rule else "append_only")
+        if append_type not in APPEND_TYPES:
+            raise RuleViolation(f"append type is one of {', '.join(APPEND_TYPES)}", field="append_type")
+        zones = contact_list.settings.time_zones
+        rules = RowRules(
+            append_type=append_type,
+            channel=contact_list.settings.channel,
+            phone_region=(rule.phone_region if rule and rule.phone_region else None)
+            or account.settings.region.country_code,
+            time_zone_source=zones.source,
+            custom_time_zones=list(zones.custom_time_zones) if zones.use_custom_time_zones else [],
+            default_time_zone=account.settings.lists.default_time_zone,
+            default_time_zone_on_error=account.settings.lists.default_time_zone_on_error,
+            default_record_type=rule.default_record_type if rule else 2,
+            reject_invalid_numbers=rule.reject_invalid_numbers if rule else True,
+        )
+        events = import_job.request(
+            job_id=job_id,
+            account_id=account_id,
+            list_id=list_id,
+            file_name=file_name,
+            stored_as=stored_as,
+            size=size,
+            layout=layout,
+            fields=fields,
+            rules=rules,
+            upload_rule_id=options.upload_rule_id,
+            specification_file_id=spec_id,
+            data_mapping_id=mapping_id,
+            now=self.clock(),
+        )
+        return self._commit(job_id, events)
+
+
+def _fields(fields: Any) -> list[FieldMap]:
+    return msgspec.convert(msgspec.to_builtins(fields), list[FieldMap])
+
+
+def _layout(spec: Any) -> FileLayout:
+    return msgspec.convert(
+        {
+            "format": spec.format,
+            "encoding": spec.encoding,
+            "delimiter": spec.delimiter,
+            "quote_char": spec.quote_char,
+            "header": spec.header,
+            "skip_lines": spec.skip_lines,
+            "columns": msgspec.to_builtins(spec.columns),
+        },
+        FileLayout,
+    )

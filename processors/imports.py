@@ -1,0 +1,428 @@
+"""The import runner: takes requested import jobs and turns their files into record chains.
+
+One batch of rows is one transaction: its chains, its rejected rows and the job's
+``progressed`` event (the byte offset after the batch) are appended together, so a job
+killed at any moment resumes after its last stored batch and ends with exactly the
+chains of a clean run. Drafting rows (numbers, time zones) is CPU work: large files
+draft in worker processes while this thread stores what they return, in file order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from dialstream.store import ConcurrencyConflict, EventStore
+from domain import import_job, record_chain
+from domain.aggregate import Changes
+from domain.errors import DomainError
+from domain.import_job import ImportJob
+from domain.record_chain import Head, Rejection
+from domain.record_import import drafting
+from processors import files
+from processors.import_drafting import Drafted, Drafter, JobContext, as_draft
+from processors.import_plan import layout_of, row_plan
+from projections.import_jobs import ImportJobQueries
+from projections.records import RecordQueries
+from schemas.base import Event
+from schemas.imports import Counts
+from schemas.records import RecordChainImported
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 2000
+# Below this size a file drafts in this process: starting workers costs more than it saves.
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+ROWS_DRAFTED = tuple[int, list[str]]
+IMPORTED_TOPIC = f"{RecordChainImported.tag()}/v{RecordChainImported.SCHEMA_VERSION}"
+
+
+@dataclass
+class Batch:
+    rows: list[ROWS_DRAFTED] = field(default_factory=list)
+    problems: list[files.RowProblem] = field(default_factory=list)
+    last_line: int = 0
+    end_offset: int = 0
+
+
+class Stopped(Exception):
+    """The runner is stopping; the job stays running and resumes at the next start."""
+
+
+class LostJob(Exception):
+    """Another runner took the job over."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ImportRunner:
+    def __init__(
+        self,
+        store: EventStore,
+        jobs: ImportJobQueries,
+        records: RecordQueries,
+        wait: Callable[[int, float], bool],
+        data_dir: Path,
+        *,
+        take_over_at_start: bool,
+        lease_seconds: float = 60.0,
+        batch_rows: int = BATCH_ROWS,
+        workers: int | None = None,
+        parallel_from_bytes: int = PARALLEL_FROM_BYTES,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self.store = store
+        self.jobs = jobs
+        self.records = records
+        self.wait = wait
+        self.data_dir = data_dir
+        self.take_over_at_start = take_over_at_start
+        self.lease = timedelta(seconds=lease_seconds)
+        self.batch_rows = batch_rows
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.parallel_from_bytes = parallel_from_bytes
+        self.clock = clock
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._started_at = clock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    # Hosting -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="import-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self.store.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            seen = self.store.appends()
+            try:
+                ran = self.run_pending()
+            except Exception as error:  # a broken job must not stop the runner
+                log.exception("import runner: pass failed")
+                self.error = error
+                ran = 0
+            if not ran:
+                self.store.wait_for_append(seen, 0.5)
+
+    def run_pending(self) -> int:
+        """Run every job that is waiting or orphaned; return how many were run."""
+        self.wait(self.store.position(), 5.0)
+        ran = 0
+        for job_id, runner, modified_at in self.jobs.unfinished():
+            if self._stopping.is_set():
+                break
+            if runner and not self._orphaned(runner, modified_at):
+                continue
+            self.run_job(job_id)
+            ran += 1
+        return ran
+
+    def _orphaned(self, runner: str, modified_at: str) -> bool:
+        if runner == self.id:
+            return True  # ours, from a pass that stopped on a conflict
+        if self.take_over_at_start:
+            return True  # one process owns this data directory: whoever ran it is gone
+        return self.clock() - datetime.fromisoformat(modified_at) > self.lease
+
+    # One job -----------------------------------------------------------------------------
+
+    def run_job(self, job_id: UUID) -> ImportJob | None:
+        """Run (or resume) one job to its end; None when the runner stopped or lost it."""
+        job = self.store.load(job_id, import_job.project)
+        if job is None or job.finished:
+            return job
+        try:
+            return self._run_job(job)
+        except (Stopped, LostJob):
+            return None
+        except Exception as error:  # a bug must not leave the job looking in progress forever
+            log.exception("import job %s failed", job_id)
+            return self._fail(job_id, f"internal error: {error}", None)
+
+    def _run_job(self, job: ImportJob) -> ImportJob | None:
+        path = self.data_dir / job.stored_as
+        layout = layout_of(job.layout)
+        try:
+            opened = files.open_file(path, layout)
+        except files.FileProblem as problem:
+            return self._fail(job.id, f"{job.file_name}: {problem.reason}", problem.line)
+        except OSError as error:
+            return self._fail(
+                job.id, f"{job.file_name}: cannot read the uploaded file ({error.strerror})", None
+            )
+        try:
+            fields, plan = row_plan(job.fields, opened.columns)
+        except DomainError as error:
+            return self._fail(job.id, f"{job.file_name}: {error.detail}", opened.data_line - 1)
+        changes = import_job.start(
+            job,
+            runner=self.id,
+            columns=opened.columns,
+            dialect=opened.dialect,
+            encoding=opened.encoding,
+            data_offset=opened.data_offset,
+            data_line=opened.data_line,
+            fields=fields,
+            now=self.clock(),
+        )
+        job = self._commit(job, changes.events)
+        if job.rules.append_type == "new_list_only" and job.counts.rows == 0 and not job.flushed:
+            self.wait(self.store.position(), 60.0)
+            chains, _ = self.records.counts(job.list_id)
+            if chains:
+                return self._fail(
+                    job.id,
+                    f"the list already holds {chains} client ids; 'new list only' imports into an "
+                    "empty list (use append only, append and update, or flush and append)",
+                    None,
+                )
+        if job.rules.append_type == "flush_and_append" and not job.flushed:
+            job = self._flush(job)
+        return self._import_rows(job, path, layout, opened, plan)
+
+    def _import_rows(
+        self,
+        job: ImportJob,
+        path: Path,
+        layout: files.Layout,
+        opened: files.Opened,
+        plan: Any,
+    ) -> ImportJob | None:
+        resuming = job.offset > 0
+        rows = files.read_rows(
+            path,
+            layout,
+            opened,
+            start_offset=job.offset if resuming else None,
+            start_line=job.line + 1 if resuming else None,
+        )
+        ctx = JobContext(drafting(job.list_id, plan, job.rules), job.account_id, job.id)
+        parallel = self.workers > 1 and opened.size - (job.offset or 0) >= self.parallel_from_bytes
+        started = time.monotonic()
+        with Drafter[Batch](ctx, self.workers if parallel else 0) as drafter:
+            batches = ((batch, batch.rows) for batch in self._batches(rows))
+            for batch, drafts in drafter.drafted(batches, self.clock()):
+                job = self._store_batch(job, batch, drafts)
+        changes = Changes.of(job, self.clock())
+        import_job.complete(changes, job, counts=job.counts, seconds=self._seconds(job, started))
+        return self._commit(job, changes.events)
+
+    def _seconds(self, job: ImportJob, started: float) -> float:
+        if job.started_on is None:
+            return time.monotonic() - started
+        return (self.clock() - job.started_on).total_seconds()
+
+    def _batches(self, rows: Iterable[files.Row | files.RowProblem]) -> Iterator[Batch]:
+        batch = Batch()
+        for row in rows:
+            if isinstance(row, files.RowProblem):
+                batch.problems.append(row)
+            else:
+                batch.rows.append((row.line, row.values))
+            batch.last_line, batch.end_offset = files.last_line(row), row.end_offset
+            if len(batch.rows) + len(batch.problems) >= self.batch_rows:
+                if self._stopping.is_set():
+                    raise Stopped
+                yield batch
+                batch = Batch()
+        if batch.rows or batch.problems:
+            yield batch
+
+    def _store_batch(self, job: ImportJob, batch: Batch, drafts: list[Drafted | Rejection]) -> ImportJob:
+        for _attempt in range(3):
+            events, counts = self._decide_batch(job, batch, drafts)
+            changes = Changes.of(job, self.clock())
+            for problem in batch.problems:
+                import_job.reject(
+                    changes, job, line=problem.line, reason=problem.reason, field="", raw=problem.raw
+                )
+            for kind, payload in events:
+                if kind == "reject":
+                    import_job.reject(changes, job, **payload)
+            import_job.progressed(changes, job, line=batch.last_line, offset=batch.end_offset, counts=counts)
+            encoded = [payload for kind, payload in events if kind == "stored"]
+            chains = [payload for kind, payload in events if kind == "chain"]
+            try:
+                return self._commit(job, chains + changes.events, encoded)
+            except ConcurrencyConflict:
+                job = self._reload(job)  # a chain changed under us, or the job was taken over
+        raise RuntimeError("a batch kept conflicting with concurrent changes to the same chains")
+
+    def _decide_batch(
+        self, job: ImportJob, batch: Batch, drafts: list[Drafted | Rejection]
+    ) -> tuple[list[tuple[str, Any]], Counts]:
+        list_id, append_type, now = job.list_id, job.rules.append_type, self.clock()
+        ids = {d.client_id: UUID(bytes=d.chain_id) for d in drafts if isinstance(d, Drafted)}
+        heads = {i: Head.of(v, topic) for i, (v, topic) in self.store.heads(list(set(ids.values()))).items()}
+        c = job.counts
+        rows, imported, updated, ignored = c.rows, c.imported, c.updated, c.ignored
+        rejected, records, dropped = c.rejected + len(batch.problems), c.records, c.dropped
+        rows += len(batch.rows) + len(batch.problems)
+        out: list[tuple[str, Any]] = []
+        for draft in drafts:
+            if isinstance(draft, Rejection):
+                rejected += 1
+                out.append(
+                    (
+                        "reject",
+                        {"line": draft.line, "reason": draft.reason, "field": draft.field, "raw": draft.raw},
+                    )
+                )
+                continue
+            chain = ids[draft.client_id]
+            head = heads.get(chain)
+            result = record_chain.outcome(append_type, head)
+            if result == "ignored":
+                ignored += 1
+                out.append(("reject", _duplicate(draft, append_type)))
+                continue
+            version = head.version if head else 0
+            if version == 0:  # a new chain: the worker's encoding is the event
+                out.append(("stored", StoredEvent(chain, 1, IMPORTED_TOPIC, draft.body)))
+            else:
+                event = record_chain.chain_event(
+                    as_draft(draft),
+                    result=result,
+                    chain=chain,
+                    version=version,
+                    list_id=list_id,
+                    account_id=job.account_id,
+                    job_id=job.id,
+                    now=now,
+                )
+                out.append(("chain", event))
+            heads[chain] = Head(version + 1, True)
+            imported += result == "imported"
+            updated += result == "updated"
+            records += draft.records
+            for column, reason in draft.dropped:
+                dropped += 1
+                out.append(
+                    (
+                        "reject",
+                        {
+                            "line": draft.line,
+                            "reason": f"line {draft.line}: {reason}; left out of the chain",
+                            "field": column,
+                            "raw": "",
+                        },
+                    )
+                )
+        counts = Counts(
+            rows=rows,
+            imported=imported,
+            updated=updated,
+            ignored=ignored,
+            rejected=rejected,
+            flushed=c.flushed,
+            records=records,
+            dropped=dropped,
+        )
+        return out, counts
+
+    # Flush and append ----------------------------------------------------------------------
+
+    def _flush(self, job: ImportJob) -> ImportJob:
+        """Delete every chain the list holds, in batches, then record that the flush is done."""
+        flushed = job.counts.flushed
+        after = ""
+        while True:
+            if self._stopping.is_set():
+                raise Stopped
+            self.wait(self.store.position(), 60.0)
+            page = self.records.live_chains(job.list_id, after=after, limit=self.batch_rows)
+            if not page:
+                break
+            after = page[-1][0]
+            ids = [UUID(chain) for _, chain in page]
+            heads = self.store.heads(ids)
+            now = self.clock()
+            deletions: list[Event] = []
+            for (client_id, _), chain in zip(page, ids, strict=True):
+                version, topic = heads.get(chain, (0, ""))
+                if version and Head.of(version, topic).live:
+                    deletions.append(
+                        record_chain.deletion(
+                            chain,
+                            version=version,
+                            list_id=job.list_id,
+                            client_id=client_id,
+                            account_id=job.account_id,
+                            reason="flush",
+                            job_id=job.id,
+                            detail=f"flush and append: {job.file_name}",
+                            now=now,
+                        )
+                    )
+            flushed += len(deletions)
+            changes = Changes.of(job, now)
+            import_job.progressed(changes, job, line=0, offset=0, counts=Counts(flushed=flushed))
+            job = self._commit(job, deletions + changes.events)
+        changes = Changes.of(job, self.clock())
+        import_job.flushed(changes, job, flushed)
+        return self._commit(job, changes.events)
+
+    # Storing -------------------------------------------------------------------------------
+
+    def _commit(
+        self, job: ImportJob, events: list[Event], encoded: list[StoredEvent] | None = None
+    ) -> ImportJob:
+        self.store.append_stored(encoded or [], events)
+        state: ImportJob | None = job
+        for event in events:
+            if event.originator_id == job.id:
+                state = import_job.evolve(state, event)
+        assert state is not None
+        return state
+
+    def _reload(self, job: ImportJob) -> ImportJob:
+        state = self.store.load(job.id, import_job.project)
+        if state is None or state.finished or state.runner != self.id:
+            raise LostJob
+        return state
+
+    def _fail(self, job_id: UUID, reason: str, line: int | None) -> ImportJob | None:
+        for _attempt in range(3):
+            state = self.store.load(job_id, import_job.project)
+            if state is None or state.finished:
+                return state
+            try:
+                self.store.append(
+                    import_job.fail(state, reason=reason, line=line, counts=None, now=self.clock())
+                )
+            except ConcurrencyConflict:
+                continue
+            return self.store.load(job_id, import_job.project)
+        return None
+
+
+def _duplicate(draft: Drafted, append_type: str) -> dict[str, Any]:
+    return {
+        "line": draft.line,
+        "reason": f"line {draft.line}: client id {draft.client_id!r} is already in the list; "
+        f"{append_type.replace('_', ' ')} keeps the first and ignores duplicates",
+        "field": "client_id",
+        "raw": "",
+    }
