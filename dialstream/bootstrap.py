@@ -28,7 +28,8 @@ DEFAULT_ACCOUNT_NAME = "Default account"
 DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
 # Background processors a process can host besides the projections (``dialstream worker NAME``).
 IMPORTS = "imports"
-SERVICES = (IMPORTS,)
+RETENTION = "retention"
+SERVICES = (IMPORTS, RETENTION)
 
 
 class Service(Protocol):
@@ -105,6 +106,10 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)
+    if RETENTION in hosted:
+        from processors.retention import RetentionSweeper
+
+        runtime.services[RETENTION] = RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
     return runtime
 
 

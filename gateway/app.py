@@ -18,6 +18,7 @@ from gateway.routes import (
     contact_lists,
     data_mappings,
     dialing_profiles,
+    exports,
     hierarchy,
     imports,
     session_profiles,
@@ -40,6 +41,7 @@ ROUTERS = (
     api_keys.router,
     hierarchy.router,
     imports.router,
+    exports.router,
 )
 
 

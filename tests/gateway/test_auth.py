@@ -19,6 +19,10 @@ from tests.gateway import helpers as h
 FINGERPRINT = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
 
 # (method, path, body, the least role that may call it)
+SPECS = "/api/v1/specification-files"
+MAPPINGS = "/api/v1/data-mappings"
+RULES = "/api/v1/upload-rules"
+MAPPED = [{"column": "id", "field": "client_id"}, {"column": "phone", "field": "contact_info"}]
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("PATCH", h.SETTINGS, {"pacing": {"target_abandon_rate": 2}}, "admin"),
     ("POST", h.PUBLIC_KEYS, {"user_id": "t@example.com", "armored": "not a key"}, "admin"),
@@ -49,6 +53,16 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", h.LISTS, {"name": "{unique}"}, "supervisor"),
     ("PATCH", f"{h.LISTS}/{{list}}", {"description": "changed"}, "supervisor"),
     ("DELETE", f"{h.LISTS}/{{list}}", None, "supervisor"),
+    ("POST", f"{h.LISTS}/{{list}}/imports", None, "supervisor"),
+    ("POST", SPECS, {"name": "{unique}", "fields": MAPPED}, "supervisor"),
+    ("PATCH", f"{SPECS}/{{spec}}", {"description": "changed"}, "supervisor"),
+    ("DELETE", f"{SPECS}/{{spec}}", None, "supervisor"),
+    ("POST", MAPPINGS, {"name": "{unique}", "fields": MAPPED}, "supervisor"),
+    ("PATCH", f"{MAPPINGS}/{{mapping}}", {"description": "changed"}, "supervisor"),
+    ("DELETE", f"{MAPPINGS}/{{mapping}}", None, "supervisor"),
+    ("POST", RULES, {"name": "{unique}", "data_mapping_id": "{mapping}"}, "supervisor"),
+    ("PATCH", f"{RULES}/{{rule}}", {"description": "changed"}, "supervisor"),
+    ("DELETE", f"{RULES}/{{rule}}", None, "supervisor"),
     ("GET", h.API_KEYS, None, "admin"),
     ("POST", h.API_KEYS, {"name": "{unique}", "role": "admin"}, "admin"),
     ("DELETE", f"{h.API_KEYS}/{{key}}", None, "admin"),
@@ -79,7 +93,16 @@ def world(admin: httpx.Client) -> dict[str, str]:
     assert key.status_code == 201, key.text
     ids = {kind: item["id"] for kind, item in made.items()}
     ids["key"] = key.json()["id"]
-    return ids
+    return ids | _list_rules(admin)
+
+
+def _list_rules(admin: httpx.Client) -> dict[str, str]:
+    """A specification file, a data mapping and an upload rule using neither of them."""
+    spec = h.create(admin, SPECS, {"name": h.unique("Spec"), "fields": MAPPED})
+    mapping = h.create(admin, MAPPINGS, {"name": h.unique("Mapping"), "fields": MAPPED})
+    other = h.create(admin, MAPPINGS, {"name": h.unique("Mapping"), "fields": MAPPED})
+    rule = h.create(admin, RULES, {"name": h.unique("Rule"), "data_mapping_id": other["id"]})
+    return {"spec": spec["id"], "mapping": mapping["id"], "rule": rule["id"]}
 
 
 def fill(value: Any, world: dict[str, str]) -> Any:
@@ -243,6 +266,9 @@ def test_every_write_endpoint_is_in_the_role_table(base_url: str) -> None:
         "{group}": "{group_id}",
         "{list}": "{list_id}",
         "{key}": "{key_id}",
+        "{spec}": "{specification_file_id}",
+        "{mapping}": "{data_mapping_id}",
+        "{rule}": "{upload_rule_id}",
         FINGERPRINT: "{fingerprint}",
     }
     for action in ("start", "pause", "resume", "stop"):
@@ -275,7 +301,7 @@ def fresh_world(admin: httpx.Client) -> dict[str, str]:
     assert key.status_code == 201, key.text
     ids = {kind: item["id"] for kind, item in made.items()}
     ids["key"] = key.json()["id"]
-    return ids
+    return ids | _list_rules(admin)
 
 
 @pytest.mark.parametrize(("method", "path", "body", "least"), ENDPOINTS)
