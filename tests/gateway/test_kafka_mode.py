@@ -20,13 +20,14 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from dialstream.bootstrap import all_projections
 from dialstream.settings import Settings
 from tests.gateway import helpers as h
 from tests.kafka import ROOT, Broker
 from tests.kafka_support import kafka_env, kafka_settings
 
 BOOTSTRAP_KEY = "dsk_kafka-mode-test-bootstrap-secret"
-WORKERS = ("catalogue", "hierarchy", "credentials")
+WORKERS = tuple(p.name for p in all_projections())
 
 
 @dataclass

@@ -40,14 +40,16 @@ def new_list(runtime: Runtime, settings: ContactListSettings | None = None, name
     return done.id
 
 
-def request(runtime: Runtime, list_id: UUID, source: Path, **options: Any) -> UUID:
+def request(
+    runtime: Runtime, list_id: UUID, source: Path, account_id: UUID = DEFAULT_ACCOUNT_ID, **options: Any
+) -> UUID:
     """Put ``source`` where an upload would land and request its import."""
     job_id = uuid.uuid4()
     stored = Path("imports") / str(job_id) / "upload"
     (runtime.settings.data_dir / stored).parent.mkdir(parents=True)
     shutil.copyfile(source, runtime.settings.data_dir / stored)
     runtime.handlers.request_import(
-        DEFAULT_ACCOUNT_ID,
+        account_id,
         list_id,
         job_id=job_id,
         file_name=source.name,

@@ -39,8 +39,6 @@ from processors.relay import Relay, RelayProgress
 from processors.wire import outgoing
 from projections.base import ProjectionStore
 from projections.catalogue import Catalogue
-from projections.credentials import Credentials
-from projections.hierarchy import CampaignHierarchy
 from projections.sql import Cursor, Database, connect, sqlite_path
 from schemas.base import Event
 from schemas.topics import CATALOGUE
@@ -66,7 +64,7 @@ T = TypeVar("T")
 # The audit of applications -----------------------------------------------------------------
 
 AUDIT_TABLE = "fault_test_applied"
-PROJECTION_CLASSES = (Catalogue, Credentials, CampaignHierarchy)
+PROJECTION_CLASSES = tuple({type(p) for p in all_projections()})
 
 
 def audited(

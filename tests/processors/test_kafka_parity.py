@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dialstream.bootstrap import build
 from dialstream.settings import Settings
+from tests.imports.support import finished, request
 from tests.kafka import Broker
 from tests.kafka_support import kafka_settings, projection_rows
 from tests.scenario import build_campaign_structure
@@ -19,7 +20,17 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     embedded.start()
     account_id = embedded.handlers.open_account("Parity").id
     embedded.handlers.issue_api_key(account_id, "ops", "supervisor")
-    build_campaign_structure(embedded.handlers, account_id)
+    structure = build_campaign_structure(embedded.handlers, account_id)
+    # Records, an update, a rejected row and a failed job: every records and import_jobs table.
+    list_id = structure["November"]
+    source = tmp_path / "contacts.csv"
+    source.write_text("client_id,phone,tier\nC1,212-555-0101,gold\nC2,312-555-0102,\nC3,nope,\n")
+    for append_type in ("append_only", "append_and_update"):
+        job = finished(embedded, request(embedded, list_id, source, append_type=append_type, account_id=account_id))
+        assert job.status == "completed", job.reason
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert finished(embedded, request(embedded, list_id, empty, account_id=account_id)).status == "failed"
     assert embedded.wait(embedded.store.position())
     expected = projection_rows(embedded.views)
     embedded.stop()
