@@ -18,10 +18,10 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from domain import name_claim
+from domain import name_claim, usage
 from domain.aggregate import Aggregate, Changes, existing, pick, projector, touched
 from domain.codes import ContactInfoType
-from domain.errors import InUse, RuleViolation
+from domain.errors import RuleViolation
 from domain.name_claim import NameClaim
 from domain.record_fields import CLIENT_ID, CONTACT_INFO, CUSTOM_PREFIX, TARGETS, custom_name, is_custom
 from domain.record_fields import target_problem as _target_problem
@@ -477,34 +477,15 @@ def change(
 
 
 def archive(state: DataMapping | None, *, claim: NameClaim | None, now: datetime) -> list[Event]:
-    mapping = existing(state, LABEL, "id")
-    if mapping.used_by:
-        raise InUse(
-            f"data mapping {mapping.name!r} is used by {len(mapping.used_by)} upload rule(s); "
-            "change or delete them first",
-            field="id",
-        )
-    changes = Changes.of(mapping, now)
-    changes.record(DataMappingArchived)
-    return (name_claim.release(claim, now=now) if claim else []) + changes.events
+    return usage.archive(state, DataMappingArchived, label=LABEL, claim=claim, now=now)
 
 
 def reference(state: DataMapping | None, rule_id: UUID, *, field: str, now: datetime) -> list[Event]:
-    """An upload rule starts to use the mapping (which must exist and not be archived)."""
-    mapping = existing(state, LABEL, field)
-    if rule_id in mapping.used_by:
-        return []
-    changes = Changes.of(mapping, now)
-    changes.record(DataMappingReferenced, by_id=rule_id)
-    return changes.events
+    return usage.reference(state, DataMappingReferenced, rule_id, label=LABEL, field=field, now=now)
 
 
 def release(state: DataMapping, rule_id: UUID, *, now: datetime) -> list[Event]:
-    if rule_id not in state.used_by:
-        return []
-    changes = Changes.of(state, now)
-    changes.record(DataMappingReleased, by_id=rule_id)
-    return changes.events
+    return usage.release(state, DataMappingReleased, rule_id, now=now)
 
 
 def evolve(state: DataMapping | None, event: Event) -> DataMapping | None:

@@ -17,10 +17,10 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from domain import data_mapping, name_claim
+from domain import data_mapping, name_claim, usage
 from domain.aggregate import Aggregate, Changes, existing, pick, projector, touched
 from domain.data_mapping import MappedFields, Resolved
-from domain.errors import InUse, RuleViolation
+from domain.errors import RuleViolation
 from domain.name_claim import NameClaim
 from schemas.base import Event
 from schemas.list_rules import (
@@ -252,34 +252,15 @@ def change(
 
 
 def archive(state: SpecificationFile | None, *, claim: NameClaim | None, now: datetime) -> list[Event]:
-    spec = existing(state, LABEL, "id")
-    if spec.used_by:
-        raise InUse(
-            f"specification file {spec.name!r} is used by {len(spec.used_by)} upload rule(s); "
-            "change or delete them first",
-            field="id",
-        )
-    changes = Changes.of(spec, now)
-    changes.record(SpecificationFileArchived)
-    return (name_claim.release(claim, now=now) if claim else []) + changes.events
+    return usage.archive(state, SpecificationFileArchived, label=LABEL, claim=claim, now=now)
 
 
 def reference(state: SpecificationFile | None, rule_id: UUID, *, field: str, now: datetime) -> list[Event]:
-    """An upload rule starts to use the specification file (which must exist, unarchived)."""
-    spec = existing(state, LABEL, field)
-    if rule_id in spec.used_by:
-        return []
-    changes = Changes.of(spec, now)
-    changes.record(SpecificationFileReferenced, by_id=rule_id)
-    return changes.events
+    return usage.reference(state, SpecificationFileReferenced, rule_id, label=LABEL, field=field, now=now)
 
 
 def release(state: SpecificationFile, rule_id: UUID, *, now: datetime) -> list[Event]:
-    if rule_id not in state.used_by:
-        return []
-    changes = Changes.of(state, now)
-    changes.record(SpecificationFileReleased, by_id=rule_id)
-    return changes.events
+    return usage.release(state, SpecificationFileReleased, rule_id, now=now)
 
 
 def evolve(state: SpecificationFile | None, event: Event) -> SpecificationFile | None:
