@@ -27,7 +27,6 @@ from domain import (
     contact_list,
     dialing_profile,
     name_claim,
-    selection,
     session_profile,
 )
 from domain.account import Account, UpdateSettings
@@ -201,15 +200,7 @@ class Handlers(ImportHandlers, ListRuleHandlers):
 
     # Profiles --------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_filter(settings: Any) -> None:
-        """A dialing profile's filter is a selection rule: refuse one that does not parse."""
-        filtering = getattr(settings, "filtering", None)
-        if filtering is not None:
-            selection.parse(filtering.selection_rule, field="settings.filtering.selection_rule")
-
     def create_profile(self, kind: ProfileKind[Any], account_id: UUID, command: Any) -> Done:
-        self._check_filter(command.settings)
         profile_id = self.new_id()
         events = kind.create(
             profile_id=profile_id,
@@ -232,7 +223,6 @@ class Handlers(ImportHandlers, ListRuleHandlers):
     ) -> Done:
         state = self._profile(kind, account_id, profile_id)
         self._expect(state, expected_version)
-        self._check_filter(pick(command.settings, state.settings))
         name = pick(command.name, state.name)
         events = kind.change(
             state,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from msgspec import UNSET, Struct, UnsetType
 
-from domain import account
+from domain import account, selection
 from domain.profile import Profile, ProfileKind
 from schemas.profiles import (
     Description,
@@ -30,6 +30,11 @@ class ChangeDialingProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fie
     settings: DialingSettings | UnsetType = UNSET
 
 
+def validate(settings: DialingSettings) -> None:
+    """The filter is a selection rule: refuse one that does not parse."""
+    selection.parse(settings.filtering.selection_rule, field="settings.filtering.selection_rule")
+
+
 KIND: ProfileKind[DialingSettings] = ProfileKind(
     kind="dialing-profile",
     label="dialing profile",
@@ -38,5 +43,6 @@ KIND: ProfileKind[DialingSettings] = ProfileKind(
     deleted=DialingProfileDeleted,
     default_of=lambda state: state.default_dialing_profile_id,
     choose_default=account.choose_default_dialing_profile,
+    validate=validate,
 )
 project = KIND.projector()

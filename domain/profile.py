@@ -42,6 +42,8 @@ class ProfileKind(Generic[T]):
     choose_default: Callable[..., list[Event]]
     # Names the setting (if any) that must not change while templates use the profile.
     frozen_in_use: Callable[[T, T], str | None] = lambda old, new: None
+    # Checks of the settings beyond their types (a dialing profile's filter must parse).
+    validate: Callable[[T], None] = lambda settings: None
 
     def create(
         self,
@@ -54,6 +56,7 @@ class ProfileKind(Generic[T]):
         claim: NameClaim | None,
         now: datetime,
     ) -> list[Event]:
+        self.validate(settings)
         name = name_claim.clean(name)
         events = name_claim.claim(
             claim,
@@ -83,6 +86,7 @@ class ProfileKind(Generic[T]):
         now: datetime,
     ) -> list[Event]:
         self.ensure_exists(state)
+        self.validate(settings)
         name = name_claim.clean(name)
         events: list[Event] = []
         events += name_claim.rename(

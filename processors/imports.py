@@ -32,7 +32,7 @@ from domain.import_job import ImportJob
 from domain.record_chain import Head, Rejection
 from domain.record_import import drafting
 from processors import files
-from processors.import_drafting import Drafted, Drafter, JobContext, as_draft
+from processors.import_drafting import Drafted, Drafter, JobContext, Row, as_draft
 from processors.import_plan import layout_of, row_plan
 from projections.import_jobs import ImportJobQueries
 from projections.records import RecordQueries
@@ -45,13 +45,12 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 5000
 # Below this size a file drafts in this process: starting workers costs more than it saves.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
-ROWS_DRAFTED = tuple[int, list[str]]
 IMPORTED_TOPIC = f"{RecordChainImported.tag()}/v{RecordChainImported.SCHEMA_VERSION}"
 
 
 @dataclass
 class Batch:
-    rows: list[ROWS_DRAFTED] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     problems: list[files.RowProblem] = field(default_factory=list)
     last_line: int = 0
     end_offset: int = 0
@@ -189,19 +188,25 @@ class ImportRunner:
             now=self.clock(),
         )
         job = self._commit(job, changes.events)
-        if job.rules.append_type == "new_list_only" and job.counts.rows == 0 and not job.flushed:
-            self.wait(self.store.position(), 60.0)
-            chains, _ = self.records.counts(job.list_id)
-            if chains:
-                return self._fail(
-                    job.id,
-                    f"the list already holds {chains} client ids; 'new list only' imports into an "
-                    "empty list (use append only, append and update, or flush and append)",
-                    None,
-                )
+        fresh = job.offset == 0 and job.counts.rows == 0 and not job.flushed
+        chains = self._chains_held(job.list_id) if fresh else None
+        if job.rules.append_type == "new_list_only" and chains:
+            return self._fail(
+                job.id,
+                f"the list already holds {chains} client ids; 'new list only' imports into an "
+                "empty list (use append only, append and update, or flush and append)",
+                None,
+            )
         if job.rules.append_type == "flush_and_append" and not job.flushed:
             job = self._flush(job)
+        # A list that was empty when this job started can only hold chains this job wrote:
+        # the chains seen so far say what the store would, without asking it per batch.
+        self._seen = {} if chains == 0 and not job.flushed else None
         return self._import_rows(job, path, layout, opened, plan)
+
+    def _chains_held(self, list_id: UUID) -> int:
+        self.wait(self.store.position(), 60.0)
+        return self.records.counts(list_id)[0]
 
     def _import_rows(
         self,
@@ -212,13 +217,6 @@ class ImportRunner:
         plan: Any,
     ) -> ImportJob | None:
         resuming = job.offset > 0
-        # A list that was empty when this job started can only hold chains this job wrote:
-        # the chains seen so far say what the store would, without asking it per batch.
-        self._seen = None
-        if not resuming and not job.flushed and job.counts.rows == 0:
-            self.wait(self.store.position(), 60.0)
-            if self.records.counts(job.list_id)[0] == 0:
-                self._seen = {}
         rows = files.read_rows(
             path,
             layout,
@@ -286,7 +284,9 @@ class ImportRunner:
         ids = {d.client_id: UUID(bytes=d.chain_id) for d in drafts if isinstance(d, Drafted)}
         seen = self._seen
         if seen is None:
-            heads = {i: Head.of(v, topic) for i, (v, topic) in self.store.heads(list(set(ids.values()))).items()}
+            heads = {
+                i: Head.of(v, topic) for i, (v, topic) in self.store.heads(list(set(ids.values()))).items()
+            }
         else:
             heads = {ids[c]: Head(seen[c], True) for c in ids if c in seen}
         c = job.counts

@@ -50,6 +50,7 @@ COLUMNS = (
 )
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _custom = msgspec.json.Encoder()
+_decode_custom = msgspec.json.Decoder(dict[str, str])
 
 
 class Records:
@@ -141,9 +142,6 @@ def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, .
     ]
 
 
-_decode_custom = msgspec.json.Decoder(dict[str, str])
-
-
 class RecordQueries:
     def __init__(self, db: Database):
         self.db = db
@@ -166,6 +164,25 @@ class RecordQueries:
                 (str(list_id), after, limit),
             )
             return [(str(a), str(b)) for a, b in cursor.fetchall()]
+
+    def custom_names(self, list_id: UUID, page: int = 5000) -> set[str]:
+        """The custom field names the list's chains hold (read from each chain's first record)."""
+        names: set[str] = set()
+        after = ""
+        while True:
+            with self.db.transaction() as cursor:
+                cursor.execute(
+                    "SELECT client_id, custom FROM records WHERE list_id = ? AND chain_n = 1 "
+                    "AND client_id > ? ORDER BY client_id LIMIT ?",
+                    (str(list_id), after, page),
+                )
+                rows = cursor.fetchall()
+            for _, custom in rows:
+                if custom != "{}":
+                    names.update(_decode_custom.decode(custom))
+            if len(rows) < page:
+                return names
+            after = str(rows[-1][0])
 
     def labels(self, list_id: UUID) -> dict[str, str]:
         with self.db.transaction() as cursor:

@@ -23,7 +23,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-import msgspec
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
@@ -65,7 +64,6 @@ RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 HEADERS = tuple(header for header, _ in RECORD_COLUMNS)
 _SOURCES = tuple(column for _, column in RECORD_COLUMNS)
-_custom_keys = msgspec.json.Decoder(dict[str, Any])
 
 
 @router.get(
@@ -109,23 +107,8 @@ def export_list(
 
 def custom_names(runtime: Runtime, list_id: UUID, labels: Mapping[str, str]) -> list[str]:
     """Every custom field name of the list, sorted: those its imports mapped and those its
-    records hold. Reads the ``custom`` column of each chain's first record, in pages."""
-    names = set(labels)
-    after = ""
-    while True:
-        with runtime.records.db.transaction() as cursor:
-            cursor.execute(
-                "SELECT client_id, custom FROM records WHERE list_id = ? AND chain_n = 1 "
-                "AND client_id > ? ORDER BY client_id LIMIT ?",
-                (str(list_id), after, PAGE),
-            )
-            rows = cursor.fetchall()
-        for _, custom in rows:
-            if custom != "{}":
-                names.update(_custom_keys.decode(custom))
-        if len(rows) < PAGE:
-            return sorted(names)
-        after = str(rows[-1][0])
+    records hold."""
+    return sorted(set(labels) | runtime.records.custom_names(list_id, page=PAGE))
 
 
 def custom_headers(names: Sequence[str], labels: Mapping[str, str]) -> list[str]:

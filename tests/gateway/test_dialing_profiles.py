@@ -109,3 +109,9 @@ def test_supervisor_can_make_a_dialing_profile_the_default(new_account: Any, cli
     response = supervisor.post(f"{h.DIALING}/{second['id']}/make-default")
     assert response.status_code == 200, response.text
     assert response.json()["is_default"] is True
+
+
+def test_a_filter_that_is_not_a_selection_rule_is_422(supervisor: httpx.Client) -> None:
+    body = {"name": h.unique("Filtered"), "settings": {"filtering": {"selection_rule": "atempt < 3"}}}
+    problem = h.assert_problem(supervisor.post(h.DIALING, json=body), 422, "settings.filtering.selection_rule")
+    assert "did you mean attempt" in problem["detail"]
