@@ -17,7 +17,7 @@ import httpx
 from tqdm import tqdm
 from tqdm.utils import CallbackIOWrapper
 
-APPEND_TYPES = ("new_list_only", "append_only", "append_and_update", "flush_and_append")
+from schemas.imports import APPEND_TYPES
 
 
 def cmd_lists_import(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from msgspec import Struct
 
 from domain import import_job
 from domain.errors import RuleViolation
-from schemas.imports import APPEND_TYPES, AppendType, FieldMap, FileLayout, RowRules
+from schemas.imports import AppendType, FieldMap, FileLayout, RowRules
 
 
 class ImportOptions(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -63,8 +63,6 @@ class ImportHandlers:
         elif mapping_id:
             fields = _fields(self.data_mapping(account_id, mapping_id).fields)
         append_type = options.append_type or (rule.append_type if rule else "append_only")
-        if append_type not in APPEND_TYPES:
-            raise RuleViolation(f"append type is one of {', '.join(APPEND_TYPES)}", field="append_type")
         zones = contact_list.settings.time_zones
         rules = RowRules(
             append_type=append_type,
