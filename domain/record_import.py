@@ -152,7 +152,13 @@ def _draft(ctx: Drafting, line: int, values: list[str]) -> ChainDraft:
         )
     custom = {name: values[index].strip() for name, index in plan.custom if values[index].strip()}
     return ChainDraft(
-        line=line, client_id=client, records=records, contact=contact, custom=custom, dropped=dropped
+        line=line,
+        client_id=client,
+        chain_id=chain,
+        records=records,
+        contact=contact,
+        custom=custom,
+        dropped=dropped,
     )
 
 

@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from typing import Generic, NamedTuple, TypeVar
 from uuid import UUID
 
+from dialstream.gc_tuning import tune_for_throughput
 from domain import record_chain
 from domain.record_chain import ChainDraft, Rejection
 from domain.record_import import Drafting, draft_rows
@@ -51,7 +52,7 @@ def draft_encoded(ctx: JobContext, rows: list[Row], now: datetime) -> list[Draft
         if isinstance(draft, Rejection):
             out.append(draft)
             continue
-        chain = record_chain.chain_id(list_id, draft.client_id)
+        chain = draft.chain_id
         event = record_chain.chain_event(
             draft,
             result="imported",
@@ -82,6 +83,7 @@ def as_draft(drafted: Drafted) -> ChainDraft:
     return ChainDraft(
         line=event.line,
         client_id=event.client_id,
+        chain_id=event.originator_id,
         records=event.records,
         contact=event.contact,
         custom=event.custom,
@@ -132,6 +134,7 @@ _worker_ctx: JobContext | None = None
 def _remember(ctx: JobContext) -> None:
     global _worker_ctx
     _worker_ctx = ctx
+    tune_for_throughput()
 
 
 def _draft_remembered(rows: list[Row], now: datetime) -> list[Drafted | Rejection]:
