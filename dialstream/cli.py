@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dialstream import cli_lists
 from dialstream.bootstrap import SERVICES, Runtime, all_projections, build, ensure_bootstrap_key
+from dialstream.gc_tuning import tune_for_throughput
 from dialstream.settings import Settings
 
 DESCRIPTION = """\
@@ -60,8 +61,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
     # was installed before it; make that an orderly exit so the runtime below is stopped.
     signal.signal(signal.SIGTERM, _exit_quietly)
+    app = create_app(runtime)
+    tune_for_throughput()
     try:
-        uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
         runtime.stop()
     return 0
@@ -178,6 +181,7 @@ def _serve_until_signalled(runtime: Runtime, what: str) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     runtime.start()
+    tune_for_throughput()
     print(f"dialstream {what}: running on {runtime.settings.bus} (Ctrl-C to stop)", flush=True)
     bus = runtime.bus
     try:
