@@ -20,7 +20,8 @@ from projections.credentials import CredentialQueries, Credentials
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
 from projections.records import RecordQueries, Records
-from projections.sql import Database, connect
+from projections.sql import Database, connect, sqlite_path
+from projections.sqlite_wal import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,11 @@ class Runtime:
     import_jobs: ImportJobQueries
     bus: Bus
     services: dict[str, Service] = field(default_factory=dict)
+    checkpointers: list[WalCheckpointer] = field(default_factory=list)
 
     def start(self) -> None:
+        for checkpointer in self.checkpointers:
+            checkpointer.start()
         self.bus.start()
         for service in self.services.values():
             service.start()
@@ -78,6 +82,8 @@ class Runtime:
         for service in self.services.values():
             service.stop()
         self.bus.stop()
+        for checkpointer in self.checkpointers:
+            checkpointer.stop()
         self.views.close()
         self.store.close()
 
@@ -103,6 +109,11 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         records=RecordQueries(views),
         import_jobs=ImportJobQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
+        checkpointers=[
+            WalCheckpointer(sqlite_path(url))
+            for url in (settings.database_url, settings.views_url)
+            if url.startswith("sqlite:") and sqlite_path(url) != ":memory:"
+        ],
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)

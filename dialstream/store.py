@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteCursor, SQLiteFactory
 
+from projections import sqlite_wal
 from projections.sql import sqlite_path
 from schemas import registry
 from schemas.base import Event
@@ -138,12 +139,11 @@ def _chunks(items: Sequence[UUID], size: int) -> Iterable[Sequence[UUID]]:
 
 
 class WalSQLiteFactory(SQLiteFactory):
-    """The library's SQLite factory, with ``synchronous=NORMAL`` on every connection.
+    """The library's SQLite factory, with Dialstream's WAL settings on every connection.
 
-    In WAL mode that is SQLite's recommended setting: a commit survives the process being
-    killed (the import kill test relies on it), only an OS crash or power cut can lose
-    the last commits, never corrupt the file. FULL adds an fsync per commit, which costs a
-    bulk import a third of its time. Production runs on PostgreSQL.
+    ``synchronous=NORMAL`` (a commit survives the process being killed, which the import
+    kill test relies on; FULL costs a bulk import a third of its time) and checkpoints
+    left to :class:`projections.sqlite_wal.WalCheckpointer`. Production runs on PostgreSQL.
     """
 
     def __init__(self, env: Any):
@@ -153,7 +153,7 @@ class WalSQLiteFactory(SQLiteFactory):
 
         def create_normal() -> SQLiteConnection:
             connection = create()
-            connection._sqlite_conn.execute("PRAGMA synchronous = NORMAL")
+            sqlite_wal.configure(connection._sqlite_conn)
             return connection
 
         pool._create_connection = create_normal  # type: ignore[method-assign]
