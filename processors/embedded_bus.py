@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedBus:
-    def __init__(self, store: EventStore, *, batch_size: int = 500, poll_interval: float = 0.25):
+    def __init__(self, store: EventStore, *, batch_size: int = 2000, poll_interval: float = 0.25):
         self.store = store
         self.batch_size = batch_size
         self.poll_interval = poll_interval

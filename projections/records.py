@@ -7,6 +7,7 @@ replaced as a whole when its chain event arrives, so the table equals a replay.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -102,12 +103,18 @@ def _delete_chain(cursor: Cursor, list_id: UUID, client_id: str) -> None:
     cursor.execute("DELETE FROM records WHERE list_id = ? AND client_id = ?", (str(list_id), client_id))
 
 
+@lru_cache(maxsize=256)
+def _text(shared_id: UUID) -> str:
+    """The text of an id that thousands of chains share (list, account, import job)."""
+    return str(shared_id)
+
+
 def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, ...]]:
-    list_id, chain, account = str(event.list_id), str(event.originator_id), str(event.account_id)
+    list_id, chain, account = _text(event.list_id), str(event.originator_id), _text(event.account_id)
     contact = event.contact
     custom = _custom.encode(event.custom).decode()
     imported_at = event.timestamp.isoformat()
-    job = str(event.job_id)
+    job = _text(event.job_id)
     return [
         (
             list_id,
