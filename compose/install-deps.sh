@@ -7,10 +7,11 @@
 # gnupg:      OpenPGP decryption and encryption of list files.
 # a Java 17+ runtime and maven: the Kafka broker, fetched from Maven Central and started by
 #             compose/kafka.sh (skipped when java and mvn are already on the PATH).
-# redis-server and openssh-server join this list with the suppression-index and SFTP work.
+# redis-server: the production suppression index, started per test run by compose/redis.sh.
+# openssh-server joins this list with the SFTP work.
 set -euo pipefail
 
-PACKAGES=(postgresql gnupg)
+PACKAGES=(postgresql gnupg redis-server)
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     PACKAGES+=(openjdk-17-jre-headless maven)
 fi

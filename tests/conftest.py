@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import kafka, postgres
+from tests import kafka, postgres, redis
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +33,11 @@ def kafka_broker() -> Iterator[kafka.Broker]:
     session; tests keep apart by topic prefix. Fault tests that restart a broker start their own."""
     with kafka.running() as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[redis.Server]:
+    """A real Redis from ``compose/redis.sh``, shared by the session; tests keep apart by key
+    prefix. Fault tests that stop and restart a server start their own (``tests.redis.running``)."""
+    with redis.running() as server:
+        yield server
