@@ -34,6 +34,7 @@ from domain.record_import import drafting
 from processors import files
 from processors.import_drafting import Drafted, Drafter, JobContext, Row, as_draft
 from processors.import_plan import layout_of, row_plan
+from processors.seen_chains import SeenChains
 from projections.import_jobs import ImportJobQueries
 from projections.records import RecordQueries
 from schemas.base import Event
@@ -100,7 +101,7 @@ class ImportRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
-        self._seen: dict[str, int] | None = None  # client id -> chain version, see _import_rows
+        self._seen: SeenChains | None = None  # see _run_job
 
     # Hosting -----------------------------------------------------------------------------
 
@@ -200,8 +201,8 @@ class ImportRunner:
         if job.rules.append_type == "flush_and_append" and not job.flushed:
             job = self._flush(job)
         # A list that was empty when this job started can only hold chains this job wrote:
-        # the chains seen so far say what the store would, without asking it per batch.
-        self._seen = {} if chains == 0 and not job.flushed else None
+        # the store is asked only about chains the job may have written already.
+        self._seen = SeenChains.for_file(opened.size) if chains == 0 and not job.flushed else None
         return self._import_rows(job, path, layout, opened, plan)
 
     def _chains_held(self, list_id: UUID) -> int:
@@ -281,14 +282,14 @@ class ImportRunner:
         self, job: ImportJob, batch: Batch, drafts: list[Drafted | Rejection]
     ) -> tuple[list[tuple[str, Any]], Counts]:
         list_id, append_type, now = job.list_id, job.rules.append_type, self.clock()
-        ids = {d.client_id: UUID(bytes=d.chain_id) for d in drafts if isinstance(d, Drafted)}
+        drafted = [d for d in drafts if isinstance(d, Drafted)]
+        ids = {d.client_id: UUID(bytes=d.chain_id) for d in drafted}
         seen = self._seen
         if seen is None:
-            heads = {
-                i: Head.of(v, topic) for i, (v, topic) in self.store.heads(list(set(ids.values()))).items()
-            }
-        else:
-            heads = {ids[c]: Head(seen[c], True) for c in ids if c in seen}
+            asked = set(ids.values())
+        else:  # a list empty at the start: only chains this job may have written
+            asked = {ids[d.client_id] for d in drafted if seen.may_hold(d.chain_id)}
+        heads = {i: Head.of(v, topic) for i, (v, topic) in self.store.heads(list(asked)).items()}
         c = job.counts
         rows, imported, updated, ignored = c.rows, c.imported, c.updated, c.ignored
         rejected, records, dropped = c.rejected + len(batch.problems), c.records, c.dropped
@@ -344,9 +345,8 @@ class ImportRunner:
                     )
                 )
         if seen is not None:
-            for client, chain in ids.items():
-                if chain in heads:
-                    seen[client] = heads[chain].version
+            for d in drafted:
+                seen.add(d.chain_id)
         counts = Counts(
             rows=rows,
             imported=imported,
