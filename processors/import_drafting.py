@@ -7,6 +7,9 @@ chain is indeed new, which keeps the per-row cost of the one writing thread smal
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,6 +27,7 @@ from schemas import registry
 from schemas.records import RecordChainImported
 
 B = TypeVar("B")
+PARENT_CHECK_SECONDS = 0.5
 Row = tuple[int, list[str]]
 
 
@@ -135,6 +139,15 @@ def _remember(ctx: JobContext) -> None:
     global _worker_ctx
     _worker_ctx = ctx
     tune_for_throughput()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A killed import process (SIGKILL, OOM) shuts no pool down, and its workers would
+    # wait on their task queue forever: a worker leaves once its parent is gone.
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _draft_remembered(rows: list[Row], now: datetime) -> list[Drafted | Rejection]:

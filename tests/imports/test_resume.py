@@ -93,9 +93,12 @@ def test_killed_import_resumes_to_the_records_of_a_clean_run(tmp_path: Path) -> 
         while (job := _job(client, job_id))["progress"] < 0.2:
             assert job["status"] in ("requested", "running"), job
             time.sleep(0.02)
+        workers = _children(process.pid)
+        assert workers, "a file this size drafts in worker processes"
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         assert 0.2 <= job["progress"] < 0.8, f"the kill must land mid-import, not at {job['progress']}"
+        _assert_exit(workers, within=10.0)
 
         process = _start(data_dir, port, log)
         interrupted = _job(client, job_id)
@@ -130,6 +133,38 @@ def test_killed_import_resumes_to_the_records_of_a_clean_run(tmp_path: Path) -> 
     assert clean_job.counts == _counts(job)
     assert len(resumed) == len(clean) == len(imported)
     assert resumed == clean
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.append(int(entry))
+    return children
+
+
+def _assert_exit(pids: list[int], within: float) -> None:
+    """The drafting workers of a killed process leave by themselves (they are orphans now)."""
+    deadline = time.monotonic() + within
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _running(pid)]
+    assert not alive, f"drafting workers {alive} outlived the killed import process"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _uuid(text: str) -> Any:
