@@ -76,12 +76,14 @@ class MsgspecMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        state = stored_event.state
+        return self.decode(stored_event.topic, stored_event.state)
+
+    def decode(self, topic: str, state: bytes) -> Any:
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
-        tag, version = split_topic(stored_event.topic)
+        tag, version = split_topic(topic)
         return registry.decode(tag, version, state)
 
 
@@ -116,6 +118,24 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             ],
         )
         return list(range(first, first + len(stored_events)))
+
+    def select_log(self, after: int, limit: int, upto: int | None = None) -> list[tuple[int, str, bytes]]:
+        """(position, topic, state) of the events after ``after``, in log order.
+
+        What a reader of the log decodes, without the library's notification objects
+        (each with its originator id parsed into a UUID): a third of the bus's cost of
+        reading an event.
+        """
+        statement = f"SELECT rowid, topic, state FROM {self.events_table_name} WHERE rowid > ? "
+        params: list[int] = [after]
+        if upto is not None:
+            statement += "AND rowid <= ? "
+            params.append(upto)
+        statement += "ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [(row[0], row[1], row[2]) for row in c.fetchall()]
 
     def select_heads(self, originator_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
         found: dict[UUID, tuple[int, str]] = {}
@@ -224,10 +244,14 @@ class EventStore(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
     def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
+        mapper = cast(MsgspecMapper, self.mapper)
+        if isinstance(self.recorder, BatchSQLiteApplicationRecorder):
+            log = self.recorder.select_log(after, limit, upto)
+            return [(position, cast(Event, mapper.decode(topic, state))) for position, topic, state in log]
         notifications: Sequence[Notification] = self.recorder.select_notifications(
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
-        return [(n.id, cast(Event, self.mapper.to_domain_event(n))) for n in notifications]
+        return [(n.id, cast(Event, mapper.decode(n.topic, n.state))) for n in notifications]
 
     def read_stored(self, after: int, limit: int = 500) -> Sequence[Notification]:
         """The stored form of the events after ``after``: what the relay publishes as is."""
