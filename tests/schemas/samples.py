@@ -14,6 +14,7 @@ from uuid import UUID
 from schemas import campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
 from tests.schemas.list_rule_samples import LIST_RULE_SPECS
+from tests.schemas.suppression_samples import SUPPRESSION_SPECS
 
 AT = datetime(2025, 3, 14, 9, 30, 12, 250000, tzinfo=UTC)
 ACCOUNT = UUID("6f1c2a9e-3b7d-4c1a-9e2f-0a1b2c3d4e5f")
@@ -348,6 +349,7 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     **IMPORT_SPECS,
     **RECORD_SPECS,
     **LIST_RULE_SPECS,
+    **SUPPRESSION_SPECS,
 }
 
 
