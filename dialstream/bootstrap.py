@@ -14,6 +14,7 @@ from dialstream.store import ConcurrencyConflict, EventStore, store_env
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
+from processors.suppression_index import SuppressionIndex
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.catalogue import Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
@@ -30,7 +31,8 @@ DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
 # Background processors a process can host besides the projections (``dialstream worker NAME``).
 IMPORTS = "imports"
 RETENTION = "retention"
-SERVICES = (IMPORTS, RETENTION)
+SUPPRESSION_INDEX = "suppression-index"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX)
 
 
 class Service(Protocol):
@@ -57,6 +59,7 @@ class Runtime:
     records: RecordQueries
     import_jobs: ImportJobQueries
     bus: Bus
+    suppression_index: SuppressionIndex
     services: dict[str, Service] = field(default_factory=dict)
     checkpointers: list[WalCheckpointer] = field(default_factory=list)
 
@@ -84,6 +87,7 @@ class Runtime:
         self.bus.stop()
         for checkpointer in self.checkpointers:
             checkpointer.stop()
+        self.suppression_index.close()
         self.views.close()
         self.store.close()
 
@@ -109,6 +113,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         records=RecordQueries(views),
         import_jobs=ImportJobQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
+        suppression_index=suppression_index(settings.suppression_index),
         checkpointers=[
             WalCheckpointer(sqlite_path(url))
             for url in (settings.database_url, settings.views_url)
@@ -117,11 +122,28 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)
+    if SUPPRESSION_INDEX in hosted:
+        from processors.suppression_projection import SuppressionIndexFollower
+
+        runtime.services[SUPPRESSION_INDEX] = SuppressionIndexFollower(store, runtime.suppression_index)
     if RETENTION in hosted:
         from processors.retention import RetentionSweeper
 
         runtime.services[RETENTION] = RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
     return runtime
+
+
+def suppression_index(where: str) -> SuppressionIndex:
+    """The suppression index adapter named by DIALSTREAM_SUPPRESSION_INDEX."""
+    if where == "embedded":
+        from processors.suppression_embedded import EmbeddedSuppressionIndex
+
+        return EmbeddedSuppressionIndex()
+    if where.startswith(("redis://", "rediss://", "unix://")):
+        from processors.suppression_redis import RedisSuppressionIndex
+
+        return RedisSuppressionIndex(where)
+    raise ValueError(f"DIALSTREAM_SUPPRESSION_INDEX={where!r}: use embedded or redis://host:port/db")
 
 
 def _import_runner(runtime: Runtime) -> Service:

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dialstream import cli_lists
-from dialstream.bootstrap import SERVICES, Runtime, all_projections, build, ensure_bootstrap_key
+from dialstream.bootstrap import (
+    SERVICES,
+    SUPPRESSION_INDEX,
+    Runtime,
+    all_projections,
+    build,
+    ensure_bootstrap_key,
+)
 from dialstream.gc_tuning import tune_for_throughput
 from dialstream.settings import Settings
 
@@ -92,13 +99,37 @@ def replay(runtime: Runtime, name: str, *, resume: bool = False, progress: bool 
 def cmd_replay(args: argparse.Namespace) -> int:
     runtime = build(_settings(args))
     try:
-        names = list(runtime.projections.projections) if args.name == "all" else [args.name]
+        everything = [*runtime.projections.projections, SUPPRESSION_INDEX]
+        names = everything if args.name == "all" else [args.name]
         for name in names:
-            position = replay(runtime, name, resume=args.resume, progress=not args.quiet)
+            if name == SUPPRESSION_INDEX and runtime.settings.suppression_index == "embedded":
+                print(f"{name}: embedded, rebuilt from the log by every start of `dialstream up`")
+                continue
+            if name == SUPPRESSION_INDEX:
+                position = replay_suppression_index(runtime, resume=args.resume, progress=not args.quiet)
+            else:
+                position = replay(runtime, name, resume=args.resume, progress=not args.quiet)
             print(f"{name}: rebuilt to log position {position}")
     finally:
         runtime.stop()
     return 0
+
+
+def replay_suppression_index(runtime: Runtime, *, resume: bool = False, progress: bool = True) -> int:
+    """Rebuild the suppression index (Redis, or the embedded one of this process) from the log."""
+    from tqdm import tqdm
+
+    from processors.suppression_projection import catch_up
+
+    head = runtime.store.position()
+    desc = f"replay {SUPPRESSION_INDEX}"
+    with tqdm(total=head, unit="event", desc=desc, disable=not progress) as bar:
+        return catch_up(
+            runtime.store,
+            runtime.suppression_index,
+            rebuild=not resume,
+            on_progress=lambda position, _: bar.update(position - bar.n),
+        )
 
 
 def cmd_schemas_export(args: argparse.Namespace) -> int:
@@ -262,7 +293,7 @@ def parser() -> argparse.ArgumentParser:
         "with a progress bar. Positions commit with each batch, so --resume continues "
         "an interrupted replay.",
     )
-    rp.add_argument("name", choices=[*(p.name for p in all_projections()), "all"])
+    rp.add_argument("name", choices=[*(p.name for p in all_projections()), SUPPRESSION_INDEX, "all"])
     rp.add_argument("--resume", action="store_true", help="continue from where the read model is")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.set_defaults(run=cmd_replay)

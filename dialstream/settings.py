@@ -23,6 +23,9 @@ class Settings:
     # Prepended to every Kafka topic and consumer group: deployments sharing one cluster.
     topic_prefix: str = ""
     bootstrap_key: str | None = None
+    # Where pre-dial validation looks suppression entries up: "embedded" (in this process,
+    # rebuilt from the log at start) or redis://host:port/db (shared by every process).
+    suppression_index: str = "embedded"
 
     def __post_init__(self) -> None:
         data_dir = self.data_dir.resolve()
@@ -49,6 +52,7 @@ class Settings:
             "bus": env.get("DIALSTREAM_BUS", "embedded"),
             "topic_prefix": env.get("DIALSTREAM_TOPIC_PREFIX", ""),
             "bootstrap_key": env.get("DIALSTREAM_BOOTSTRAP_KEY") or None,
+            "suppression_index": env.get("DIALSTREAM_SUPPRESSION_INDEX", "embedded"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

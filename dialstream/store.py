@@ -54,6 +54,11 @@ def stored_topic(event: Event) -> str:
     return topic
 
 
+def stored_topic_of(cls: type[Event]) -> str:
+    """The stored topic of an event class (``"<tag>/v<schema version>"``)."""
+    return f"{cls.tag()}/v{cls.SCHEMA_VERSION}"
+
+
 def split_topic(topic: str) -> tuple[str, int]:
     tag, _, version = topic.rpartition("/v")
     return tag, int(version)
@@ -119,18 +124,23 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         )
         return list(range(first, first + len(stored_events)))
 
-    def select_log(self, after: int, limit: int, upto: int | None = None) -> list[tuple[int, str, bytes]]:
+    def select_log(
+        self, after: int, limit: int, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[tuple[int, str, bytes]]:
         """(position, topic, state) of the events after ``after``, in log order.
 
         What a reader of the log decodes, without the library's notification objects
         (each with its originator id parsed into a UUID): a third of the bus's cost of
-        reading an event.
+        reading an event. ``topics`` keeps only events of those stored topics.
         """
         statement = f"SELECT rowid, topic, state FROM {self.events_table_name} WHERE rowid > ? "
-        params: list[int] = [after]
+        params: list[int | str] = [after]
         if upto is not None:
             statement += "AND rowid <= ? "
             params.append(upto)
+        if topics:
+            statement += f"AND topic IN ({','.join('?' * len(topics))}) "
+            params.extend(topics)
         statement += "ORDER BY rowid LIMIT ?"
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
@@ -244,12 +254,19 @@ class EventStore(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
     def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
+        return self.read_topics((), after, limit, upto)
+
+    def read_topics(
+        self, topics: Sequence[str], after: int, limit: int = 500, upto: int | None = None
+    ) -> list[tuple[int, Event]]:
+        """The events after ``after`` (up to ``upto``), in log order; with ``topics``, only
+        events of those stored topics, filtered in the store before anything is decoded."""
         mapper = cast(MsgspecMapper, self.mapper)
         if isinstance(self.recorder, BatchSQLiteApplicationRecorder):
-            log = self.recorder.select_log(after, limit, upto)
+            log = self.recorder.select_log(after, limit, upto, topics)
             return [(position, cast(Event, mapper.decode(topic, state))) for position, topic, state in log]
         notifications: Sequence[Notification] = self.recorder.select_notifications(
-            start=after, limit=limit, stop=upto, inclusive_of_start=False
+            start=after, limit=limit, stop=upto, topics=topics, inclusive_of_start=False
         )
         return [(n.id, cast(Event, mapper.decode(n.topic, n.state))) for n in notifications]
 

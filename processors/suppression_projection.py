@@ -1,0 +1,184 @@
+"""The suppression index as a projection of the log: entries added, removed, expired, archived.
+
+It follows the event store's log on a thread of its own rather than riding the bus with
+the read models: when Redis is down, the read models must keep moving while the index
+waits (and pre-dial validation, unable to ask it, denies every call). The index keeps its
+own log position (written after the entries, and every write is an overwrite, so a batch
+applied twice changes nothing). An index with no position was never built, or lost its
+data (a Redis restart without persistence): it is cleared and rebuilt from the start.
+
+Only suppression events are read back, filtered by stored topic in the store, so
+following a log of millions of imported records costs nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+from uuid import UUID
+
+from dialstream.store import EventStore, stored_topic_of
+from processors.suppression_index import (
+    IndexUnavailable,
+    Matches,
+    SuppressionEntry,
+    SuppressionIndex,
+    SuppressionKey,
+    SuppressionQuery,
+)
+from schemas.base import Event
+from schemas.suppression import (
+    SuppressionEntriesAdded,
+    SuppressionEntriesExpired,
+    SuppressionEntriesRemoved,
+    SuppressionListArchived,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "suppression-index"
+APPLIED = (
+    SuppressionEntriesAdded,
+    SuppressionEntriesRemoved,
+    SuppressionEntriesExpired,
+    SuppressionListArchived,
+)
+STORED_TOPICS: tuple[str, ...] = tuple(stored_topic_of(cls) for cls in APPLIED)
+READ_BATCH = 200  # events of up to 5,000 entries each
+
+
+def apply(index: SuppressionIndex, events: Sequence[Event]) -> None:
+    """Apply suppression events to the index, in order."""
+    for event in events:
+        match event:
+            case SuppressionEntriesAdded():
+                index.add(
+                    SuppressionEntry(
+                        list_id=event.originator_id,
+                        channel=event.channel,
+                        kind=entry.kind,
+                        value=entry.value,
+                        entry_id=entry.entry_id,
+                        expires_at=entry.expires_at,
+                    )
+                    for entry in event.entries
+                )
+            case SuppressionEntriesRemoved() | SuppressionEntriesExpired():
+                index.remove(
+                    SuppressionKey(event.originator_id, event.channel, key.kind, key.value)
+                    for key in event.entries
+                )
+            case SuppressionListArchived():
+                index.remove_list(event.originator_id)
+
+
+def catch_up(
+    store: EventStore,
+    index: SuppressionIndex,
+    *,
+    rebuild: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Bring the index to the head of the log (from scratch with ``rebuild``); return its position.
+
+    Raises :class:`IndexUnavailable` when the index cannot be written.
+    """
+    position = None if rebuild else index.position()
+    if position is None:
+        index.clear()
+        position = 0
+    head = store.position()
+    while position < head:
+        batch = store.read_topics(STORED_TOPICS, after=position, limit=READ_BATCH, upto=head)
+        apply(index, [event for _, event in batch])
+        # Nothing more up to the head: the index is at the head, not at its last event.
+        position = batch[-1][0] if len(batch) == READ_BATCH else head
+        index.set_position(position)
+        if on_progress is not None:
+            on_progress(position, head)
+    return position
+
+
+class SuppressionIndexFollower:
+    """Keeps the index at the head of the log; a hosted service of ``dialstream up``."""
+
+    def __init__(self, store: EventStore, index: SuppressionIndex, *, retry_seconds: float = 1.0):
+        self.store = store
+        self.index = index
+        self.retry_seconds = retry_seconds
+        self.position = 0
+        self.ready = threading.Event()  # set once the index has caught up with the log
+        self.error: BaseException | None = None  # set while the index cannot be written
+        self._progress = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=NAME, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self.store.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until the index holds the log up to ``position`` (read-your-writes)."""
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            seen = self.store.appends()
+            try:
+                position = catch_up(self.store, self.index)
+            except IndexUnavailable as error:
+                if self.error is None:
+                    log.warning("suppression index: cannot follow the log: %s", error.reason)
+                self.error = error
+                self._stopping.wait(self.retry_seconds)
+                continue
+            except Exception:  # a bug must not stop the follower for good
+                log.exception("suppression index: follow failed, retrying")
+                self._stopping.wait(self.retry_seconds)
+                continue
+            if self.error is not None:
+                log.info("suppression index: following the log again")
+                self.error = None
+            with self._progress:
+                self.position = position
+                self._progress.notify_all()
+            self.ready.set()
+            self.store.wait_for_append(seen, 0.5)
+
+
+class FollowedIndex:
+    """The index as pre-dial validation sees it: no answers until it has caught up with the log.
+
+    An embedded index starts empty and is rebuilt at start-up; until the follower reached
+    the head of the log once, a lookup would miss entries not yet replayed, so it fails
+    closed instead. Afterwards the index trails the log by the follower's lag (normally
+    milliseconds): an entry is honoured from the moment the index holds it.
+    """
+
+    def __init__(self, index: SuppressionIndex, follower: SuppressionIndexFollower):
+        self.index = index
+        self.follower = follower
+
+    def lookup(self, queries: Sequence[SuppressionQuery], list_ids: Collection[UUID]) -> Matches:
+        if not self.follower.ready.is_set():
+            raise IndexUnavailable("the suppression index is being rebuilt from the event log")
+        return self.index.lookup(queries, list_ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.index, name)
