@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
@@ -68,12 +68,91 @@ class PacingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_attempts_per_minute: MaxAttemptsPerMinute = MaxAttemptsPerMinute()
 
 
+# Compliance: calling hours per region, contact dates and attempt rules. The shapes mirror
+# domain.calling_windows (CallingRules, RegionRules, Week, Hours) and domain.contact_rules
+# (AttemptRule); domain.predial.compliance_rules turns them into those rules and is where
+# what a pattern cannot say is checked (opening before closing, weekday and region names).
+
+ClockTime = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?$",
+        description="Local wall-clock time HH:MM[:SS]; 24:00 closes at midnight",
+        examples=["08:00", "21:00"],
+    ),
+]
+MAX_DATES = 1000  # holidays or blocked dates per region
+MAX_REGIONS = 500
+MAX_ATTEMPT_RULES = 100
+MAX_ATTEMPT_HOURS = 24 * 366  # as domain.contact_rules.MAX_HOURS
+
+
+class CallingHours(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One day's calling hours, from ``opens`` (included) to ``closes`` (excluded), local time."""
+
+    opens: ClockTime
+    closes: ClockTime
+
+
+class WeeklyHours(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A week of calling hours: ``daily`` on every day that ``weekdays`` does not name.
+
+    ``weekdays`` maps a weekday (``"saturday"``; ``"sat"`` and any case are read and stored
+    as the full lower-case name) to its own hours, or to null: no calls that day. ``daily``
+    null closes every day not named.
+    """
+
+    daily: CallingHours | None = CallingHours(opens="08:00", closes="21:00")
+    weekdays: Annotated[dict[str, CallingHours | None], Meta(max_length=7)] = {}
+
+
+class RegionCompliance(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What one region says: its week of hours, and dates on which it allows no calls.
+
+    ``hours`` null leaves the hours to the next less specific region (a state's to its
+    country's, a country's to the default's; the default's own null is 08:00–21:00 every
+    day). Holidays and blocked dates add up across the regions of a contact.
+    """
+
+    hours: WeeklyHours | None = None
+    holidays: Annotated[tuple[date, ...], Meta(max_length=MAX_DATES)] = ()
+    blocked_dates: Annotated[tuple[date, ...], Meta(max_length=MAX_DATES)] = ()
+
+
+class AttemptRuleSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Do not contact if ``max_attempts`` attempts were made today (the contact's local day)
+    or, with ``in_last_hours``, in the last so many hours; counted per client id, per device
+    (phone number or e-mail address) or ``both`` separately, across lists and channels."""
+
+    name: NonEmpty
+    max_attempts: Annotated[int, Meta(ge=1, le=10_000)]
+    by: Literal["client_id", "device", "both"] = "client_id"
+    in_last_hours: Annotated[int, Meta(ge=1, le=MAX_ATTEMPT_HOURS)] | None = None
+    # A required rule applies to every campaign group; an optional one to those named here
+    # (by name or id).
+    required: bool = True
+    campaign_groups: Annotated[tuple[NonEmpty, ...], Meta(max_length=1000)] = ()
+
+
+class ComplianceSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Calling hours and dates per region, in the contact's local time, and attempt rules.
+
+    ``regions`` are keyed by ISO 3166 code: a country (``"GB"``) or a country and state or
+    province (``"US-FL"``); the most specific region with hours wins whole.
+    """
+
+    default: RegionCompliance = RegionCompliance(hours=WeeklyHours())
+    regions: Annotated[dict[str, RegionCompliance], Meta(max_length=MAX_REGIONS)] = {}
+    attempt_rules: Annotated[tuple[AttemptRuleSettings, ...], Meta(max_length=MAX_ATTEMPT_RULES)] = ()
+
+
 class AccountSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     general: GeneralSettings
     region: RegionSettings = RegionSettings()
     lists: ListSettings = ListSettings()
     security: SecuritySettings = SecuritySettings()
     pacing: PacingSettings = PacingSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
 
 
 class PublicKey(Struct, frozen=True, kw_only=True):
@@ -116,6 +195,14 @@ class SecuritySettingsChanged(
 
 class PacingSettingsChanged(SettingsEvent, frozen=True, kw_only=True, tag="account.pacing_settings_changed"):
     pacing: PacingSettings
+
+
+class ComplianceSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.compliance_settings_changed"
+):
+    """The account's calling hours, contact dates and attempt rules were replaced."""
+
+    compliance: ComplianceSettings
 
 
 class PublicKeyImported(SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_imported"):
@@ -170,6 +257,7 @@ EVENTS: tuple[type[Event], ...] = (
     ListSettingsChanged,
     SecuritySettingsChanged,
     PacingSettingsChanged,
+    ComplianceSettingsChanged,
     PublicKeyImported,
     PublicKeyRemoved,
     DefaultDialingProfileChosen,

@@ -7,7 +7,7 @@ refuses an event class without a golden file, and writes one from its sample onl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +58,35 @@ PACING = settings.PacingSettings(
     target_abandon_rate=3.0,
     abandon_call_definition_seconds=2,
     max_attempts_per_minute=settings.MaxAttemptsPerMinute(voice=600, sms=1200, email=3000),
+)
+COMPLIANCE = settings.ComplianceSettings(
+    default=settings.RegionCompliance(
+        hours=settings.WeeklyHours(
+            daily=settings.CallingHours(opens="08:00", closes="21:00"),
+            weekdays={"sunday": settings.CallingHours(opens="12:00", closes="18:00")},
+        ),
+        holidays=(date(2025, 12, 25), date(2026, 1, 1)),
+    ),
+    regions={
+        "US-FL": settings.RegionCompliance(
+            hours=settings.WeeklyHours(
+                daily=settings.CallingHours(opens="08:00", closes="20:00"), weekdays={"sunday": None}
+            ),
+            holidays=(date(2025, 11, 27),),
+        ),
+        "GB": settings.RegionCompliance(blocked_dates=(date(2025, 12, 26),)),
+    },
+    attempt_rules=(
+        settings.AttemptRuleSettings(name="three a day", max_attempts=3, by="both"),
+        settings.AttemptRuleSettings(
+            name="one in 72 h",
+            max_attempts=1,
+            by="device",
+            in_last_hours=72,
+            required=False,
+            campaign_groups=("Collections Q2",),
+        ),
+    ),
 )
 PUBLIC_KEY = settings.PublicKey(
     fingerprint="9F2C44B10E7A3D58C6A12B9071E45D3C88AF0B12",
@@ -272,6 +301,7 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     settings.PublicKeyImported: (ACCOUNT, 5, dict(key=PUBLIC_KEY)),
     settings.SecuritySettingsChanged: (ACCOUNT, 6, dict(security=SECURITY)),
     settings.PacingSettingsChanged: (ACCOUNT, 7, dict(pacing=PACING)),
+    settings.ComplianceSettingsChanged: (ACCOUNT, 13, dict(compliance=COMPLIANCE)),
     settings.PublicKeyRemoved: (ACCOUNT, 8, dict(fingerprint=PUBLIC_KEY.fingerprint)),
     settings.DefaultDialingProfileChosen: (ACCOUNT, 9, dict(profile_id=DIALING)),
     settings.DefaultSessionProfileChosen: (ACCOUNT, 10, dict(profile_id=SESSION)),
