@@ -31,6 +31,7 @@ from schemas.campaigns import (
 )
 from schemas.profiles import Channel, Description
 from schemas.settings import NonEmpty, Text
+from schemas.suppression import CampaignGroupSuppressionListsSelected
 
 KIND = "campaign-group"
 LABEL = "campaign group"
@@ -55,6 +56,8 @@ class CampaignGroup(Aggregate, frozen=True, kw_only=True):
     session_overrides: SessionOverrides
     status: GroupStatus = "loaded"
     deleted: bool = False
+    # The optional suppression lists it applies besides the required ones (domain/suppression_list.py).
+    suppression_list_ids: tuple[UUID, ...] = ()
 
 
 class CreateCampaignGroup(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -273,6 +276,8 @@ def evolve(state: CampaignGroup | None, event: Event) -> CampaignGroup | None:
             )
         case CampaignGroupDeleted():
             return touched(state, event, deleted=True)
+        case CampaignGroupSuppressionListsSelected():
+            return touched(state, event, suppression_list_ids=tuple(event.suppression_list_ids))
     return touched(state, event)
 
 
