@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
-from domain import name_claim
+from domain import name_claim, predial
 from domain.aggregate import Aggregate, Changes, projector, touched
 from domain.errors import NotFound, RuleViolation
 from schemas.base import Event
@@ -18,6 +18,8 @@ from schemas.settings import (
     AccountSettings,
     ApiKeyIssued,
     ApiKeyRevoked,
+    ComplianceSettings,
+    ComplianceSettingsChanged,
     DefaultDialingProfileChosen,
     DefaultSessionProfileChosen,
     GeneralSettings,
@@ -77,6 +79,12 @@ class UpdateSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     lists: ListSettings | UnsetType = UNSET
     security: SecuritySettings | UnsetType = UNSET
     pacing: PacingSettings | UnsetType = UNSET
+
+
+class ChangeComplianceSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Replace the compliance settings: calling hours and dates per region, attempt rules."""
+
+    compliance: ComplianceSettings
 
 
 class ImportPublicKey(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -140,6 +148,21 @@ def update_settings(state: Account, command: UpdateSettings, *, now: datetime) -
         value = getattr(command, section)
         if value is not UNSET and value != getattr(state.settings, section):
             changes.record(event_class, **{field: value})
+    return changes.events
+
+
+def change_compliance_settings(
+    state: Account, command: ChangeComplianceSettings, *, now: datetime
+) -> list[Event]:
+    """Checked through the calling-window and attempt-rule constructors, so a bad hour,
+    weekday, region or rule is refused naming its field (``regions.US-FL.hours.daily``,
+    relative to the compliance settings); stored normalised."""
+    predial.compliance_rules(command.compliance)
+    compliance = predial.normalised(command.compliance)
+    if compliance == state.settings.compliance:
+        return []
+    changes = Changes.of(state, now)
+    changes.record(ComplianceSettingsChanged, compliance=compliance)
     return changes.events
 
 
@@ -246,6 +269,8 @@ def evolve(state: Account | None, event: Event) -> Account | None:
             return _with_settings(state, event, security=security)
         case PacingSettingsChanged(pacing=pacing):
             return _with_settings(state, event, pacing=pacing)
+        case ComplianceSettingsChanged(compliance=compliance):
+            return _with_settings(state, event, compliance=compliance)
         case PublicKeyImported(key=key):
             return touched(state, event, public_keys=(*state.public_keys, key))
         case PublicKeyRemoved(fingerprint=fingerprint):
