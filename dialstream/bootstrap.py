@@ -23,6 +23,7 @@ from projections.import_jobs import ImportJobQueries, ImportJobs
 from projections.records import RecordQueries, Records
 from projections.sql import Database, connect, sqlite_path
 from projections.sqlite_wal import WalCheckpointer
+from projections.suppression_lists import SuppressionListQueries, SuppressionLists
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class Service(Protocol):
 
 
 def all_projections() -> list[Projection]:
-    return [Catalogue(), Credentials(), CampaignHierarchy(), Records(), ImportJobs()]
+    return [Catalogue(), Credentials(), CampaignHierarchy(), Records(), ImportJobs(), SuppressionLists()]
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Runtime:
     credentials: CredentialQueries
     records: RecordQueries
     import_jobs: ImportJobQueries
+    suppression_lists: SuppressionListQueries
     bus: Bus
     suppression_index: SuppressionIndex
     services: dict[str, Service] = field(default_factory=dict)
@@ -112,6 +114,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         credentials=CredentialQueries(views),
         records=RecordQueries(views),
         import_jobs=ImportJobQueries(views),
+        suppression_lists=SuppressionListQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
         suppression_index=suppression_index(settings.suppression_index),
         checkpointers=[

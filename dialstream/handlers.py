@@ -20,6 +20,7 @@ import msgspec
 from dialstream.import_handlers import ImportHandlers
 from dialstream.list_rule_handlers import ListRuleHandlers
 from dialstream.store import EventStore
+from dialstream.suppression_handlers import SuppressionHandlers
 from domain import (
     account,
     campaign_group,
@@ -69,7 +70,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Handlers(ImportHandlers, ListRuleHandlers):
+class Handlers(ImportHandlers, ListRuleHandlers, SuppressionHandlers):
     def __init__(
         self,
         store: EventStore,
