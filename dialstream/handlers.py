@@ -42,7 +42,7 @@ from domain.zones import ensure_zone
 from schemas.base import Event
 from schemas.campaigns import SessionOverrides
 from schemas.profiles import SessionSettings
-from schemas.settings import PublicKey, Role
+from schemas.settings import ComplianceSettings, PublicKey, Role
 
 API_KEY_PREFIX = "dsk_"
 
@@ -158,6 +158,14 @@ class Handlers(ImportHandlers, ListRuleHandlers, SuppressionHandlers):
         state = self.account(account_id)
         self._expect(state, expected_version)
         return self._commit(account_id, account.update_settings(state, command, now=self.clock()))
+
+    def change_compliance_settings(
+        self, account_id: UUID, compliance: ComplianceSettings, expected_version: int | None = None
+    ) -> Done:
+        state = self.account(account_id)
+        self._expect(state, expected_version)
+        command = account.ChangeComplianceSettings(compliance=compliance)
+        return self._commit(account_id, account.change_compliance_settings(state, command, now=self.clock()))
 
     def import_public_key(self, account_id: UUID, key: PublicKey) -> Done:
         state = self.account(account_id)

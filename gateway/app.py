@@ -15,6 +15,7 @@ from gateway.routes import (
     api_keys,
     campaign_groups,
     campaign_templates,
+    compliance,
     contact_lists,
     data_mappings,
     dialing_profiles,
@@ -42,6 +43,7 @@ ROUTERS = (
     hierarchy.router,
     imports.router,
     exports.router,
+    compliance.router,
 )
 
 

@@ -14,7 +14,7 @@ from gateway.deps import Admin, HandlersDep, IfMatch, Reader, RuntimeDep
 from gateway.io import doc, read_body, respond
 from gateway.views import fetch, settled, view
 from projections.catalogue import ACCOUNT
-from schemas.settings import PublicKey
+from schemas.settings import ComplianceSettings, PublicKey
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 
@@ -52,6 +52,30 @@ async def update_settings(
         return _settings_response(_account(runtime, caller))
 
     return await run_in_threadpool(update_and_settle)
+
+
+@router.get("/compliance", **doc(response=ComplianceSettings))
+def get_compliance_settings(runtime: RuntimeDep, caller: Reader) -> Response:
+    """Calling hours and dates per region, and attempt rules; the ETag is the account's version."""
+    account = _account(runtime, caller)
+    return respond(account.settings.compliance, version=account.version)
+
+
+@router.put("/compliance", **doc(body=ComplianceSettings, response=ComplianceSettings))
+async def change_compliance_settings(
+    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin, expected: IfMatch
+) -> Response:
+    """Replace the compliance settings as a whole; a field left out takes its default.
+    Errors name the field relative to this body (``regions.US-FL.hours.daily``)."""
+    compliance = await read_body(request, ComplianceSettings)
+
+    def change_and_settle() -> Response:
+        done = handlers.change_compliance_settings(caller.account_id, compliance, expected_version=expected)
+        settled(runtime, done)
+        account = _account(runtime, caller)
+        return respond(account.settings.compliance, version=account.version)
+
+    return await run_in_threadpool(change_and_settle)
 
 
 @router.get("/public-keys", **doc(response=list[PublicKey]))
