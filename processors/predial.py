@@ -19,7 +19,7 @@ It **fails closed**: a question it cannot get answered is a reason to deny, neve
   (``settings_unavailable``, ``suppression_lists_unavailable``,
   ``attempt_history_unavailable``). An attempt rule that applies while no attempt history is
   configured denies too: a rule that cannot be counted is not assumed kept.
-- A request that is not well formed (:meth:`PreDialRequest.problem`) is denied with
+- A request that is not well formed (:meth:`PreDialRequest.check`) is denied with
   ``invalid_request``; the HTTP route refuses it with 422 before it gets here.
 
 Counters (:class:`Counter`, thread-safe): ``predial_total`` verdicts given,
@@ -105,8 +105,9 @@ class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     country: Annotated[str, Meta(max_length=8)] = ""  # ISO 3166-1 alpha-2; "UK", "USA" read too
     state: Annotated[str, Meta(max_length=16)] = ""  # "FL" or "US-FL"
 
-    def check(self) -> None:
-        """Raise :class:`RuleViolation` naming the first field that is wrong."""
+    def check(self) -> windows.Target:
+        """The contact's calling-window target; :class:`RuleViolation` names the first
+        field that is wrong."""
         if self.account_id is None:
             raise RuleViolation("the account is missing", field="account_id")
         if self.channel == "email":
@@ -126,14 +127,7 @@ class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             _value("phone", self.contact_info, "contact_info")
         if self.client_id:
             _value("client_id", self.client_id, "client_id")
-        self.target()
-
-    def problem(self) -> RuleViolation | None:
-        try:
-            self.check()
-        except RuleViolation as error:
-            return error
-        return None
+        return self.target()
 
     def target(self) -> windows.Target:
         ensure_zone(self.time_zone, "time_zone")
@@ -261,8 +255,9 @@ class PreDialValidator:
         pending: dict[int, _Pending] = {}
 
         for position, request in enumerate(requests):
-            problem = request.problem()
-            if problem is not None:
+            try:
+                target = request.check()
+            except RuleViolation as problem:
                 verdicts[position] = deny(
                     Reason(code="invalid_request", text=f"{problem.field}: {problem.detail}")
                 )
@@ -284,7 +279,7 @@ class PreDialValidator:
             else:
                 list_ids = frozenset(found)
             slots = [queries.setdefault(query, len(queries)) for query in request.queries()]
-            pending[position] = _Pending(request, account, request.target(), list_ids, slots, unavailable)
+            pending[position] = _Pending(request, account, target, list_ids, slots, unavailable)
 
         matches, index_problem = self._lookup(list(queries), list(pending.values()))
         for position, item in pending.items():
