@@ -25,6 +25,7 @@ from gateway.routes import (
     session_profiles,
     settings,
     specification_files,
+    suppression_lists,
     upload_rules,
 )
 
@@ -39,6 +40,8 @@ ROUTERS = (
     specification_files.router,
     data_mappings.router,
     upload_rules.router,
+    suppression_lists.router,
+    suppression_lists.group_router,
     api_keys.router,
     hierarchy.router,
     imports.router,

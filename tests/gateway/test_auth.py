@@ -22,6 +22,8 @@ FINGERPRINT = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
 SPECS = "/api/v1/specification-files"
 MAPPINGS = "/api/v1/data-mappings"
 RULES = "/api/v1/upload-rules"
+SUPPRESSION = "/api/v1/suppression-lists"
+ENTRIES = {"entries": [{"kind": "phone", "value": "(312) 555-0143"}]}
 MAPPED = [{"column": "id", "field": "client_id"}, {"column": "phone", "field": "contact_info"}]
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("PATCH", h.SETTINGS, {"pacing": {"target_abandon_rate": 2}}, "admin"),
@@ -63,6 +65,17 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", RULES, {"name": "{unique}", "data_mapping_id": "{mapping}"}, "supervisor"),
     ("PATCH", f"{RULES}/{{rule}}", {"description": "changed"}, "supervisor"),
     ("DELETE", f"{RULES}/{{rule}}", None, "supervisor"),
+    ("POST", SUPPRESSION, {"name": "{unique}"}, "supervisor"),
+    ("PATCH", f"{SUPPRESSION}/{{suppression}}", {"description": "changed"}, "supervisor"),
+    ("DELETE", f"{SUPPRESSION}/{{suppression}}", None, "supervisor"),
+    ("POST", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
+    ("DELETE", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
+    (
+        "PUT",
+        f"{h.GROUPS}/{{group}}/suppression-lists",
+        {"suppression_list_ids": ["{suppression}"]},
+        "supervisor",
+    ),
     ("GET", h.API_KEYS, None, "admin"),
     ("POST", h.API_KEYS, {"name": "{unique}", "role": "admin"}, "admin"),
     ("DELETE", f"{h.API_KEYS}/{{key}}", None, "admin"),
@@ -81,6 +94,8 @@ READS = [
     h.LISTS,
     f"{h.LISTS}/{{list}}",
     h.HIERARCHY,
+    SUPPRESSION,
+    f"{SUPPRESSION}/{{suppression}}",
 ]
 EVERY_ENDPOINT = [(m, p, b) for m, p, b, _ in ENDPOINTS] + [("GET", p, None) for p in READS]
 
@@ -102,7 +117,8 @@ def _list_rules(admin: httpx.Client) -> dict[str, str]:
     mapping = h.create(admin, MAPPINGS, {"name": h.unique("Mapping"), "fields": MAPPED})
     other = h.create(admin, MAPPINGS, {"name": h.unique("Mapping"), "fields": MAPPED})
     rule = h.create(admin, RULES, {"name": h.unique("Rule"), "data_mapping_id": other["id"]})
-    return {"spec": spec["id"], "mapping": mapping["id"], "rule": rule["id"]}
+    suppression = h.create(admin, SUPPRESSION, {"name": h.unique("Suppression")})
+    return {"spec": spec["id"], "mapping": mapping["id"], "rule": rule["id"], "suppression": suppression["id"]}
 
 
 def fill(value: Any, world: dict[str, str]) -> Any:
@@ -123,7 +139,7 @@ def call(client: httpx.Client, method: str, path: str, body: Any, world: dict[st
 
 def snapshot(admin: httpx.Client) -> dict[str, Any]:
     """What a refused request must leave untouched."""
-    paths = [h.SETTINGS, h.DIALING, h.SESSION, h.TEMPLATES, h.GROUPS, h.LISTS, h.API_KEYS, h.HIERARCHY]
+    paths = [h.SETTINGS, h.DIALING, h.SESSION, h.TEMPLATES, h.GROUPS, h.LISTS, h.API_KEYS, h.HIERARCHY, SUPPRESSION]
     return {path: h.get(admin, path).json() for path in paths}
 
 
@@ -269,6 +285,7 @@ def test_every_write_endpoint_is_in_the_role_table(base_url: str) -> None:
         "{spec}": "{specification_file_id}",
         "{mapping}": "{data_mapping_id}",
         "{rule}": "{upload_rule_id}",
+        "{suppression}": "{suppression_list_id}",
         FINGERPRINT: "{fingerprint}",
     }
     for action in ("start", "pause", "resume", "stop"):
