@@ -4,6 +4,7 @@ lookups answered by the suppression index, and a campaign group's optional lists
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -527,6 +528,7 @@ def test_the_servers_own_index_follows_the_log(supervisor: httpx.Client, runtime
         response = lookup(supervisor, made, "phone", "3125550143")
         if response.status_code == 200 and response.json()["suppressed"]:
             break
+        time.sleep(0.02)
     else:
         pytest.fail(f"the server's suppression index did not learn the entry: {response.text}")
 
