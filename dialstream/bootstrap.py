@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -14,9 +14,12 @@ from dialstream.store import ConcurrencyConflict, EventStore, store_env
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
+from processors.predial import PreDialValidator
+from processors.suppression_expiry import SuppressionExpirySweeper
 from processors.suppression_index import SuppressionIndex
+from processors.suppression_projection import FollowedIndex, SuppressionIndexFollower
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
-from projections.catalogue import Catalogue, CatalogueQueries
+from projections.catalogue import ACCOUNT, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
@@ -24,6 +27,7 @@ from projections.records import RecordQueries, Records
 from projections.sql import Database, connect, sqlite_path
 from projections.sqlite_wal import WalCheckpointer
 from projections.suppression_lists import SuppressionListQueries, SuppressionLists
+from schemas.settings import ComplianceSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,8 @@ DEFAULT_ACCOUNT_ID = uuid5(NAMESPACE_URL, "urn:dialstream:default-account")
 IMPORTS = "imports"
 RETENTION = "retention"
 SUPPRESSION_INDEX = "suppression-index"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX)
+SUPPRESSION_EXPIRY = "suppression-expiry"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY)
 
 
 class Service(Protocol):
@@ -44,7 +49,14 @@ class Service(Protocol):
 
 
 def all_projections() -> list[Projection]:
-    return [Catalogue(), Credentials(), CampaignHierarchy(), Records(), ImportJobs(), SuppressionLists()]
+    return [
+        Catalogue(),
+        Credentials(),
+        CampaignHierarchy(),
+        Records(),
+        ImportJobs(),
+        SuppressionLists(),
+    ]
 
 
 @dataclass
@@ -64,6 +76,7 @@ class Runtime:
     suppression_index: SuppressionIndex
     services: dict[str, Service] = field(default_factory=dict)
     checkpointers: list[WalCheckpointer] = field(default_factory=list)
+    predial: PreDialValidator | None = None  # the compliance gate every attempt passes
 
     def start(self) -> None:
         for checkpointer in self.checkpointers:
@@ -125,15 +138,36 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)
+    lookups = runtime.suppression_index
     if SUPPRESSION_INDEX in hosted:
-        from processors.suppression_projection import SuppressionIndexFollower
-
-        runtime.services[SUPPRESSION_INDEX] = SuppressionIndexFollower(store, runtime.suppression_index)
+        follower = SuppressionIndexFollower(store, runtime.suppression_index)
+        runtime.services[SUPPRESSION_INDEX] = follower
+        lookups = FollowedIndex(runtime.suppression_index, follower)
+    runtime.predial = PreDialValidator(lookups, runtime.suppression_lists.applicable, _compliance_of(runtime))
+    if SUPPRESSION_EXPIRY in hosted:
+        runtime.services[SUPPRESSION_EXPIRY] = SuppressionExpirySweeper(
+            runtime.suppression_lists,
+            lambda account_id, list_id, keys: runtime.handlers.expire_suppression_entries(
+                account_id, list_id, keys
+            ).position,
+            runtime.wait,
+        )
     if RETENTION in hosted:
         from processors.retention import RetentionSweeper
 
         runtime.services[RETENTION] = RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
     return runtime
+
+
+def _compliance_of(runtime: Runtime) -> Callable[[UUID], ComplianceSettings]:
+    def compliance(account_id: UUID) -> ComplianceSettings:
+        state = runtime.catalogue.get(account_id, ACCOUNT, account_id)
+        if state is None:
+            raise LookupError(f"account {account_id} is not known (yet)")
+        settings: ComplianceSettings = state.settings.compliance
+        return settings
+
+    return compliance
 
 
 def suppression_index(where: str) -> SuppressionIndex:

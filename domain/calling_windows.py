@@ -50,6 +50,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
@@ -333,27 +334,30 @@ def _reasons(rules: CallingRules, target: Target, zone: str, moment: datetime) -
     info = ZoneInfo(zone)
     local = moment.astimezone(info)
     rule = _day(_regions(rules, target), info, local.date())
-    now = f"it is {local:%A %Y-%m-%d %H:%M} {local.tzname()} in {zone}"
+
+    def now() -> str:  # only when there is a reason: formatting costs more than deciding
+        return f"it is {local:%A %Y-%m-%d %H:%M} {local.tzname()} in {zone}"
+
     if rule.holiday_region is not None:
         where = _region_name(rule.holiday_region)
-        yield Reason("holiday", zone, rule.holiday_region, f"{now}: {local:%Y-%m-%d} is a holiday in {where}")
+        yield Reason("holiday", zone, rule.holiday_region, f"{now()}: {local:%Y-%m-%d} is a holiday in {where}")
     if rule.blocked_region is not None:
         where = _region_name(rule.blocked_region)
         yield Reason(
-            "blocked_date", zone, rule.blocked_region, f"{now}: {local:%Y-%m-%d} is a blocked date in {where}"
+            "blocked_date", zone, rule.blocked_region, f"{now()}: {local:%Y-%m-%d} is a blocked date in {where}"
         )
     window = rule.account_window()
-    where = _region_name(rule.hours_region)
     if window is None:
+        where = _region_name(rule.hours_region)
         yield Reason(
-            "weekday_closed", zone, rule.hours_region, f"{now}: {where} allows no calls on {local:%A}s"
+            "weekday_closed", zone, rule.hours_region, f"{now()}: {where} allows no calls on {local:%A}s"
         )
     elif not window[0] <= moment < window[1]:
         yield Reason(
             "outside_hours",
             zone,
             rule.hours_region,
-            f"{now}, outside the calling hours {rule.hours} of {where}",
+            f"{now()}, outside the calling hours {rule.hours} of {_region_name(rule.hours_region)}",
         )
     pieces = _daily_pieces(target)
     if pieces is not None and not any(s <= moment < e for s, e in rule.record_windows(pieces)):
@@ -361,7 +365,7 @@ def _reasons(rules: CallingRules, target: Target, zone: str, moment: datetime) -
             "daily_window",
             zone,
             "record",
-            f"{now}, outside the record's daily window {_describe_daily(target)}",
+            f"{now()}, outside the record's daily window {_describe_daily(target)}",
         )
 
 
@@ -438,6 +442,9 @@ def _describe_daily(target: Target) -> str:
 # --- local wall-clock time to instants ------------------------------------------------
 
 
+# Pre-dial validation asks for the same few edges (a handful of zones, today) thousands of
+# times a second; the answer depends on nothing else.
+@lru_cache(maxsize=4096)
 def edge_instant(day: date, seconds: int, info: ZoneInfo, *, edge: Literal["opening", "closing"]) -> datetime:
     """The UTC instant at which a window edge ``seconds`` after local midnight of ``day`` falls.
 

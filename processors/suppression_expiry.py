@@ -1,6 +1,6 @@
 """Suppression entries leave by event when their retention runs out.
 
-Every minute the sweep asks the ``suppression_expiry`` read model for the entries whose
+Every minute the sweep asks the ``suppression_lists`` read model for the entries whose
 ``expires_at`` has passed and has their lists record ``suppression_list.entries_expired``
 (through the handlers, which decide on the list aggregate). The index removes them when it
 applies that event. Between the moment an entry expires and the sweep, lookups still find
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
-from projections.suppression_expiry import Expired, SuppressionExpiryQueries
+from projections.suppression_lists import ExpiredEntry, SuppressionListQueries
 from schemas.suppression import MAX_ENTRIES_PER_EVENT, SuppressionEntryKey
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def utc_now() -> datetime:
 class SuppressionExpirySweeper:
     def __init__(
         self,
-        expiring: SuppressionExpiryQueries,
+        expiring: SuppressionListQueries,
         expire: Expire,
         wait: Callable[[int, float], bool],
         *,
@@ -79,7 +79,7 @@ class SuppressionExpirySweeper:
         at = int((now or self.clock()).timestamp())
         expired = 0
         while not self._stopping.is_set():
-            due = self.expiring.due(at, limit=MAX_ENTRIES_PER_EVENT)
+            due = self.expiring.expired(at, limit=MAX_ENTRIES_PER_EVENT)
             if not due:
                 break
             position = 0
@@ -92,10 +92,10 @@ class SuppressionExpirySweeper:
         return expired
 
 
-def _by_list(due: list[Expired]) -> dict[tuple[UUID, UUID], list[SuppressionEntryKey]]:
+def _by_list(due: list[ExpiredEntry]) -> dict[tuple[UUID, UUID], list[SuppressionEntryKey]]:
     lists: dict[tuple[UUID, UUID], list[SuppressionEntryKey]] = defaultdict(list)
     for entry in due:
         lists[(entry.account_id, entry.list_id)].append(
-            SuppressionEntryKey(kind=entry.kind, value=entry.value)  # type: ignore[arg-type]
+            SuppressionEntryKey(kind=entry.kind, value=entry.value)
         )
     return lists

@@ -19,6 +19,7 @@ GROUPS: dict[str, str] = {
     "store": "tests.bench.bench_store",
     "kafka": "tests.bench.bench_kafka",
     "import": "tests.bench.bench_import",
+    "compliance": "tests.bench.bench_compliance",
 }
 
 

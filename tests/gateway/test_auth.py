@@ -76,6 +76,13 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
         {"suppression_list_ids": ["{suppression}"]},
         "supervisor",
     ),
+    ("PUT", f"{h.SETTINGS}/compliance", {}, "admin"),
+    (
+        "POST",
+        "/api/v1/compliance/validate",
+        {"contact_info": "+12125550100", "time_zone": "America/New_York"},
+        "supervisor",
+    ),
     ("GET", h.API_KEYS, None, "admin"),
     ("POST", h.API_KEYS, {"name": "{unique}", "role": "admin"}, "admin"),
     ("DELETE", f"{h.API_KEYS}/{{key}}", None, "admin"),
