@@ -11,30 +11,46 @@ from uuid import UUID
 from msgspec import structs
 
 from dialstream.handlers import Handlers
-from domain import campaign_group, campaign_template, contact_list, dialing_profile, session_profile
+from domain import (
+    campaign_group,
+    campaign_template,
+    contact_list,
+    dialing_profile,
+    session_profile,
+    suppression_list,
+)
 from schemas.campaigns import SessionOverrides
 from schemas.profiles import DialingSettings, Pacing, SessionSettings
+from schemas.suppression import SuppressionEntryKey
 
 
-def build_campaign_structure(handlers: Handlers, account_id: UUID) -> dict[str, UUID]:
+def build_campaign_structure(
+    handlers: Handlers, account_id: UUID, *, suppression_lists: bool = False
+) -> dict[str, UUID]:
     ids: dict[str, UUID] = {}
     ids["predictive"] = handlers.create_profile(
-        dialing_profile.KIND, account_id,
+        dialing_profile.KIND,
+        account_id,
         dialing_profile.CreateDialingProfile(
             name="Predictive 3%",
             settings=DialingSettings(dialing_mode="predictive", pacing=Pacing(optimization_goal=3)),
         ),
     ).id
     ids["preview"] = handlers.create_profile(
-        dialing_profile.KIND, account_id,
-        dialing_profile.CreateDialingProfile(name="Preview", settings=DialingSettings(dialing_mode="preview")),
+        dialing_profile.KIND,
+        account_id,
+        dialing_profile.CreateDialingProfile(
+            name="Preview", settings=DialingSettings(dialing_mode="preview")
+        ),
     ).id
     ids["voice"] = handlers.create_profile(
-        session_profile.KIND, account_id,
+        session_profile.KIND,
+        account_id,
         session_profile.CreateSessionProfile(name="Voice", settings=SessionSettings(agent_group="Sales")),
     ).id
     ids["sms"] = handlers.create_profile(
-        session_profile.KIND, account_id,
+        session_profile.KIND,
+        account_id,
         session_profile.CreateSessionProfile(
             name="SMS", settings=SessionSettings(channel="sms", agent_group="Texting")
         ),
@@ -65,8 +81,11 @@ def build_campaign_structure(handlers: Handlers, account_id: UUID) -> dict[str, 
     ids["renewals-dec"] = handlers.create_group(
         account_id,
         campaign_group.CreateCampaignGroup(
-            name="Renewals Dec", template_id=ids["renewals"], contact_list_ids=[ids["December"]],
-            agent_group="Retention", session_overrides=SessionOverrides(trunk_group="TG2"),
+            name="Renewals Dec",
+            template_id=ids["renewals"],
+            contact_list_ids=[ids["December"]],
+            agent_group="Retention",
+            session_overrides=SessionOverrides(trunk_group="TG2"),
         ),
     ).id
     ids["reminders-1"] = handlers.create_group(
@@ -80,11 +99,48 @@ def build_campaign_structure(handlers: Handlers, account_id: UUID) -> dict[str, 
     for action in ("start", "stop"):
         handlers.transition_group(account_id, ids["reminders-1"], action)
     handlers.change_group(
-        account_id, ids["renewals-dec"],
-        campaign_group.ChangeCampaignGroup(name="Renewals December", contact_list_ids=[ids["December"], ids["VIP"]]),
+        account_id,
+        ids["renewals-dec"],
+        campaign_group.ChangeCampaignGroup(
+            name="Renewals December", contact_list_ids=[ids["December"], ids["VIP"]]
+        ),
     )
-    handlers.change_template(account_id, ids["renewals"], campaign_template.ChangeCampaignTemplate(name="Renewals 2026"))
+    handlers.change_template(
+        account_id, ids["renewals"], campaign_template.ChangeCampaignTemplate(name="Renewals 2026")
+    )
     spare = handlers.create_list(account_id, contact_list.CreateContactList(name="Spare")).id
     handlers.archive_list(account_id, spare)
     handlers.delete_group(account_id, ids["reminders-1"])
+    if suppression_lists:
+        _suppression_lists(handlers, account_id, ids)
     return ids
+
+
+def _suppression_lists(handlers: Handlers, account_id: UUID, ids: dict[str, UUID]) -> None:
+    """A required and an optional list, entries added, removed and expired, one archived."""
+    create = suppression_list.CreateSuppressionList
+    ids["dnc"] = handlers.create_suppression_list(account_id, create(name="Internal DNC", required=True)).id
+    ids["partner-dnc"] = handlers.create_suppression_list(account_id, create(name="Partner DNC")).id
+    entry = suppression_list.EntryInput
+    handlers.add_suppression_entries(
+        account_id,
+        ids["dnc"],
+        [
+            entry(kind="phone", value="(312) 555-0143"),
+            entry(kind="client_id", value="C7"),
+            entry(kind="phone", value="x"),
+        ],
+    )
+    handlers.add_suppression_entries(
+        account_id, ids["partner-dnc"], [entry(kind="phone", value="+13125550150")]
+    )
+    handlers.remove_suppression_entries(account_id, ids["dnc"], [entry(kind="client_id", value="C7")])
+    handlers.expire_suppression_entries(
+        account_id, ids["partner-dnc"], [SuppressionEntryKey(kind="phone", value="+13125550150")]
+    )
+    handlers.add_suppression_entries(
+        account_id, ids["partner-dnc"], [entry(kind="phone", value="+13125550151")]
+    )
+    handlers.select_suppression_lists(account_id, ids["renewals-nov"], [ids["partner-dnc"]])
+    spare = handlers.create_suppression_list(account_id, create(name="Spare DNC")).id
+    handlers.archive_suppression_list(account_id, spare)

@@ -20,7 +20,7 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     embedded.start()
     account_id = embedded.handlers.open_account("Parity").id
     embedded.handlers.issue_api_key(account_id, "ops", "supervisor")
-    structure = build_campaign_structure(embedded.handlers, account_id)
+    structure = build_campaign_structure(embedded.handlers, account_id, suppression_lists=True)
     # Records, an update, a rejected row and a failed job: every records and import_jobs table.
     list_id = structure["November"]
     source = tmp_path / "contacts.csv"

@@ -230,7 +230,9 @@ def test_poison_is_parked_per_consumer_and_the_good_events_around_it_apply(
     for topic, partition, offset, consumer in expected:
         where = f"{consumer}: parking {topic}[{partition}]@{offset}"
         assert any(m.startswith(where) for m in messages), (where, messages)
-    assert parked(runtime) == {"catalogue": 5, "hierarchy": 4, "credentials": 1, "records": 4, "import_jobs": 4}
+    assert parked(runtime) == {
+        "catalogue": 5, "hierarchy": 4, "credentials": 1, "records": 4, "import_jobs": 4, "suppression_lists": 0
+    }
 
     # The consumers are still running: new events on the poisoned partitions (a rename of the
     # list next to the mangled copy) and on settings (a new account and its key) apply.
@@ -276,7 +278,9 @@ def test_a_record_with_neither_key_nor_value_is_parked_not_fatal(scene: Scene) -
     offset = asyncio.run(send_null())
     runtime = scene.runtime
     runtime.start()
-    assert wait_for(lambda: parked(runtime) == {"catalogue": 1, "hierarchy": 0, "credentials": 1, "records": 0, "import_jobs": 0})
+    assert wait_for(lambda: parked(runtime) == {
+        "catalogue": 1, "hierarchy": 0, "credentials": 1, "records": 0, "import_jobs": 0, "suppression_lists": 0
+    })
     opened = runtime.handlers.open_account("After a null record")
     runtime.handlers.issue_api_key(opened.id, "ops", "admin")
     scene.relay_all()
@@ -314,7 +318,9 @@ def test_a_parked_event_does_not_hold_back_read_your_writes_elsewhere(scene: Sce
                     topic="contact_list.changed/v99", state=b'{"type": "contact_list.changed"}')
     ])
     scene.relay_all()
-    assert wait_for(lambda: parked(runtime) == {"catalogue": 1, "hierarchy": 1, "credentials": 0, "records": 1, "import_jobs": 1})
+    assert wait_for(lambda: parked(runtime) == {
+        "catalogue": 1, "hierarchy": 1, "credentials": 0, "records": 1, "import_jobs": 1, "suppression_lists": 0
+    })
 
     renamed = ContactListChanged(
         originator_id=elsewhere.originator_id, originator_version=2, timestamp=elsewhere.timestamp,
