@@ -23,6 +23,7 @@ from domain.aggregate import Aggregate, Changes, existing, pick, projector, touc
 from domain.codes import ContactInfoType
 from domain.errors import RuleViolation
 from domain.name_claim import NameClaim
+from domain.record_chain import MAX_CHAIN_LENGTH
 from domain.record_fields import CLIENT_ID, CONTACT_INFO, CUSTOM_PREFIX, TARGETS, custom_name, is_custom
 from domain.record_fields import target_problem as _target_problem
 from schemas.base import Event
@@ -155,6 +156,12 @@ def validate_fields(
     if CONTACT_INFO not in targets:
         raise RuleViolation(
             "a mapping needs at least one column mapped to contact_info (a phone number or e-mail)",
+            field=path,
+        )
+    contacts = sum(entry.field == CONTACT_INFO for entry in cleaned)
+    if contacts > MAX_CHAIN_LENGTH:
+        raise RuleViolation(
+            f"{contacts} columns are mapped to contact_info; a chain holds at most {MAX_CHAIN_LENGTH} records",
             field=path,
         )
     return cleaned

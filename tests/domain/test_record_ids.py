@@ -1,4 +1,4 @@
-"""Chain and record ids: derived from (list, client id) and (chain, position), as uuid5."""
+"""Chain and record ids: a chain's from (list, client id) as uuid5, a record's from (chain, position)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from domain.record_chain import chain_id, name_based_id, record_id
+from domain.record_chain import MAX_CHAIN_LENGTH, chain_candidates, chain_id, name_based_id, record_id
 
 NAMES = ["", "client:C00000001", "client:Müller-Ø", "record:1", "client:" + "x" * 500, "client:日本語", "a\x00b"]
 
@@ -26,5 +26,21 @@ def test_chain_and_record_ids_are_stable_and_distinct() -> None:
     assert chain == uuid.uuid5(list_id, "client:C1")
     assert chain != chain_id(list_id, "C2")
     assert chain != chain_id(uuid.uuid4(), "C1")
-    assert record_id(chain, 1) == uuid.uuid5(chain, "record:1")
     assert record_id(chain, 1) != record_id(chain, 2)
+    assert record_id(chain, 1) != chain
+    assert record_id(chain, 1).version == 5 and record_id(chain, 1).variant == uuid.RFC_4122
+
+
+def test_a_record_id_leads_back_to_its_chain_and_position() -> None:
+    chain = chain_id(uuid.uuid4(), "C1")
+    for n in (1, 2, MAX_CHAIN_LENGTH):
+        candidates = chain_candidates(record_id(chain, n))
+        assert candidates[chain] == n
+        assert len(candidates) == MAX_CHAIN_LENGTH
+
+
+def test_positions_outside_a_chain_are_refused() -> None:
+    chain = chain_id(uuid.uuid4(), "C1")
+    for n in (0, MAX_CHAIN_LENGTH + 1):
+        with pytest.raises(ValueError):
+            record_id(chain, n)
