@@ -22,6 +22,7 @@ from gateway.routes import (
     exports,
     hierarchy,
     imports,
+    records,
     session_profiles,
     settings,
     specification_files,
@@ -47,6 +48,7 @@ ROUTERS = (
     imports.router,
     exports.router,
     compliance.router,
+    records.router,
 )
 
 
