@@ -23,6 +23,7 @@ from projections.catalogue import ACCOUNT, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
+from projections.record_suppressions import RecordSuppressionQueries, RecordSuppressions
 from projections.records import RecordQueries, Records
 from projections.sql import Database, connect, sqlite_path
 from projections.sqlite_wal import WalCheckpointer
@@ -38,7 +39,8 @@ IMPORTS = "imports"
 RETENTION = "retention"
 SUPPRESSION_INDEX = "suppression-index"
 SUPPRESSION_EXPIRY = "suppression-expiry"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY)
+COMPLIANCE = "compliance"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE)
 
 
 class Service(Protocol):
@@ -56,6 +58,7 @@ def all_projections() -> list[Projection]:
         Records(),
         ImportJobs(),
         SuppressionLists(),
+        RecordSuppressions(),
     ]
 
 
@@ -144,6 +147,19 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         runtime.services[SUPPRESSION_INDEX] = follower
         lookups = FollowedIndex(runtime.suppression_index, follower)
     runtime.predial = PreDialValidator(lookups, runtime.suppression_lists.applicable, _compliance_of(runtime))
+    if COMPLIANCE in hosted:
+        from processors.compliance import ComplianceProcessor
+
+        runtime.services[COMPLIANCE] = ComplianceProcessor(
+            store,
+            runtime.suppression_index,
+            projections,
+            runtime.catalogue,
+            runtime.suppression_lists,
+            runtime.records,
+            RecordSuppressionQueries(views),
+            runtime.wait,
+        )
     if SUPPRESSION_EXPIRY in hosted:
         runtime.services[SUPPRESSION_EXPIRY] = SuppressionExpirySweeper(
             runtime.suppression_lists,

@@ -7,14 +7,16 @@ hold a client id twice, whatever runs at the same time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from hashlib import sha1
 from typing import Literal, NamedTuple
 from uuid import UUID
 
-from msgspec import Struct, field
+from msgspec import Struct, field, structs
 
-from domain.aggregate import Aggregate, projector, touched
+from domain.aggregate import Aggregate, Changes, projector, touched
+from domain.codes import RecordType
 from schemas.base import Event
 from schemas.imports import AppendType
 from schemas.records import (
@@ -23,6 +25,9 @@ from schemas.records import (
     RecordChainDeleted,
     RecordChainImported,
     RecordChainReplaced,
+    RecordChainRestored,
+    RecordChainSuppressed,
+    Suppression,
 )
 
 DELETED_TOPIC_PREFIX = RecordChainDeleted.tag() + "/"
@@ -79,6 +84,9 @@ class RecordChain(Aggregate, frozen=True, kw_only=True):
     contact: Contact = Contact()
     custom: dict[str, str] = field(default_factory=dict)
     deleted: bool = False
+    # The suppression entries matching its records now, and the record types they replaced.
+    suppressions: list[Suppression] = field(default_factory=list)
+    previous_types: dict[int, int] = field(default_factory=dict)
 
 
 class ChainDraft(Struct, frozen=True, kw_only=True, tag="draft", array_like=True):
@@ -193,9 +201,70 @@ def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
         )
     if state is None:
         return None
-    if isinstance(event, RecordChainDeleted):
-        return touched(state, event, deleted=True)
+    match event:
+        case RecordChainDeleted():
+            return touched(state, event, deleted=True)
+        case RecordChainSuppressed():
+            records = [
+                structs.replace(r, record_type=RecordType.NO_CALL) if r.chain_n in event.previous_types else r
+                for r in state.records
+            ]
+            previous = {**state.previous_types, **event.previous_types}
+            return touched(
+                state, event, records=records, suppressions=event.suppressions, previous_types=previous
+            )
+        case RecordChainRestored():
+            types = event.record_types
+            records = [
+                structs.replace(r, record_type=types[r.chain_n]) if r.chain_n in types else r
+                for r in state.records
+            ]
+            return touched(
+                state,
+                event,
+                records=records,
+                suppressions=[m for m in state.suppressions if m.chain_n not in types],
+                previous_types={n: t for n, t in state.previous_types.items() if n not in types},
+            )
     return touched(state, event)
+
+
+def suppression_changes(state: RecordChain, matches: Sequence[Suppression], *, now: datetime) -> list[Event]:
+    """Bring a chain's suppressions to ``matches`` (every entry matching its records now).
+
+    Records that gain their first match become "no call", keeping their type to restore;
+    records that lose their last match get it back. No event when nothing changed.
+    """
+    if state.deleted:
+        return []
+    matches = sorted(set(matches), key=_suppression_order)
+    if matches == sorted(state.suppressions, key=_suppression_order):
+        return []
+    matched = {m.chain_n for m in matches}
+    changes = Changes.of(state, now)
+    newly = {
+        r.chain_n: r.record_type
+        for r in state.records
+        if r.chain_n in matched and r.chain_n not in state.previous_types
+    }
+    released = {n: t for n, t in state.previous_types.items() if n not in matched}
+    if released:
+        changes.record(
+            RecordChainRestored, list_id=state.list_id, client_id=state.client_id, record_types=released
+        )
+    if matches:
+        changes.record(
+            RecordChainSuppressed,
+            list_id=state.list_id,
+            client_id=state.client_id,
+            suppressions=matches,
+            previous_types=newly,
+        )
+    return changes.events
+
+
+def _suppression_order(match: Suppression) -> tuple[int, str, str, str]:
+    return (match.chain_n, str(match.suppression_list_id), match.kind, match.value)
 
 
 project = projector(evolve)

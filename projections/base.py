@@ -61,6 +61,19 @@ class ProjectionStore:
         with self.db.transaction() as cursor:
             return self._position(cursor, name)
 
+    def record_position(self, name: str, position: int) -> None:
+        """Where a processor that keeps no tables here (see processors.compliance) got to."""
+        with self.db.transaction() as cursor:
+            self._save_position(cursor, name, position)
+
+    @staticmethod
+    def _save_position(cursor: Cursor, name: str, position: int) -> None:
+        cursor.execute(
+            "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (name, position),
+        )
+
     @staticmethod
     def _position(cursor: Cursor, name: str) -> int:
         cursor.execute("SELECT position FROM projection_positions WHERE name = ?", (name,))

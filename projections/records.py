@@ -6,17 +6,24 @@ replaced as a whole when its chain event arrives, so the table equals a replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from domain.codes import RecordType
 from projections.sql import Cursor, Database
 from schemas import imports, topics
 from schemas.base import Event
-from schemas.records import RecordChainDeleted, RecordChainImported, RecordChainReplaced
+from schemas.records import (
+    RecordChainDeleted,
+    RecordChainImported,
+    RecordChainReplaced,
+    RecordChainRestored,
+    RecordChainSuppressed,
+)
 
 TABLES = ("records", "list_fields")
 # Column order of the records table; exports and selection rules read these names.
@@ -87,6 +94,15 @@ class Records:
                 cursor.executemany(_INSERT, _rows(event))
             case RecordChainDeleted():
                 _delete_chain(cursor, event.list_id, event.client_id)
+            case RecordChainSuppressed():
+                _set_types(
+                    cursor,
+                    event.list_id,
+                    event.client_id,
+                    dict.fromkeys(event.previous_types, RecordType.NO_CALL),
+                )
+            case RecordChainRestored():
+                _set_types(cursor, event.list_id, event.client_id, event.record_types)
             case imports.ImportStarted():
                 cursor.executemany(
                     "INSERT INTO list_fields VALUES (?, ?, ?) ON CONFLICT (list_id, name) "
@@ -97,6 +113,13 @@ class Records:
                         if f.field.startswith("custom:")
                     ],
                 )
+
+
+def _set_types(cursor: Cursor, list_id: UUID, client_id: str, types: dict[int, int]) -> None:
+    cursor.executemany(
+        "UPDATE records SET record_type = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+        [(record_type, str(list_id), client_id, n) for n, record_type in types.items()],
+    )
 
 
 def _delete_chain(cursor: Cursor, list_id: UUID, client_id: str) -> None:
@@ -171,6 +194,25 @@ class RecordQueries:
                 (str(list_id), after, limit),
             )
             return [(str(a), str(b)) for a, b in cursor.fetchall()]
+
+    def chains_with(self, account_id: UUID, contacts: Sequence[str], client_ids: Sequence[str]) -> set[UUID]:
+        """The chains of the account with a record of one of these contact infos or client ids.
+
+        A scan of the account's records (there is no index by contact: it would cost every
+        import more than suppression entries added after the fact ever do).
+        """
+        found: set[UUID] = set()
+        with self.db.transaction() as cursor:
+            for column, values in (("contact_info", contacts), ("client_id", client_ids)):
+                for start in range(0, len(values), 500):
+                    chunk = list(values[start : start + 500])
+                    cursor.execute(
+                        f"SELECT DISTINCT chain_id FROM records WHERE account_id = ? "
+                        f"AND {column} IN ({','.join('?' * len(chunk))})",
+                        (str(account_id), *chunk),
+                    )
+                    found.update(UUID(row[0]) for row in cursor.fetchall())
+        return found
 
     def custom_names(self, list_id: UUID, page: int = 5000) -> set[str]:
         """The custom field names the list's chains hold (read from each chain's first record)."""

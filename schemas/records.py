@@ -103,4 +103,41 @@ class RecordChainDeleted(RecordEvent, frozen=True, kw_only=True, tag="record_cha
     detail: str = ""
 
 
-EVENTS: tuple[type[Event], ...] = (RecordChainImported, RecordChainReplaced, RecordChainDeleted)
+class Suppression(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Why a record may not be contacted: which entry of which suppression list matched it."""
+
+    chain_n: int
+    suppression_list_id: UUID
+    entry_id: UUID
+    kind: Literal["phone", "client_id", "email"]
+    value: str
+
+
+class RecordChainSuppressed(RecordEvent, frozen=True, kw_only=True, tag="record_chain.suppressed"):
+    """Records of the chain matched suppression entries: their record type became 7 (no call).
+
+    ``suppressions`` is every match of the chain now (several per record when several entries
+    match it), replacing the chain's earlier ones. ``previous_types`` (chain position -> record
+    type) holds the records this event suppresses, for a later restoration to put back.
+    """
+
+    client_id: str
+    suppressions: list[Suppression]  # every match now, for the whole chain
+    previous_types: dict[int, int]  # of the records suppressed by this event
+
+
+class RecordChainRestored(RecordEvent, frozen=True, kw_only=True, tag="record_chain.restored"):
+    """No suppression entry matches these records any more (removed, expired, list archived):
+    their record types are back to what they were (chain position -> record type)."""
+
+    client_id: str
+    record_types: dict[int, int]
+
+
+EVENTS: tuple[type[Event], ...] = (
+    RecordChainImported,
+    RecordChainReplaced,
+    RecordChainDeleted,
+    RecordChainSuppressed,
+    RecordChainRestored,
+)

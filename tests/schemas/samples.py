@@ -291,6 +291,25 @@ RECORD_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
         3,
         dict(list_id=LIST_1, client_id="C-000017", reason="retention", detail="retention 30 days, completed"),
     ),
+    records.RecordChainSuppressed: (
+        CHAIN,
+        2,
+        dict(
+            list_id=LIST_1,
+            client_id="C-000017",
+            suppressions=[
+                records.Suppression(
+                    chain_n=1,
+                    suppression_list_id=UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+                    entry_id=UUID("7b1c0f5e-2a9d-5c3e-8f4a-6b7c8d9e0f1a"),
+                    kind="phone",
+                    value="+13125550143",
+                )
+            ],
+            previous_types={1: 2},
+        ),
+    ),
+    records.RecordChainRestored: (CHAIN, 3, dict(list_id=LIST_1, client_id="C-000017", record_types={1: 2})),
 }
 
 _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {

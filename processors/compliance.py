@@ -1,0 +1,276 @@
+"""The compliance processor: records that match suppression entries become "no call", with the
+reason recorded, and get their record type back when no entry matches them any more.
+
+It follows the log on a thread of its own, like the suppression index:
+
+- ``record_chain.imported`` / ``replaced``: the chain's records (phone or e-mail, and the
+  client id) are looked up in the index against the lists that apply to their contact list
+  (required lists of its channel, optional ones its campaign groups selected), one round trip
+  per batch of the log;
+- ``suppression_list.entries_added``: the account's chains with those values are re-checked
+  (entries added after the records were imported);
+- entries removed or expired, a list archived or changed (no longer required): the chains
+  those entries held back are re-checked.
+
+Each re-check asks the index for *every* entry matching the chain now and lets
+:func:`domain.record_chain.suppression_changes` decide, so the outcome does not depend on
+which event triggered it, and a batch handled twice changes nothing. Before asking the index
+the processor waits until it holds the log up to the batch; if it cannot answer, the batch
+is retried (pre-dial validation is the gate that fails closed meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from uuid import UUID
+
+from dialstream.store import ConcurrencyConflict, EventStore, stored_topic_of
+from domain import record_chain
+from domain.codes import ContactInfoType
+from domain.contact_list import KIND as CONTACT_LIST
+from domain.record_chain import RecordChain
+from processors.suppression_index import IndexUnavailable, Kind, SuppressionIndex, SuppressionQuery
+from projections.base import ProjectionStore
+from projections.catalogue import CatalogueQueries
+from projections.record_suppressions import RecordSuppressionQueries
+from projections.records import RecordQueries
+from projections.suppression_lists import SuppressionListQueries
+from schemas.base import Event
+from schemas.profiles import Channel
+from schemas.records import RecordChainImported, RecordChainReplaced, Suppression
+from schemas.suppression import (
+    SuppressionEntriesAdded,
+    SuppressionEntriesExpired,
+    SuppressionEntriesRemoved,
+    SuppressionListArchived,
+    SuppressionListChanged,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "compliance"
+READS = (
+    RecordChainImported,
+    RecordChainReplaced,
+    SuppressionEntriesAdded,
+    SuppressionEntriesRemoved,
+    SuppressionEntriesExpired,
+    SuppressionListArchived,
+    SuppressionListChanged,
+)
+STORED_TOPICS = tuple(stored_topic_of(cls) for cls in READS)
+READ_BATCH = 500
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ComplianceProcessor:
+    def __init__(
+        self,
+        store: EventStore,
+        index: SuppressionIndex,
+        positions: ProjectionStore,
+        catalogue: CatalogueQueries,
+        lists: SuppressionListQueries,
+        records: RecordQueries,
+        suppressed: RecordSuppressionQueries,
+        wait_read_models: Callable[[int, float], bool],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        retry_seconds: float = 1.0,
+    ):
+        self.store = store
+        self.index = index
+        self.positions = positions
+        self.catalogue = catalogue
+        self.lists = lists
+        self.records = records
+        self.suppressed = suppressed
+        self.wait_read_models = wait_read_models
+        self.clock = clock
+        self.retry_seconds = retry_seconds
+        self.error: BaseException | None = None
+        self.position = positions.position(NAME)
+        self._progress = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # Hosting ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=NAME, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self.store.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            seen = self.store.appends()
+            try:
+                self.run_once()
+            except (IndexUnavailable, TimeoutError) as error:
+                self.error = error
+                self._stopping.wait(self.retry_seconds)
+                continue
+            except Exception as error:  # a bug must not stop compliance for good
+                log.exception("compliance: batch failed, retrying")
+                self.error = error
+                self._stopping.wait(self.retry_seconds)
+                continue
+            self.error = None
+            self.store.wait_for_append(seen, 0.5)
+
+    # Following the log -----------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """Handle everything up to the head of the log as it is now."""
+        head = self.store.position()
+        while self.position < head and not self._stopping.is_set():
+            batch = self.store.read_topics(STORED_TOPICS, after=self.position, limit=READ_BATCH, upto=head)
+            upto = batch[-1][0] if len(batch) == READ_BATCH else head
+            self._handle([event for _, event in batch], upto)
+            self.positions.record_position(NAME, upto)
+            with self._progress:
+                self.position = upto
+                self._progress.notify_all()
+
+    def _handle(self, events: list[Event], upto: int) -> None:
+        imported: dict[UUID, RecordChain] = {}
+        recheck: set[UUID] = set()
+        for event in events:
+            match event:
+                case RecordChainImported() | RecordChainReplaced():
+                    # The chain as this event left it: enough to ask the index, no load.
+                    fresh = record_chain.evolve(None, event)
+                    if fresh is not None:
+                        imported[event.originator_id] = fresh
+                case SuppressionEntriesAdded():
+                    recheck |= self.records.chains_with(
+                        event.account_id,
+                        [e.value for e in event.entries if e.kind != "client_id"],
+                        [e.value for e in event.entries if e.kind == "client_id"],
+                    )
+                case SuppressionEntriesRemoved() | SuppressionEntriesExpired():
+                    values = [(key.kind, key.value) for key in event.entries]
+                    recheck |= self.suppressed.chains(event.originator_id, values)
+                case SuppressionListArchived() | SuppressionListChanged():
+                    recheck |= self.suppressed.chains(event.originator_id)
+        if recheck and not self.wait_read_models(upto, 30.0):
+            raise TimeoutError("the read models did not reach the compliance processor's position")
+        drafts = [state for chain, state in imported.items() if chain not in recheck]
+        if not drafts and not recheck:
+            return
+        if any(self._applicable(state) for state in drafts) or recheck:
+            self._await_index(upto)
+        # An imported chain changes only if something matches it (it starts unsuppressed).
+        matched = [chain for chain in self._matches(drafts) if chain not in recheck]
+        self._recheck([*matched, *recheck])
+
+    def _await_index(self, upto: int) -> None:
+        """The index must hold every suppression event up to ``upto`` before it is asked."""
+        deadline = time.monotonic() + 30.0
+        while (self.index.position() or 0) < upto:
+            if time.monotonic() > deadline or self._stopping.is_set():
+                raise IndexUnavailable("the suppression index is behind the compliance processor")
+            time.sleep(0.02)
+
+    # Deciding --------------------------------------------------------------------------
+
+    def _recheck(self, chain_ids: Iterable[UUID]) -> None:
+        """Load each chain as it is now and bring its suppressions to what the index says."""
+        states = [
+            s for s in (self.store.load(c, record_chain.project) for c in chain_ids) if s and not s.deleted
+        ]
+        matches = self._matches(states)
+        now = self.clock()
+        for state in states:
+            self._decide(state, matches.get(state.id, []), now)
+
+    def _decide(self, state: RecordChain, matches: list[Suppression], now: datetime) -> None:
+        for _attempt in range(3):
+            events = record_chain.suppression_changes(state, matches, now=now)
+            if not events:
+                return
+            try:
+                self.store.append(events)
+                return
+            except ConcurrencyConflict:
+                fresh = self.store.load(state.id, record_chain.project)
+                if fresh is None or fresh.deleted:
+                    return
+                state = fresh
+        log.warning("compliance: chain %s kept changing; it is re-checked with its next event", state.id)
+
+    def _matches(self, states: list[RecordChain]) -> dict[UUID, list[Suppression]]:
+        """Every active entry matching each chain's records, in one index round trip."""
+        applicable: dict[UUID, set[UUID]] = {}
+        asked: list[tuple[UUID, int, SuppressionQuery]] = []
+        for state in states:
+            lists = self._applicable(state)
+            if not lists:
+                continue
+            applicable[state.id] = lists
+            channel = self._channel(state)
+            for record in state.records:
+                kind: Kind = "email" if record.contact_info_type == ContactInfoType.EMAIL else "phone"
+                asked.append((state.id, record.chain_n, SuppressionQuery(channel, kind, record.contact_info)))
+                asked.append(
+                    (state.id, record.chain_n, SuppressionQuery(channel, "client_id", state.client_id))
+                )
+        if not asked:
+            return {}
+        every_list = set().union(*applicable.values())
+        found = self.index.lookup([query for _, _, query in asked], every_list)
+        now = int(self.clock().timestamp())
+        matches: dict[UUID, list[Suppression]] = {}
+        for (chain, chain_n, _), entries in zip(asked, found, strict=True):
+            for entry in entries:
+                if entry.list_id in applicable[chain] and entry.active_at(now):
+                    matches.setdefault(chain, []).append(
+                        Suppression(
+                            chain_n=chain_n,
+                            suppression_list_id=entry.list_id,
+                            entry_id=entry.entry_id,
+                            kind=entry.kind,
+                            value=entry.value,
+                        )
+                    )
+        return matches
+
+    def _contact_list(self, state: RecordChain) -> object | None:
+        return self.catalogue.get(state.account_id, CONTACT_LIST, state.list_id)
+
+    def _channel(self, state: RecordChain) -> Channel:
+        found = self._contact_list(state)
+        channel: Channel = found.settings.channel if found is not None else "voice"  # type: ignore[attr-defined]
+        return channel
+
+    def _applicable(self, state: RecordChain) -> set[UUID]:
+        found = self._contact_list(state)
+        if found is None:
+            return set()
+        channel = str(found.settings.channel)  # type: ignore[attr-defined]
+        groups = [None, *found.campaign_group_ids]  # type: ignore[attr-defined]
+        return {
+            list_id for group in groups for list_id in self.lists.applicable(state.account_id, channel, group)
+        }
