@@ -23,7 +23,12 @@ batch (one suppression-index lookup). Reasons the gate does not know are added:
 - ``no_campaign_group``: the list belongs to no campaign group, so nothing dials it;
 - ``list_not_in_group``: the ``campaign_group_id`` asked about does not dial this list;
 - ``group_not_running`` (per group): the group is loaded, paused or stopped;
-- ``no_group_running`` (for the record): none of the list's groups is running.
+- ``no_group_running`` (for the record): none of the list's groups is running;
+- ``marked_no_call``: the compliance processor made the record "no call" (record type 7)
+  because suppression entries matched it (``record_chain.suppressed``); the reason names
+  them and the type it had. The gate then judges the record with that type, so its own
+  ``suppressed`` reasons say which entries hold it back now; when they are all seen, the
+  mark lifts with them (expiry restores the type), otherwise it has no known end.
 
 None of these lifts by itself, so a record they block has no ``next_allowed``. The record is
 ``dialable_now`` when at least one of its groups may dial it now; ``next_allowed`` is then
@@ -116,9 +121,8 @@ def locate(runtime: Runtime, account_id: UUID, record_id: UUID) -> Located:
             raise Problem(
                 404,
                 "Not found",
-                f"record {record_id} is no longer in its chain: client id {chain.client_id!r} of "
-                f"contact list {chain.list_id} now has {len(chain.records)} record(s), the row was "
-                "replaced by a later import",
+                f"record {record_id} not found: its chain (client id {chain.client_id!r} of contact "
+                f"list {chain.list_id}) holds {len(chain.records)} record(s) now, not this one",
                 field="record_id",
             )
         return Located(chain, record)
@@ -232,7 +236,9 @@ def _setting(runtime: Runtime, account_id: UUID, list_id: UUID, group_id: UUID |
 # Judging -------------------------------------------------------------------------------------
 
 
-def _request(chain: RecordChain, record: Record, channel: Channel, group_id: UUID | None) -> PreDialRequest:
+def _request(
+    chain: RecordChain, record: Record, record_type: int, channel: Channel, group_id: UUID | None
+) -> PreDialRequest:
     return PreDialRequest(
         account_id=chain.account_id,
         campaign_group_id=group_id,
@@ -240,7 +246,7 @@ def _request(chain: RecordChain, record: Record, channel: Channel, group_id: UUI
         client_id=chain.client_id,
         contact_info=record.contact_info,
         contact_info_type=record.contact_info_type,
-        record_type=record.record_type,
+        record_type=record_type,
         record_status=record.record_status,
         dial_sched_time=record.dial_sched_time,
         daily_from=record.daily_from,
@@ -274,6 +280,60 @@ def _reason(runtime: Runtime, account_id: UUID, reason: Reason) -> dict[str, Any
     return body
 
 
+@dataclass(frozen=True)
+class Mark:
+    """The record was made "no call" by the compliance processor because suppression entries
+    matched it (``record_chain.suppressed``): its type before, and the entries."""
+
+    previous_type: int
+    entry_ids: frozenset[str]
+    reason: dict[str, Any]
+
+
+def _mark(runtime: Runtime, account_id: UUID, chain: RecordChain, record: Record) -> Mark | None:
+    if record.chain_n not in chain.previous_types:
+        return None
+    previous = chain.previous_types[record.chain_n]
+    names: dict[UUID, str | None] = {}
+    entries: list[dict[str, Any]] = []
+    for match in chain.suppressions:
+        if match.chain_n != record.chain_n:
+            continue
+        if match.suppression_list_id not in names:
+            row = runtime.suppression_lists.get(account_id, match.suppression_list_id)
+            names[match.suppression_list_id] = None if row is None else row.state.name
+        entries.append(
+            {
+                "list_id": str(match.suppression_list_id),
+                "list_name": names[match.suppression_list_id],
+                "entry_id": str(match.entry_id),
+                "kind": match.kind,
+                "value": match.value,
+            }
+        )
+    what = "; ".join(
+        f"{e['kind'].replace('_', ' ')} {e['value']} on "
+        + (f"suppression list {e['list_name']!r}" if e["list_name"] else f"suppression list {e['list_id']}")
+        for e in entries
+    )
+    reason = {
+        "code": "marked_no_call",
+        "text": f"the record was made no call (record type 7) because it matched suppression entries "
+        f"({what or 'no longer named'}); it gets its record type {previous} back once none matches",
+        "record_type": record.record_type,
+        "previous_type": previous,
+        "suppressions": entries,
+    }
+    return Mark(previous, frozenset(e["entry_id"] for e in entries), reason)
+
+
+def _mark_lifts_with(verdict: Verdict, mark: Mark) -> bool:
+    """Whether the gate sees every entry behind the mark: then the mark lifts when they do
+    (expiry restores the record type), and the gate's next_allowed stands."""
+    seen = {str(r.entry_id) for r in verdict.reasons if r.code == "suppressed" and r.entry_id is not None}
+    return bool(mark.entry_ids) and mark.entry_ids <= seen
+
+
 def _group_not_running(group: CampaignGroup) -> dict[str, Any]:
     state = _NOT_RUNNING.get(group.status, f"is {group.status}")
     return {
@@ -291,6 +351,7 @@ def _group_answer(
     group: CampaignGroup,
     dials_list: bool,
     verdict: Verdict,
+    mark: Mark | None,
 ) -> tuple[dict[str, Any], datetime | None]:
     own: list[dict[str, Any]] = []
     if not dials_list:
@@ -304,9 +365,11 @@ def _group_answer(
         )
     if group.status != RUNNING:
         own.append(_group_not_running(group))
-    reasons = own + [_reason(runtime, account_id, reason) for reason in verdict.reasons]
+    marked = [] if mark is None else [mark.reason]
+    reasons = own + marked + [_reason(runtime, account_id, reason) for reason in verdict.reasons]
     allowed = not reasons
-    next_allowed = None if allowed or own else verdict.next_allowed
+    lasting = bool(own) or (mark is not None and not _mark_lifts_with(verdict, mark))
+    next_allowed = None if allowed or lasting else verdict.next_allowed
     answer = {
         "campaign_group_id": str(group.id),
         "name": group.name,
@@ -344,17 +407,25 @@ def dialability(
     validator = _validator(runtime)
     setting = _setting(runtime, account_id, chain.list_id, group_id)
     checked_at = validator.clock().astimezone(UTC)
+    mark = _mark(runtime, account_id, chain, record)
+    # A record made no call by suppression is judged with its own type: the gate then says
+    # which entries hold it back now, and whether they lift.
+    record_type = record.record_type if mark is None else mark.previous_type
     group_ids: list[UUID | None] = [group.id for group, _ in setting.groups] or [None]
-    verdicts = validator.validate_many([_request(chain, record, setting.channel, g) for g in group_ids])
+    verdicts = validator.validate_many(
+        [_request(chain, record, record_type, setting.channel, g) for g in group_ids]
+    )
 
     answers = [
-        _group_answer(runtime, account_id, chain.list_id, group, dials_list, verdict)
+        _group_answer(runtime, account_id, chain.list_id, group, dials_list, verdict, mark)
         for (group, dials_list), verdict in zip(setting.groups, verdicts, strict=False)
     ]
     groups = [answer for answer, _ in answers]
     reasons = list(setting.reasons)
     if not setting.groups:
         # Nothing dials it; still say everything else the gate finds about it.
+        if mark is not None:
+            reasons.append(mark.reason)
         reasons += [_reason(runtime, account_id, reason) for reason in verdicts[0].reasons]
     elif not any(group.status == RUNNING for group, _ in setting.groups):
         statuses = ", ".join(f"{group.name!r} is {group.status}" for group, _ in setting.groups)
