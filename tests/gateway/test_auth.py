@@ -103,6 +103,7 @@ READS = [
     h.HIERARCHY,
     SUPPRESSION,
     f"{SUPPRESSION}/{{suppression}}",
+    "/api/v1/records/00000000-0000-4000-8000-000000000001/dialability",
 ]
 EVERY_ENDPOINT = [(m, p, b) for m, p, b, _ in ENDPOINTS] + [("GET", p, None) for p in READS]
 
