@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from dialstream import cli_lists
+from dialstream import cli_lists, cli_records
 from dialstream.bootstrap import (
     SERVICES,
     SUPPRESSION_INDEX,
@@ -388,6 +388,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.set_defaults(run=cmd_accounts_create)
     cli_lists.add_parser(sub, common)
+    cli_records.add_parser(sub, common)
     return top
 
 
