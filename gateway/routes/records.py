@@ -65,7 +65,7 @@ from domain.contact_list import ContactList
 from domain.predial import Reason, Verdict
 from domain.record_chain import Head, RecordChain, chain_candidates
 from gateway.deps import Reader, RuntimeDep
-from gateway.io import respond
+from gateway.io import respond, schema_ref
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
 from processors.predial import PreDialRequest, PreDialValidator
 from projections.catalogue import CAMPAIGN_GROUP, CONTACT_LIST
@@ -81,6 +81,39 @@ _NOT_RUNNING = {
     "paused": "is paused",
     "stopped": "is stopped",
 }
+
+
+class GroupDialability(msgspec.Struct, frozen=True, kw_only=True):
+    """The record as one campaign group would dial it."""
+
+    campaign_group_id: UUID
+    name: str
+    status: str  # loaded, running, paused or stopped
+    allowed: bool
+    reasons: list[dict[str, Any]]  # {"code", "text", ...detail}
+    next_allowed: str | None  # UTC, ISO 8601
+
+
+class Dialability(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether a record can be dialled now; if not, every reason and when it next can."""
+
+    record_id: UUID
+    list_id: UUID
+    list_name: str | None
+    client_id: str
+    chain_n: int
+    contact_info: str
+    contact_info_type: int
+    record_type: int
+    record_status: int
+    time_zone: str  # the contact's zone: local times in reason texts are read there
+    second_time_zone: str | None
+    channel: Channel
+    dialable_now: bool
+    checked_at: str  # UTC, ISO 8601: the instant the gate judged
+    next_allowed: str | None  # UTC, ISO 8601; null when dialable now or no reason lifts by itself
+    reasons: list[dict[str, Any]]  # {"code", "text", ...detail}; empty when dialable now
+    groups: list[GroupDialability]
 
 
 class ChainDeleted(Exception):
@@ -399,9 +432,7 @@ def _merged(groups: Sequence[dict[str, Any]], without: frozenset[str]) -> list[d
     return merged
 
 
-def dialability(
-    runtime: Runtime, account_id: UUID, located: Located, group_id: UUID | None
-) -> dict[str, Any]:
+def dialability(runtime: Runtime, account_id: UUID, located: Located, group_id: UUID | None) -> Dialability:
     """The answer of the route, for a record found by :func:`locate`."""
     chain, record = located.chain, located.record
     validator = _validator(runtime)
@@ -446,25 +477,25 @@ def dialability(
     openings = [opening for _, opening in answers if opening is not None]
     next_allowed = None if dialable_now or setting.reasons or not openings else min(openings)
     found = setting.contact_list
-    return {
-        "record_id": str(record.record_id),
-        "list_id": str(chain.list_id),
-        "list_name": None if found is None else found.name,
-        "client_id": chain.client_id,
-        "chain_n": record.chain_n,
-        "contact_info": record.contact_info,
-        "contact_info_type": record.contact_info_type,
-        "record_type": record.record_type,
-        "record_status": record.record_status,
-        "time_zone": record.time_zone,
-        "second_time_zone": record.second_time_zone,
-        "channel": setting.channel,
-        "dialable_now": dialable_now,
-        "checked_at": _iso(checked_at),
-        "next_allowed": _iso(next_allowed),
-        "reasons": reasons,
-        "groups": groups,
-    }
+    return Dialability(
+        record_id=record.record_id,
+        list_id=chain.list_id,
+        list_name=None if found is None else found.name,
+        client_id=chain.client_id,
+        chain_n=record.chain_n,
+        contact_info=record.contact_info,
+        contact_info_type=record.contact_info_type,
+        record_type=record.record_type,
+        record_status=record.record_status,
+        time_zone=record.time_zone,
+        second_time_zone=record.second_time_zone,
+        channel=setting.channel,
+        dialable_now=dialable_now,
+        checked_at=_iso(checked_at) or "",
+        next_allowed=_iso(next_allowed),
+        reasons=reasons,
+        groups=[GroupDialability(**group) for group in groups],
+    )
 
 
 def _iso(instant: datetime | None) -> str | None:
@@ -494,7 +525,10 @@ GroupId = Annotated[
     "/{record_id}/dialability",
     summary="Can this record be dialled now? If not, every reason and when it next can",
     responses={
-        200: {"description": "The record's dialability, per campaign group"},
+        200: {
+            "description": "The record's dialability, per campaign group",
+            "content": {"application/json": {"schema": schema_ref(Dialability)}},
+        },
         404: {"description": "No such record in this account, or its chain was deleted (code chain_deleted)"},
         503: {"description": "No pre-dial validator in this process"},
     },

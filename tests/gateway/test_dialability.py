@@ -391,3 +391,7 @@ def test_the_route_is_published(base_url: str) -> None:
     spec = httpx.get(f"{base_url}/openapi.json").json()
     operation = spec["paths"]["/api/v1/records/{record_id}/dialability"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"record_id", "campaign_group_id"}
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Dialability"}
+    fields = spec["components"]["schemas"]["Dialability"]["properties"]
+    assert {"record_id", "dialable_now", "checked_at", "next_allowed", "reasons", "groups"} <= set(fields)
