@@ -395,3 +395,62 @@ def test_the_route_is_published(base_url: str) -> None:
     assert schema == {"$ref": "#/components/schemas/Dialability"}
     fields = spec["components"]["schemas"]["Dialability"]["properties"]
     assert {"record_id", "dialable_now", "checked_at", "next_allowed", "reasons", "groups"} <= set(fields)
+
+
+# Records the compliance processor made no call -----------------------------------------------
+
+
+def test_a_mark_from_an_expiring_entry_lifts_with_it(world: World, runtime: Runtime) -> None:
+    admin = world.account.admin
+    contacts = h.contact_list(admin)
+    group = h.group(admin, world.template_id, [contacts["id"]])
+    assert admin.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
+    month = runtime.handlers.create_suppression_list(
+        world.account.id,
+        CreateSuppressionList(name=h.unique("For a month"), required=True, retention_days=30),
+    )
+    added = runtime.handlers.add_suppression_entries(
+        world.account.id, month.id, [EntryInput(kind="phone", value="+12125550177")]
+    )
+    import_file(admin, contacts["id"], "client_id,phone\nEXP,(212) 555-0177\n")
+    settle_index(runtime, max(added.done.position, runtime.store.position()))
+
+    body = answer(world.viewer, rid(contacts["id"], "EXP"))
+    assert body["dialable_now"] is False
+    assert codes(body["reasons"]) == ["marked_no_call", "suppressed"]
+    until = body["reasons"][1]["until"]
+    assert until is not None, "an entry kept 30 days has an end"
+    # The type comes back when the entry expires; the record is dialled at the next opening
+    # of its calling window from then on.
+    assert body["next_allowed"] is not None and body["next_allowed"] >= until
+    assert body["groups"][0]["next_allowed"] == body["next_allowed"]
+
+
+def test_a_mark_the_group_does_not_see_has_no_end(world: World, runtime: Runtime) -> None:
+    """An optional list selected by one group makes the record no call for every group: in the
+    other, the gate finds no entry, and the mark has no known end there."""
+    admin = world.account.admin
+    contacts = h.contact_list(admin)
+    selecting = h.group(admin, world.template_id, [contacts["id"]], name=h.unique("A selects"))
+    other = h.group(admin, world.template_id, [contacts["id"]], name=h.unique("B does not"))
+    for group in (selecting, other):
+        assert admin.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
+    partner = runtime.handlers.create_suppression_list(
+        world.account.id, CreateSuppressionList(name=h.unique("Partner DNC"), required=False)
+    )
+    runtime.handlers.add_suppression_entries(
+        world.account.id, partner.id, [EntryInput(kind="phone", value="+12125550188")]
+    )
+    runtime.handlers.select_suppression_lists(world.account.id, UUID(selecting["id"]), [partner.id])
+    import_file(admin, contacts["id"], "client_id,phone\nOPT,(212) 555-0188\n")
+    settle_index(runtime, runtime.store.position())
+
+    body = answer(world.viewer, rid(contacts["id"], "OPT"))
+    assert body["dialable_now"] is False and body["next_allowed"] is None
+    by_group = {g["campaign_group_id"]: g for g in body["groups"]}
+    assert codes(by_group[selecting["id"]]["reasons"]) == ["marked_no_call", "suppressed"]
+    assert codes(by_group[other["id"]]["reasons"]) == ["marked_no_call"]
+    assert by_group[other["id"]]["next_allowed"] is None
+    assert codes(body["reasons"]) == ["marked_no_call", "suppressed"]
+    assert body["reasons"][1]["campaign_group_ids"] == [selecting["id"]]
+    assert "campaign_group_ids" not in body["reasons"][0]
