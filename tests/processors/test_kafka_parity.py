@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialstream.bootstrap import build
+from dialstream.bootstrap import COMPLIANCE, build
 from dialstream.settings import Settings
+from processors.compliance import ComplianceProcessor
 from tests.imports.support import finished, request
 from tests.kafka import Broker
 from tests.kafka_support import kafka_settings, projection_rows
@@ -24,14 +25,20 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     # Records, an update, a rejected row and a failed job: every records and import_jobs table.
     list_id = structure["November"]
     source = tmp_path / "contacts.csv"
-    source.write_text("client_id,phone,tier\nC1,212-555-0101,gold\nC2,312-555-0102,\nC3,nope,\n")
+    # C4's number is on the scenario's required suppression list: the compliance processor marks it.
+    source.write_text("client_id,phone,tier\nC1,212-555-0101,gold\nC2,312-555-0102,\nC3,nope,\nC4,312-555-0143,\n")
     for append_type in ("append_only", "append_and_update"):
         job = finished(embedded, request(embedded, list_id, source, append_type=append_type, account_id=account_id))
         assert job.status == "completed", job.reason
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert finished(embedded, request(embedded, list_id, empty, account_id=account_id)).status == "failed"
-    assert embedded.wait(embedded.store.position())
+    compliance = embedded.services[COMPLIANCE]
+    assert isinstance(compliance, ComplianceProcessor)
+    head = -1
+    while head != embedded.store.position():  # marking appends events of its own
+        head = embedded.store.position()
+        assert compliance.wait_until(head, 30) and embedded.wait(head)
     expected = projection_rows(embedded.views)
     embedded.stop()
 
