@@ -22,7 +22,6 @@ is retried (pre-dial validation is the gate that fails closed meanwhile).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from domain import record_chain
 from domain.codes import ContactInfoType
 from domain.contact_list import KIND as CONTACT_LIST
 from domain.record_chain import RecordChain
+from processors.log_follower import LogFollower
 from processors.suppression_index import IndexUnavailable, Kind, SuppressionIndex, SuppressionQuery
 from projections.base import ProjectionStore
 from projections.catalogue import CatalogueQueries
@@ -70,7 +70,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ComplianceProcessor:
+class ComplianceProcessor(LogFollower):
+    name = NAME
+
     def __init__(
         self,
         store: EventStore,
@@ -85,7 +87,7 @@ class ComplianceProcessor:
         clock: Callable[[], datetime] = utc_now,
         retry_seconds: float = 1.0,
     ):
-        self.store = store
+        super().__init__(store, retry_seconds=retry_seconds)
         self.index = index
         self.positions = positions
         self.catalogue = catalogue
@@ -94,65 +96,23 @@ class ComplianceProcessor:
         self.suppressed = suppressed
         self.wait_read_models = wait_read_models
         self.clock = clock
-        self.retry_seconds = retry_seconds
-        self.error: BaseException | None = None
         self.position = positions.position(NAME)
-        self._progress = threading.Condition()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    # Hosting ---------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=NAME, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self.store.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def wait_until(self, position: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._progress:
-            while self.position < position:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._progress.wait(remaining)
-        return True
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            seen = self.store.appends()
-            try:
-                self.run_once()
-            except (IndexUnavailable, TimeoutError) as error:
-                self.error = error
-                self._stopping.wait(self.retry_seconds)
-                continue
-            except Exception as error:  # a bug must not stop compliance for good
-                log.exception("compliance: batch failed, retrying")
-                self.error = error
-                self._stopping.wait(self.retry_seconds)
-                continue
-            self.error = None
-            self.store.wait_for_append(seen, 0.5)
+    def expected(self, error: Exception) -> bool:
+        return isinstance(error, IndexUnavailable | TimeoutError)
 
     # Following the log -----------------------------------------------------------------
 
-    def run_once(self) -> None:
+    def catch_up(self) -> int:
         """Handle everything up to the head of the log as it is now."""
         head = self.store.position()
-        while self.position < head and not self._stopping.is_set():
+        while self.position < head and not self.stopping:
             batch = self.store.read_topics(STORED_TOPICS, after=self.position, limit=READ_BATCH, upto=head)
             upto = batch[-1][0] if len(batch) == READ_BATCH else head
             self._handle([event for _, event in batch], upto)
             self.positions.record_position(NAME, upto)
-            with self._progress:
-                self.position = upto
-                self._progress.notify_all()
+            self.reached(upto)
+        return self.position
 
     def _handle(self, events: list[Event], upto: int) -> None:
         imported: dict[UUID, RecordChain] = {}
@@ -190,7 +150,7 @@ class ComplianceProcessor:
         """The index must hold every suppression event up to ``upto`` before it is asked."""
         deadline = time.monotonic() + 30.0
         while (self.index.position() or 0) < upto:
-            if time.monotonic() > deadline or self._stopping.is_set():
+            if time.monotonic() > deadline or self.stopping:
                 raise IndexUnavailable("the suppression index is behind the compliance processor")
             time.sleep(0.02)
 

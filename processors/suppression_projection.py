@@ -13,14 +13,13 @@ following a log of millions of imported records costs nothing here.
 
 from __future__ import annotations
 
-import logging
 import threading
-import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from uuid import UUID
 
 from dialstream.store import EventStore, stored_topic_of
+from processors.log_follower import LogFollower
 from processors.suppression_index import (
     IndexUnavailable,
     Matches,
@@ -36,8 +35,6 @@ from schemas.suppression import (
     SuppressionEntriesRemoved,
     SuppressionListArchived,
 )
-
-log = logging.getLogger(__name__)
 
 NAME = "suppression-index"
 APPLIED = (
@@ -102,64 +99,23 @@ def catch_up(
     return position
 
 
-class SuppressionIndexFollower:
+class SuppressionIndexFollower(LogFollower):
     """Keeps the index at the head of the log; a hosted service of ``dialstream up``."""
 
+    name = NAME
+
     def __init__(self, store: EventStore, index: SuppressionIndex, *, retry_seconds: float = 1.0):
-        self.store = store
+        super().__init__(store, retry_seconds=retry_seconds)
         self.index = index
-        self.retry_seconds = retry_seconds
-        self.position = 0
         self.ready = threading.Event()  # set once the index has caught up with the log
-        self.error: BaseException | None = None  # set while the index cannot be written
-        self._progress = threading.Condition()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=NAME, daemon=True)
-        self._thread.start()
+    def catch_up(self) -> int:
+        position = catch_up(self.store, self.index)
+        self.ready.set()
+        return position
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self.store.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
-        """Block until the index holds the log up to ``position`` (read-your-writes)."""
-        deadline = time.monotonic() + timeout
-        with self._progress:
-            while self.position < position:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._progress.wait(remaining)
-        return True
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            seen = self.store.appends()
-            try:
-                position = catch_up(self.store, self.index)
-            except IndexUnavailable as error:
-                if self.error is None:
-                    log.warning("suppression index: cannot follow the log: %s", error.reason)
-                self.error = error
-                self._stopping.wait(self.retry_seconds)
-                continue
-            except Exception:  # a bug must not stop the follower for good
-                log.exception("suppression index: follow failed, retrying")
-                self._stopping.wait(self.retry_seconds)
-                continue
-            if self.error is not None:
-                log.info("suppression index: following the log again")
-                self.error = None
-            with self._progress:
-                self.position = position
-                self._progress.notify_all()
-            self.ready.set()
-            self.store.wait_for_append(seen, 0.5)
+    def expected(self, error: Exception) -> bool:
+        return isinstance(error, IndexUnavailable)
 
 
 class FollowedIndex:
