@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from dialstream.store import ConcurrencyConflict, EventStore, stored_topic_of
@@ -97,6 +98,7 @@ class ComplianceProcessor(LogFollower):
         self.wait_read_models = wait_read_models
         self.clock = clock
         self.position = positions.position(NAME)
+        self._policies: dict[tuple[UUID, UUID], tuple[Channel, set[UUID]]] = {}
 
     def expected(self, error: Exception) -> bool:
         return isinstance(error, IndexUnavailable | TimeoutError)
@@ -137,11 +139,12 @@ class ComplianceProcessor(LogFollower):
                     recheck |= self.suppressed.chains(event.originator_id)
         if recheck and not self.wait_read_models(upto, 30.0):
             raise TimeoutError("the read models did not reach the compliance processor's position")
+        self._policies.clear()  # lists and their groups may have changed since the last batch
         drafts = [state for chain, state in imported.items() if chain not in recheck]
+        drafts = [state for state in drafts if self._policy(state)[1]]
         if not drafts and not recheck:
             return
-        if any(self._applicable(state) for state in drafts) or recheck:
-            self._await_index(upto)
+        self._await_index(upto)
         # An imported chain changes only if something matches it (it starts unsuppressed).
         matched = [chain for chain in self._matches(drafts) if chain not in recheck]
         self._recheck([*matched, *recheck])
@@ -186,11 +189,10 @@ class ComplianceProcessor(LogFollower):
         applicable: dict[UUID, set[UUID]] = {}
         asked: list[tuple[UUID, int, SuppressionQuery]] = []
         for state in states:
-            lists = self._applicable(state)
+            channel, lists = self._policy(state)
             if not lists:
                 continue
             applicable[state.id] = lists
-            channel = self._channel(state)
             for record in state.records:
                 kind: Kind = "email" if record.contact_info_type == ContactInfoType.EMAIL else "phone"
                 asked.append((state.id, record.chain_n, SuppressionQuery(channel, kind, record.contact_info)))
@@ -217,20 +219,27 @@ class ComplianceProcessor(LogFollower):
                     )
         return matches
 
-    def _contact_list(self, state: RecordChain) -> object | None:
-        return self.catalogue.get(state.account_id, CONTACT_LIST, state.list_id)
+    def _policy(self, state: RecordChain) -> tuple[Channel, set[UUID]]:
+        """The channel of the chain's contact list and the suppression lists that apply to it.
 
-    def _channel(self, state: RecordChain) -> Channel:
-        found = self._contact_list(state)
-        channel: Channel = found.settings.channel if found is not None else "voice"  # type: ignore[attr-defined]
-        return channel
-
-    def _applicable(self, state: RecordChain) -> set[UUID]:
-        found = self._contact_list(state)
-        if found is None:
-            return set()
-        channel = str(found.settings.channel)  # type: ignore[attr-defined]
-        groups = [None, *found.campaign_group_ids]  # type: ignore[attr-defined]
-        return {
-            list_id for group in groups for list_id in self.lists.applicable(state.account_id, channel, group)
-        }
+        Asked once per contact list and batch: an import brings thousands of chains of one list.
+        """
+        key = (state.account_id, state.list_id)
+        known = self._policies.get(key)
+        if known is None:
+            found: Any = self.catalogue.get(state.account_id, CONTACT_LIST, state.list_id)
+            if found is None:
+                known = ("voice", set())
+            else:
+                channel: Channel = found.settings.channel
+                groups = [None, *found.campaign_group_ids]
+                known = (
+                    channel,
+                    {
+                        list_id
+                        for g in groups
+                        for list_id in self.lists.applicable(state.account_id, channel, g)
+                    },
+                )
+            self._policies[key] = known
+        return known
