@@ -64,6 +64,7 @@ READS = (
     SuppressionListChanged,
 )
 STORED_TOPICS = tuple(stored_topic_of(cls) for cls in READS)
+SUPPRESSION_TOPICS = tuple(stored_topic_of(cls) for cls in READS[2:])
 READ_BATCH = 500
 
 
@@ -108,8 +109,20 @@ class ComplianceProcessor(LogFollower):
     def catch_up(self) -> int:
         """Handle everything up to the head of the log as it is now."""
         head = self.store.position()
+        if self.position < head and not self._reads_imports(head):
+            # No suppression list anywhere: imported chains cannot match, only list events count.
+            return self._follow(head, SUPPRESSION_TOPICS)
+        return self._follow(head, STORED_TOPICS)
+
+    def _reads_imports(self, head: int) -> bool:
+        """False only when the read models, up to ``head`` at least, hold no active list."""
+        if not self.wait_read_models(head, 0.0):
+            return True  # cannot tell yet: read everything
+        return self.lists.any_active()
+
+    def _follow(self, head: int, topics: tuple[str, ...]) -> int:
         while self.position < head and not self.stopping:
-            batch = self.store.read_topics(STORED_TOPICS, after=self.position, limit=READ_BATCH, upto=head)
+            batch = self.store.read_topics(topics, after=self.position, limit=READ_BATCH, upto=head)
             upto = batch[-1][0] if len(batch) == READ_BATCH else head
             self._handle([event for _, event in batch], upto)
             self.positions.record_position(NAME, upto)
@@ -137,8 +150,13 @@ class ComplianceProcessor(LogFollower):
                     recheck |= self.suppressed.chains(event.originator_id, values)
                 case SuppressionListArchived() | SuppressionListChanged():
                     recheck |= self.suppressed.chains(event.originator_id)
-        if recheck and not self.wait_read_models(upto, 30.0):
+        if not imported and not recheck:
+            return
+        # Which lists apply comes from the read models: they must have seen this batch too.
+        if not self.wait_read_models(upto, 30.0):
             raise TimeoutError("the read models did not reach the compliance processor's position")
+        if not self.lists.any_active():
+            return  # nothing can match (entries added later find their records themselves)
         self._policies.clear()  # lists and their groups may have changed since the last batch
         drafts = [state for chain, state in imported.items() if chain not in recheck]
         drafts = [state for state in drafts if self._policy(state)[1]]

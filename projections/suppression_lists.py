@@ -206,6 +206,12 @@ class SuppressionListQueries:
             SuppressionListRow(state=_decoder.decode(body), entry_count=int(count)) for body, count in rows
         ]
 
+    def any_active(self) -> bool:
+        """Whether any account has a suppression list that is not archived."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT 1 FROM suppression_lists WHERE archived = 0 LIMIT 1")
+            return cursor.fetchone() is not None
+
     def applicable(self, account_id: UUID, channel: str, campaign_group_id: UUID | None) -> list[UUID]:
         """The lists a campaign on ``channel`` must respect, by id: the account's required
         lists of that channel and, for a campaign group, the optional ones it selected;
