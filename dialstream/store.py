@@ -93,7 +93,6 @@ class MsgspecMapper(Mapper[UUID]):
 
 
 CACHE_KIB = -65536  # negative: KiB, i.e. up to 64 MiB of page cache per connection
-READER_CACHE_KIB = -2048  # SQLite's default: what a sequential reader of the log needs
 
 
 class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -145,9 +144,6 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         statement += "ORDER BY rowid LIMIT ?"
         params.append(limit)
         with self.datastore.transaction(commit=False) as c:
-            # Pooled connections go from thread to thread: one that served an import's writes
-            # has a 64 MiB cache, which a reader of the log would fill with pages it reads once.
-            c.execute(f"PRAGMA cache_size = {READER_CACHE_KIB}")
             c.execute(statement, params)
             return [(row[0], row[1], row[2]) for row in c.fetchall()]
 
