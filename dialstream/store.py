@@ -8,6 +8,7 @@ the projections and, in production, the Kafka relay follow.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
@@ -143,9 +144,24 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             params.extend(topics)
         statement += "ORDER BY rowid LIMIT ?"
         params.append(limit)
+        if topics and not self.datastore.pool.is_sqlite_memory_mode:
+            # A follower scanning the log for a few event types reads every page once: on a
+            # connection of its own (SQLite's default 2 MiB cache), not a pooled one that an
+            # import's writes grew to 64 MiB, which its scans would fill and keep.
+            rows = self._follower_connection().execute(statement, params).fetchall()
+            return [(row[0], row[1], row[2]) for row in rows]
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def _follower_connection(self) -> sqlite3.Connection:
+        """This thread's own connection to the store (closed when the thread ends)."""
+        followers: threading.local = self.__dict__.setdefault("_followers", threading.local())
+        connection: sqlite3.Connection | None = getattr(followers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.datastore.pool.db_name, timeout=30)
+            followers.connection = connection
+        return connection
 
     def select_heads(self, originator_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
         found: dict[UUID, tuple[int, str]] = {}
