@@ -8,20 +8,24 @@ answered by the suppression index (``runtime.suppression_index``), as pre-dial v
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
+from dialstream.suppression_handlers import EntriesDone
 from domain.campaign_group import CampaignGroup
 from domain.errors import RuleViolation
 from domain.suppression_list import (
     ChangeSuppressionList,
     CreateSuppressionList,
+    EntryInput,
     NoValidEntries,
     RejectedEntry,
     SelectSuppressionLists,
@@ -186,18 +190,16 @@ def delete_one(
 async def add_entries(
     list_id: ListId, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
 ) -> Response:
-    command = await read_body(request, SuppressionEntries)
-
-    def add_and_settle() -> Response:
-        try:
-            result = handlers.add_suppression_entries(caller.account_id, list_id, command.entries)
-        except NoValidEntries as error:
-            return _no_valid_entries(request, error)
-        settled(runtime, result.done)
-        count = _entry_count(runtime, caller.account_id, list_id)
-        return respond(AddedEntries(added=result.accepted, rejected=result.rejected, entry_count=count))
-
-    return await run_in_threadpool(add_and_settle)
+    return await _change_entries(
+        request,
+        runtime,
+        caller.account_id,
+        list_id,
+        handlers.add_suppression_entries,
+        lambda result, count: AddedEntries(
+            added=result.accepted, rejected=result.rejected, entry_count=count
+        ),
+    )
 
 
 @router.delete(
@@ -208,18 +210,38 @@ async def add_entries(
 async def remove_entries(
     list_id: ListId, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
 ) -> Response:
+    return await _change_entries(
+        request,
+        runtime,
+        caller.account_id,
+        list_id,
+        handlers.remove_suppression_entries,
+        lambda result, count: RemovedEntries(
+            removed=result.accepted, rejected=result.rejected, entry_count=count
+        ),
+    )
+
+
+async def _change_entries(
+    request: Request,
+    runtime: RuntimeDep,
+    account_id: UUID,
+    list_id: UUID,
+    change: Callable[[UUID, UUID, Sequence[EntryInput]], EntriesDone],
+    answer: Callable[[EntriesDone, int], Struct],
+) -> Response:
+    """Add or remove entries: the valid ones are kept, every bad one is reported."""
     command = await read_body(request, SuppressionEntries)
 
-    def remove_and_settle() -> Response:
+    def change_and_settle() -> Response:
         try:
-            result = handlers.remove_suppression_entries(caller.account_id, list_id, command.entries)
+            result = change(account_id, list_id, command.entries)
         except NoValidEntries as error:
             return _no_valid_entries(request, error)
         settled(runtime, result.done)
-        count = _entry_count(runtime, caller.account_id, list_id)
-        return respond(RemovedEntries(removed=result.accepted, rejected=result.rejected, entry_count=count))
+        return respond(answer(result, _entry_count(runtime, account_id, list_id)))
 
-    return await run_in_threadpool(remove_and_settle)
+    return await run_in_threadpool(change_and_settle)
 
 
 @router.get(
