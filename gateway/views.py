@@ -11,6 +11,7 @@ from dialstream.bootstrap import Runtime
 from dialstream.handlers import Done
 from gateway.io import respond
 from gateway.problems import Problem
+from processors.predial import PreDialValidator
 
 HIDDEN = ("deleted", "archived")
 
@@ -42,3 +43,15 @@ def settled(runtime: Runtime, done: Done) -> None:
 
 def respond_state(state: Any, *, status: int = 200, **extra: Any) -> Any:
     return respond(view(state, **extra), status=status, version=state.version)
+
+
+def predial(runtime: Runtime) -> PreDialValidator:
+    """The process's pre-dial gate; without one there is no verdict, so no call (503)."""
+    if runtime.predial is None:
+        raise Problem(
+            503,
+            "Pre-dial validation unavailable",
+            "this process has no pre-dial validator (suppression index and compliance settings "
+            "are not wired); no verdict, so no call",
+        )
+    return runtime.predial

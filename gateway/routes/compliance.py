@@ -22,13 +22,13 @@ from fastapi import APIRouter, Request, Response
 from msgspec import UNSET, Meta, Struct, UnsetType
 from starlette.concurrency import run_in_threadpool
 
-from dialstream.bootstrap import Runtime
 from domain.errors import RuleViolation
 from domain.predial import Verdict
 from gateway.deps import RuntimeDep, Supervisor
 from gateway.io import respond, schema_ref
 from gateway.problems import Problem
-from processors.predial import PreDialRequest, PreDialValidator
+from gateway.views import predial
+from processors.predial import PreDialRequest
 from schemas.registry import field_path
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
@@ -48,18 +48,6 @@ class _Shape(Struct):
     """Only to tell a batch from a single request without decoding either."""
 
     requests: msgspec.Raw | UnsetType = UNSET
-
-
-def _validator(runtime: Runtime) -> PreDialValidator:
-    validator: PreDialValidator | None = getattr(runtime, "predial", None)
-    if validator is None:
-        raise Problem(
-            503,
-            "Pre-dial validation unavailable",
-            "this process has no pre-dial validator (suppression index and compliance settings "
-            "are not wired); no verdict, so no call",
-        )
-    return validator
 
 
 def _decode(raw: bytes, struct: type[Struct]) -> Struct:
@@ -116,7 +104,7 @@ async def validate(request: Request, runtime: RuntimeDep, caller: Supervisor) ->
         requests = [
             _checked(item, caller.account_id, f"requests[{index}].") for index, item in enumerate(batch.requests)
         ]
-    validator = _validator(runtime)
+    validator = predial(runtime)
     verdicts = await run_in_threadpool(validator.validate_many, requests)
     if shape.requests is UNSET:
         return respond(verdicts[0])

@@ -67,7 +67,8 @@ from domain.record_chain import Head, RecordChain, chain_candidates
 from gateway.deps import Reader, RuntimeDep
 from gateway.io import respond, schema_ref
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
-from processors.predial import PreDialRequest, PreDialValidator
+from gateway.views import predial
+from processors.predial import PreDialRequest
 from projections.catalogue import CAMPAIGN_GROUP, CONTACT_LIST
 from schemas.profiles import Channel
 from schemas.records import Record, RecordChainDeleted
@@ -291,18 +292,6 @@ def _request(
     )
 
 
-def _validator(runtime: Runtime) -> PreDialValidator:
-    validator: PreDialValidator | None = getattr(runtime, "predial", None)
-    if validator is None:
-        raise Problem(
-            503,
-            "Pre-dial validation unavailable",
-            "this process has no pre-dial validator (suppression index and compliance settings "
-            "are not wired): no answer, so the record is not dialled",
-        )
-    return validator
-
-
 def _reason(runtime: Runtime, account_id: UUID, reason: Reason) -> dict[str, Any]:
     body: dict[str, Any] = msgspec.to_builtins(reason)
     if reason.code == "suppressed" and reason.list_id is not None:
@@ -435,7 +424,7 @@ def _merged(groups: Sequence[dict[str, Any]], without: frozenset[str]) -> list[d
 def dialability(runtime: Runtime, account_id: UUID, located: Located, group_id: UUID | None) -> Dialability:
     """The answer of the route, for a record found by :func:`locate`."""
     chain, record = located.chain, located.record
-    validator = _validator(runtime)
+    validator = predial(runtime)
     setting = _setting(runtime, account_id, chain.list_id, group_id)
     checked_at = validator.clock().astimezone(UTC)
     mark = _mark(runtime, account_id, chain, record)
