@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -285,6 +285,17 @@ class EventStore(Application[UUID]):
             start=after, limit=limit, stop=upto, topics=topics, inclusive_of_start=False
         )
         return [(n.id, cast(Event, mapper.decode(n.topic, n.state))) for n in notifications]
+
+    def follow_topics(
+        self, topics: Sequence[str], after: int, upto: int, batch: int = 500
+    ) -> Iterator[tuple[list[Event], int]]:
+        """Batches of these stored topics' events after ``after`` up to ``upto``, each with the
+        position it brings a follower to (``upto`` once nothing more is there)."""
+        position = after
+        while position < upto:
+            found = self.read_topics(topics, after=position, limit=batch, upto=upto)
+            position = found[-1][0] if len(found) == batch else upto
+            yield [event for _, event in found], position
 
     def read_stored(self, after: int, limit: int = 500) -> Sequence[Notification]:
         """The stored form of the events after ``after``: what the relay publishes as is."""

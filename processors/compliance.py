@@ -24,10 +24,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from dialstream.clock import utc_now
 from dialstream.store import ConcurrencyConflict, EventStore, stored_topic_of
 from domain import record_chain
 from domain.codes import ContactInfoType
@@ -66,10 +67,6 @@ READS = (
 STORED_TOPICS = tuple(stored_topic_of(cls) for cls in READS)
 SUPPRESSION_TOPICS = tuple(stored_topic_of(cls) for cls in READS[2:])
 READ_BATCH = 500
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ComplianceProcessor(LogFollower):
@@ -121,10 +118,12 @@ class ComplianceProcessor(LogFollower):
         return self.lists.any_active()
 
     def _follow(self, head: int, topics: tuple[str, ...]) -> int:
-        while self.position < head and not self.stopping:
-            batch = self.store.read_topics(topics, after=self.position, limit=READ_BATCH, upto=head)
-            upto = batch[-1][0] if len(batch) == READ_BATCH else head
-            self._handle([event for _, event in batch], upto)
+        for events, upto in self.store.follow_topics(
+            topics, after=self.position, upto=head, batch=READ_BATCH
+        ):
+            if self.stopping:
+                break
+            self._handle(events, upto)
             self.positions.record_position(NAME, upto)
             self.reached(upto)
         return self.position

@@ -83,16 +83,13 @@ def catch_up(
 
     Raises :class:`IndexUnavailable` when the index cannot be written.
     """
-    position = None if rebuild else index.position()
-    if position is None:
+    start = None if rebuild else index.position()
+    if start is None:
         index.clear()
-        position = 0
-    head = store.position()
-    while position < head:
-        batch = store.read_topics(STORED_TOPICS, after=position, limit=READ_BATCH, upto=head)
-        apply(index, [event for _, event in batch])
-        # Nothing more up to the head: the index is at the head, not at its last event.
-        position = batch[-1][0] if len(batch) == READ_BATCH else head
+        start = 0
+    position, head = start, store.position()
+    for events, position in store.follow_topics(STORED_TOPICS, after=start, upto=head, batch=READ_BATCH):
+        apply(index, events)
         index.set_position(position)
         if on_progress is not None:
             on_progress(position, head)
