@@ -11,12 +11,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from dialstream.clock import utc_now
 from dialstream.import_handlers import ImportHandlers
 from dialstream.list_rule_handlers import ListRuleHandlers
 from dialstream.store import EventStore
@@ -65,9 +66,6 @@ class IssuedKey:
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Handlers(ImportHandlers, ListRuleHandlers, SuppressionHandlers):

@@ -17,13 +17,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from dialstream.clock import utc_now
 from dialstream.store import ConcurrencyConflict, EventStore
 from domain import import_job, record_chain
 from domain.aggregate import Changes
@@ -64,9 +65,6 @@ class Stopped(Exception):
 class LostJob(Exception):
     """Another runner took the job over."""
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ImportRunner:

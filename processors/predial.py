@@ -39,6 +39,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
+from dialstream.clock import utc_now
 from domain import calling_windows as windows
 from domain import contact_rules
 from domain.codes import ContactInfoType
@@ -77,9 +78,6 @@ AttemptsPort = Callable[[UUID, str, str, datetime], contact_rules.AttemptHistory
 # (account, campaign group) -> its name, for optional attempt rules that name groups by name
 GroupNamesPort = Callable[[UUID, UUID], str | None]
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -31,11 +31,12 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialstream.clock import utc_now
 from dialstream.store import ConcurrencyConflict, EventStore
 from domain import record_chain, retention
 from domain.contact_list import ContactList
@@ -51,9 +52,6 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 INTERVAL_S = 900.0
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
+from dialstream.clock import utc_now
 from projections.suppression_lists import ExpiredEntry, SuppressionListQueries
 from schemas.suppression import MAX_ENTRIES_PER_EVENT, SuppressionEntryKey
 
@@ -27,9 +28,6 @@ INTERVAL_S = 60.0
 # (account, list, keys) -> log position of the expiry events (0 if nothing was recorded)
 Expire = Callable[[UUID, UUID, list[SuppressionEntryKey]], int]
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SuppressionExpirySweeper:
