@@ -13,12 +13,13 @@ same address — for tests of what clients do while it is away.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import services
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "compose" / "kafka.sh"
@@ -34,34 +35,11 @@ class KafkaUnavailable(RuntimeError):
 
 def start(directory: Path) -> str:
     """Start (or restart) the broker of ``directory``; return its bootstrap address ``127.0.0.1:PORT``."""
-    try:
-        result = subprocess.run(
-            [str(SCRIPT), "start", str(directory)],
-            capture_output=True, text=True, timeout=START_TIMEOUT, check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else error.stderr or ""
-        raise KafkaUnavailable(
-            f"{SCRIPT.relative_to(ROOT)} start {directory} did not finish in {START_TIMEOUT} s.\n{stderr.strip()}"
-        ) from error
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise KafkaUnavailable(
-            f"{SCRIPT.relative_to(ROOT)} start {directory} failed (exit {result.returncode}); "
-            f"it needs java 17+ and mvn (apt-get install openjdk-17-jre-headless maven) "
-            f"and Maven Central on first use.\n{result.stderr.strip()}"
-        )
-    return lines[-1]
-
+    return services.start(SCRIPT, directory, START_TIMEOUT, KafkaUnavailable, 'it needs java 17+ and mvn (apt-get install openjdk-17-jre-headless maven) and Maven Central on first use')
 
 def stop(directory: Path) -> None:
     """Stop the broker of ``directory``; its data, ports and configuration stay."""
-    result = subprocess.run(
-        [str(SCRIPT), "stop", str(directory)],
-        capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{SCRIPT.name} stop {directory} failed: {result.stderr.strip()}")
+    services.stop(SCRIPT, directory, STOP_TIMEOUT)
 
 
 @dataclass

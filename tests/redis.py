@@ -12,12 +12,13 @@ loads it on start) — for tests of what clients do while it is away.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import services
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "compose" / "redis.sh"
@@ -32,35 +33,11 @@ class RedisUnavailable(RuntimeError):
 
 def start(directory: Path) -> str:
     """Start (or restart) the server of ``directory``; return its URL ``redis://127.0.0.1:PORT/0``."""
-    try:
-        result = subprocess.run(
-            [str(SCRIPT), "start", str(directory)],
-            capture_output=True, text=True, timeout=START_TIMEOUT, check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else error.stderr or ""
-        raise RedisUnavailable(
-            f"{SCRIPT.relative_to(ROOT)} start {directory} did not finish in {START_TIMEOUT} s.\n{stderr.strip()}"
-        ) from error
-    except OSError as error:
-        raise RedisUnavailable(f"cannot run {SCRIPT}: {error}") from error
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        raise RedisUnavailable(
-            f"{SCRIPT.relative_to(ROOT)} start {directory} failed (exit {result.returncode}); "
-            f"install redis-server with `make deps`.\n{result.stderr.strip()}"
-        )
-    return lines[-1]
-
+    return services.start(SCRIPT, directory, START_TIMEOUT, RedisUnavailable, 'install redis-server with `make deps`')
 
 def stop(directory: Path) -> None:
     """Stop the server of ``directory`` (it saves its data first); its port and data stay."""
-    result = subprocess.run(
-        [str(SCRIPT), "stop", str(directory)],
-        capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{SCRIPT.name} stop {directory} failed: {result.stderr.strip()}")
+    services.stop(SCRIPT, directory, STOP_TIMEOUT)
 
 
 @dataclass
