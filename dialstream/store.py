@@ -85,12 +85,52 @@ class MsgspecMapper(Mapper[UUID]):
         return self.decode(stored_event.topic, stored_event.state)
 
     def decode(self, topic: str, state: bytes) -> Any:
+        tag, version = split_topic(topic)
+        return registry.decode(tag, version, self.plain(state))
+
+    def plain(self, state: bytes) -> bytes:
+        """The event's JSON, decrypted and decompressed as the store is configured."""
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
-        tag, version = split_topic(topic)
-        return registry.decode(tag, version, state)
+        return state
+
+
+class LogEntry:
+    """One event of the log as stored (its topic and JSON), decoded only when asked.
+
+    What the embedded bus hands its subscribers: a projection that reads an event's JSON
+    directly (the records of an import, in SQL) or skips its type never pays for decoding
+    it, and the subscribers that do want the event share one decoding.
+    """
+
+    __slots__ = ("_event", "position", "state", "topic")
+
+    def __init__(self, position: int, topic: str, state: bytes | None, event: Event | None = None):
+        self.position = position
+        self.topic = topic
+        self.state = state  # the event's JSON; None when the entry was made from an event
+        self._event = event
+
+    @classmethod
+    def of(cls, position: int, event: Event) -> LogEntry:
+        return cls(position, stored_topic(event), None, event)
+
+    @property
+    def event(self) -> Event:
+        if self._event is None:
+            assert self.state is not None
+            tag, version = split_topic(self.topic)
+            self._event = registry.decode(tag, version, self.state)
+        return self._event
+
+    @property
+    def event_type(self) -> type[Event] | None:
+        """The class of the event, from its stored topic (None for a type this build lacks)."""
+        if self._event is not None:
+            return type(self._event)
+        return registry.BY_TAG.get(split_topic(self.topic)[0])
 
 
 CACHE_KIB = -65536  # negative: KiB, i.e. up to 64 MiB of page cache per connection
@@ -144,10 +184,11 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             params.extend(topics)
         statement += "ORDER BY rowid LIMIT ?"
         params.append(limit)
-        if topics and not self.datastore.pool.is_sqlite_memory_mode:
-            # A follower scanning the log for a few event types reads every page once: on a
-            # connection of its own (SQLite's default 2 MiB cache), not a pooled one that an
-            # import's writes grew to 64 MiB, which its scans would fill and keep.
+        if not self.datastore.pool.is_sqlite_memory_mode:
+            # A reader of the log (the bus, a follower) reads every page once: on a connection
+            # of its own (SQLite's default 2 MiB cache), not a pooled one that an import's
+            # writes grew to 64 MiB, which its reads would fill and keep (the bus filled
+            # three of them at the end of a 1M-row import: 200 MB).
             rows = self._follower_connection().execute(statement, params).fetchall()
             return [(row[0], row[1], row[2]) for row in rows]
         with self.datastore.transaction(commit=False) as c:
@@ -271,6 +312,21 @@ class EventStore(Application[UUID]):
 
     def read(self, after: int, limit: int = 500, upto: int | None = None) -> list[tuple[int, Event]]:
         return self.read_topics((), after, limit, upto)
+
+    def read_log(self, after: int, limit: int = 500, upto: int | None = None) -> list[LogEntry]:
+        """The log after ``after`` (up to ``upto``) as stored, each event decoded when asked."""
+        mapper = cast(MsgspecMapper, self.mapper)
+        plain = mapper.plain if mapper.cipher or mapper.compressor else None
+        if isinstance(self.recorder, BatchSQLiteApplicationRecorder):
+            rows = self.recorder.select_log(after, limit, upto)
+        else:
+            notifications = self.recorder.select_notifications(
+                start=after, limit=limit, stop=upto, inclusive_of_start=False
+            )
+            rows = [(n.id, n.topic, n.state) for n in notifications]
+        if plain is None:
+            return [LogEntry(position, topic, state) for position, topic, state in rows]
+        return [LogEntry(position, topic, plain(state)) for position, topic, state in rows]
 
     def read_topics(
         self, topics: Sequence[str], after: int, limit: int = 500, upto: int | None = None

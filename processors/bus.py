@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from schemas.base import Event
+from dialstream.store import LogEntry
 
-Batch = Sequence[tuple[int, Event]]
+Batch = Sequence[LogEntry]
 
 
 class Subscriber(Protocol):

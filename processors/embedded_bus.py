@@ -69,11 +69,12 @@ class EmbeddedBus:
     def run_once(self) -> int:
         """Deliver one batch to every subscriber that is behind; return how many events."""
         start = min(self._positions.values(), default=0)
-        batch = self.store.read(after=start, limit=self.batch_size)
+        batch = self.store.read_log(after=start, limit=self.batch_size)
         if not batch:
             return 0
         for subscriber in self._subscribers:
-            behind = [item for item in batch if item[0] > self._positions[subscriber.name]]
+            done = self._positions[subscriber.name]
+            behind = batch if done <= start else [entry for entry in batch if entry.position > done]
             if behind:
                 position = subscriber.handle(behind)
                 with self._progress:

@@ -13,10 +13,11 @@ already applied. A record is applied only if its position is above both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from projections.sql import Cursor, Database
+from dialstream.store import LogEntry
+from projections.sql import Cursor, Database, SQLiteDatabase
 from schemas.base import Event
 
 POSITIONS_TABLE = (
@@ -43,6 +44,13 @@ class Projection(Protocol):
     def create_tables(self, cursor: Cursor) -> None: ...
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None: ...
+
+
+# What a projection may add to the protocol above: ``events`` (the event classes it applies,
+# when fewer than its topics carry: the others are skipped undecoded) and ``stored_sqlite``
+# (stored topic -> a function applying an event of that topic straight from its JSON, in
+# SQLite's own JSON functions; used when the read models are SQLite, and equal to ``apply``).
+StoredApply = Callable[[Cursor, bytes, int], None]
 
 
 class ProjectionStore:
@@ -82,17 +90,33 @@ class ProjectionStore:
 
     def apply(self, name: str, batch: Sequence[tuple[int, Event]]) -> int:
         """Apply the events after the stored position; return the new position."""
+        return self.apply_log(name, [LogEntry.of(position, event) for position, event in batch])
+
+    def apply_log(self, name: str, batch: Sequence[LogEntry]) -> int:
+        """Apply the log entries after the stored position; return the new position."""
         projection = self.projections[name]
+        stored: Mapping[str, StoredApply] = (
+            getattr(projection, "stored_sqlite", {}) if isinstance(self.db, SQLiteDatabase) else {}
+        )
+        wanted = projection.topics
+        events: tuple[type[Event], ...] | None = getattr(projection, "events", None)
         with self.db.transaction() as cursor:
             position = self._position(cursor, name)
-            fresh = [(p, e) for p, e in batch if p > position]
+            fresh = [entry for entry in batch if entry.position > position]
             if not fresh:
                 return position
-            wanted = projection.topics
-            for event_position, event in fresh:
+            for entry in fresh:
+                direct = stored.get(entry.topic) if entry.state is not None else None
+                if direct is not None:
+                    direct(cursor, entry.state, entry.position)  # type: ignore[arg-type]
+                    continue
+                kind = entry.event_type
+                if kind is not None and (kind.TOPIC not in wanted or (events and kind not in events)):
+                    continue
+                event = entry.event  # an unknown type raises here, as it always did
                 if event.TOPIC in wanted:
-                    projection.apply(cursor, event, event_position)
-            position = fresh[-1][0]
+                    projection.apply(cursor, event, entry.position)
+            position = fresh[-1].position
             cursor.execute(
                 "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -191,5 +215,5 @@ class ProjectionSubscriber:
     def position(self) -> int:
         return self.store.position(self.name)
 
-    def handle(self, batch: Sequence[tuple[int, Event]]) -> int:
-        return self.store.apply(self.name, batch)
+    def handle(self, batch: Sequence[LogEntry]) -> int:
+        return self.store.apply_log(self.name, batch)

@@ -21,6 +21,8 @@ class RecordSuppressions:
     name = "record_suppressions"
     tables: tuple[str, ...] = TABLES
     topics: tuple[str, ...] = (topics.RECORDS,)
+    # Not the chains an import brings (a million of them, skipped without being decoded).
+    events: tuple[type[Event], ...] = (RecordChainSuppressed, RecordChainRestored, RecordChainDeleted)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(
