@@ -106,22 +106,17 @@ class ProjectionStore:
             if not fresh:
                 return position
             for entry in fresh:
-                direct = stored.get(entry.topic) if entry.state is not None else None
-                if direct is not None:
-                    direct(cursor, entry.state, entry.position)  # type: ignore[arg-type]
+                direct = stored.get(entry.topic)
+                if direct is not None and entry.state is not None:
+                    direct(cursor, entry.state, entry.position)
                     continue
-                kind = entry.event_type
-                if kind is not None and (kind.TOPIC not in wanted or (events and kind not in events)):
-                    continue
-                event = entry.event  # an unknown type raises here, as it always did
-                if event.TOPIC in wanted:
-                    projection.apply(cursor, event, entry.position)
+                # The type from the stored topic, so skipped events are never decoded; a type
+                # this build lacks is decoded, and that raises, as it always did.
+                kind = entry.event_type or type(entry.event)
+                if kind.TOPIC in wanted and (not events or kind in events):
+                    projection.apply(cursor, entry.event, entry.position)
             position = fresh[-1].position
-            cursor.execute(
-                "INSERT INTO projection_positions (name, position) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (name, position),
-            )
+            self._save_position(cursor, name, position)
             return position
 
     def reset(self, name: str) -> None:
