@@ -230,7 +230,8 @@ class WalSQLiteFactory(SQLiteFactory):
 
     ``synchronous=NORMAL`` (a commit survives the process being killed, which the import
     kill test relies on; FULL costs a bulk import a third of its time) and checkpoints
-    left to :class:`projections.sqlite_wal.WalCheckpointer`. Production runs on PostgreSQL.
+    left to :class:`projections.sqlite_wal.WalCheckpointer`; a new file gets Dialstream's page
+    size. Production runs on PostgreSQL.
     """
 
     def __init__(self, env: Any):
@@ -239,6 +240,7 @@ class WalSQLiteFactory(SQLiteFactory):
         create = pool._create_connection
 
         def create_normal() -> SQLiteConnection:
+            sqlite_wal.create(pool.db_name)
             connection = create()
             sqlite_wal.configure(connection._sqlite_conn)
             return connection

@@ -14,15 +14,36 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-BACKSTOP_PAGES = 16384  # 64 MiB of 4 KiB pages
+# Pages of 16 KiB instead of SQLite's 4 KiB: the stores take their index entries in random
+# order (chain ids), and per page touched a commit pays for the page, its write to the log
+# and its checkpoint; a 1M-event store took 23 us per event on 4 KiB pages, 15 on 16 KiB.
+PAGE_SIZE = 16384
+BACKSTOP_PAGES = 4096  # 64 MiB of log
 INTERVAL_SECONDS = 0.5
+
+
+def create(path: str) -> None:
+    """Create the database file with Dialstream's page size unless it exists already.
+
+    A file's page size is fixed by its first write, and WAL mode is one; for a connection
+    whose opener turns WAL on before :func:`configure` runs (the event store's library).
+    """
+    if path == ":memory:" or path.startswith("file:") or Path(path).exists():
+        return
+    connection = sqlite3.connect(path)
+    try:
+        configure(connection)
+    finally:
+        connection.close()
 
 
 def configure(connection: sqlite3.Connection) -> None:
     """WAL settings of every connection Dialstream opens on a SQLite file."""
+    connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # no effect on an existing file
     connection.execute("PRAGMA journal_mode = WAL")
     # In WAL mode a commit survives a killed process; only an OS crash can lose the last
     # commits (never corrupt the file). FULL adds an fsync per commit.

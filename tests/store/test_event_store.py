@@ -8,7 +8,9 @@ production stores.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -18,6 +20,7 @@ import pytest
 from dialstream.store import ConcurrencyConflict, EventStore, store_env
 from domain import account
 from domain.account import Account, OpenAccount, UpdateSettings
+from projections import sqlite_wal
 from schemas import registry
 from schemas.base import Event
 from schemas.settings import AccountOpened, PacingSettings, RegionSettings
@@ -224,6 +227,29 @@ class TestSQLiteEventStore(EventStoreContract):
     @pytest.fixture
     def database_url(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'events.db'}"
+
+    def test_a_new_file_gets_dialstreams_page_size_and_an_existing_one_keeps_its_own(
+        self, store: EventStore, database_url: str, tmp_path: Path
+    ) -> None:
+        store.append(opened(uuid4()))
+        assert _page_size(database_url.removeprefix("sqlite:///")) == sqlite_wal.PAGE_SIZE
+
+        older = tmp_path / "older.db"
+        connection = sqlite3.connect(older)
+        connection.execute("PRAGMA page_size = 4096")
+        connection.execute("CREATE TABLE t (x)")
+        connection.close()
+        with closing(EventStore(store_env(f"sqlite:///{older}"))) as reopened:
+            reopened.append(opened(uuid4()))
+        assert _page_size(str(older)) == 4096
+
+
+def _page_size(path: str) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        return int(connection.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        connection.close()
 
 
 @pytest.mark.integration
