@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from dialstream.store import LogEntry
-from projections.sql import Cursor, Database, SQLiteDatabase
+from projections.sql import Cursor, Database
 from schemas.base import Event
 
 POSITIONS_TABLE = (
@@ -47,9 +47,9 @@ class Projection(Protocol):
 
 
 # What a projection may add to the protocol above: ``events`` (the event classes it applies,
-# when fewer than its topics carry: the others are skipped undecoded) and ``stored_sqlite``
-# (stored topic -> a function applying an event of that topic straight from its JSON, in
-# SQLite's own JSON functions; used when the read models are SQLite, and equal to ``apply``).
+# when fewer than its topics carry: the others are skipped undecoded) and ``stored``
+# (stored topic -> a function applying an event of that topic straight from its stored JSON,
+# without decoding the event; equal to ``apply``).
 StoredApply = Callable[[Cursor, bytes, int], None]
 
 
@@ -95,9 +95,7 @@ class ProjectionStore:
     def apply_log(self, name: str, batch: Sequence[LogEntry]) -> int:
         """Apply the log entries after the stored position; return the new position."""
         projection = self.projections[name]
-        stored: Mapping[str, StoredApply] = (
-            getattr(projection, "stored_sqlite", {}) if isinstance(self.db, SQLiteDatabase) else {}
-        )
+        stored: Mapping[str, StoredApply] = getattr(projection, "stored", {})
         wanted = projection.topics
         events: tuple[type[Event], ...] | None = getattr(projection, "events", None)
         with self.db.transaction() as cursor:

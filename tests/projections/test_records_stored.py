@@ -1,4 +1,4 @@
-"""The records projection reads an import's chains straight from their JSON (in SQLite): it
+"""The records projection reads an import's chains straight from their JSON: it
 must leave exactly the rows that applying the decoded events leaves, for every field."""
 
 from __future__ import annotations
