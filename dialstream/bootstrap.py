@@ -211,6 +211,7 @@ def _import_runner(runtime: Runtime) -> Service:
         # Embedded, one process owns the data directory: a job left running was left by a
         # process that is gone. On Kafka, runners elsewhere hold a job until their lease lapses.
         take_over_at_start=runtime.settings.bus == "embedded",
+        suppression_lists=runtime.suppression_lists,
     )
 
 

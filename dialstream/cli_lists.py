@@ -1,4 +1,6 @@
-"""``dialstream lists import FILE``: upload a file to a running Dialstream and follow the job.
+"""``dialstream lists import FILE`` and ``dialstream suppression import FILE``: upload a file
+of records into a contact list, or of entries into a suppression list, to a running
+Dialstream and follow the job.
 
 It talks to the API like any client (the gateway streams the file to disk and the
 import runner does the work), with a progress bar for the upload and one for the job.
@@ -42,7 +44,7 @@ def cmd_lists_import(args: argparse.Namespace) -> int:
     }
     quiet = args.quiet or not sys.stderr.isatty()
     with httpx.Client(base_url=args.url, headers=headers, timeout=httpx.Timeout(60.0, read=600.0)) as client:
-        job = _upload(client, path, args.list, form, quiet)
+        job = _upload(client, path, f"/api/v1/{args.collection}/{args.list}/imports", form, quiet)
         if job is None:
             return 1
         print(f"import job {job['id']} for {path.name}")
@@ -52,7 +54,7 @@ def cmd_lists_import(args: argparse.Namespace) -> int:
     return _report(job, args.url)
 
 
-def _upload(client: httpx.Client, path: Path, list_id: str, form: dict[str, str], quiet: bool) -> Any:
+def _upload(client: httpx.Client, path: Path, target: str, form: dict[str, str], quiet: bool) -> Any:
     size = path.stat().st_size
     with (
         path.open("rb") as file,
@@ -60,7 +62,7 @@ def _upload(client: httpx.Client, path: Path, list_id: str, form: dict[str, str]
     ):
         wrapped = CallbackIOWrapper(bar.update, file, "read")
         response = client.post(
-            f"/api/v1/contact-lists/{list_id}/imports",
+            target,
             files={"file": (path.name, wrapped, "application/octet-stream")},
             data=form,
         )
@@ -116,8 +118,27 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "The API key comes from --api-key or DIALSTREAM_API_KEY. Exits 0 when the job "
         "completes, 1 when it fails (the reason is printed), 2 on bad arguments.",
     )
+    _import_arguments(imp, "contact list id", "contact-lists")
+    suppression = sub.add_parser(
+        "suppression", help="suppression lists", description="Work with suppression lists."
+    )
+    suppression_sub = suppression.add_subparsers(dest="suppression_command", required=True, metavar="ACTION")
+    entries = suppression_sub.add_parser(
+        "import",
+        help="upload a file of entries into a suppression list and follow the import",
+        description="Upload FILE, whose phone, client_id and email columns (by header name, or "
+        "as a data mapping or specification file maps contact_info and client_id) hold the "
+        "entries, to a running Dialstream and show the import's progress. Append types: "
+        "append_only (default; entries already there stay as they are), append_and_update "
+        "(they are added again, restarting their retention), flush_and_append, new_list_only. "
+        "Exits 0 when the job completes, 1 when it fails, 2 on bad arguments.",
+    )
+    _import_arguments(entries, "suppression list id", "suppression-lists")
+
+
+def _import_arguments(imp: argparse.ArgumentParser, list_help: str, collection: str) -> None:
     imp.add_argument("file", help="the file to import")
-    imp.add_argument("--list", required=True, help="contact list id")
+    imp.add_argument("--list", required=True, help=list_help)
     imp.add_argument(
         "--append-type", choices=APPEND_TYPES, help="default: the upload rule's, else append_only"
     )
@@ -132,4 +153,4 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     imp.add_argument("--api-key", help="API key (default DIALSTREAM_API_KEY)")
     imp.add_argument("--no-wait", action="store_true", help="upload, print the job id and exit")
     imp.add_argument("--quiet", action="store_true", help="no progress bars")
-    imp.set_defaults(run=cmd_lists_import)
+    imp.set_defaults(run=cmd_lists_import, collection=collection)

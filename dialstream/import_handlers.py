@@ -43,25 +43,7 @@ class ImportHandlers:
     ) -> Any:
         contact_list = self._list(account_id, list_id, "list_id")
         account = self.account(account_id)
-        if options.upload_rule_id and (options.specification_file_id or options.data_mapping_id):
-            raise RuleViolation(
-                "an upload rule brings its own specification file or data mapping; give one or the other",
-                field="upload_rule_id",
-            )
-        if options.specification_file_id and options.data_mapping_id:
-            raise RuleViolation(
-                "give a specification file or a data mapping, not both", field="data_mapping_id"
-            )
-        rule = self.upload_rule(account_id, options.upload_rule_id) if options.upload_rule_id else None
-        spec_id = options.specification_file_id or (rule.specification_file_id if rule else None)
-        mapping_id = options.data_mapping_id or (rule.data_mapping_id if rule else None)
-        layout, fields = FileLayout(), []
-        if spec_id:
-            spec = self.specification_file(account_id, spec_id)
-            layout = _layout(spec)
-            fields = _fields(spec.fields)
-        elif mapping_id:
-            fields = _fields(self.data_mapping(account_id, mapping_id).fields)
+        rule, layout, fields = self._file_options(account_id, options)
         append_type = options.append_type or (rule.append_type if rule else "append_only")
         zones = contact_list.settings.time_zones
         rules = RowRules(
@@ -87,11 +69,83 @@ class ImportHandlers:
             fields=fields,
             rules=rules,
             upload_rule_id=options.upload_rule_id,
-            specification_file_id=spec_id,
-            data_mapping_id=mapping_id,
+            specification_file_id=_spec_id(options, rule),
+            data_mapping_id=_mapping_id(options, rule),
             now=self.clock(),
         )
         return self._commit(job_id, events)
+
+    def request_suppression_import(
+        self: Any,
+        account_id: UUID,
+        list_id: UUID,
+        *,
+        job_id: UUID,
+        file_name: str,
+        stored_as: str,
+        size: int,
+        options: ImportOptions,
+    ) -> Any:
+        """An entry file into a suppression list: its ``phone``, ``client_id`` and ``email``
+        columns (by header name, or a data mapping's or specification file's) become entries."""
+        state = self.suppression_list(account_id, list_id, "list_id")
+        if state.archived:
+            raise RuleViolation("the suppression list is archived; its entries cannot change", field="list_id")
+        region = self.account(account_id).settings.region
+        rule, layout, fields = self._file_options(account_id, options)
+        rules = RowRules(
+            append_type=options.append_type or (rule.append_type if rule else "append_only"),
+            channel=state.channel,
+            phone_region=(rule.phone_region if rule and rule.phone_region else None) or region.country_code,
+            # the zone whose midnight ends a "today" entry, as for entries added by the API
+            default_time_zone=region.time_zone,
+            default_time_zone_on_error=region.time_zone,
+        )
+        events = import_job.request(
+            job_id=job_id,
+            account_id=account_id,
+            list_id=list_id,
+            file_name=file_name,
+            stored_as=stored_as,
+            size=size,
+            layout=layout,
+            fields=fields,
+            rules=rules,
+            upload_rule_id=options.upload_rule_id,
+            specification_file_id=_spec_id(options, rule),
+            data_mapping_id=_mapping_id(options, rule),
+            now=self.clock(),
+            target="suppression_list",
+        )
+        return self._commit(job_id, events)
+
+    def _file_options(self: Any, account_id: UUID, options: ImportOptions) -> tuple[Any, FileLayout, list[FieldMap]]:
+        """The upload rule (or None), the file's layout and its column mapping (empty: by header)."""
+        if options.upload_rule_id and (options.specification_file_id or options.data_mapping_id):
+            raise RuleViolation(
+                "an upload rule brings its own specification file or data mapping; give one or the other",
+                field="upload_rule_id",
+            )
+        if options.specification_file_id and options.data_mapping_id:
+            raise RuleViolation(
+                "give a specification file or a data mapping, not both", field="data_mapping_id"
+            )
+        rule = self.upload_rule(account_id, options.upload_rule_id) if options.upload_rule_id else None
+        spec_id, mapping_id = _spec_id(options, rule), _mapping_id(options, rule)
+        if spec_id:
+            spec = self.specification_file(account_id, spec_id)
+            return rule, _layout(spec), _fields(spec.fields)
+        if mapping_id:
+            return rule, FileLayout(), _fields(self.data_mapping(account_id, mapping_id).fields)
+        return rule, FileLayout(), []
+
+
+def _spec_id(options: ImportOptions, rule: Any) -> UUID | None:
+    return options.specification_file_id or (rule.specification_file_id if rule else None)
+
+
+def _mapping_id(options: ImportOptions, rule: Any) -> UUID | None:
+    return options.data_mapping_id or (rule.data_mapping_id if rule else None)
 
 
 def _fields(fields: Any) -> list[FieldMap]:

@@ -27,6 +27,7 @@ from schemas.imports import (
     ImportRequested,
     ImportRowRejected,
     ImportStarted,
+    ImportTarget,
     RowRules,
 )
 
@@ -37,7 +38,7 @@ MAX_RAW = 200
 
 
 class ImportJob(Aggregate, frozen=True, kw_only=True):
-    list_id: UUID
+    list_id: UUID  # the contact list, or the suppression list when target says so
     file_name: str
     stored_as: str
     size: int
@@ -57,6 +58,7 @@ class ImportJob(Aggregate, frozen=True, kw_only=True):
     reason: str = ""
     started_on: datetime | None = None
     finished_on: datetime | None = None
+    target: ImportTarget = "contact_list"
 
     @property
     def finished(self) -> bool:
@@ -78,6 +80,7 @@ def request(
     specification_file_id: UUID | None,
     data_mapping_id: UUID | None,
     now: datetime,
+    target: ImportTarget = "contact_list",
 ) -> list[Event]:
     changes = Changes(job_id, account_id, 0, now)
     changes.record(
@@ -92,6 +95,7 @@ def request(
         upload_rule_id=upload_rule_id,
         specification_file_id=specification_file_id,
         data_mapping_id=data_mapping_id,
+        target=target,
     )
     return changes.events
 
@@ -175,6 +179,7 @@ def evolve(state: ImportJob | None, event: Event) -> ImportJob | None:
             layout=event.layout,
             fields=event.fields,
             rules=event.rules,
+            target=event.target,
         )
     if state is None:
         return None

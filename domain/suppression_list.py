@@ -22,7 +22,7 @@ list's settings, the raw entries and the account's region:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Annotated, NamedTuple
 from uuid import UUID, uuid5
@@ -36,6 +36,7 @@ from domain.campaign_group import CampaignGroup
 from domain.errors import NotFound, RuleViolation
 from domain.name_claim import NameClaim
 from schemas.base import Event
+from schemas.imports import AppendType
 from schemas.lists import RETENTION_DAYS
 from schemas.profiles import Channel, Description
 from schemas.settings import NonEmpty
@@ -371,6 +372,117 @@ def add_entries(
             job_id=job_id,
         )
     return Outcome(changes.events, len(added), rejected)
+
+
+class FileEntry(NamedTuple):
+    """One cell of an entry file: the line it is on, its column, the kind that column holds."""
+
+    line: int
+    column: str
+    kind: str
+    raw: str
+
+
+class CheckedEntry(NamedTuple):
+    """A cell of an entry file that is a valid entry: its value as stored and its id."""
+
+    cell: FileEntry
+    kind: EntryKind
+    value: str
+    entry_id: UUID
+
+
+class FileEntriesOutcome(NamedTuple):
+    """A decision on a batch of an entry file."""
+
+    events: list[Event]
+    imported: int  # entries new to the list
+    updated: int  # entries already there, added again (their retention restarts)
+    ignored: list[tuple[FileEntry, str]]  # duplicates left as they were, with the reason
+
+
+def check_file_entries(
+    state: SuppressionList | None, cells: Sequence[FileEntry], *, region: str
+) -> tuple[list[CheckedEntry], list[tuple[FileEntry, str]]]:
+    """The cells that are valid entries of the list, and the others with the reason."""
+    suppression_list = existing(state, LABEL, "list_id")
+    checked: list[CheckedEntry] = []
+    rejected: list[tuple[FileEntry, str]] = []
+    for cell in cells:
+        try:
+            value = normalise_entry(cell.kind, cell.raw, channel=suppression_list.channel, region=region)
+        except RuleViolation as error:
+            rejected.append((cell, f"line {cell.line}: {cell.column}: {error.detail}"))
+            continue
+        kind: EntryKind = cell.kind  # type: ignore[assignment]  # checked by normalise_entry
+        checked.append(CheckedEntry(cell, kind, value, entry_id(suppression_list.id, kind, value)))
+    return checked, rejected
+
+
+def add_file_entries(
+    state: SuppressionList | None,
+    entries: Sequence[CheckedEntry],
+    *,
+    present: Collection[UUID],
+    append_type: AppendType,
+    job_id: UUID,
+    zone: ZoneInfo,
+    now: datetime,
+) -> FileEntriesOutcome:
+    """Add a batch of an entry file (checked by :func:`check_file_entries`) under its
+    import's append type.
+
+    ``present`` holds the ids of the batch's entries that the list holds already (from
+    earlier files, or earlier batches of this one). "Append and update" adds them again,
+    which restarts their retention; every other append type leaves them as they are. An
+    entry named twice in the batch is taken once.
+    """
+    suppression_list = existing(state, LABEL, "list_id")
+    expiry = expires_at(suppression_list.retention_days, now=now, zone=zone)
+    added: list[SuppressionEntry] = []
+    taken: set[UUID] = set()
+    imported = updated = 0
+    ignored: list[tuple[FileEntry, str]] = []
+    for cell, kind, value, key in entries:
+        if key in taken:
+            ignored.append((cell, f"line {cell.line}: {kind} {_quote(value)} is named earlier in the file"))
+            continue
+        if key in present and append_type != "append_and_update":
+            ignored.append(
+                (
+                    cell,
+                    f"line {cell.line}: {kind} {_quote(value)} is already in the list; "
+                    f"{append_type.replace('_', ' ')} leaves it as it is",
+                )
+            )
+            continue
+        taken.add(key)
+        updated += key in present
+        imported += key not in present
+        added.append(SuppressionEntry(kind=kind, value=value, entry_id=key, expires_at=expiry))
+    changes = Changes.of(suppression_list, now)
+    for batch in _batches(added):
+        changes.record(
+            SuppressionEntriesAdded,
+            channel=suppression_list.channel,
+            entries=batch,
+            source="file",
+            job_id=job_id,
+        )
+    return FileEntriesOutcome(changes.events, imported, updated, ignored)
+
+
+def flush_entries(
+    state: SuppressionList | None, keys: Sequence[SuppressionEntryKey], *, now: datetime
+) -> list[Event]:
+    """Remove entries a "flush and append" import found in the list before its file's."""
+    suppression_list = existing(state, LABEL, "list_id")
+    changes = Changes.of(suppression_list, now)
+    for batch in _batches(list(dict.fromkeys(keys))):
+        changes.record(
+            SuppressionEntriesRemoved, channel=suppression_list.channel, entries=batch, reason="flush"
+        )
+    return changes.events
 
 
 def remove_entries(

@@ -36,10 +36,12 @@ from processors import files
 from processors.import_drafting import Drafted, Drafter, JobContext, Row, as_draft
 from processors.import_plan import layout_of, row_plan
 from processors.seen_chains import SeenChains
+from processors.suppression_files import SuppressionFiles, entry_columns
 from projections.import_jobs import ImportJobQueries
 from projections.records import RecordQueries
+from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
-from schemas.imports import Counts
+from schemas.imports import Counts, FieldMap
 from schemas.records import RecordChainImported
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,7 @@ class ImportRunner:
         workers: int | None = None,
         parallel_from_bytes: int = PARALLEL_FROM_BYTES,
         clock: Callable[[], datetime] = utc_now,
+        suppression_lists: SuppressionListQueries | None = None,
     ):
         self.store = store
         self.jobs = jobs
@@ -94,6 +97,7 @@ class ImportRunner:
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.parallel_from_bytes = parallel_from_bytes
         self.clock = clock
+        self.suppression_lists = suppression_lists  # for entry files into suppression lists
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._started_at = clock()
         self._stopping = threading.Event()
@@ -171,22 +175,13 @@ class ImportRunner:
             return self._fail(
                 job.id, f"{job.file_name}: cannot read the uploaded file ({error.strerror})", None
             )
+        if job.target == "suppression_list":
+            return self._run_entry_file(job, path, layout, opened)
         try:
             fields, plan = row_plan(job.fields, opened.columns)
         except DomainError as error:
             return self._fail(job.id, f"{job.file_name}: {error.detail}", opened.data_line - 1)
-        changes = import_job.start(
-            job,
-            runner=self.id,
-            columns=opened.columns,
-            dialect=opened.dialect,
-            encoding=opened.encoding,
-            data_offset=opened.data_offset,
-            data_line=opened.data_line,
-            fields=fields,
-            now=self.clock(),
-        )
-        job = self._commit(job, changes.events)
+        job = self._start(job, opened, fields)
         fresh = job.offset == 0 and job.counts.rows == 0 and not job.flushed
         chains = self._chains_held(job.list_id) if fresh else None
         if job.rules.append_type == "new_list_only" and chains:
@@ -202,6 +197,41 @@ class ImportRunner:
         # the store is asked only about chains the job may have written already.
         self._seen = SeenChains.for_file(opened.size) if chains == 0 and not job.flushed else None
         return self._import_rows(job, path, layout, opened, plan)
+
+    def _run_entry_file(
+        self, job: ImportJob, path: Path, layout: files.Layout, opened: files.Opened
+    ) -> ImportJob | None:
+        try:
+            plan = entry_columns(job.fields, opened.columns)
+        except DomainError as error:
+            return self._fail(job.id, f"{job.file_name}: {error.detail}", opened.data_line - 1)
+        job = self._start(job, opened, [field for _, field in plan])
+        resuming = job.offset > 0
+        rows = files.read_rows(
+            path,
+            layout,
+            opened,
+            start_offset=job.offset if resuming else None,
+            start_line=job.line + 1 if resuming else None,
+        )
+        try:
+            return SuppressionFiles(self).run(job, self._batches(rows), plan)
+        except DomainError as error:  # the list was archived, or is not empty for "new list only"
+            return self._fail(job.id, f"{job.file_name}: {error.detail}", None)
+
+    def _start(self, job: ImportJob, opened: files.Opened, fields: list[FieldMap]) -> ImportJob:
+        changes = import_job.start(
+            job,
+            runner=self.id,
+            columns=opened.columns,
+            dialect=opened.dialect,
+            encoding=opened.encoding,
+            data_offset=opened.data_offset,
+            data_line=opened.data_line,
+            fields=fields,
+            now=self.clock(),
+        )
+        return self._commit(job, changes.events)
 
     def _chains_held(self, list_id: UUID) -> int:
         self.wait(self.store.position(), 60.0)

@@ -193,6 +193,21 @@ class SuppressionListQueries:
             else SuppressionListRow(state=_decoder.decode(row[0]), entry_count=int(row[1]))
         )
 
+    def present(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Those of these entry ids that some list holds (an entry id names its list)."""
+        with self.db.transaction() as cursor:
+            return {UUID(i) for i in SuppressionLists._present(cursor, [str(i) for i in ids])}
+
+    def entries_page(self, list_id: UUID, limit: int = s.MAX_ENTRIES_PER_EVENT) -> list[s.SuppressionEntryKey]:
+        """Up to ``limit`` of the list's entries (what a "flush and append" import removes)."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT kind, value FROM suppression_entries WHERE list_id = ? ORDER BY entry_id LIMIT ?",
+                (str(list_id), limit),
+            )
+            rows = cursor.fetchall()
+        return [s.SuppressionEntryKey(kind=kind, value=value) for kind, value in rows]
+
     def list_by_account(self, account_id: UUID) -> list[SuppressionListRow]:
         """The account's lists that are not archived, by name."""
         with self.db.transaction() as cursor:

@@ -1,4 +1,5 @@
-"""Topic ``lists``: import jobs, one aggregate per file imported into a contact list.
+"""Topic ``lists``: import jobs, one aggregate per file imported into a contact list (or into
+a suppression list: ``target``, with ``list_id`` the suppression list's id).
 
 A job carries everything its rows are decided with (layout, mapping, append type,
 time-zone options, the account's defaults) from the moment it is requested, so a job
@@ -19,6 +20,7 @@ from schemas.lists import CustomTimeZone, TimeZoneSource
 
 AppendType = Literal["new_list_only", "append_only", "append_and_update", "flush_and_append"]
 APPEND_TYPES: tuple[str, ...] = ("new_list_only", "append_only", "append_and_update", "flush_and_append")
+ImportTarget = Literal["contact_list", "suppression_list"]
 
 
 class LayoutColumn(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,6 +92,7 @@ class ImportRequested(ImportEvent, frozen=True, kw_only=True, tag="import_job.re
     upload_rule_id: UUID | None = None
     specification_file_id: UUID | None = None
     data_mapping_id: UUID | None = None
+    target: ImportTarget = "contact_list"
 
 
 class ImportStarted(ImportEvent, frozen=True, kw_only=True, tag="import_job.started"):

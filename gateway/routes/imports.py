@@ -1,4 +1,5 @@
-"""/api/v1/contact-lists/{id}/imports and /api/v1/imports: upload files, follow jobs, get error reports."""
+"""/api/v1/contact-lists/{id}/imports, /api/v1/suppression-lists/{id}/imports and /api/v1/imports:
+upload files, follow jobs, get error reports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import io
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -84,6 +85,37 @@ async def upload(
 ) -> Response:
     if runtime.catalogue.get(caller.account_id, CONTACT_LIST, list_id) is None:
         raise Problem(404, "Not found", f"contact list {list_id} not found", field="list_id")
+    return await _upload(list_id, request, runtime, caller.account_id, handlers.request_import)
+
+
+@router.post(
+    "/api/v1/suppression-lists/{list_id}/imports",
+    status_code=202,
+    summary="Upload a file of entries into a suppression list",
+    description="multipart/form-data: a part `file` whose `phone`, `client_id` and `email` columns "
+    "(by header name, or as a data mapping or specification file maps `contact_info` and "
+    "`client_id`) hold the entries, and optional `append_type` (new_list_only, append_only "
+    "(default: entries already in the list are left as they are), append_and_update (they are "
+    "added again, which restarts their retention), flush_and_append (the list's entries are "
+    "removed first)), `upload_rule_id`, `specification_file_id` or `data_mapping_id`. Follow the "
+    "job at the `Location` returned; bad cells are rejected rows of its error report.",
+)
+async def upload_entries(
+    list_id: ListId, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
+) -> Response:
+    if runtime.suppression_lists.get(caller.account_id, list_id) is None:
+        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="list_id")
+    return await _upload(list_id, request, runtime, caller.account_id, handlers.request_suppression_import)
+
+
+async def _upload(
+    list_id: UUID,
+    request: Request,
+    runtime: Runtime,
+    account_id: UUID,
+    request_job: Callable[..., Any],
+) -> Response:
+    """Stream the upload to disk, then request its job (``request_job``) and answer with it."""
     job_id = uuid.uuid4()
     folder = runtime.settings.data_dir / IMPORTS_DIR / str(job_id)
     try:
@@ -96,8 +128,8 @@ async def upload(
         options = _options(received.fields)
 
         def request_and_settle() -> Response:
-            done = handlers.request_import(
-                caller.account_id,
+            done = request_job(
+                account_id,
                 list_id,
                 job_id=job_id,
                 file_name=received.file_name,
@@ -106,7 +138,7 @@ async def upload(
                 options=options,
             )
             settled(runtime, done)
-            job = _job(runtime, caller.account_id, job_id)
+            job = _job(runtime, account_id, job_id)
             response = respond(job_view(job), status=202, version=job.version)
             response.headers["Location"] = f"/api/v1/imports/{job_id}"
             return response
@@ -127,6 +159,13 @@ def get_job(job_id: JobId, runtime: RuntimeDep, caller: Reader) -> Response:
 def list_jobs(list_id: ListId, runtime: RuntimeDep, caller: Reader) -> Response:
     if runtime.catalogue.get(caller.account_id, CONTACT_LIST, list_id) is None:
         raise Problem(404, "Not found", f"contact list {list_id} not found", field="list_id")
+    return respond([job_view(job) for job in runtime.import_jobs.of_list(caller.account_id, list_id)])
+
+
+@router.get("/api/v1/suppression-lists/{list_id}/imports", summary="The entry files of a suppression list")
+def list_entry_jobs(list_id: ListId, runtime: RuntimeDep, caller: Reader) -> Response:
+    if runtime.suppression_lists.get(caller.account_id, list_id) is None:
+        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="list_id")
     return respond([job_view(job) for job in runtime.import_jobs.of_list(caller.account_id, list_id)])
 
 

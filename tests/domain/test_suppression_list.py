@@ -579,3 +579,92 @@ def test_a_deleted_group_cannot_select():
         select([LIST_ID], group=a_group(deleted=True))
     with refused(NotFound, "id"):
         select([LIST_ID], group=a_group(OTHER_GROUP_ID, deleted=True))
+
+
+# Entry files ------------------------------------------------------------------------------
+
+JOB_ID = UUID("0a000000-0000-4000-8000-0000000000f1")
+
+
+def cells(*rows: tuple[int, str, str]) -> list[suppression_list.FileEntry]:
+    return [suppression_list.FileEntry(line=line, column=kind, kind=kind, raw=raw) for line, kind, raw in rows]
+
+
+def from_file(state, rows, *, present=(), append_type="append_only"):
+    checked, rejected = suppression_list.check_file_entries(state, cells(*rows), region="US")
+    ids = {entry.entry_id for entry in checked if entry.value in present}
+    outcome = suppression_list.add_file_entries(
+        state, checked, present=ids, append_type=append_type, job_id=JOB_ID, zone=NEW_YORK, now=NOW
+    )
+    return outcome, rejected
+
+
+def test_a_files_cells_are_checked_one_by_one():
+    state = a_suppression_list(retention_days=30)
+    outcome, rejected = from_file(
+        state, [(2, "phone", "(312) 555-0143"), (3, "phone", "555-0143"), (4, "email", "a@b.co"), (5, "client_id", "C9")]
+    )
+    assert [(cell.line, reason) for cell, reason in rejected] == [
+        (3, rejected[0][1]),
+        (4, "line 4: email: a voice suppression list holds phone numbers and client ids, not e-mail addresses"),
+    ]
+    assert rejected[0][1].startswith("line 3: phone: ")
+    expiry = int(NOW.timestamp()) + 30 * 86_400
+    assert_events(
+        outcome.events,
+        [
+            expected(
+                LIST_ID, 2, SuppressionEntriesAdded, channel="voice", source="file", job_id=JOB_ID,
+                entries=[entry("phone", "+13125550143", expiry), entry("client_id", "C9", expiry)],
+            )
+        ],
+    )
+    assert (outcome.imported, outcome.updated, outcome.ignored) == (2, 0, [])
+
+
+@pytest.mark.parametrize(
+    ("append_type", "imported", "updated", "ignored"),
+    [
+        ("append_only", 1, 0, 1),
+        ("new_list_only", 1, 0, 1),
+        ("flush_and_append", 1, 0, 1),
+        ("append_and_update", 1, 1, 0),
+    ],
+)
+def test_entries_already_in_the_list_under_each_append_type(append_type, imported, updated, ignored):
+    outcome, _ = from_file(
+        a_suppression_list(), [(2, "client_id", "OLD"), (3, "client_id", "NEW")],
+        present={"OLD"}, append_type=append_type,
+    )
+    assert (outcome.imported, outcome.updated, len(outcome.ignored)) == (imported, updated, ignored)
+    (added,) = outcome.events
+    assert [e.value for e in added.entries] == (["OLD", "NEW"] if updated else ["NEW"])
+    if ignored:
+        assert "already in the list" in outcome.ignored[0][1]
+
+
+def test_an_entry_named_twice_in_a_file_is_taken_once():
+    outcome, _ = from_file(a_suppression_list(), [(2, "phone", "3125550143"), (7, "phone", "+1 312 555 0143")])
+    assert outcome.imported == 1
+    ((cell, reason),) = outcome.ignored
+    assert cell.line == 7 and "named earlier in the file" in reason
+
+
+def test_a_file_batch_with_nothing_valid_stores_nothing():
+    outcome, rejected = from_file(a_suppression_list(), [(2, "phone", "nope")])
+    assert outcome.events == [] and len(rejected) == 1
+
+
+def test_a_flush_removes_the_entries_found():
+    events = suppression_list.flush_entries(
+        a_suppression_list(), [SuppressionEntryKey(kind="client_id", value="C1")] * 2, now=NOW
+    )
+    assert_events(
+        events,
+        [
+            expected(
+                LIST_ID, 2, SuppressionEntriesRemoved, channel="voice", reason="flush",
+                entries=[SuppressionEntryKey(kind="client_id", value="C1")],
+            )
+        ],
+    )
