@@ -19,8 +19,8 @@ entries; ``compose/redis.sh`` sets 256, enough for ~50,000,000) of at most
 ``compose/redis.sh``: 82 bytes of ``used_memory`` per entry at 1,000,000 entries, 67 at
 10,000,000; past the listpack limits a hash becomes a hash table at several times the memory.
 
-Every operation is one round trip or a few: :meth:`lookup` pipelines ``HGET meta``,
-``SMEMBERS removing`` and one ``HMGET`` per query; writes are Lua scripts of up to
+Every operation is one round trip or a few: :meth:`lookup` is one script that checks the
+layout, reads ``SMEMBERS removing`` and does one ``HMGET`` per query; writes are Lua scripts of up to
 ``write_batch`` entries each that first check the layout, so nothing is written into an
 index that is not built. :meth:`remove_list` marks the list as being removed (lookups ignore
 it from then on), sweeps every bucket in scripts that look at about ``sweep_fields`` fields
@@ -75,6 +75,24 @@ T = TypeVar("T")
 _LAYOUT_CHECK = """
 local layout = redis.call('HGET', KEYS[1], 'layout')
 if layout ~= ARGV[1] then return {0, layout or ''} end
+"""
+
+# KEYS[1] meta, KEYS[2] removing, KEYS[3..] the bucket of each query; ARGV[1] layout, ARGV[2]
+# k (fields per query), ARGV[3..] k fields per query. Returns {1, lists being removed, the
+# records of every query's fields in order (nil where absent)}, or the layout check's {0, ...}.
+_LOOKUP = _LAYOUT_CHECK + """
+local removing = redis.call('SMEMBERS', KEYS[2])
+local k = tonumber(ARGV[2])
+local records, n = {}, 0
+for i = 3, #KEYS do
+  local first = 3 + (i - 3) * k
+  local found = redis.call('HMGET', KEYS[i], unpack(ARGV, first, first + k - 1))
+  for j = 1, k do
+    n = n + 1
+    records[n] = found[j]
+  end
+end
+return {1, removing, records}
 """
 
 # KEYS[2..]: buckets; ARGV[2..]: per bucket, its fields and records in one string: for each,
@@ -190,6 +208,7 @@ class RedisSuppressionIndex:
         self._mark = self._writer.register_script(_MARK)
         self._sweep = self._writer.register_script(_SWEEP)
         self._set_position = self._writer.register_script(_SET_POSITION)
+        self._lookup = self._reader.register_script(_LOOKUP)
 
     def bucket_key(self, term: bytes) -> bytes:
         return b"%sb:%x" % (self._prefix, term_hash(term) % self.buckets)
@@ -321,30 +340,34 @@ class RedisSuppressionIndex:
             return [[] for _ in queries]
         lists = sorted(set(list_ids))
         suffixes = [list_id.bytes for list_id in lists]
+        keys: list[bytes] = [self._meta, self._removing]
+        fields: list[bytes | int | str] = [self.layout, len(lists)]
+        for query in queries:
+            term = encode_term(query.channel, query.kind, query.value)
+            keys.append(self.bucket_key(term))
+            fields.extend(term + suffix for suffix in suffixes)
+        # One script, not a pipeline of an HMGET per query: redis-py's cost of packing and
+        # parsing each command was most of a batch's time in Python.
         try:
-            with self._reader.pipeline(transaction=False) as pipe:
-                pipe.hget(self._meta, "layout")
-                pipe.smembers(self._removing)
-                for query in queries:
-                    term = encode_term(query.channel, query.kind, query.value)
-                    pipe.hmget(self.bucket_key(term), [term + suffix for suffix in suffixes])
-                answers = pipe.execute()
+            answer = self._lookup(keys=keys, args=fields, client=self._reader)
         except (RedisError, OSError) as error:
             raise self._unavailable(error, self.lookup_timeout) from error
-        if len(answers) != len(queries) + 2:
-            raise self._garbage(f"{len(answers)} answers to {len(queries) + 2} commands")
-        layout, removing, *records = answers
-        if layout != self.layout:
-            raise self._layout_problem(layout)
-        if not isinstance(removing, set):
-            raise self._garbage(f"{removing!r} for the lists being removed")
+        if not (isinstance(answer, list) and len(answer) in (2, 3)):
+            raise self._garbage(f"{answer!r} to the lookup script")
+        if answer[0] != 1:
+            raise self._layout_problem(answer[1])
+        _, removing, records = answer
+        if not isinstance(removing, list) or not isinstance(records, list):
+            raise self._garbage(f"{answer!r} to the lookup script")
+        if len(records) != len(queries) * len(lists):
+            raise self._garbage(f"{len(records)} records for {len(queries)} queries in {len(lists)} lists")
+        removed = set(removing)
         results: Matches = []
-        for query, found in zip(queries, records, strict=True):
-            if not isinstance(found, list) or len(found) != len(lists):
-                raise self._garbage(f"{found!r} to HMGET")
+        for at, query in enumerate(queries):
             matches: list[SuppressionEntry] = []
-            for list_id, record in zip(lists, found, strict=True):
-                if record is None or list_id.bytes in removing:
+            for offset, list_id in enumerate(lists):
+                record = records[at * len(lists) + offset]
+                if record is None or list_id.bytes in removed:
                     continue
                 if not isinstance(record, bytes) or len(record) != RECORD_SIZE:
                     raise self._garbage(f"{record!r} for an entry")
