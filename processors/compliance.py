@@ -10,7 +10,14 @@ It follows the log on a thread of its own, like the suppression index:
 - ``suppression_list.entries_added``: the account's chains with those values are re-checked
   (entries added after the records were imported);
 - entries removed or expired, a list archived or changed (no longer required): the chains
-  those entries held back are re-checked.
+  those entries held back are re-checked;
+- lists that start applying to contact lists after their records were imported — a list
+  made required, a campaign group selecting optional lists, a contact list joining a group
+  that selected some: the records of those contact lists are swept (read from the
+  ``records`` read model a page at a time, looked up in the index against the lists that
+  apply to them) and the chains that match are re-checked; lists that stop applying (a
+  group's selection dropping them, a contact list leaving a group) re-check the chains the
+  account's optional lists hold back.
 
 Each re-check asks the index for *every* entry matching the chain now and lets
 :func:`domain.record_chain.suppression_changes` decide, so the outcome does not depend on
@@ -30,7 +37,7 @@ from uuid import UUID
 
 from dialstream.clock import utc_now
 from dialstream.store import ConcurrencyConflict, EventStore, stored_topic_of
-from domain import record_chain
+from domain import campaign_group, record_chain
 from domain.codes import ContactInfoType
 from domain.contact_list import KIND as CONTACT_LIST
 from domain.record_chain import RecordChain
@@ -42,9 +49,11 @@ from projections.record_suppressions import RecordSuppressionQueries
 from projections.records import RecordQueries
 from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
+from schemas.lists import ContactListAssigned, ContactListUnassigned
 from schemas.profiles import Channel
 from schemas.records import RecordChainImported, RecordChainReplaced, Suppression
 from schemas.suppression import (
+    CampaignGroupSuppressionListsSelected,
     SuppressionEntriesAdded,
     SuppressionEntriesExpired,
     SuppressionEntriesRemoved,
@@ -64,6 +73,9 @@ READS = (
     SuppressionEntriesExpired,
     SuppressionListArchived,
     SuppressionListChanged,
+    CampaignGroupSuppressionListsSelected,
+    ContactListAssigned,
+    ContactListUnassigned,
 )
 STORED_TOPICS = tuple(stored_topic_of(cls) for cls in READS)
 LIST_CREATED = (stored_topic_of(SuppressionListCreated),)
@@ -140,6 +152,9 @@ class ComplianceProcessor(LogFollower):
     def _handle(self, events: list[Event], upto: int) -> None:
         imported: dict[UUID, RecordChain] = {}
         recheck: set[UUID] = set()
+        sweep: set[tuple[UUID, UUID]] = set()  # (account, contact list) whose lists may have grown
+        narrowed: set[UUID] = set()  # accounts where optional lists may apply to fewer lists
+        widened: set[UUID] = set()  # accounts where a list was made required
         for event in events:
             match event:
                 case RecordChainImported() | RecordChainReplaced():
@@ -158,7 +173,18 @@ class ComplianceProcessor(LogFollower):
                     recheck |= self.suppressed.chains(event.originator_id, values)
                 case SuppressionListArchived() | SuppressionListChanged():
                     recheck |= self.suppressed.chains(event.originator_id)
-        if not imported and not recheck:
+                    if isinstance(event, SuppressionListChanged) and event.required:
+                        widened.add(event.account_id)
+                case CampaignGroupSuppressionListsSelected():
+                    group = self.store.load(event.originator_id, campaign_group.project)
+                    if group is not None:
+                        sweep |= {(event.account_id, list_id) for list_id in group.contact_list_ids}
+                    narrowed.add(event.account_id)
+                case ContactListAssigned():
+                    sweep.add((event.account_id, event.originator_id))
+                case ContactListUnassigned():
+                    narrowed.add(event.account_id)
+        if not imported and not recheck and not sweep and not narrowed and not widened:
             return
         # Which lists apply comes from the read models: they must have seen this batch too.
         if not self.wait_read_models(upto, 30.0):
@@ -166,6 +192,15 @@ class ComplianceProcessor(LogFollower):
         if not self.lists.any_active():
             return  # nothing can match (entries added later find their records themselves)
         self._policies.clear()  # lists and their groups may have changed since the last batch
+        for account_id in widened:
+            sweep |= {(account_id, found.id) for found in self.catalogue.list_kind(account_id, CONTACT_LIST)}
+        for account_id in narrowed:
+            for held in self.lists.list_by_account(account_id):
+                if not held.state.required:
+                    recheck |= self.suppressed.chains(held.state.id)
+        if sweep:
+            self._await_index(upto)
+            recheck |= self._swept(sweep)
         drafts = [state for chain, state in imported.items() if chain not in recheck]
         drafts = [state for state in drafts if self._policy(state)[1]]
         if not drafts and not recheck:
@@ -182,6 +217,24 @@ class ComplianceProcessor(LogFollower):
             if time.monotonic() > deadline or self.stopping:
                 raise IndexUnavailable("the suppression index is behind the compliance processor")
             time.sleep(0.02)
+
+    def _swept(self, contact_lists: set[tuple[UUID, UUID]]) -> set[UUID]:
+        """The chains of these contact lists with a record or client id that an entry of a
+        list applying to them matches: a page of records per index round trip."""
+        matched: set[UUID] = set()
+        for account_id, list_id in sorted(contact_lists):
+            channel, lists = self._list_policy(account_id, list_id)
+            if not lists:
+                continue
+            for page in self.records.contacts(list_id):
+                queries: list[tuple[UUID, SuppressionQuery]] = []
+                for chain, client_id, contact, contact_type in page:
+                    kind: Kind = "email" if contact_type == ContactInfoType.EMAIL else "phone"
+                    queries.append((chain, SuppressionQuery(channel, kind, contact)))
+                    queries.append((chain, SuppressionQuery(channel, "client_id", client_id)))
+                found = self.index.lookup([query for _, query in queries], lists)
+                matched |= {chain for (chain, _), entries in zip(queries, found, strict=True) if entries}
+        return matched
 
     # Deciding --------------------------------------------------------------------------
 
@@ -250,10 +303,13 @@ class ComplianceProcessor(LogFollower):
 
         Asked once per contact list and batch: an import brings thousands of chains of one list.
         """
-        key = (state.account_id, state.list_id)
+        return self._list_policy(state.account_id, state.list_id)
+
+    def _list_policy(self, account_id: UUID, list_id: UUID) -> tuple[Channel, set[UUID]]:
+        key = (account_id, list_id)
         known = self._policies.get(key)
         if known is None:
-            found: Any = self.catalogue.get(state.account_id, CONTACT_LIST, state.list_id)
+            found: Any = self.catalogue.get(account_id, CONTACT_LIST, list_id)
             if found is None:
                 known = ("voice", set())
             else:
@@ -261,11 +317,7 @@ class ComplianceProcessor(LogFollower):
                 groups = [None, *found.campaign_group_ids]
                 known = (
                     channel,
-                    {
-                        list_id
-                        for g in groups
-                        for list_id in self.lists.applicable(state.account_id, channel, g)
-                    },
+                    {applying for g in groups for applying in self.lists.applicable(account_id, channel, g)},
                 )
             self._policies[key] = known
         return known

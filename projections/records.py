@@ -332,6 +332,25 @@ class RecordQueries:
             cursor.execute("SELECT name, label FROM list_fields WHERE list_id = ?", (str(list_id),))
             return {str(n): str(label) for n, label in cursor.fetchall()}
 
+    def contacts(self, list_id: UUID, page: int = 5000) -> Iterator[list[tuple[UUID, str, str, int]]]:
+        """The list's records as pages of (chain id, client id, contact info, contact info
+        type): what a sweep for suppressed contacts asks the index about."""
+        after: tuple[str, int] = ("", 0)
+        while True:
+            with self.db.transaction() as cursor:
+                cursor.execute(
+                    "SELECT chain_id, client_id, contact_info, contact_info_type, chain_n FROM records "
+                    "WHERE list_id = ? AND (client_id > ? OR (client_id = ? AND chain_n > ?)) "
+                    "ORDER BY client_id, chain_n LIMIT ?",
+                    (str(list_id), after[0], after[0], after[1], page),
+                )
+                rows = cursor.fetchall()
+            if rows:
+                yield [(UUID(chain), str(client), str(contact), int(kind)) for chain, client, contact, kind, _ in rows]
+            if len(rows) < page:
+                return
+            after = (str(rows[-1][1]), int(rows[-1][4]))
+
     def iterate(self, list_id: UUID, page: int = 5000) -> Iterator[dict[str, Any]]:
         """Every record of the list as a mapping (``custom`` decoded), in client id order.
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ import httpx
 
 from domain import record_chain
 from tests.gateway import helpers as h
-from tests.gateway.conftest import Server
+from tests.gateway.conftest import Account, Server
 from tests.gateway.test_imports import _finished
 from tests.gateway.test_suppression_lists import LISTS, suppression_list, url
 
@@ -180,30 +181,30 @@ def test_wrong_targets_are_refused(supervisor: httpx.Client, other_admin: httpx.
     assert jobs.status_code == 200 and jobs.json() == []
 
 
-def test_entries_from_a_file_mark_the_records_they_match(admin: httpx.Client, supervisor: httpx.Client) -> None:
-    suppression_list(supervisor, required=True)  # an account with a required list: compliance reads
+def test_entries_from_a_file_mark_the_records_they_match(new_account: Callable[[], Account]) -> None:
+    admin = new_account().admin  # required lists apply to the whole account: one of its own
     contact_list = h.contact_list(admin)
     contacts = "client_id,home_phone\nKEEP,(312) 555-0160\nSTOP,(312) 555-0161\n"
-    response = supervisor.post(
+    response = admin.post(
         f"{h.LISTS}/{contact_list['id']}/imports", files={"file": ("c.csv", contacts.encode(), "text/csv")}
     )
-    assert _finished(supervisor, response.headers["Location"])["status"] == "completed"
+    assert _finished(admin, response.headers["Location"])["status"] == "completed"
 
-    made = suppression_list(supervisor, required=True)
-    job = imported(supervisor, made, "phone\n312 555 0161\n")
+    made = suppression_list(admin, required=True)
+    job = imported(admin, made, "phone\n312 555 0161\n")
     assert job["status"] == "completed"
 
     stop = record_chain.record_id(record_chain.chain_id(UUID(contact_list["id"]), "STOP"), 1)
     keep = record_chain.record_id(record_chain.chain_id(UUID(contact_list["id"]), "KEEP"), 1)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        body = supervisor.get(f"/api/v1/records/{stop}/dialability").json()
+        body = admin.get(f"/api/v1/records/{stop}/dialability").json()
         if body.get("record_type") == 7:
             break
         time.sleep(0.05)
     assert body["record_type"] == 7, body
     assert "suppressed" in [reason["code"] for reason in body["reasons"]]
-    assert supervisor.get(f"/api/v1/records/{keep}/dialability").json()["record_type"] == 2
+    assert admin.get(f"/api/v1/records/{keep}/dialability").json()["record_type"] == 2
 
 
 def test_the_cli_uploads_an_entry_file_and_follows_it(server: Server, supervisor: httpx.Client, tmp_path: Path) -> None:
