@@ -206,18 +206,24 @@ class ImportRunner:
         except DomainError as error:
             return self._fail(job.id, f"{job.file_name}: {error.detail}", opened.data_line - 1)
         job = self._start(job, opened, [field for _, field in plan])
+        rows = self._rows(job, path, layout, opened)
+        try:
+            return SuppressionFiles(self).run(job, self._batches(rows), plan)
+        except DomainError as error:  # the list was archived, or is not empty for "new list only"
+            return self._fail(job.id, f"{job.file_name}: {error.detail}", None)
+
+    def _rows(
+        self, job: ImportJob, path: Path, layout: files.Layout, opened: files.Opened
+    ) -> Iterator[files.Row | files.RowProblem]:
+        """The file's rows after the job's last stored batch (all of them for a new job)."""
         resuming = job.offset > 0
-        rows = files.read_rows(
+        return files.read_rows(
             path,
             layout,
             opened,
             start_offset=job.offset if resuming else None,
             start_line=job.line + 1 if resuming else None,
         )
-        try:
-            return SuppressionFiles(self).run(job, self._batches(rows), plan)
-        except DomainError as error:  # the list was archived, or is not empty for "new list only"
-            return self._fail(job.id, f"{job.file_name}: {error.detail}", None)
 
     def _start(self, job: ImportJob, opened: files.Opened, fields: list[FieldMap]) -> ImportJob:
         changes = import_job.start(
@@ -245,14 +251,7 @@ class ImportRunner:
         opened: files.Opened,
         plan: Any,
     ) -> ImportJob | None:
-        resuming = job.offset > 0
-        rows = files.read_rows(
-            path,
-            layout,
-            opened,
-            start_offset=job.offset if resuming else None,
-            start_line=job.line + 1 if resuming else None,
-        )
+        rows = self._rows(job, path, layout, opened)
         ctx = JobContext(drafting(job.list_id, plan, job.rules), job.account_id, job.id)
         parallel = self.workers > 1 and opened.size - (job.offset or 0) >= self.parallel_from_bytes
         started = time.monotonic()

@@ -98,6 +98,7 @@ class SuppressionFiles:
         assert runner.suppression_lists is not None
         state = self._list(job)
         if job.rules.append_type == "new_list_only" and not job.flushed and job.counts.rows == 0:
+            runner.wait(runner.store.position(), 60.0)
             held = runner.suppression_lists.get(job.account_id, job.list_id)
             if held is not None and held.entry_count:
                 raise RuleViolation(
@@ -108,7 +109,7 @@ class SuppressionFiles:
             job = self._flush(job)
         zone = ZoneInfo(job.rules.default_time_zone)
         for batch in batches:
-            job = self._store_batch(job, state, batch, plan, zone)
+            job, state = self._store_batch(job, state, batch, plan, zone)
         changes = Changes.of(job, runner.clock())
         seconds = (runner.clock() - job.started_on).total_seconds() if job.started_on else 0.0
         import_job.complete(changes, job, counts=job.counts, seconds=seconds)
@@ -147,7 +148,8 @@ class SuppressionFiles:
         batch: Batch,
         plan: list[tuple[int, FieldMap]],
         zone: ZoneInfo,
-    ) -> ImportJob:
+    ) -> tuple[ImportJob, SuppressionList]:
+        """Store one batch; the job and the list as they are after it."""
         runner = self.runner
         assert runner.suppression_lists is not None
         cells, empty = _cells(batch, plan)
@@ -186,10 +188,14 @@ class SuppressionFiles:
             )
             import_job.progressed(changes, job, line=batch.last_line, offset=batch.end_offset, counts=counts)
             try:
-                return runner._commit(job, outcome.events + changes.events)
+                job = runner._commit(job, outcome.events + changes.events)
             except ConcurrencyConflict:  # entries added or removed meanwhile: decide again
                 state = self._list(job)
                 job = runner._reload(job)
+                continue
+            advanced = suppression_list.project(state, outcome.events)
+            assert advanced is not None
+            return job, advanced
         raise RuntimeError("a batch kept conflicting with concurrent changes to the suppression list")
 
 
