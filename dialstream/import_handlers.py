@@ -7,6 +7,7 @@ that a job resumed later, or rerun from the log, decides every row the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from msgspec import Struct
 
 from domain import import_job
 from domain.errors import RuleViolation
-from schemas.imports import AppendType, FieldMap, FileLayout, RowRules
+from schemas.imports import AppendType, FieldMap, FileLayout, ImportTarget, RowRules
 
 
 class ImportOptions(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,37 +44,25 @@ class ImportHandlers:
     ) -> Any:
         contact_list = self._list(account_id, list_id, "list_id")
         account = self.account(account_id)
-        rule, layout, fields = self._file_options(account_id, options)
-        append_type = options.append_type or (rule.append_type if rule else "append_only")
-        zones = contact_list.settings.time_zones
-        rules = RowRules(
-            append_type=append_type,
-            channel=contact_list.settings.channel,
-            phone_region=(rule.phone_region if rule and rule.phone_region else None)
-            or account.settings.region.country_code,
-            time_zone_source=zones.source,
-            custom_time_zones=list(zones.custom_time_zones) if zones.use_custom_time_zones else [],
-            default_time_zone=account.settings.lists.default_time_zone,
-            default_time_zone_on_error=account.settings.lists.default_time_zone_on_error,
-            default_record_type=rule.default_record_type if rule else 2,
-            reject_invalid_numbers=rule.reject_invalid_numbers if rule else True,
+
+        def rules(rule: Any) -> RowRules:
+            zones = contact_list.settings.time_zones
+            return RowRules(
+                append_type=options.append_type or (rule.append_type if rule else "append_only"),
+                channel=contact_list.settings.channel,
+                phone_region=(rule.phone_region if rule and rule.phone_region else None)
+                or account.settings.region.country_code,
+                time_zone_source=zones.source,
+                custom_time_zones=list(zones.custom_time_zones) if zones.use_custom_time_zones else [],
+                default_time_zone=account.settings.lists.default_time_zone,
+                default_time_zone_on_error=account.settings.lists.default_time_zone_on_error,
+                default_record_type=rule.default_record_type if rule else 2,
+                reject_invalid_numbers=rule.reject_invalid_numbers if rule else True,
+            )
+
+        return self._request_file(
+            account_id, list_id, job_id, file_name, stored_as, size, options, rules, "contact_list"
         )
-        events = import_job.request(
-            job_id=job_id,
-            account_id=account_id,
-            list_id=list_id,
-            file_name=file_name,
-            stored_as=stored_as,
-            size=size,
-            layout=layout,
-            fields=fields,
-            rules=rules,
-            upload_rule_id=options.upload_rule_id,
-            specification_file_id=_spec_id(options, rule),
-            data_mapping_id=_mapping_id(options, rule),
-            now=self.clock(),
-        )
-        return self._commit(job_id, events)
 
     def request_suppression_import(
         self: Any,
@@ -92,15 +81,36 @@ class ImportHandlers:
         if state.archived:
             raise RuleViolation("the suppression list is archived; its entries cannot change", field="list_id")
         region = self.account(account_id).settings.region
-        rule, layout, fields = self._file_options(account_id, options)
-        rules = RowRules(
-            append_type=options.append_type or (rule.append_type if rule else "append_only"),
-            channel=state.channel,
-            phone_region=(rule.phone_region if rule and rule.phone_region else None) or region.country_code,
-            # the zone whose midnight ends a "today" entry, as for entries added by the API
-            default_time_zone=region.time_zone,
-            default_time_zone_on_error=region.time_zone,
+
+        def rules(rule: Any) -> RowRules:
+            return RowRules(
+                append_type=options.append_type or (rule.append_type if rule else "append_only"),
+                channel=state.channel,
+                phone_region=(rule.phone_region if rule and rule.phone_region else None) or region.country_code,
+                # the zone whose midnight ends a "today" entry, as for entries added by the API
+                default_time_zone=region.time_zone,
+                default_time_zone_on_error=region.time_zone,
+            )
+
+        return self._request_file(
+            account_id, list_id, job_id, file_name, stored_as, size, options, rules, "suppression_list"
         )
+
+    def _request_file(
+        self: Any,
+        account_id: UUID,
+        list_id: UUID,
+        job_id: UUID,
+        file_name: str,
+        stored_as: str,
+        size: int,
+        options: ImportOptions,
+        rules: Callable[[Any], RowRules],
+        target: ImportTarget,
+    ) -> Any:
+        """Request the job of an uploaded file; ``rules`` makes its row rules from the upload
+        rule (None without one)."""
+        rule, layout, fields = self._file_options(account_id, options)
         events = import_job.request(
             job_id=job_id,
             account_id=account_id,
@@ -110,12 +120,12 @@ class ImportHandlers:
             size=size,
             layout=layout,
             fields=fields,
-            rules=rules,
+            rules=rules(rule),
             upload_rule_id=options.upload_rule_id,
             specification_file_id=_spec_id(options, rule),
             data_mapping_id=_mapping_id(options, rule),
             now=self.clock(),
-            target="suppression_list",
+            target=target,
         )
         return self._commit(job_id, events)
 

@@ -168,44 +168,15 @@ def _insert_stored_chain(cursor: Cursor, state: bytes, position: int) -> None:
     e = _decode_stored.decode(state)
     if e.originator_version > 1:  # a replacement or a revival: rows go first
         cursor.execute("DELETE FROM records WHERE list_id = ? AND client_id = ?", (e.list_id, e.client_id))
-    c = e.contact
     custom = bytes(e.custom).decode()
     # msgspec writes UTC as "Z"; the decoded path stores datetime.isoformat's "+00:00".
     imported_at = e.timestamp.replace("Z", "+00:00")
     cursor.executemany(
         _INSERT,
-        [
-            (
-                e.list_id,
-                e.client_id,
-                r.chain_n,
-                e.originator_id,
-                r.record_id,
-                e.account_id,
-                r.contact_info,
-                r.contact_info_type,
-                r.record_type,
-                r.record_status,
-                r.call_result,
-                r.attempt,
-                r.dial_sched_time,
-                r.call_time,
-                r.daily_from,
-                r.daily_till,
-                r.time_zone,
-                r.time_zone_rule,
-                r.second_time_zone,
-                c.postal_code,
-                c.country,
-                c.state,
-                c.time_zone,
-                custom,
-                imported_at,
-                e.job_id,
-                e.line,
-            )
-            for r in e.records
-        ],
+        _chain_rows(
+            e.list_id, e.client_id, e.originator_id, e.account_id, e.job_id, e.line,
+            e.records, e.contact, custom, imported_at,
+        ),
     )
 
 
@@ -227,19 +198,41 @@ def _text(shared_id: UUID) -> str:
 
 
 def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, ...]]:
-    list_id, chain, account = _text(event.list_id), str(event.originator_id), _text(event.account_id)
-    contact = event.contact
-    custom = _custom.encode(event.custom).decode()
-    imported_at = event.timestamp.isoformat()
-    job = _text(event.job_id)
+    return _chain_rows(
+        _text(event.list_id),
+        event.client_id,
+        str(event.originator_id),
+        _text(event.account_id),
+        _text(event.job_id),
+        event.line,
+        event.records,
+        event.contact,
+        _custom.encode(event.custom).decode(),
+        event.timestamp.isoformat(),
+    )
+
+
+def _chain_rows(
+    list_id: str,
+    client_id: str,
+    chain_id: str,
+    account_id: str,
+    job_id: str,
+    line: int,
+    records: Sequence[Any],
+    contact: Any,
+    custom: str,
+    imported_at: str,
+) -> list[tuple[Any, ...]]:
+    """The rows of a chain's records, in ``COLUMNS`` order (from a decoded event or its JSON)."""
     return [
         (
             list_id,
-            event.client_id,
+            client_id,
             r.chain_n,
-            chain,
+            chain_id,
             str(r.record_id),
-            account,
+            account_id,
             r.contact_info,
             r.contact_info_type,
             r.record_type,
@@ -259,10 +252,10 @@ def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, .
             contact.time_zone,
             custom,
             imported_at,
-            job,
-            event.line,
+            job_id,
+            line,
         )
-        for r in event.records
+        for r in records
     ]
 
 

@@ -41,14 +41,22 @@ def new_list(runtime: Runtime, settings: ContactListSettings | None = None, name
 
 
 def request(
-    runtime: Runtime, list_id: UUID, source: Path, account_id: UUID = DEFAULT_ACCOUNT_ID, **options: Any
+    runtime: Runtime,
+    list_id: UUID,
+    source: Path,
+    account_id: UUID = DEFAULT_ACCOUNT_ID,
+    *,
+    entries: bool = False,
+    **options: Any,
 ) -> UUID:
-    """Put ``source`` where an upload would land and request its import."""
+    """Put ``source`` where an upload would land and request its import (into a suppression
+    list when ``entries``)."""
     job_id = uuid.uuid4()
     stored = Path("imports") / str(job_id) / "upload"
     (runtime.settings.data_dir / stored).parent.mkdir(parents=True)
     shutil.copyfile(source, runtime.settings.data_dir / stored)
-    runtime.handlers.request_import(
+    requested = runtime.handlers.request_suppression_import if entries else runtime.handlers.request_import
+    requested(
         account_id,
         list_id,
         job_id=job_id,

@@ -3,19 +3,17 @@ ends with exactly the entries of a clean run, each added once."""
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import cast
 
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, IMPORTS, Runtime
-from dialstream.import_handlers import ImportOptions
 from domain import import_job
 from domain.suppression_list import CreateSuppressionList
 from processors.imports import ImportRunner
 from schemas.suppression import SuppressionEntriesAdded
-from tests.imports.support import finished, running
+from tests.imports.support import finished, request, running
 
 ROWS = 40_000
 
@@ -30,20 +28,7 @@ def _file(path: Path) -> Path:
 
 
 def _request(runtime: Runtime, list_id: uuid.UUID, source: Path) -> uuid.UUID:
-    job_id = uuid.uuid4()
-    stored = Path("imports") / str(job_id) / "upload"
-    (runtime.settings.data_dir / stored).parent.mkdir(parents=True)
-    shutil.copyfile(source, runtime.settings.data_dir / stored)
-    runtime.handlers.request_suppression_import(
-        DEFAULT_ACCOUNT_ID,
-        list_id,
-        job_id=job_id,
-        file_name=source.name,
-        stored_as=str(stored),
-        size=source.stat().st_size,
-        options=ImportOptions(),
-    )
-    return job_id
+    return request(runtime, list_id, source, entries=True)
 
 
 def _added(runtime: Runtime, job_id: uuid.UUID) -> list[str]:
