@@ -280,8 +280,10 @@ class PreDialValidator:
             pending[position] = _Pending(request, account, target, list_ids, slots, unavailable)
 
         matches, index_problem = self._lookup(list(queries), list(pending.values()))
+        # A batch's records share a few zones and regions: each window is checked once.
+        windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict] = {}
         for position, item in pending.items():
-            verdicts[position] = self._verdict(item, matches, index_problem, now)
+            verdicts[position] = self._verdict(item, matches, index_problem, now, windows_seen)
 
         answered = [verdict for verdict in verdicts if verdict is not None]
         assert len(answered) == len(requests)
@@ -370,9 +372,10 @@ class PreDialValidator:
         matches: list[list[SuppressionEntry]],
         index_problem: Reason | None,
         now: datetime,
+        windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict],
     ) -> Verdict:
         try:
-            return self._decide(item, matches, index_problem, now)
+            return self._decide(item, matches, index_problem, now, windows_seen)
         except Exception as error:  # a verdict we cannot reach is a denial
             log.exception("pre-dial: validation failed")
             return deny(*item.unavailable, _unavailable("validation_failed", "the validation", error))
@@ -383,6 +386,7 @@ class PreDialValidator:
         matches: list[list[SuppressionEntry]],
         index_problem: Reason | None,
         now: datetime,
+        windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict],
     ) -> Verdict:
         request, account = item.request, item.account
         unavailable = list(item.unavailable)
@@ -398,7 +402,11 @@ class PreDialValidator:
         window_opens: Callable[[datetime], datetime | None] | None = None
         attempt: contact_rules.AttemptVerdict | None = None
         if account.calling is not None:
-            window = windows.check(account.calling, item.target, now)
+            assert request.account_id is not None  # check() says so
+            key = (request.account_id, item.target)
+            window = windows_seen.get(key)
+            if window is None:
+                window = windows_seen[key] = windows.check(account.calling, item.target, now)
             window_opens = _opening(account.calling, item.target, self.horizon)
 
         if account.attempt_rules:

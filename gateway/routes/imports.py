@@ -29,6 +29,7 @@ from projections.catalogue import CONTACT_LIST
 
 router = APIRouter(tags=["imports"])
 ListId = Annotated[UUID, Path(alias="list_id")]
+SuppressionListId = Annotated[UUID, Path(alias="suppression_list_id")]
 JobId = Annotated[UUID, Path(alias="job_id")]
 MAX_UPLOAD_BYTES = 50 * 1024**3
 IMPORTS_DIR = "imports"
@@ -89,7 +90,7 @@ async def upload(
 
 
 @router.post(
-    "/api/v1/suppression-lists/{list_id}/imports",
+    "/api/v1/suppression-lists/{suppression_list_id}/imports",
     status_code=202,
     summary="Upload a file of entries into a suppression list",
     description="multipart/form-data: a part `file` whose `phone`, `client_id` and `email` columns "
@@ -101,10 +102,10 @@ async def upload(
     "job at the `Location` returned; bad cells are rejected rows of its error report.",
 )
 async def upload_entries(
-    list_id: ListId, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
+    list_id: SuppressionListId, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
 ) -> Response:
     if runtime.suppression_lists.get(caller.account_id, list_id) is None:
-        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="list_id")
+        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="suppression_list_id")
     return await _upload(list_id, request, runtime, caller.account_id, handlers.request_suppression_import)
 
 
@@ -162,10 +163,12 @@ def list_jobs(list_id: ListId, runtime: RuntimeDep, caller: Reader) -> Response:
     return respond([job_view(job) for job in runtime.import_jobs.of_list(caller.account_id, list_id)])
 
 
-@router.get("/api/v1/suppression-lists/{list_id}/imports", summary="The entry files of a suppression list")
-def list_entry_jobs(list_id: ListId, runtime: RuntimeDep, caller: Reader) -> Response:
+@router.get(
+    "/api/v1/suppression-lists/{suppression_list_id}/imports", summary="The entry files of a suppression list"
+)
+def list_entry_jobs(list_id: SuppressionListId, runtime: RuntimeDep, caller: Reader) -> Response:
     if runtime.suppression_lists.get(caller.account_id, list_id) is None:
-        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="list_id")
+        raise Problem(404, "Not found", f"suppression list {list_id} not found", field="suppression_list_id")
     return respond([job_view(job) for job in runtime.import_jobs.of_list(caller.account_id, list_id)])
 
 

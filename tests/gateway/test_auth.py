@@ -70,6 +70,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("DELETE", f"{SUPPRESSION}/{{suppression}}", None, "supervisor"),
     ("POST", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
     ("DELETE", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
+    ("POST", f"{SUPPRESSION}/{{suppression}}/imports", None, "supervisor"),
     (
         "PUT",
         f"{h.GROUPS}/{{group}}/suppression-lists",

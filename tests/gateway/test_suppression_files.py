@@ -170,11 +170,11 @@ def test_files_that_hold_no_entries_fail_clearly(supervisor: httpx.Client) -> No
 def test_wrong_targets_are_refused(supervisor: httpx.Client, other_admin: httpx.Client) -> None:
     made = suppression_list(supervisor)
     response = other_admin.post(url(made, "/imports"), files={"file": ("x.csv", b"phone\n1\n", "text/csv")})
-    h.assert_problem(response, 404, "list_id")
+    h.assert_problem(response, 404, "suppression_list_id")
     missing = supervisor.post(
         f"{LISTS}/{UUID(int=7)}/imports", files={"file": ("x.csv", b"phone\n1\n", "text/csv")}
     )
-    h.assert_problem(missing, 404, "list_id")
+    h.assert_problem(missing, 404, "suppression_list_id")
     bad = upload(supervisor, made, "phone\n1\n", append_type="sometimes")
     h.assert_problem(bad, 422)
     jobs = supervisor.get(url(made, "/imports"))
