@@ -18,8 +18,9 @@ from processors.predial import PreDialValidator
 from processors.suppression_expiry import SuppressionExpirySweeper
 from processors.suppression_index import SuppressionIndex
 from processors.suppression_projection import FollowedIndex, SuppressionIndexFollower
+from projections.attempt_history import AttemptHistoryProjection, AttemptHistoryQueries
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
-from projections.catalogue import ACCOUNT, Catalogue, CatalogueQueries
+from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
@@ -59,6 +60,7 @@ def all_projections() -> list[Projection]:
         ImportJobs(),
         SuppressionLists(),
         RecordSuppressions(),
+        AttemptHistoryProjection(),
     ]
 
 
@@ -146,7 +148,15 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         follower = SuppressionIndexFollower(store, runtime.suppression_index)
         runtime.services[SUPPRESSION_INDEX] = follower
         lookups = FollowedIndex(runtime.suppression_index, follower)
-    runtime.predial = PreDialValidator(lookups, runtime.suppression_lists.applicable, _compliance_of(runtime))
+    runtime.predial = PreDialValidator(
+        lookups,
+        runtime.suppression_lists.applicable,
+        _compliance_of(runtime),
+        attempts=AttemptHistoryQueries(views).history,
+        group_names=lambda account_id, group_id: getattr(
+            runtime.catalogue.get(account_id, CAMPAIGN_GROUP, group_id), "name", None
+        ),
+    )
     if COMPLIANCE in hosted:
         from processors.compliance import ComplianceProcessor
 

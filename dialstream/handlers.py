@@ -17,6 +17,7 @@ from uuid import UUID
 
 import msgspec
 
+from dialstream.attempt_handlers import AttemptHandlers
 from dialstream.clock import utc_now
 from dialstream.import_handlers import ImportHandlers
 from dialstream.list_rule_handlers import ListRuleHandlers
@@ -68,7 +69,7 @@ def hash_secret(secret: str) -> str:
 
 
 
-class Handlers(ImportHandlers, ListRuleHandlers, SuppressionHandlers):
+class Handlers(AttemptHandlers, ImportHandlers, ListRuleHandlers, SuppressionHandlers):
     def __init__(
         self,
         store: EventStore,

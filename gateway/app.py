@@ -13,6 +13,7 @@ from dialstream.bootstrap import Runtime
 from gateway import io, problems
 from gateway.routes import (
     api_keys,
+    attempts,
     campaign_groups,
     campaign_templates,
     compliance,
@@ -49,6 +50,7 @@ ROUTERS = (
     exports.router,
     compliance.router,
     records.router,
+    attempts.router,
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import msgspec
 
-from schemas import campaigns, imports, list_rules, lists, profiles, records, settings, suppression
+from schemas import attempts, campaigns, imports, list_rules, lists, profiles, records, settings, suppression
 from schemas.base import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -27,6 +27,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *records.EVENTS,
     *list_rules.EVENTS,
     *suppression.EVENTS,
+    *attempts.EVENTS,
 )
 BY_TAG: dict[str, type[Event]] = {cls.tag(): cls for cls in ALL_EVENTS}
 if len(BY_TAG) != len(ALL_EVENTS):  # pragma: no cover - guards the contract at import

@@ -17,6 +17,7 @@ from dialstream.bootstrap import Runtime
 from tests.gateway import helpers as h
 
 FINGERPRINT = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+NO_RECORD = "0c0ffee0-0000-4000-8000-000000000001"  # attempts to it: 404 once the role allows
 
 # (method, path, body, the least role that may call it)
 SPECS = "/api/v1/specification-files"
@@ -71,6 +72,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
     ("DELETE", f"{SUPPRESSION}/{{suppression}}/entries", ENTRIES, "supervisor"),
     ("POST", f"{SUPPRESSION}/{{suppression}}/imports", None, "supervisor"),
+    ("POST", f"/api/v1/records/{NO_RECORD}/attempts", {}, "supervisor"),
     (
         "PUT",
         f"{h.GROUPS}/{{group}}/suppression-lists",
@@ -296,6 +298,7 @@ def test_every_write_endpoint_is_in_the_role_table(base_url: str) -> None:
         "{rule}": "{upload_rule_id}",
         "{suppression}": "{suppression_list_id}",
         FINGERPRINT: "{fingerprint}",
+        NO_RECORD: "{record_id}",
     }
     for action in ("start", "pause", "resume", "stop"):
         placeholders[f"{{group_id}}/{action}"] = "{group_id}/{action}"

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from schemas import campaigns, imports, lists, profiles, records, settings
+from schemas import attempts, campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
 from tests.schemas.list_rule_samples import LIST_RULE_SPECS
 from tests.schemas.suppression_samples import SUPPRESSION_SPECS
@@ -23,6 +23,7 @@ SESSION = UUID("9a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c6d")
 TEMPLATE = UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
 GROUP = UUID("d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70")
 LIST_1 = UUID("e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081")
+RECORD_ATTEMPTS = UUID("f6a7b8c9-d0e1-4f2a-8b3c-4d5e6f708193")  # a record's id
 LIST_2 = UUID("f6a7b8c9-d0e1-4f2a-9b3c-4d5e6f708192")
 API_KEY = UUID("0718293a-4b5c-4d6e-8f70-8192a3b4c5d6")
 CLAIM = UUID("5c0e4b1e-8f2a-5d3b-9c4e-6a7b8c9d0e1f")
@@ -399,6 +400,19 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     **RECORD_SPECS,
     **LIST_RULE_SPECS,
     **SUPPRESSION_SPECS,
+    attempts.CallAttemptMade: (
+        RECORD_ATTEMPTS,
+        1,
+        dict(
+            attempt_id=UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"),
+            list_id=LIST_1,
+            client_id="C0001",
+            chain_n=1,
+            device="+13125550143",
+            channel="voice",
+            campaign_group_id=GROUP,
+        ),
+    ),
 }
 
 
