@@ -252,6 +252,22 @@ def _batches(items: Sequence[Struct]) -> Iterable[list[Struct]]:
         yield list(items[start : start + MAX_ENTRIES_PER_EVENT])
 
 
+def _added(
+    suppression_list: SuppressionList,
+    added: Sequence[SuppressionEntry],
+    source: EntrySource,
+    job_id: UUID | None,
+    now: datetime,
+) -> list[Event]:
+    """The events adding these entries, up to 5,000 an event."""
+    changes = Changes.of(suppression_list, now)
+    for batch in _batches(added):
+        changes.record(
+            SuppressionEntriesAdded, channel=suppression_list.channel, entries=batch, source=source, job_id=job_id
+        )
+    return changes.events
+
+
 def _checked(
     state: SuppressionList | None, entries: Sequence[EntryInput], region: str
 ) -> tuple[SuppressionList, list[tuple[EntryKind, str]], list[RejectedEntry]]:
@@ -362,16 +378,7 @@ def add_entries(
         )
         for kind, value in valid
     ]
-    changes = Changes.of(suppression_list, now)
-    for batch in _batches(added):
-        changes.record(
-            SuppressionEntriesAdded,
-            channel=suppression_list.channel,
-            entries=batch,
-            source=source,
-            job_id=job_id,
-        )
-    return Outcome(changes.events, len(added), rejected)
+    return Outcome(_added(suppression_list, added, source, job_id, now), len(added), rejected)
 
 
 class FileEntry(NamedTuple):
@@ -460,16 +467,7 @@ def add_file_entries(
         updated += key in present
         imported += key not in present
         added.append(SuppressionEntry(kind=kind, value=value, entry_id=key, expires_at=expiry))
-    changes = Changes.of(suppression_list, now)
-    for batch in _batches(added):
-        changes.record(
-            SuppressionEntriesAdded,
-            channel=suppression_list.channel,
-            entries=batch,
-            source="file",
-            job_id=job_id,
-        )
-    return FileEntriesOutcome(changes.events, imported, updated, ignored)
+    return FileEntriesOutcome(_added(suppression_list, added, "file", job_id, now), imported, updated, ignored)
 
 
 def flush_entries(
