@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dialstream.bootstrap import COMPLIANCE, build
 from dialstream.settings import Settings
+from domain import record_chain
 from processors.compliance import ComplianceProcessor
 from tests.imports.support import finished, request
 from tests.kafka import Broker
@@ -33,6 +34,10 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert finished(embedded, request(embedded, list_id, empty, account_id=account_id)).status == "failed"
+    # An attempt the dialer reports: the attempt history.
+    chain = embedded.store.load(record_chain.chain_id(list_id, "C1"), record_chain.project)
+    assert chain is not None
+    embedded.handlers.make_attempt(chain, 1, attempt_id=None, channel="voice", campaign_group_id=None)
     compliance = embedded.services[COMPLIANCE]
     assert isinstance(compliance, ComplianceProcessor)
     head = -1
