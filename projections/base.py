@@ -59,6 +59,7 @@ class ProjectionStore:
     def __init__(self, db: Database, projections: Sequence[Projection]):
         self.db = db
         self.projections = {p.name: p for p in projections}
+        self._reads: dict[str, dict[str, bool]] = {}
         with db.transaction() as cursor:
             cursor.execute(POSITIONS_TABLE)
             cursor.execute(PARTITIONS_TABLE)
@@ -103,15 +104,21 @@ class ProjectionStore:
             fresh = [entry for entry in batch if entry.position > position]
             if not fresh:
                 return position
+            # Whether the projection reads a stored topic, asked once per topic: most of an
+            # import's million events are of one topic that most projections skip.
+            reads = self._reads.setdefault(name, {})
             for entry in fresh:
                 direct = stored.get(entry.topic)
                 if direct is not None and entry.state is not None:
                     direct(cursor, entry.state, entry.position)
                     continue
-                # The type from the stored topic, so skipped events are never decoded; a type
-                # this build lacks is decoded, and that raises, as it always did.
-                kind = entry.event_type or type(entry.event)
-                if kind.TOPIC in wanted and (not events or kind in events):
+                applies = reads.get(entry.topic)
+                if applies is None:
+                    # The type from the stored topic, so skipped events are never decoded; a
+                    # type this build lacks is decoded, and that raises, as it always did.
+                    kind = entry.event_type or type(entry.event)
+                    applies = reads[entry.topic] = kind.TOPIC in wanted and (not events or kind in events)
+                if applies:
                     projection.apply(cursor, entry.event, entry.position)
             position = fresh[-1].position
             self._save_position(cursor, name, position)
