@@ -18,6 +18,7 @@ from gateway.io import doc, read_body, respond
 from gateway.problems import Problem
 from gateway.routes.records import ChainDeleted, RecordId, locate
 from gateway.views import settled
+from projections.catalogue import CAMPAIGN_GROUP
 from schemas.profiles import Channel
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
@@ -53,6 +54,9 @@ async def make_attempt(
             located = locate(runtime, caller.account_id, record_id)
         except ChainDeleted:
             raise Problem(404, "Not found", f"record {record_id} was deleted", field="record_id") from None
+        group = command.campaign_group_id
+        if group is not None and runtime.catalogue.get(caller.account_id, CAMPAIGN_GROUP, group) is None:
+            raise Problem(404, "Not found", f"campaign group {group} not found", field="campaign_group_id")
         done, attempt_id, made = handlers.make_attempt(
             located.chain,
             located.record.chain_n,

@@ -80,4 +80,6 @@ def test_bad_reports_are_refused(new_account: Callable[[], Account], viewer: htt
     h.assert_problem(attempt(account.admin, rid(contacts, "C1", 1), channel="email"), 422, "channel")
     h.assert_problem(attempt(account.admin, rid(contacts, "C1", 1), channel="fax"), 422)
     h.assert_problem(attempt(account.admin, rid(contacts, "NOBODY", 1)), 404, "record_id")
+    unknown_group = attempt(account.admin, rid(contacts, "C1", 1), campaign_group_id=str(uuid.uuid4()))
+    h.assert_problem(unknown_group, 404, "campaign_group_id")
     h.assert_problem(attempt(viewer, rid(contacts, "C1", 1)), 403)
