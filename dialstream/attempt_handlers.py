@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from dialstream.store import ConcurrencyConflict
-from domain import call_attempts
+from domain import call_attempts, record_chain
 from domain.record_chain import RecordChain
 from schemas.attempts import CallAttemptMade
 from schemas.profiles import Channel
@@ -34,7 +34,7 @@ class AttemptHandlers:
         """Record an attempt to a record of ``chain`` (found by the caller in its account):
         what was stored, its attempt id and its event (None: that attempt id was stored before)."""
         attempt = attempt_id or self.new_id()
-        record_id = next(r.record_id for r in chain.records if r.chain_n == chain_n)
+        record_id = record_chain.record_id(chain.id, chain_n)
         for tried in range(ATTEMPTS):
             state = self.store.load(record_id, call_attempts.project)
             events = call_attempts.make_attempt(

@@ -65,6 +65,12 @@ def split_topic(topic: str) -> tuple[str, int]:
     return tag, int(version)
 
 
+def decode_stored(topic: str, state: bytes) -> Event:
+    """The event of a stored topic and its plain JSON."""
+    tag, version = split_topic(topic)
+    return registry.decode(tag, version, state)
+
+
 class MsgspecMapper(Mapper[UUID]):
     """Stores whole msgspec structs; the library's default mapper expects ``__dict__``."""
 
@@ -85,8 +91,7 @@ class MsgspecMapper(Mapper[UUID]):
         return self.decode(stored_event.topic, stored_event.state)
 
     def decode(self, topic: str, state: bytes) -> Any:
-        tag, version = split_topic(topic)
-        return registry.decode(tag, version, self.plain(state))
+        return decode_stored(topic, self.plain(state))
 
     def plain(self, state: bytes) -> bytes:
         """The event's JSON, decrypted and decompressed as the store is configured."""
@@ -101,7 +106,7 @@ class LogEntry:
     """One event of the log as stored (its topic and JSON), decoded only when asked.
 
     What the embedded bus hands its subscribers: a projection that reads an event's JSON
-    directly (the records of an import, in SQL) or skips its type never pays for decoding
+    directly (the records of an import) or skips its type never pays for decoding
     it, and the subscribers that do want the event share one decoding.
     """
 
@@ -121,8 +126,7 @@ class LogEntry:
     def event(self) -> Event:
         if self._event is None:
             assert self.state is not None
-            tag, version = split_topic(self.topic)
-            self._event = registry.decode(tag, version, self.state)
+            self._event = decode_stored(self.topic, self.state)
         return self._event
 
     @property

@@ -192,17 +192,9 @@ class ComplianceProcessor(LogFollower):
         if not self.lists.any_active():
             return  # nothing can match (entries added later find their records themselves)
         self._policies.clear()  # lists and their groups may have changed since the last batch
-        for account_id in widened:
-            sweep |= {(account_id, found.id) for found in self.catalogue.list_kind(account_id, CONTACT_LIST)}
-        for account_id in narrowed:
-            for held in self.lists.list_by_account(account_id):
-                if not held.state.required:
-                    recheck |= self.suppressed.chains(held.state.id)
-        if sweep:
-            self._await_index(upto)
-            recheck |= self._swept(sweep)
+        recheck |= self._reach_changed(upto, sweep, narrowed, widened)
         drafts = [state for chain, state in imported.items() if chain not in recheck]
-        drafts = [state for state in drafts if self._policy(state)[1]]
+        drafts = [state for state in drafts if self._policy(state.account_id, state.list_id)[1]]
         if not drafts and not recheck:
             return
         self._await_index(upto)
@@ -218,12 +210,29 @@ class ComplianceProcessor(LogFollower):
                 raise IndexUnavailable("the suppression index is behind the compliance processor")
             time.sleep(0.02)
 
+    def _reach_changed(
+        self, upto: int, sweep: set[tuple[UUID, UUID]], narrowed: set[UUID], widened: set[UUID]
+    ) -> set[UUID]:
+        """The chains to re-check because lists reach more contact lists (``sweep``, and every
+        contact list of the ``widened`` accounts) or fewer (the ``narrowed`` accounts)."""
+        recheck: set[UUID] = set()
+        for account_id in widened:
+            sweep = sweep | {(account_id, found.id) for found in self.catalogue.list_kind(account_id, CONTACT_LIST)}
+        for account_id in narrowed:
+            for held in self.lists.list_by_account(account_id):
+                if not held.state.required:
+                    recheck |= self.suppressed.chains(held.state.id)
+        if sweep:
+            self._await_index(upto)
+            recheck |= self._swept(sweep)
+        return recheck
+
     def _swept(self, contact_lists: set[tuple[UUID, UUID]]) -> set[UUID]:
         """The chains of these contact lists with a record or client id that an entry of a
         list applying to them matches: a page of records per index round trip."""
         matched: set[UUID] = set()
         for account_id, list_id in sorted(contact_lists):
-            channel, lists = self._list_policy(account_id, list_id)
+            channel, lists = self._policy(account_id, list_id)
             if not lists:
                 continue
             for page in self.records.contacts(list_id):
@@ -268,7 +277,7 @@ class ComplianceProcessor(LogFollower):
         applicable: dict[UUID, set[UUID]] = {}
         asked: list[tuple[UUID, int, SuppressionQuery]] = []
         for state in states:
-            channel, lists = self._policy(state)
+            channel, lists = self._policy(state.account_id, state.list_id)
             if not lists:
                 continue
             applicable[state.id] = lists
@@ -298,14 +307,11 @@ class ComplianceProcessor(LogFollower):
                     )
         return matches
 
-    def _policy(self, state: RecordChain) -> tuple[Channel, set[UUID]]:
-        """The channel of the chain's contact list and the suppression lists that apply to it.
+    def _policy(self, account_id: UUID, list_id: UUID) -> tuple[Channel, set[UUID]]:
+        """The channel of a contact list and the suppression lists that apply to it.
 
         Asked once per contact list and batch: an import brings thousands of chains of one list.
         """
-        return self._list_policy(state.account_id, state.list_id)
-
-    def _list_policy(self, account_id: UUID, list_id: UUID) -> tuple[Channel, set[UUID]]:
         key = (account_id, list_id)
         known = self._policies.get(key)
         if known is None:

@@ -11,6 +11,7 @@ transaction, so a job resumes after its last stored batch.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -96,6 +97,7 @@ class SuppressionFiles:
     def run(self, job: ImportJob, batches: Iterator[Batch], plan: list[tuple[int, FieldMap]]) -> ImportJob:
         runner = self.runner
         assert runner.suppression_lists is not None
+        started = time.monotonic()
         state = self._list(job)
         if job.rules.append_type == "new_list_only" and not job.flushed and job.counts.rows == 0:
             runner.wait(runner.store.position(), 60.0)
@@ -111,8 +113,7 @@ class SuppressionFiles:
         for batch in batches:
             job, state = self._store_batch(job, state, batch, plan, zone)
         changes = Changes.of(job, runner.clock())
-        seconds = (runner.clock() - job.started_on).total_seconds() if job.started_on else 0.0
-        import_job.complete(changes, job, counts=job.counts, seconds=seconds)
+        import_job.complete(changes, job, counts=job.counts, seconds=runner._seconds(job, started))
         return runner._commit(job, changes.events)
 
     def _list(self, job: ImportJob) -> SuppressionList:

@@ -6,7 +6,7 @@ replaced as a whole when its chain event arrives, so the table equals a replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -127,7 +127,7 @@ class Records:
                 )
 
 
-def _lean(name: str, schema: type[msgspec.Struct], names: Iterable[str], **extra: tuple[Any, ...]) -> Any:
+def _lean(name: str, schema: type[msgspec.Struct], names: Collection[str], **extra: tuple[Any, ...]) -> Any:
     """A struct of the schema's fields ``names`` as JSON has them (ids and times left as text,
     nothing validated twice), with the schema's defaults for what the JSON omits."""
     fields: list[Any] = []
@@ -167,7 +167,7 @@ def _insert_stored_chain(cursor: Cursor, state: bytes, position: int) -> None:
     """
     e = _decode_stored.decode(state)
     if e.originator_version > 1:  # a replacement or a revival: rows go first
-        cursor.execute("DELETE FROM records WHERE list_id = ? AND client_id = ?", (e.list_id, e.client_id))
+        _delete_chain(cursor, e.list_id, e.client_id)
     custom = bytes(e.custom).decode()
     # msgspec writes UTC as "Z"; the decoded path stores datetime.isoformat's "+00:00".
     imported_at = e.timestamp.replace("Z", "+00:00")
@@ -187,7 +187,7 @@ def _set_types(cursor: Cursor, list_id: UUID, client_id: str, types: dict[int, i
     )
 
 
-def _delete_chain(cursor: Cursor, list_id: UUID, client_id: str) -> None:
+def _delete_chain(cursor: Cursor, list_id: UUID | str, client_id: str) -> None:
     cursor.execute("DELETE FROM records WHERE list_id = ? AND client_id = ?", (str(list_id), client_id))
 
 
