@@ -9,8 +9,8 @@ from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers, hash_secret
-from dialstream.settings import Settings
-from dialstream.store import ConcurrencyConflict, EventStore, store_env
+from dialstream.settings import Settings, SettingsError
+from dialstream.store import ConcurrencyConflict, EventStore, store_env, stored_topic_of
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
@@ -29,7 +29,7 @@ from projections.records import RecordQueries, Records
 from projections.sql import Database, connect, sqlite_path
 from projections.sqlite_wal import WalCheckpointer
 from projections.suppression_lists import SuppressionListQueries, SuppressionLists
-from schemas.settings import ComplianceSettings
+from schemas.settings import AccountOpened, ComplianceSettings
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class Runtime:
 def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | None = None) -> Runtime:
     """Wire one process. On Kafka, ``relay`` and ``workers`` (default: every projection)
     say what this process hosts besides the API; the rest run as their own processes."""
+    _check_databases(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
@@ -183,6 +184,46 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
 
         runtime.services[RETENTION] = RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
     return runtime
+
+
+def _check_databases(settings: Settings) -> None:
+    for name in ("database_url", "views_url"):
+        url = getattr(settings, name)
+        if name == "views_url" and url == settings.database_url:
+            continue  # the same database, checked already
+        if url.startswith(("postgresql:", "postgres:")):
+            check_postgres_reachable(url, settings.source(name))
+
+
+def check_postgres_reachable(url: str, source: str, timeout_seconds: int = 3) -> None:
+    """Raise a SettingsError naming the server when PostgreSQL does not answer in seconds.
+
+    The store's connection pool would wait 30 s and then fail without naming the host.
+    """
+    import psycopg
+
+    env = store_env(url)
+    host, port = env["POSTGRES_HOST"], env["POSTGRES_PORT"]
+    try:
+        psycopg.connect(
+            host=host,
+            port=port,
+            dbname=env["POSTGRES_DBNAME"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=timeout_seconds,
+        ).close()
+    except psycopg.Error as error:
+        raise SettingsError(
+            source, f"cannot connect to PostgreSQL at {host}:{port} — {_connect_failure(error)}"
+        ) from None
+
+
+def _connect_failure(error: Exception) -> str:
+    """libpq's reason, without its preamble: 'connection to server at ... failed: Connection refused'."""
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    reason = first_line.rpartition("failed: ")[2].removeprefix("FATAL:").strip()
+    return reason[:1].lower() + reason[1:]
 
 
 def _compliance_of(runtime: Runtime) -> Callable[[UUID], ComplianceSettings]:
@@ -305,3 +346,28 @@ def _issue(runtime: Runtime, account_id: UUID, secret: str | None) -> str | None
         return runtime.handlers.issue_api_key(account_id, "bootstrap admin", "admin", secret, key_id).secret
     except ConcurrencyConflict:
         return None
+
+
+def locked_out(runtime: Runtime, account_id: UUID) -> bool:
+    """Whether the stored account has no admin API key left that is not revoked."""
+    state = runtime.store.load(account_id, account.project)
+    return state is not None and not any(key.role == "admin" and not key.revoked for key in state.api_keys)
+
+
+def account_for_new_key(store: EventStore) -> UUID:
+    """The account ``dialstream api-keys issue`` means when none is named: the default
+    account, or else the only one. Decided on the event store: read models are only as
+    fresh as the last process that ran their projections (``accounts create`` runs none)."""
+    if store.load(DEFAULT_ACCOUNT_ID, account.project) is not None:
+        return DEFAULT_ACCOUNT_ID
+    opened: list[AccountOpened] = []
+    topic, after = stored_topic_of(AccountOpened), 0
+    while batch := store.read_topics([topic], after, 1000):
+        opened += [event for _, event in batch if isinstance(event, AccountOpened)]
+        after = batch[-1][0]
+    if len(opened) == 1:
+        return opened[0].originator_id
+    if not opened:
+        raise LookupError("no account here yet; `dialstream up` opens one, `dialstream accounts create` another")
+    choices = ", ".join(f"{event.originator_id} ({event.settings.general.account_name})" for event in opened)
+    raise LookupError(f"several accounts; name one with --account: {choices}")

@@ -5,31 +5,48 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
+from uuid import UUID
 
 from dialstream import cli_lists, cli_records
 from dialstream.bootstrap import (
     SERVICES,
     SUPPRESSION_INDEX,
     Runtime,
+    account_for_new_key,
     all_projections,
     build,
     ensure_bootstrap_key,
+    locked_out,
 )
 from dialstream.gc_tuning import tune_for_throughput
-from dialstream.settings import Settings
+from dialstream.settings import Settings, SettingsError
+from domain.errors import NotFound
+from projections.sql import sqlite_path
+from schemas.settings import Role
 
 DESCRIPTION = """\
 Dialstream: an event-sourced outbound campaign manager for contact centres.
 Every change is an event in the event store; read models, processors and the
 API follow its log. Settings come from DIALSTREAM_* environment variables
 (DIALSTREAM_DATA_DIR, DIALSTREAM_HOST, DIALSTREAM_PORT, DIALSTREAM_DATABASE_URL,
-DIALSTREAM_BUS, DIALSTREAM_TOPIC_PREFIX, DIALSTREAM_BOOTSTRAP_KEY) or the flags below.
+DIALSTREAM_VIEWS_URL, DIALSTREAM_BUS, DIALSTREAM_TOPIC_PREFIX, DIALSTREAM_BOOTSTRAP_KEY,
+DIALSTREAM_SUPPRESSION_INDEX) or the flags below. A setting that cannot work is named in
+one line on stderr, with exit status 2, before anything is written.
 """
+# These run for long and their INFO logs are their activity record; every other command
+# answers a person (or a script), and library logs would only scroll through its output.
+SERVER_COMMANDS = frozenset({"up", "worker", "relay", "replay", "topics"})
+
+
+class CommandError(Exception):
+    """A command that cannot run: its message is printed as one line, exit status 2."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -46,35 +63,83 @@ def _exit_quietly(*_: object) -> None:
     raise SystemExit(0)
 
 
+def _existing_store(settings: Settings) -> None:
+    """Refuse to read a SQLite event store that is not there, rather than create an empty one."""
+    if not settings.database_url.startswith("sqlite:"):
+        return
+    path = Path(sqlite_path(settings.database_url))
+    if path.name != ":memory:" and not path.exists():
+        raise CommandError(
+            f"no event store in {path.parent} ({path.name} does not exist; `dialstream up` creates "
+            f"one, or point --data-dir or DIALSTREAM_DATA_DIR at an existing data directory)"
+        )
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything is announced or written."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {where} — {_reason(error)}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts reuse the port
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise CommandError(f"cannot listen on {where} — {_reason(error)}") from None
+    return sock
+
+
+def _reason(error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return reason[:1].lower() + reason[1:]
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
 
     settings = _settings(args)
-    runtime = build(settings, relay=not args.gateway_only, workers=[] if args.gateway_only else None)
-    runtime.start()
-    account_id, secret = ensure_bootstrap_key(runtime)
+    sock = _listening_socket(settings.host, settings.port)
+    try:
+        runtime = build(settings, relay=not args.gateway_only, workers=[] if args.gateway_only else None)
+        try:
+            runtime.start()
+            account_id, secret = ensure_bootstrap_key(runtime)
+            _announce(settings, account_id, secret, locked_out(runtime, account_id))
+            # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler
+            # that was installed before it; make that an orderly exit so the runtime is stopped.
+            signal.signal(signal.SIGTERM, _exit_quietly)
+            config = uvicorn.Config(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+            tune_for_throughput()
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            runtime.stop()
+    finally:
+        sock.close()
+    return 0
+
+
+def _announce(settings: Settings, account_id: UUID, secret: str | None, no_admin_key: bool) -> None:
+    base = f"http://{settings.host}:{settings.port}"
     if secret is not None:
         print(f"Bootstrap admin API key for account {account_id} (shown once, keep it safe):")
         print(f"  {secret}")
+        print(f"  curl -H 'Authorization: Bearer {secret}' {base}/api/v1/settings")
+    elif no_admin_key:
         print(
-            f"  curl -H 'Authorization: Bearer {secret}' http://{settings.host}:{settings.port}/api/v1/settings"
+            f"dialstream: account {account_id} has no usable admin API key; issue one with "
+            f"`dialstream api-keys issue --role admin --account {account_id}` "
+            f"(same data directory and settings; this server may keep running)",
+            file=sys.stderr,
         )
-    print(
-        f"Dialstream on http://{settings.host}:{settings.port}/  (API docs at /docs, data in {settings.data_dir})"
-    )
+    print(f"Dialstream on {base}/  (API docs at /docs, data in {settings.data_dir}; Ctrl-C to stop)")
     sys.stdout.flush()
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler that
-    # was installed before it; make that an orderly exit so the runtime below is stopped.
-    signal.signal(signal.SIGTERM, _exit_quietly)
-    app = create_app(runtime)
-    tune_for_throughput()
-    try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
-    finally:
-        runtime.stop()
-    return 0
 
 
 def replay(runtime: Runtime, name: str, *, resume: bool = False, progress: bool = True) -> int:
@@ -97,7 +162,9 @@ def replay(runtime: Runtime, name: str, *, resume: bool = False, progress: bool 
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    runtime = build(_settings(args))
+    settings = _settings(args)
+    _existing_store(settings)
+    runtime = build(settings)
     try:
         everything = [*runtime.projections.projections, SUPPRESSION_INDEX]
         names = everything if args.name == "all" else [args.name]
@@ -143,7 +210,9 @@ def cmd_schemas_export(args: argparse.Namespace) -> int:
 def cmd_events_tail(args: argparse.Namespace) -> int:
     from schemas import registry
 
-    runtime = build(_settings(args))
+    settings = _settings(args)
+    _existing_store(settings)
+    runtime = build(settings)
     store = runtime.store
     position = args.from_position if args.from_position is not None else max(store.position() - args.last, 0)
     try:
@@ -252,6 +321,31 @@ def cmd_accounts_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_keys_issue(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _existing_store(settings)
+    runtime = build(settings, relay=False, workers=[])
+    try:
+        account_id = _account_id(args.account) if args.account else account_for_new_key(runtime.store)
+        issued = runtime.handlers.issue_api_key(account_id, args.name or f"{args.role} (command line)", args.role)
+    except LookupError as error:
+        raise CommandError(str(error)) from None
+    except NotFound:
+        raise CommandError(f"no account {args.account} in this event store") from None
+    finally:
+        runtime.stop()
+    print(f"account {account_id}")
+    print(f"{args.role} API key (shown once): {issued.secret}")
+    return 0
+
+
+def _account_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise CommandError(f"--account {text!r} is not an account id (a UUID)") from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="dialstream",
@@ -277,7 +371,7 @@ def parser() -> argparse.ArgumentParser:
         "account and prints its bootstrap admin API key.",
     )
     up.add_argument("--host", help="address to listen on (default 127.0.0.1, or DIALSTREAM_HOST)")
-    up.add_argument("--port", type=int, help="port to listen on (default 8080, or DIALSTREAM_PORT)")
+    up.add_argument("--port", help="port to listen on (default 8080, or DIALSTREAM_PORT)")
     up.add_argument(
         "--gateway-only",
         action="store_true",
@@ -387,15 +481,42 @@ def parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.set_defaults(run=cmd_accounts_create)
+
+    api_keys = sub.add_parser(
+        "api-keys",
+        help="manage API keys",
+        description="API keys authenticate clients of the API; each belongs to one account.",
+    )
+    api_keys_sub = api_keys.add_subparsers(dest="api_keys_command", required=True, metavar="ACTION")
+    issue = api_keys_sub.add_parser(
+        "issue",
+        parents=[common],
+        help="issue an API key straight into the data directory and print it once",
+        description="Issue a new API key in the event store of the data directory (the way back "
+        "in when an account has no usable admin key) and print its secret once. Works "
+        "whether or not `dialstream up` is running. Without --account: the default account, "
+        "or the only account there is.",
+    )
+    issue.add_argument("--role", required=True, choices=get_args(Role), help="what the key may do")
+    issue.add_argument("--account", metavar="ID", help="the account's id (default: see above)")
+    issue.add_argument("--name", help="a name to recognise the key by in the key list")
+    issue.set_defaults(run=cmd_api_keys_issue)
     cli_lists.add_parser(sub, common)
     cli_records.add_parser(sub, common)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    level = logging.INFO if args.command in SERVER_COMMANDS else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for library in ("httpx", "httpcore"):
+        logging.getLogger(library).setLevel(logging.WARNING)
+    try:
+        return int(args.run(args))
+    except (SettingsError, CommandError) as error:
+        print(f"dialstream: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from schemas.profiles import SessionSettings
 from schemas.settings import ComplianceSettings, PublicKey, Role
 
 API_KEY_PREFIX = "dsk_"
+MIN_API_KEY_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,8 @@ class Handlers(AttemptHandlers, ImportHandlers, ListRuleHandlers, SuppressionHan
         key_id: UUID | None = None,
     ) -> IssuedKey:
         secret = secret or API_KEY_PREFIX + secrets.token_urlsafe(32)
-        if len(secret) < 20:
-            raise RuleViolation("an API key is at least 20 characters", field="secret")
+        if len(secret) < MIN_API_KEY_LENGTH:
+            raise RuleViolation(f"an API key is at least {MIN_API_KEY_LENGTH} characters", field="secret")
         key_id = key_id or self.new_id()
         state = self.account(account_id)
         command = account.IssueApiKey(

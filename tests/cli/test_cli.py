@@ -25,13 +25,14 @@ def run(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.Completed
 def test_help_explains_every_command(tmp_path: Path) -> None:
     top = run("--help", data_dir=tmp_path)
     assert top.returncode == 0
-    for command in ("up", "replay", "schemas", "events", "accounts"):
+    for command in ("up", "replay", "schemas", "events", "accounts", "api-keys"):
         assert command in top.stdout
     for args, words in (
         (("up", "--help"), "bootstrap admin API key"),
         (("replay", "--help"), "progress bar"),
         (("schemas", "export", "--help"), "JSON Schema"),
         (("events", "tail", "--help"), "following the log"),
+        (("api-keys", "issue", "--help"), "no usable admin key"),
     ):
         result = run(*args, data_dir=tmp_path)
         assert result.returncode == 0, result.stderr
@@ -110,6 +111,7 @@ def test_up_prints_a_bootstrap_key_once_and_serves(tmp_path: Path) -> None:
     finally:
         output = _stop(first)
     assert key in output
+    assert f"Dialstream on http://127.0.0.1:{port}/" in output and "Ctrl-C to stop" in output
     second = _start(tmp_path, port, None)
     try:
         _wait_healthy(port, second)
