@@ -4,12 +4,12 @@ Dialstream and follow the job.
 
 It talks to the API like any client (the gateway streams the file to disk and the
 import runner does the work), with a progress bar for the upload and one for the job.
+Server errors end it as :mod:`dialstream.cli_client` says: one line, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,19 +19,31 @@ import httpx
 from tqdm import tqdm
 from tqdm.utils import CallbackIOWrapper
 
+from dialstream.cli_client import (
+    ERROR,
+    CommandFailed,
+    add_server_arguments,
+    client_command,
+    connect,
+    describe,
+    json_of,
+    refusal,
+)
 from schemas.imports import APPEND_TYPES
 
+COMPLETED = 0
+FAILED = 1
+# The upload's answer comes once the whole file is on the server's disk.
+UPLOAD_TIMEOUT = httpx.Timeout(60.0, read=600.0)
+POLL_TIMEOUT = 30.0
+POLL_INTERVAL = 0.5
 
+
+@client_command
 def cmd_lists_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
-        print(f"dialstream: {path}: no such file", file=sys.stderr)
-        return 2
-    key = args.api_key or os.environ.get("DIALSTREAM_API_KEY")
-    if not key:
-        print("dialstream: give --api-key or set DIALSTREAM_API_KEY", file=sys.stderr)
-        return 2
-    headers = {"Authorization": f"Bearer {key}"}
+        raise CommandFailed(f"{path}: no such file")
     form = {
         name: value
         for name, value in (
@@ -42,23 +54,23 @@ def cmd_lists_import(args: argparse.Namespace) -> int:
         )
         if value
     }
-    quiet = args.quiet or not sys.stderr.isatty()
-    with httpx.Client(base_url=args.url, headers=headers, timeout=httpx.Timeout(60.0, read=600.0)) as client:
-        job = _upload(client, path, f"/api/v1/{args.collection}/{args.list}/imports", form, quiet)
-        if job is None:
-            return 1
-        print(f"import job {job['id']} for {path.name}")
+    # Bars redrawn with carriage returns only make sense on a terminal.
+    bars = not args.quiet and sys.stderr.isatty()
+    with connect(args, UPLOAD_TIMEOUT) as client:
+        job = _upload(client, path, f"/api/v1/{args.collection}/{args.list}/imports", form, bars)
+        if args.no_wait or not args.quiet:
+            print(f"import job {job['id']} for {path.name}", flush=True)
         if args.no_wait:
-            return 0
-        job = _follow(client, job, quiet)
+            return COMPLETED
+        job = _follow(client, job, bars, args.url)
     return _report(job, args.url)
 
 
-def _upload(client: httpx.Client, path: Path, target: str, form: dict[str, str], quiet: bool) -> Any:
+def _upload(client: httpx.Client, path: Path, target: str, form: dict[str, str], bars: bool) -> Any:
     size = path.stat().st_size
     with (
         path.open("rb") as file,
-        tqdm(total=size, unit="B", unit_scale=True, desc="upload", disable=quiet) as bar,
+        tqdm(total=size, unit="B", unit_scale=True, desc="upload", disable=not bars) as bar,
     ):
         wrapped = CallbackIOWrapper(bar.update, file, "read")
         response = client.post(
@@ -67,44 +79,52 @@ def _upload(client: httpx.Client, path: Path, target: str, form: dict[str, str],
             data=form,
         )
     if response.status_code != 202:
-        problem = _problem(response)
-        print(f"dialstream: upload refused ({response.status_code}): {problem}", file=sys.stderr)
-        return None
-    return response.json()
+        raise CommandFailed(f"upload refused: {refusal(response)}")
+    return json_of(response)
 
 
-def _follow(client: httpx.Client, job: Any, quiet: bool) -> Any:
+def _follow(client: httpx.Client, job: Any, bars: bool, url: str) -> Any:
     size = max(int(job["size"]), 1)
-    with tqdm(total=size, unit="B", unit_scale=True, desc="import", disable=quiet) as bar:
+    where = f"/api/v1/imports/{job['id']}"
+    with tqdm(total=size, unit="B", unit_scale=True, desc="import", disable=not bars) as bar:
         while job["status"] in ("requested", "running"):
-            time.sleep(0.5)
-            response = client.get(f"/api/v1/imports/{job['id']}")
-            response.raise_for_status()
-            job = response.json()
+            time.sleep(POLL_INTERVAL)
+            try:
+                response = client.get(where, timeout=POLL_TIMEOUT)
+            except httpx.TransportError as error:
+                raise CommandFailed(
+                    f"lost Dialstream at {url} while following import job {job['id']}: "
+                    f"{describe(error)}; the job goes on there: {url.rstrip('/')}{where}"
+                ) from None
+            if response.status_code != 200:
+                raise CommandFailed(f"following import job {job['id']}: {refusal(response)}")
+            job = json_of(response)
             done = size if job["status"] == "completed" else int(job["offset"])
             bar.update(max(0, done - bar.n))
-            bar.set_postfix(rows=job["counts"]["rows"], rejected=job["counts"]["rejected"], refresh=False)
+            # set_postfix would print counts of 10,000 and more as 1e+4.
+            counts = job["counts"]
+            bar.set_postfix_str(f"rows {counts['rows']:,}, rejected {counts['rejected']:,}", refresh=False)
     return job
 
 
 def _report(job: Any, url: str) -> int:
+    """The result in one line: on stdout when the job completed, on stderr when it failed."""
     counts = job["counts"]
-    summary = ", ".join(f"{name} {value}" for name, value in counts.items())
-    if job["status"] == "completed":
-        print(f"completed: {summary}")
+    line = ", ".join(f"{name} {value}" for name, value in counts.items())
+    if job["status"] != "completed":
+        line = f"{job['status']}: {job.get('reason') or ''} ({line})"
     else:
-        print(f"{job['status']}: {job.get('reason') or ''} ({summary})", file=sys.stderr)
+        line = f"completed: {line}"
     if counts.get("rejected") or counts.get("ignored") or counts.get("dropped"):
-        print(f"error report: {url.rstrip('/')}{job['errors_url']}")
-    return 0 if job["status"] == "completed" else 1
+        line += f"; error report: {url.rstrip('/')}{job['errors_url']}"
+    print(line, file=sys.stdout if job["status"] == "completed" else sys.stderr)
+    return COMPLETED if job["status"] == "completed" else FAILED
 
 
-def _problem(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    return str(body.get("detail") or body)
+EXITS = (
+    f"Exits {COMPLETED} when the job completes, {FAILED} when it fails (the reason is printed), "
+    f"{ERROR} on bad arguments or when the server is unreachable or refuses the upload (one line)."
+)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -114,9 +134,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "import",
         help="upload a file into a contact list and follow the import",
         description="Upload FILE (CSV or other delimited text, or fixed width with a "
-        "specification file) to a running Dialstream and show the import's progress. "
-        "The API key comes from --api-key or DIALSTREAM_API_KEY. Exits 0 when the job "
-        "completes, 1 when it fails (the reason is printed), 2 on bad arguments.",
+        "specification file) to a running Dialstream (--url or DIALSTREAM_URL) and show the "
+        "import's progress. The API key comes from --api-key or DIALSTREAM_API_KEY. " + EXITS,
     )
     _import_arguments(imp, "contact list id", "contact-lists")
     suppression = sub.add_parser(
@@ -128,10 +147,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="upload a file of entries into a suppression list and follow the import",
         description="Upload FILE, whose phone, client_id and email columns (by header name, or "
         "as a data mapping or specification file maps contact_info and client_id) hold the "
-        "entries, to a running Dialstream and show the import's progress. Append types: "
+        "entries, to a running Dialstream (--url or DIALSTREAM_URL) and show the import's "
+        "progress. The API key comes from --api-key or DIALSTREAM_API_KEY. Append types: "
         "append_only (default; entries already there stay as they are), append_and_update "
-        "(they are added again, restarting their retention), flush_and_append, new_list_only. "
-        "Exits 0 when the job completes, 1 when it fails, 2 on bad arguments.",
+        "(they are added again, restarting their retention), flush_and_append, new_list_only. " + EXITS,
     )
     _import_arguments(entries, "suppression list id", "suppression-lists")
 
@@ -145,12 +164,7 @@ def _import_arguments(imp: argparse.ArgumentParser, list_help: str, collection: 
     imp.add_argument("--upload-rule", help="upload rule id")
     imp.add_argument("--specification-file", help="specification file id")
     imp.add_argument("--data-mapping", help="data mapping id")
-    imp.add_argument(
-        "--url",
-        default=os.environ.get("DIALSTREAM_URL", "http://127.0.0.1:8080"),
-        help="where Dialstream runs (default http://127.0.0.1:8080, or DIALSTREAM_URL)",
-    )
-    imp.add_argument("--api-key", help="API key (default DIALSTREAM_API_KEY)")
+    add_server_arguments(imp)
     imp.add_argument("--no-wait", action="store_true", help="upload, print the job id and exit")
-    imp.add_argument("--quiet", action="store_true", help="no progress bars")
+    imp.add_argument("--quiet", action="store_true", help="no progress bars: print only the result line")
     imp.set_defaults(run=cmd_lists_import, collection=collection)

@@ -7,14 +7,14 @@ the record, one line per reason, when it can next be dialled in the contact's ti
 and in UTC, and one line per campaign group. ``--json`` prints the API's answer as is.
 
 Exit status: 0 when the record can be dialled now, 1 when it cannot, 2 on errors (bad
-arguments, no API key, the server unreachable, the record not found or deleted, no answer).
+arguments, no API key, the server unreachable, the record not found or deleted, no answer),
+with one line on stderr (see :mod:`dialstream.cli_client`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -23,43 +23,38 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from dialstream.cli_client import (
+    CommandFailed,
+    add_server_arguments,
+    client_command,
+    connect,
+    json_of,
+    refusal,
+)
+
 DIALABLE = 0
 NOT_DIALABLE = 1
-ERROR = 2
 
 
+@client_command
 def cmd_records_dialability(args: argparse.Namespace) -> int:
     try:
         record_id = UUID(args.record_id)
     except ValueError:
-        print(f"dialstream: {args.record_id!r} is not a record id (a UUID)", file=sys.stderr)
-        return ERROR
+        raise CommandFailed(f"{args.record_id!r} is not a record id (a UUID)") from None
     params: dict[str, str] = {}
     if args.group:
         try:
             params["campaign_group_id"] = str(UUID(args.group))
         except ValueError:
-            print(f"dialstream: --group {args.group!r} is not a campaign group id (a UUID)", file=sys.stderr)
-            return ERROR
-    key = args.api_key or os.environ.get("DIALSTREAM_API_KEY")
-    if not key:
-        print("dialstream: give --api-key or set DIALSTREAM_API_KEY", file=sys.stderr)
-        return ERROR
-    try:
-        with httpx.Client(
-            base_url=args.url, headers={"Authorization": f"Bearer {key}"}, timeout=30.0
-        ) as client:
-            response = client.get(f"/api/v1/records/{record_id}/dialability", params=params)
-    except httpx.HTTPError as error:
-        print(f"dialstream: cannot reach Dialstream at {args.url}: {error}", file=sys.stderr)
-        return ERROR
+            raise CommandFailed(f"--group {args.group!r} is not a campaign group id (a UUID)") from None
+    with connect(args, timeout=30.0) as client:
+        response = client.get(f"/api/v1/records/{record_id}/dialability", params=params)
     if response.status_code != 200:
-        return _refused(response, as_json=args.json)
-    try:
-        body: dict[str, Any] = response.json()
-    except ValueError:
-        print(f"dialstream: the answer is not JSON: {response.text[:200]}", file=sys.stderr)
-        return ERROR
+        if args.json:
+            _print_problem(response)
+        raise CommandFailed(refusal(response))
+    body: dict[str, Any] = json_of(response)
     if args.json:
         print(json.dumps(body, indent=2))
     else:
@@ -67,16 +62,13 @@ def cmd_records_dialability(args: argparse.Namespace) -> int:
     return DIALABLE if body.get("dialable_now") is True else NOT_DIALABLE
 
 
-def _refused(response: httpx.Response, *, as_json: bool) -> int:
+def _print_problem(response: httpx.Response) -> None:
     try:
         problem: Any = response.json()
     except ValueError:
-        problem = None
-    if as_json and isinstance(problem, dict):
+        return
+    if isinstance(problem, dict):
         print(json.dumps(problem, indent=2))
-    detail = problem.get("detail") if isinstance(problem, dict) else None
-    print(f"dialstream: {response.status_code}: {detail or response.text[:500]}", file=sys.stderr)
-    return ERROR
 
 
 # The readable answer ------------------------------------------------------------------------
@@ -159,9 +151,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "dialability",
         help="can this record be dialled now? if not, why, and when",
         description="Ask a running Dialstream whether the record RECORD_ID can be dialled now "
-        "and, if not, every reason (calling window, suppression, record type or status, its "
-        "contact list and campaign groups) and when it next can, in the contact's time zone "
-        "and in UTC. The API key comes from --api-key or DIALSTREAM_API_KEY. Exits 0 when "
+        "(--url or DIALSTREAM_URL) and, if not, every reason (calling window, suppression, "
+        "record type or status, its contact list and campaign groups) and when it next can, "
+        "in the contact's time zone and in UTC. The API key comes from --api-key or "
+        "DIALSTREAM_API_KEY. Exits 0 when "
         "the record can be dialled now, 1 when it cannot, 2 on errors (record not found or "
         "deleted, server unreachable, bad arguments).",
     )
@@ -172,10 +165,5 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="judge the record in this campaign group (default: every group of its contact list)",
     )
     dial.add_argument("--json", action="store_true", help="print the API's JSON answer")
-    dial.add_argument(
-        "--url",
-        default=os.environ.get("DIALSTREAM_URL", "http://127.0.0.1:8080"),
-        help="where Dialstream runs (default http://127.0.0.1:8080, or DIALSTREAM_URL)",
-    )
-    dial.add_argument("--api-key", help="API key (default DIALSTREAM_API_KEY)")
+    add_server_arguments(dial)
     dial.set_defaults(run=cmd_records_dialability)
