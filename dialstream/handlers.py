@@ -32,7 +32,7 @@ from domain import (
     name_claim,
     session_profile,
 )
-from domain.account import Account, UpdateSettings
+from domain.account import MIN_API_KEY_LENGTH, Account, UpdateSettings
 from domain.aggregate import apply_overrides, existing, pick
 from domain.campaign_group import CampaignGroup
 from domain.campaign_template import CampaignTemplate
@@ -47,7 +47,6 @@ from schemas.profiles import SessionSettings
 from schemas.settings import ComplianceSettings, PublicKey, Role
 
 API_KEY_PREFIX = "dsk_"
-MIN_API_KEY_LENGTH = 20
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from dialstream.handlers import MIN_API_KEY_LENGTH
+from domain.account import MIN_API_KEY_LENGTH
 
 # Where each field is read from; a field given as a flag is named by its flag (--data-dir).
 VARIABLES = {

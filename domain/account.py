@@ -40,6 +40,8 @@ from schemas.settings import (
 
 # The product accepts only these OpenPGP public keys for list and report encryption.
 ACCEPTED_KEY_ALGORITHMS = frozenset({"rsa3072", "rsa4096"})
+# Shorter secrets are guessable; the bootstrap key from the environment obeys the same rule.
+MIN_API_KEY_LENGTH = 20
 
 
 class ApiKey(Struct, frozen=True, kw_only=True):
