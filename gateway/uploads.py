@@ -2,11 +2,13 @@
 
 The request body is fed chunk by chunk to python-multipart's parser: the ``file`` part
 goes to the destination file as it arrives, the other parts (small form fields) are
-kept as text.
+kept as text. An uploaded file holds personal data: it is created readable by this user
+only (0600, in a 0700 directory), and the import runner deletes it once its job is over.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,8 @@ from gateway.problems import Problem
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_PART = "file"
+PRIVATE_FILE = 0o600
+PRIVATE_DIRECTORY = 0o700
 
 
 @dataclass
@@ -103,8 +107,10 @@ async def receive(
             "Unsupported media type",
             "upload the file as multipart/form-data with a part named 'file'",
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with destination.open("wb") as out:
+    destination.parent.parent.mkdir(parents=True, exist_ok=True)
+    destination.parent.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
+    destination.parent.chmod(PRIVATE_DIRECTORY)  # whatever the umask
+    with open(destination, "wb", opener=_private) as out:
         sink = _Sink(out, max_bytes)
         parser = MultipartParser(boundary, sink.callbacks())
         async for chunk in body:
@@ -113,3 +119,9 @@ async def receive(
     if not sink.files:
         raise Problem(422, "Invalid upload", "the upload has no part named 'file'", field=FILE_PART)
     return sink.upload
+
+
+def _private(path: str, flags: int) -> int:
+    fd = os.open(path, flags, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # a file that was already there keeps its mode otherwise
+    return fd

@@ -9,17 +9,18 @@ draft in worker processes while this thread stores what they return, in file ord
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -32,23 +33,26 @@ from domain.errors import DomainError
 from domain.import_job import ImportJob
 from domain.record_chain import Head, Rejection
 from domain.record_import import drafting
-from processors import files
+from processors import files, import_uploads
 from processors.import_drafting import Drafted, Drafter, JobContext, Row, as_draft
 from processors.import_plan import layout_of, row_plan
-from processors.seen_chains import SeenChains
+from processors.seen_chains import SHORTEST_ROW_BYTES, SeenChains
 from processors.suppression_files import SuppressionFiles, entry_columns
 from projections.import_jobs import ImportJobQueries
 from projections.records import RecordQueries
 from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
 from schemas.imports import Counts, FieldMap
-from schemas.records import RecordChainImported
+from schemas.records import RecordChainDeleted, RecordChainImported, RecordChainReplaced
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000
 # Below this size a file drafts in this process: starting workers costs more than it saves.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
+# The filter of chains an append-and-update job wrote holds this many rows at most (8 MB):
+# past it, more chains are looked up in the store, with the same answers.
+REWRITES_MAX_ROWS = 1 << 22
 IMPORTED_TOPIC = f"{RecordChainImported.tag()}/v{RecordChainImported.SCHEMA_VERSION}"
 
 
@@ -104,6 +108,7 @@ class ImportRunner:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._seen: SeenChains | None = None  # see _run_job
+        self._rewritten: Rewrites | None = None  # see _run_job
 
     # Hosting -----------------------------------------------------------------------------
 
@@ -118,6 +123,10 @@ class ImportRunner:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:
+            import_uploads.discard_finished(self.data_dir, lambda job_id: self.store.load(job_id, import_job.project))
+        except Exception:  # a leftover file must not keep jobs from running
+            log.exception("import runner: cannot delete the uploads of finished jobs")
         while not self._stopping.is_set():
             seen = self.store.appends()
             try:
@@ -154,15 +163,19 @@ class ImportRunner:
     def run_job(self, job_id: UUID) -> ImportJob | None:
         """Run (or resume) one job to its end; None when the runner stopped or lost it."""
         job = self.store.load(job_id, import_job.project)
-        if job is None or job.finished:
-            return job
-        try:
-            return self._run_job(job)
-        except (Stopped, LostJob):
+        if job is None:
             return None
-        except Exception as error:  # a bug must not leave the job looking in progress forever
-            log.exception("import job %s failed", job_id)
-            return self._fail(job_id, f"internal error: {error}", None)
+        if not job.finished:
+            try:
+                job = self._run_job(job)
+            except (Stopped, LostJob):
+                return None
+            except Exception as error:  # a bug must not leave the job looking in progress forever
+                log.exception("import job %s failed", job_id)
+                job = self._fail(job_id, f"internal error: {error}", None)
+        if job is not None and job.finished:  # its final event is stored: the file is read no more
+            import_uploads.discard(self.data_dir, job)
+        return job
 
     def _run_job(self, job: ImportJob) -> ImportJob | None:
         path = self.data_dir / job.stored_as
@@ -196,6 +209,11 @@ class ImportRunner:
         # A list that was empty when this job started can only hold chains this job wrote:
         # the store is asked only about chains the job may have written already.
         self._seen = SeenChains.for_file(opened.size) if chains == 0 and not job.flushed else None
+        self._rewritten = None
+        if job.rules.append_type == "append_and_update":
+            rows = min(opened.size // SHORTEST_ROW_BYTES + 1, REWRITES_MAX_ROWS)
+            self._rewritten = Rewrites(job, self._seen or SeenChains(rows))
+            self._rewritten.remember_rows_before(job, path, layout, opened, plan.client_id)
         return self._import_rows(job, path, layout, opened, plan)
 
     def _run_entry_file(
@@ -321,6 +339,8 @@ class ImportRunner:
         rows, imported, updated, ignored = c.rows, c.imported, c.updated, c.ignored
         rejected, records, dropped = c.rejected + len(batch.problems), c.records, c.dropped
         rows += len(batch.rows) + len(batch.problems)
+        rewritten = self._rewritten
+        written: dict[UUID, int] = {}  # records of the chains this batch writes
         out: list[tuple[str, Any]] = []
         for draft in drafts:
             if isinstance(draft, Rejection):
@@ -358,6 +378,9 @@ class ImportRunner:
             imported += result == "imported"
             updated += result == "updated"
             records += draft.records
+            if result == "updated" and rewritten is not None:
+                records -= written[chain] if chain in written else rewritten.records_written_before(self.store, chain)
+            written[chain] = draft.records
             for column, reason in draft.dropped:
                 dropped += 1
                 out.append(
@@ -374,6 +397,8 @@ class ImportRunner:
         if seen is not None:
             for d in drafted:
                 seen.add(d.chain_id)
+        if rewritten is not None and rewritten.written is not seen:  # (seen is its filter: filled above)
+            rewritten.wrote(written)
         counts = Counts(
             rows=rows,
             imported=imported,
@@ -460,6 +485,57 @@ class ImportRunner:
                 continue
             return self.store.load(job_id, import_job.project)
         return None
+
+
+class Rewrites:
+    """The records an append-and-update job counts for a chain it wrote and then replaced.
+
+    A later row with the same client id replaces the chain an earlier row of the same job
+    wrote; the job's ``records`` (the records its chains hold) must then count only the
+    replacement's. The chains the job wrote are remembered in a Bloom filter (a dict grew
+    by 90 MB a million rows; a list empty at the start shares the runner's); a chain that
+    may be one of them is looked up in the store, which knows which job wrote it.
+    """
+
+    def __init__(self, job: ImportJob, written: SeenChains):
+        self.job_id = job.id
+        self.written = written
+
+    def remember_rows_before(
+        self, job: ImportJob, path: Path, layout: files.Layout, opened: files.Opened, client_column: int
+    ) -> None:
+        """A resumed job: the chains of the rows before its offset, which it may have written
+        before it stopped (a rejected row's chain too: asking the store about it costs a look-up)."""
+        if not job.offset:
+            return
+        rows = cast(Generator[files.Row | files.RowProblem, None, None], files.read_rows(path, layout, opened))
+        with contextlib.closing(rows):  # read up to the offset only: the file is closed here
+            for row in rows:
+                if row.end_offset > job.offset:
+                    break
+                if isinstance(row, files.Row) and (client := row.values[client_column].strip()):
+                    self.written.add(record_chain.chain_id(job.list_id, client).bytes)
+
+    def wrote(self, chains: Iterable[UUID]) -> None:
+        for chain in chains:
+            self.written.add(chain.bytes)
+
+    def records_written_before(self, store: EventStore, chain: UUID) -> int:
+        """Records of the live ``chain`` when this job wrote its current version, else 0."""
+        if not self.written.may_hold(chain.bytes):
+            return 0
+        last = store.load(chain, _last_written)
+        return last[1] if last is not None and last[0] == self.job_id else 0
+
+
+def _last_written(state: tuple[UUID, int] | None, events: Iterable[Any]) -> tuple[UUID, int] | None:
+    """(job id, records) of the event that wrote a chain's current records; None once deleted."""
+    for event in events:
+        if isinstance(event, RecordChainImported | RecordChainReplaced):
+            state = (event.job_id, len(event.records))
+        elif isinstance(event, RecordChainDeleted):
+            state = None
+    return state
 
 
 def _duplicate(draft: Drafted, append_type: str) -> dict[str, Any]:

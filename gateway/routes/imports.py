@@ -25,6 +25,7 @@ from gateway.deps import HandlersDep, Reader, RuntimeDep, Supervisor
 from gateway.io import respond
 from gateway.problems import Problem
 from gateway.views import settled
+from processors.import_uploads import UPLOADS_DIR
 from projections.catalogue import CONTACT_LIST
 
 router = APIRouter(tags=["imports"])
@@ -32,7 +33,6 @@ ListId = Annotated[UUID, Path(alias="list_id")]
 SuppressionListId = Annotated[UUID, Path(alias="suppression_list_id")]
 JobId = Annotated[UUID, Path(alias="job_id")]
 MAX_UPLOAD_BYTES = 50 * 1024**3
-IMPORTS_DIR = "imports"
 
 
 def job_view(job: ImportJob) -> dict[str, Any]:
@@ -116,9 +116,12 @@ async def _upload(
     account_id: UUID,
     request_job: Callable[..., Any],
 ) -> Response:
-    """Stream the upload to disk, then request its job (``request_job``) and answer with it."""
+    """Stream the upload to disk, then request its job (``request_job``) and answer with it.
+
+    The import runner deletes the file once the job is over (see processors.import_uploads).
+    """
     job_id = uuid.uuid4()
-    folder = runtime.settings.data_dir / IMPORTS_DIR / str(job_id)
+    folder = runtime.settings.data_dir / UPLOADS_DIR / str(job_id)
     try:
         received = await uploads.receive(
             request.headers.get("content-type"),
@@ -134,7 +137,7 @@ async def _upload(
                 list_id,
                 job_id=job_id,
                 file_name=received.file_name,
-                stored_as=f"{IMPORTS_DIR}/{job_id}/upload",
+                stored_as=f"{UPLOADS_DIR}/{job_id}/upload",
                 size=received.size,
                 options=options,
             )

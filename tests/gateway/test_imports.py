@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 
+from dialstream.bootstrap import Runtime
 from tests.gateway.conftest import Server
 from tests.gateway.helpers import LISTS, assert_problem, create, unique
 
@@ -144,3 +146,55 @@ def test_cli_uploads_and_follows_the_job(server: Server, supervisor: httpx.Clien
     )
     assert failed.returncode == 1
     assert "new list only" in failed.stderr
+
+
+def _exported(client: httpx.Client, list_id: str) -> list[dict[str, str]]:
+    response = client.get(f"{LISTS}/{list_id}/export")
+    assert response.status_code == 200, response.text
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_a_jobs_records_are_the_records_its_chains_hold(runtime: Runtime, supervisor: httpx.Client) -> None:
+    """Append and update: a later row replaces the chain an earlier row wrote, and the job's
+    ``records`` counts the replacement's records only, as the export and the read model do."""
+    list_id = _list(supervisor)
+    first = _upload(
+        supervisor,
+        list_id,
+        b"client_id,home_phone,mobile\nC1,2125550101,3125550101\nC2,2125550102,\nC3,2125550103,3125550103\n",
+        append_type="append_only",
+    )
+    assert _finished(supervisor, first.headers["Location"])["counts"]["records"] == 5
+
+    overlapping = (
+        "client_id,home_phone,mobile\n"
+        "C1,2125550101,\n"  # C1 (first job) loses its mobile: 2 records -> 1
+        "C4,2125550104,3125550104\n"  # new, 2 records ...
+        "C2,2125550102,3125550109\n"  # C2 (first job) gains a mobile: 1 -> 2
+        "C4,2125550105,\n"  # ... replaced by this row: 1 record
+        "C5,not a number,\n"  # rejected
+        "C6,2125550106,12\n"  # one number dropped: 1 record
+        "C6,2125550107,3125550107\n"  # C6 again, now 2 records
+        "C1,2125550111,3125550112\n"  # C1 a third time: 2 records
+    )
+    second = _upload(supervisor, list_id, overlapping.encode(), append_type="append_and_update")
+    job = _finished(supervisor, second.headers["Location"])
+    assert job["status"] == "completed", job
+    counts = job["counts"]
+    assert (counts["rows"], counts["rejected"], counts["dropped"]) == (8, 1, 1), counts
+
+    exported = _exported(supervisor, list_id)
+    written = {"C1", "C2", "C4", "C6"}
+    assert counts["records"] == sum(row["client_id"] in written for row in exported) == 7
+    assert len(exported) == runtime.records.counts(UUID(list_id))[1] == 7 + 2  # C3's two, untouched
+    assert sorted((r["client_id"], r["contact_info"]) for r in exported if r["client_id"] in ("C1", "C4")) == [
+        ("C1", "+12125550111"),
+        ("C1", "+13125550112"),
+        ("C4", "+12125550105"),
+    ]
+
+    into_empty = _list(supervisor)
+    third = _upload(supervisor, into_empty, overlapping.encode(), append_type="append_and_update")
+    job = _finished(supervisor, third.headers["Location"])
+    assert job["counts"]["records"] == len(_exported(supervisor, into_empty)) == 7
+    assert runtime.records.counts(UUID(into_empty)) == (4, 7)
