@@ -138,7 +138,8 @@ def open_file(path: Path, layout: Layout) -> Opened:
         encoding, bom = encoding_of(fd, head, size, layout.encoding)
         start = 3 if bom else 0
         file.seek(start)
-        return _Opening(file, layout, size, encoding, bom, start, line_endings(head)).opened()
+        endings = line_endings(head, whole=size <= len(head))
+        return _Opening(file, layout, size, encoding, bom, start, endings).opened()
 
 
 class _Opening:

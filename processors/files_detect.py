@@ -29,6 +29,20 @@ SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "binary: a 7-Zip archive, not text"),
     (b"Rar!\x1a\x07", "binary: a RAR archive, not text"),
     (b"%PDF-", "binary: a PDF document, not text"),
+    (b"\x7fELF", "binary: an executable program (ELF), not text"),
+    (b"\xcf\xfa\xed\xfe", "binary: an executable program (Mach-O), not text"),
+    (b"\xce\xfa\xed\xfe", "binary: an executable program (Mach-O), not text"),
+    (b"\xfe\xed\xfa\xcf", "binary: an executable program (Mach-O), not text"),
+    (b"\xfe\xed\xfa\xce", "binary: an executable program (Mach-O), not text"),
+    (b"\xca\xfe\xba\xbe", "binary: an executable program (Mach-O universal) or Java class, not text"),
+    (b"\x00asm", "binary: a WebAssembly module, not text"),
+    (b"SQLite format 3\x00", "binary: an SQLite database, not text; export the table as CSV"),
+    (b"\x89PNG\r\n\x1a\n", "binary: a PNG image, not text"),
+    (b"\xff\xd8\xff", "binary: a JPEG image, not text"),
+    (b"GIF87a", "binary: a GIF image, not text"),
+    (b"GIF89a", "binary: a GIF image, not text"),
+    (b"\xfd7zXZ\x00", "binary: xz-compressed, not text; decompress it first"),
+    (b"\x28\xb5\x2f\xfd", "binary: zstd-compressed, not text; decompress it first"),
     (b"\x00\x00\xfe\xff", "UTF-32 text; save it as UTF-8"),
     (b"\xff\xfe\x00\x00", "UTF-32 text; save it as UTF-8"),
     (b"\xff\xfe", "UTF-16 text (as Excel's 'Unicode Text' saves it); save it as UTF-8 or as CSV"),
@@ -45,9 +59,11 @@ def reject_binary(head: bytes) -> None:
     for magic, what in SIGNATURES:
         if head.startswith(magic) and not (magic == b"BZh" and head[4:10] != b"1AY&SY"):
             raise FileProblem(f"the file is {what}")
+    if _windows_executable(head):
+        raise FileProblem("the file is binary: an executable program (Windows .exe or .dll), not text")
     nul = head.find(b"\x00")
     if nul >= 0:
-        if head[1::2].count(0) > len(head) // 4:
+        if _utf16_without_bom(head):
             raise FileProblem(
                 "the file looks like UTF-16 text without a byte order mark (every other byte is NUL); "
                 "save it as UTF-8"
@@ -62,6 +78,24 @@ def reject_binary(head: bytes) -> None:
             f"the file is binary, not text: {100 * controls // len(head)}% of its first "
             f"{len(head)} bytes are control characters"
         )
+
+
+def _windows_executable(head: bytes) -> bool:
+    """An MZ header whose pointer (at byte 60) leads to the PE signature: "MZ" alone could
+    start a line of text."""
+    if not head.startswith(b"MZ") or len(head) < 64:
+        return False
+    pe = int.from_bytes(head[60:64], "little")
+    return head[pe : pe + 4] == b"PE\x00\x00"
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Text of mostly ASCII characters as UTF-16: a NUL in nearly every other byte (odd
+    bytes little-endian, even bytes big-endian) and almost none in the others, where
+    executables and other binary formats have NULs in both."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    many, few = max(even, odd), min(even, odd)
+    return many > len(head) // 4 and few * 8 < many
 
 
 def encoding_of(fd: int, head: bytes, size: int, wanted: str) -> tuple[str, bool]:
@@ -118,16 +152,20 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
-def line_endings(head: bytes) -> str:
+def line_endings(head: bytes, *, whole: bool) -> str:
+    """The line endings of ``head``, the first bytes of a file (all of it when ``whole``),
+    for people: a sample's counts are not the file's, so they say where they come from."""
     crlf = head.count(b"\r\n")
     lf = head.count(b"\n") - crlf
     cr = head.count(b"\r") - crlf
     found = [(name, n) for name, n in (("CRLF", crlf), ("LF", lf), ("CR", cr)) if n]
+    sample = "" if whole else f"the first {len(head) // 1024} KiB"
     if not found:
-        return "no line break"
+        return f"no line break in {sample}" if sample else "no line break"
     if len(found) == 1:
-        return found[0][0]
-    return "mixed line endings (" + ", ".join(f"{name} {n}" for name, n in found) + ")"
+        return f"{found[0][0]} (detected in {sample})" if sample else found[0][0]
+    counts = ", ".join(f"{name} {n}" for name, n in found)
+    return f"mixed line endings in {sample} ({counts})" if sample else f"mixed line endings ({counts})"
 
 
 def encoding_name(encoding: str, bom: bool) -> str:

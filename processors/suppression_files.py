@@ -4,8 +4,10 @@ The same job aggregate, upload, file reading (encodings, delimiters, fixed width
 a specification file), batches, rejected rows and error report as a contact-list import;
 what differs is what a row becomes: one entry per filled cell of its ``phone``,
 ``client_id`` and ``email`` columns (named so in the header, or mapped by a data mapping or
-specification file). A batch's entries and the job's ``progressed`` event are stored in one
-transaction, so a job resumes after its last stored batch.
+specification file). A row whose entry cells are all empty is a rejected row; a blank line
+(nothing but spaces and delimiters) is no row at all, as in a contact-list import. A batch's
+entries and the job's ``progressed`` event are stored in one transaction, so a job resumes
+after its last stored batch.
 """
 
 from __future__ import annotations

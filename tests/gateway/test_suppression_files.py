@@ -106,6 +106,18 @@ def test_counts_of_a_mixed_file(supervisor: httpx.Client) -> None:
     assert entry_count(supervisor, made, 2) == 2
 
 
+def test_blank_lines_are_no_rows_and_rows_without_entries_are_rejected(supervisor: httpx.Client) -> None:
+    """As in contact-list imports: a blank line (nothing but spaces and delimiters) is not a
+    row; a row with values but none in its entry columns is a rejected row."""
+    made = suppression_list(supervisor)
+    job = imported(supervisor, made, "phone,note\n3125550143,a\n\n,\n   \n,only a note\n3125550144,b\n\n")
+    assert job["status"] == "completed", job["reason"]
+    counts = job["counts"]
+    assert (counts["rows"], counts["imported"], counts["rejected"]) == (3, 2, 1), counts
+    assert report(supervisor, job) == [["6", "", "line 6: no phone value", ",only a note"]]
+    assert entry_count(supervisor, made, 2) == 2
+
+
 def test_each_append_type(supervisor: httpx.Client) -> None:
     made = suppression_list(supervisor, retention_days=30)
     first = imported(supervisor, made, "phone\n3125550143\n3125550144\n")

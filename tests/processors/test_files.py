@@ -8,9 +8,11 @@ including a 2 GiB file of one line, read with flat memory.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
 import shutil
+import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,6 +179,18 @@ def test_mixed_line_endings(tmp_path: Path) -> None:
     opened, rows = read(write(tmp_path / "mixed.csv", "a,b\r\n1,x\n2,y\r\n3,z\r4,v"))
     assert opened.dialect.endswith("mixed line endings (CRLF 2, LF 1, CR 1)")
     assert values(rows) == [(2, ["1", "x"]), (3, ["2", "y"]), (4, ["3", "z"]), (5, ["4", "v"])]
+
+
+def test_line_endings_of_a_file_larger_than_the_sample_say_they_come_from_the_sample(tmp_path: Path) -> None:
+    rows = "".join(f"{n},x\r\n" for n in range(20_000))
+    path = write(tmp_path / "big.csv", "a,b\r\n" + rows + "20000,y\n20001,z\n")
+    assert path.stat().st_size > files.SAMPLE
+    opened, _ = read(path)
+    assert opened.dialect.endswith(", CRLF (detected in the first 64 KiB)"), opened.dialect
+
+    path = write(tmp_path / "mixed.csv", "a,b\r\n" + "1,x\n2,y\r\n" * 10_000)
+    opened, _ = read(path)
+    assert "mixed line endings in the first 64 KiB (CRLF " in opened.dialect, opened.dialect
 
 
 def test_blank_lines_are_neither_rows_nor_problems(tmp_path: Path) -> None:
@@ -547,6 +561,41 @@ def test_a_wrong_layout_is_a_clear_problem(tmp_path: Path, layout: Layout, reaso
 def test_files_that_cannot_be_read(tmp_path: Path, content: bytes, layout: Layout, expected: str) -> None:
     found = problem(write(tmp_path / "bad.csv", content), layout)
     assert found.reason.startswith(expected), found.reason
+
+
+def test_an_executable_is_named_as_one(tmp_path: Path) -> None:
+    elf = Path(shutil.which("true") or "/bin/true")
+    assert elf.read_bytes()[:4] == b"\x7fELF"
+    copied = shutil.copyfile(elf, tmp_path / "contacts.csv")
+    assert problem(copied).reason == "the file is binary: an executable program (ELF), not text"
+
+    pe = bytearray(512)
+    pe[:2], pe[60:64], pe[128:132] = b"MZ", (128).to_bytes(4, "little"), b"PE\x00\x00"
+    found = problem(write(tmp_path / "setup.csv", bytes(pe)))
+    assert found.reason == "the file is binary: an executable program (Windows .exe or .dll), not text"
+    macho = b"\xcf\xfa\xed\xfe" + bytes(300)
+    assert "executable program (Mach-O)" in problem(write(tmp_path / "macho.csv", macho)).reason
+
+
+def test_other_binary_formats_by_their_first_bytes(tmp_path: Path) -> None:
+    database = tmp_path / "crm.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("CREATE TABLE contacts (client_id TEXT, phone TEXT)")
+        connection.commit()
+    assert problem(database).reason.startswith("the file is binary: an SQLite database, not text")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    assert problem(write(tmp_path / "logo.csv", png)).reason == "the file is binary: a PNG image, not text"
+
+
+def test_text_starting_with_mz_is_text(tmp_path: Path) -> None:
+    opened, rows = read(write(tmp_path / "mz.csv", "MZ_ID,phone\nMZ1,2125550101\n"))
+    assert opened.columns == ["MZ_ID", "phone"] and values(rows) == [(2, ["MZ1", "2125550101"])]
+
+
+def test_utf16_without_a_byte_order_mark_either_way(tmp_path: Path) -> None:
+    for codec in ("utf-16-le", "utf-16-be"):
+        found = problem(write(tmp_path / f"{codec}.csv", "client_id,phone\nC1,2125550101\n".encode(codec)))
+        assert found.reason.startswith("the file looks like UTF-16 text without a byte order mark"), codec
 
 
 def test_skipping_past_the_end_is_a_file_problem(tmp_path: Path) -> None:
