@@ -1,4 +1,9 @@
-"""The FastAPI application: routers, problem documents, health, OpenAPI and the web page."""
+"""The FastAPI application: routers, problem documents, health, OpenAPI and the web page.
+
+/docs (Swagger UI) and /redoc (ReDoc) load their scripts and styles from this server, out of
+the fastapi-offline package (under /static-offline-docs), never from a CDN: they work on a
+network with no way out.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from dialstream.bootstrap import Runtime
-from gateway import io, problems
+from gateway import health, io, problems
 from gateway.routes import (
     api_keys,
     attempts,
@@ -55,28 +61,30 @@ ROUTERS = (
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Dialstream",
         version="0.1.0",
         description="Event-sourced outbound campaign manager. Authenticate with "
         "`Authorization: Bearer <API key>`.",
+        # Swagger UI would otherwise fetch a validity badge from validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.runtime = runtime
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        responses={503: {"description": "A dependency this process needs to serve is down"}},
+    )
     def healthz() -> JSONResponse:
-        log_position = runtime.store.position()
-        caught_up = runtime.bus.caught_up_to()
+        """Readiness: 200 while this process can serve, 503 when a dependency it needs is down;
+        each dependency's status and reason under ``checks`` (see :mod:`gateway.health`)."""
+        readiness = health.probe(runtime)
         return JSONResponse(
-            {
-                "status": "ok",
-                "log_position": log_position,
-                "read_models_position": caught_up,
-                "bus": runtime.settings.bus,
-            }
+            health.report(readiness, runtime.settings.bus), status_code=readiness.http_status
         )
 
     @app.get("/", include_in_schema=False)
