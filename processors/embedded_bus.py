@@ -45,6 +45,10 @@ class EmbeddedBus:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    def running(self) -> bool:
+        """Whether the thread that follows the log is alive (for health checks)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def catch_up(self, timeout: float = 60.0) -> bool:
         if self._thread is not None and self._thread.is_alive():
             return self.wait_until(self.store.position(), timeout)

@@ -12,8 +12,9 @@ It **fails closed**: a question it cannot get answered is a reason to deny, neve
   union of their lists (each request then keeps the matches of its own lists). If the index
   cannot answer (:class:`~processors.suppression_index.IndexUnavailable`: Redis down, too
   slow, not built — or anything else going wrong in the lookup) every verdict of the batch
-  is a denial with the reason ``index_unavailable``; the next call asks again, so the
-  answers recover by themselves when the index is back.
+  is a denial with the reason ``index_unavailable``, whose text is the index's own account
+  of the cause (unreachable, too slow, not built, being rebuilt); the next call asks again,
+  so the answers recover by themselves when the index is back.
 - The settings, lists, attempts and group-name ports are asked once per account (or per
   account, channel and group) per batch; one that fails denies the requests that needed it
   (``settings_unavailable``, ``suppression_lists_unavailable``,
@@ -325,13 +326,12 @@ class PreDialValidator:
         try:
             found = self.index.lookup(queries, union)
             if len(found) != len(queries):
-                raise IndexUnavailable(f"the index answered {len(found)} of {len(queries)} queries")
+                raise IndexUnavailable(f"the suppression index answered {len(found)} of {len(queries)} queries")
         except IndexUnavailable as error:
             log.warning("pre-dial: suppression index unavailable: %s", error.reason)
-            return [], Reason(
-                code="index_unavailable",
-                text=f"the suppression index did not answer ({error.reason}): fail closed, no call",
-            )
+            # The adapters' reasons name the index and the cause ("... in Redis at HOST:PORT is
+            # unreachable: connection refused", "... is being rebuilt from the event log").
+            return [], Reason(code="index_unavailable", text=f"{error.reason}: fail closed, no call")
         except Exception as error:  # never allow without an answer
             log.exception("pre-dial: suppression index lookup failed")
             return [], Reason(

@@ -78,13 +78,17 @@ def catch_up(
     *,
     rebuild: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    on_rebuild: Callable[[], None] | None = None,
 ) -> int:
     """Bring the index to the head of the log (from scratch with ``rebuild``); return its position.
 
+    ``on_rebuild`` is called before an index is cleared to be rebuilt from the start.
     Raises :class:`IndexUnavailable` when the index cannot be written.
     """
     start = None if rebuild else index.position()
     if start is None:
+        if on_rebuild is not None:
+            on_rebuild()
         index.clear()
         start = 0
     position, head = start, store.position()
@@ -107,7 +111,9 @@ class SuppressionIndexFollower(LogFollower):
         self.ready = threading.Event()  # set once the index has caught up with the log
 
     def catch_up(self) -> int:
-        position = catch_up(self.store, self.index)
+        # An index that lost its data (a Redis restarted without it) is rebuilt from the
+        # start: until it is whole again, lookups must not answer from a part of it.
+        position = catch_up(self.store, self.index, on_rebuild=self.ready.clear)
         self.ready.set()
         return position
 
@@ -130,8 +136,23 @@ class FollowedIndex:
 
     def lookup(self, queries: Sequence[SuppressionQuery], list_ids: Collection[UUID]) -> Matches:
         if not self.follower.ready.is_set():
-            raise IndexUnavailable("the suppression index is being rebuilt from the event log")
+            raise self._not_ready()
         return self.index.lookup(queries, list_ids)
+
+    def _not_ready(self) -> IndexUnavailable:
+        """Why there is no answer yet: what keeps the follower from catching up (Redis
+        unreachable, asked afresh rather than taken from its last try), else the rebuild."""
+        error = self.follower.error
+        if error is not None and not isinstance(error, IndexUnavailable):
+            return IndexUnavailable(
+                f"the suppression index cannot be rebuilt from the event log: {type(error).__name__}: {error}"
+            )
+        try:
+            position = self.index.position()
+        except IndexUnavailable as unavailable:
+            return unavailable
+        where = "" if position is None else f" (at log position {position})"
+        return IndexUnavailable(f"the suppression index is being rebuilt from the event log{where}")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.index, name)

@@ -155,6 +155,17 @@ return {1, 0}
 """
 
 
+def _cause(error: BaseException) -> str:
+    """The operating system's words for a failed connection ("connection refused"), which
+    redis-py wraps in "Error 111 connecting to HOST:PORT. Connection refused."; else its message."""
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror[:1].lower() + seen.strerror[1:]
+        seen = seen.__cause__ or seen.__context__
+    return str(error)
+
+
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
@@ -216,14 +227,15 @@ class RedisSuppressionIndex:
     # -- errors ---------------------------------------------------------------------------
 
     def _unavailable(self, error: BaseException, timeout: float) -> IndexUnavailable:
+        where = f"the suppression index in Redis at {self.address}"
         if isinstance(error, RedisTimeoutError):
-            reason = f"Redis at {self.address} did not answer within {timeout * 1000:.0f} ms"
+            reason = f"{where} did not answer within {timeout * 1000:.0f} ms"
         elif isinstance(error, RedisConnectionError):
-            reason = f"Redis at {self.address} is unreachable: {error}"
+            reason = f"{where} is unreachable: {_cause(error)}"
         elif isinstance(error, ResponseError):
-            reason = f"Redis at {self.address} answered with an error: {error}"
+            reason = f"{where} answered with an error: {error}"
         else:
-            reason = f"Redis at {self.address} failed: {type(error).__name__}: {error}"
+            reason = f"{where} failed: {type(error).__name__}: {error}"
         return IndexUnavailable(reason)
 
     def _garbage(self, what: str) -> IndexUnavailable:
