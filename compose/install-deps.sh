@@ -8,10 +8,11 @@
 # a Java 17+ runtime and maven: the Kafka broker, fetched from Maven Central and started by
 #             compose/kafka.sh (skipped when java and mvn are already on the PATH).
 # redis-server: the production suppression index, started per test run by compose/redis.sh.
+# curl:       the README's examples, which tests/test_readme.py runs.
 # openssh-server joins this list with the SFTP work.
 set -euo pipefail
 
-PACKAGES=(postgresql gnupg redis-server)
+PACKAGES=(postgresql gnupg redis-server curl)
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     PACKAGES+=(openjdk-17-jre-headless maven)
 fi
