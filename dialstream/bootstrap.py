@@ -116,7 +116,12 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     """Wire one process. On Kafka, ``relay`` and ``workers`` (default: every projection)
     say what this process hosts besides the API; the rest run as their own processes."""
     _check_databases(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # the settings' check cannot foresee every file system (/proc, a full disk)
+        raise SettingsError(
+            settings.source("data_dir"), f"cannot create {settings.data_dir}: {error.strerror or error}"
+        ) from None
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())

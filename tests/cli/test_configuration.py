@@ -82,6 +82,12 @@ def test_a_data_directory_that_cannot_be_created(tmp_path: Path) -> None:
     assert f"{tmp_path / 'a-file'} is not a directory" in line
 
 
+def test_a_data_directory_the_file_system_refuses(tmp_path: Path) -> None:
+    # /proc looks writable to root, so only the attempt to create it can tell.
+    result = dialstream("up", data_dir=Path("/proc/dialstream-data"))
+    assert_refused(result, starts="dialstream: DIALSTREAM_DATA_DIR: cannot create /proc/dialstream-data")
+
+
 def test_postgresql_that_nobody_listens_on_is_named_at_once(tmp_path: Path) -> None:
     port = free_port()
     started = time.monotonic()
