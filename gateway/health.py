@@ -102,15 +102,20 @@ def read_models_check(position: Answer, head: int | None, bus_problem: str | Non
     facts = {"position": position.value, "lag": lag}
     if bus_problem is not None:
         return Check("unavailable", f"the read models are not being updated: {bus_problem}", facts)
+    return _lag_check(
+        lag, facts, unknown="their", behind="reads may miss recent changes", current="up to date with the event log"
+    )
+
+
+def _lag_check(lag: int | None, facts: dict[str, Any], *, unknown: str, behind: str, current: str) -> Check:
+    """A follower's check by how far behind the log head it is."""
     if lag is None:
-        return Check("degraded", "their lag is unknown: the event store did not answer", facts)
+        return Check("degraded", f"{unknown} lag is unknown: the event store did not answer", facts)
     if lag > LAG_TOLERANCE:
-        return Check(
-            "degraded", f"{_events(lag)} behind the log head: reads may miss recent changes", facts
-        )
+        return Check("degraded", f"{_events(lag)} behind the log head: {behind}", facts)
     if lag:
         return Check("ok", f"{_events(lag)} behind the log head, catching up", facts)
-    return Check("ok", "up to date with the event log", facts)
+    return Check("ok", current, facts)
 
 
 @dataclass(frozen=True)
@@ -145,16 +150,13 @@ def index_check(
     if follower is not None and not follower.ready:
         where = "" if head is None else f" (at position {position.value} of {head})"
         return Check("degraded", f"the suppression index is being rebuilt from the event log{where}; {denies}", facts)
-    lag = facts["lag"]
-    if lag is None:
-        return Check("degraded", "its lag is unknown: the event store did not answer", facts)
-    if lag > LAG_TOLERANCE:
-        return Check(
-            "degraded", f"{_events(lag)} behind the log head: the newest suppression entries may not apply yet", facts
-        )
-    if lag:
-        return Check("ok", f"{_events(lag)} behind the log head, catching up", facts)
-    return Check("ok", "answering, up to date with the event log", facts)
+    return _lag_check(
+        facts["lag"],
+        facts,
+        unknown="its",
+        behind="the newest suppression entries may not apply yet",
+        current="answering, up to date with the event log",
+    )
 
 
 def bus_check(running: bool | None, error: str | None) -> Check:
