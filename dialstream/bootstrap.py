@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from dialstream.handlers import Handlers, hash_secret
 from dialstream.settings import Settings, SettingsError
 from dialstream.store import ConcurrencyConflict, EventStore, store_env, stored_topic_of
+from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
@@ -26,8 +27,7 @@ from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
 from projections.record_suppressions import RecordSuppressionQueries, RecordSuppressions
 from projections.records import RecordQueries, Records
-from projections.sql import Database, connect, sqlite_path
-from projections.sqlite_wal import WalCheckpointer
+from projections.sql import Database, connect
 from projections.suppression_lists import SuppressionListQueries, SuppressionLists
 from schemas.settings import AccountOpened, ComplianceSettings
 

@@ -27,8 +27,8 @@ from dialstream.bootstrap import (
 )
 from dialstream.gc_tuning import tune_for_throughput
 from dialstream.settings import Settings, SettingsError
+from dialstream.store.sqlite_wal import sqlite_path
 from domain.errors import NotFound
-from projections.sql import sqlite_path
 from schemas.settings import Role
 
 DESCRIPTION = """\

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
-from projections import sqlite_wal
+from dialstream.store import sqlite_wal
+from dialstream.store.sqlite_wal import sqlite_path
 
 
 class Cursor(Protocol):
@@ -29,13 +30,6 @@ class Database(Protocol):
 
     def transaction(self) -> Any: ...
     def close(self) -> None: ...
-
-
-def sqlite_path(url: str) -> str:
-    """``sqlite:///relative/file`` or ``sqlite:////absolute/file`` to a file path."""
-    if not url.startswith("sqlite:///"):
-        raise ValueError(f"not a sqlite URL: {url!r}")
-    return url[len("sqlite:///") :] or ":memory:"
 
 
 class SQLiteDatabase:

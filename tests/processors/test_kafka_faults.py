@@ -34,12 +34,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from dialstream.bootstrap import all_projections, build
 from dialstream.settings import Settings
 from dialstream.store import EventStore, store_env
+from dialstream.store.sqlite_wal import sqlite_path
 from processors.kafka import EVENT_TOPICS, KafkaConfig, create_topics
 from processors.relay import Relay, RelayProgress
 from processors.wire import outgoing
 from projections.base import ProjectionStore
 from projections.catalogue import Catalogue
-from projections.sql import Cursor, Database, connect, sqlite_path
+from projections.sql import Cursor, Database, connect
 from schemas.base import Event
 from schemas.topics import CATALOGUE
 from tests import kafka

@@ -17,10 +17,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from dialstream.store import ConcurrencyConflict, EventStore, store_env
+from dialstream.store import ConcurrencyConflict, EventStore, sqlite_wal, store_env
 from domain import account
 from domain.account import Account, OpenAccount, UpdateSettings
-from projections import sqlite_wal
 from schemas import registry
 from schemas.base import Event
 from schemas.settings import AccountOpened, PacingSettings, RegionSettings

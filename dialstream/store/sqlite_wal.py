@@ -26,6 +26,13 @@ BACKSTOP_PAGES = 4096  # 64 MiB of log
 INTERVAL_SECONDS = 0.5
 
 
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative/file`` or ``sqlite:////absolute/file`` to a file path."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    return url[len("sqlite:///") :] or ":memory:"
+
+
 def create(path: str) -> None:
     """Create the database file with Dialstream's page size unless it exists already.
 

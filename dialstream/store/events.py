@@ -24,8 +24,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteCursor, SQLiteFactory
 
-from projections import sqlite_wal
-from projections.sql import sqlite_path
+from dialstream.store import sqlite_wal
+from dialstream.store.sqlite_wal import sqlite_path
 from schemas import registry
 from schemas.base import Event
 
@@ -386,10 +386,10 @@ def store_env(database_url: str) -> dict[str, str]:
     url = urlparse(database_url)
     if url.scheme == "sqlite":
         return {
-            "PERSISTENCE_MODULE": "dialstream.store:WalSQLiteFactory",
+            "PERSISTENCE_MODULE": "dialstream.store.events:WalSQLiteFactory",
             "SQLITE_DBNAME": sqlite_path(database_url),
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": ("dialstream.store:BatchSQLiteApplicationRecorder"),
+            "APPLICATION_RECORDER_TOPIC": "dialstream.store.events:BatchSQLiteApplicationRecorder",
         }
     if url.scheme in ("postgresql", "postgres"):
         return {
@@ -400,6 +400,6 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_POOL_SIZE": "5",
-            "APPLICATION_RECORDER_TOPIC": "dialstream.postgres_recorder:ArraysPostgresApplicationRecorder",
+            "APPLICATION_RECORDER_TOPIC": "dialstream.store.postgres_recorder:ArraysPostgresApplicationRecorder",
         }
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")
