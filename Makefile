@@ -27,7 +27,7 @@ help:
 	@echo "make bench     run the benchmarks (ONLY=store for one group)"
 	@echo "make kafka-up  start a local Kafka broker in var/kafka (compose/kafka.sh); prints its address"
 	@echo "make kafka-down  stop the broker of var/kafka (its data stays)"
-	@echo "make lint      ruff check and mypy"
+	@echo "make lint      ruff check, mypy and the import layers (lint-imports)"
 	@echo "make clean     remove caches and build output"
 
 install:
@@ -56,9 +56,11 @@ kafka-up:
 kafka-down:
 	compose/kafka.sh stop var/kafka
 
+# lint-imports checks the layer and no-cycle contracts of pyproject.toml ([tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(PACKAGES)
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

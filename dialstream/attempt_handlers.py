@@ -5,17 +5,15 @@ Mixed into :class:`dialstream.handlers.Handlers` (``store``, ``clock``, ``new_id
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+from dialstream.results import Done
 from dialstream.store import ConcurrencyConflict
 from domain import call_attempts, record_chain
 from domain.record_chain import RecordChain
 from schemas.attempts import CallAttemptMade
 from schemas.profiles import Channel
-
-if TYPE_CHECKING:
-    from dialstream.handlers import Done
 
 # Two attempts reported at once for one record race for its next version; the loser is decided again.
 ATTEMPTS = 3

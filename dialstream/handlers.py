@@ -10,7 +10,6 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,6 +20,7 @@ from dialstream.attempt_handlers import AttemptHandlers
 from dialstream.clock import utc_now
 from dialstream.import_handlers import ImportHandlers
 from dialstream.list_rule_handlers import ListRuleHandlers
+from dialstream.results import Done, IssuedKey
 from dialstream.store import EventStore
 from dialstream.suppression_handlers import SuppressionHandlers
 from domain import (
@@ -47,21 +47,6 @@ from schemas.profiles import SessionSettings
 from schemas.settings import ComplianceSettings, PublicKey, Role
 
 API_KEY_PREFIX = "dsk_"
-
-
-@dataclass(frozen=True)
-class Done:
-    """The aggregate a command created or changed, and the log position of its last event."""
-
-    id: UUID
-    position: int
-
-
-@dataclass(frozen=True)
-class IssuedKey:
-    key_id: UUID
-    secret: str
-    position: int
 
 
 def hash_secret(secret: str) -> str:

@@ -8,17 +8,15 @@ Mixed into :class:`dialstream.handlers.Handlers`, whose attributes and helpers i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
+from dialstream.results import Done
 from domain import data_mapping, specification_file, upload_rule
 from domain.aggregate import existing, pick
 from domain.data_mapping import ChangeDataMapping, CreateDataMapping, DataMapping
 from domain.specification_file import ChangeSpecificationFile, CreateSpecificationFile, SpecificationFile
 from domain.upload_rule import ChangeUploadRule, CreateUploadRule, UploadRule, Uses
-
-if TYPE_CHECKING:
-    from dialstream.handlers import Done
 
 
 class ListRuleHandlers:

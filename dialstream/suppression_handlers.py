@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from dialstream.results import Done
 from dialstream.store import ConcurrencyConflict
 from domain import suppression_list
 from domain.aggregate import existing, pick
@@ -26,9 +27,6 @@ from domain.suppression_list import (
     SuppressionList,
 )
 from schemas.suppression import EntrySource, SuppressionEntryKey
-
-if TYPE_CHECKING:
-    from dialstream.handlers import Done
 
 # Entries do not depend on one another: a batch that lost a race with another batch (or a
 # settings change) on the same list is decided again on the new state, this many times.

@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +33,8 @@ from domain.import_job import ImportJob
 from domain.record_chain import Head, Rejection
 from domain.record_import import drafting
 from processors import files, import_uploads
-from processors.import_drafting import Drafted, Drafter, JobContext, Row, as_draft
+from processors.import_batches import Batch
+from processors.import_drafting import Drafted, Drafter, JobContext, as_draft
 from processors.import_plan import layout_of, row_plan
 from processors.seen_chains import SHORTEST_ROW_BYTES, SeenChains
 from processors.suppression_files import SuppressionFiles, entry_columns
@@ -54,14 +54,6 @@ PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 # past it, more chains are looked up in the store, with the same answers.
 REWRITES_MAX_ROWS = 1 << 22
 IMPORTED_TOPIC = f"{RecordChainImported.tag()}/v{RecordChainImported.SCHEMA_VERSION}"
-
-
-@dataclass
-class Batch:
-    rows: list[Row] = field(default_factory=list)
-    problems: list[files.RowProblem] = field(default_factory=list)
-    last_line: int = 0
-    end_offset: int = 0
 
 
 class Stopped(Exception):
@@ -255,7 +247,7 @@ class ImportRunner:
             fields=fields,
             now=self.clock(),
         )
-        return self._commit(job, changes.events)
+        return self.commit(job, changes.events)
 
     def _chains_held(self, list_id: UUID) -> int:
         self.wait(self.store.position(), 60.0)
@@ -278,10 +270,11 @@ class ImportRunner:
             for batch, drafts in drafter.drafted(batches, self.clock()):
                 job = self._store_batch(job, batch, drafts)
         changes = Changes.of(job, self.clock())
-        import_job.complete(changes, job, counts=job.counts, seconds=self._seconds(job, started))
-        return self._commit(job, changes.events)
+        import_job.complete(changes, job, counts=job.counts, seconds=self.elapsed_seconds(job, started))
+        return self.commit(job, changes.events)
 
-    def _seconds(self, job: ImportJob, started: float) -> float:
+    def elapsed_seconds(self, job: ImportJob, started: float) -> float:
+        """How long the job has run: since it first started, across resumes."""
         if job.started_on is None:
             return time.monotonic() - started
         return (self.clock() - job.started_on).total_seconds()
@@ -317,10 +310,10 @@ class ImportRunner:
             encoded = [payload for kind, payload in events if kind == "stored"]
             chains = [payload for kind, payload in events if kind == "chain"]
             try:
-                return self._commit(job, chains + changes.events, encoded)
+                return self.commit(job, chains + changes.events, encoded)
             except ConcurrencyConflict:
                 self._seen = None  # someone else writes to this list: ask the store from now on
-                job = self._reload(job)  # a chain changed under us, or the job was taken over
+                job = self.reload(job)  # a chain changed under us, or the job was taken over
         raise RuntimeError("a batch kept conflicting with concurrent changes to the same chains")
 
     def _decide_batch(
@@ -448,16 +441,17 @@ class ImportRunner:
             flushed += len(deletions)
             changes = Changes.of(job, now)
             import_job.progressed(changes, job, line=0, offset=0, counts=Counts(flushed=flushed))
-            job = self._commit(job, deletions + changes.events)
+            job = self.commit(job, deletions + changes.events)
         changes = Changes.of(job, self.clock())
         import_job.flushed(changes, job, flushed)
-        return self._commit(job, changes.events)
+        return self.commit(job, changes.events)
 
     # Storing -------------------------------------------------------------------------------
 
-    def _commit(
+    def commit(
         self, job: ImportJob, events: list[Event], encoded: list[StoredEvent] | None = None
     ) -> ImportJob:
+        """Store the events in one transaction; the job as they leave it."""
         self.store.append_stored(encoded or [], events)
         state: ImportJob | None = job
         for event in events:
@@ -466,7 +460,8 @@ class ImportRunner:
         assert state is not None
         return state
 
-    def _reload(self, job: ImportJob) -> ImportJob:
+    def reload(self, job: ImportJob) -> ImportJob:
+        """The job as stored; LostJob when it finished or another runner took it over."""
         state = self.store.load(job.id, import_job.project)
         if state is None or state.finished or state.runner != self.id:
             raise LostJob

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from dialstream.store import ConcurrencyConflict
+from dialstream.store import ConcurrencyConflict, EventStore
 from domain import import_job, suppression_list
 from domain.aggregate import Changes
 from domain.codes import ContactInfoType
@@ -26,10 +27,10 @@ from domain.errors import RuleViolation
 from domain.import_job import ImportJob
 from domain.record_fields import CLIENT_ID, CONTACT_INFO
 from domain.suppression_list import FileEntry, SuppressionList
+from processors.import_batches import Batch
+from projections.suppression_lists import SuppressionListQueries
+from schemas.base import Event
 from schemas.imports import Counts, FieldMap
-
-if TYPE_CHECKING:
-    from processors.imports import Batch, ImportRunner
 
 # Header names a column of each kind goes by, once lower-cased with spaces and dashes as "_".
 HEADER_NAMES: dict[str, str] = {
@@ -90,10 +91,33 @@ def _kind_of(field: FieldMap) -> str | None:
     return None
 
 
+class JobRunner(Protocol):
+    """What an entry file needs of the import runner that took its job
+    (:class:`processors.imports.ImportRunner` is one)."""
+
+    store: EventStore
+    suppression_lists: SuppressionListQueries | None
+    clock: Callable[[], datetime]
+    # Waits until the read models reached a log position, for at most so many seconds.
+    wait: Callable[[int, float], bool]
+
+    def commit(self, job: ImportJob, events: list[Event]) -> ImportJob:
+        """Store the events in one transaction; the job as they leave it."""
+        ...
+
+    def reload(self, job: ImportJob) -> ImportJob:
+        """The job as stored; raises when another runner took it over."""
+        ...
+
+    def elapsed_seconds(self, job: ImportJob, started: float) -> float:
+        """How long the job has run, across resumes."""
+        ...
+
+
 class SuppressionFiles:
     """Runs the jobs of the import runner whose target is a suppression list."""
 
-    def __init__(self, runner: ImportRunner):
+    def __init__(self, runner: JobRunner):
         self.runner = runner
 
     def run(self, job: ImportJob, batches: Iterator[Batch], plan: list[tuple[int, FieldMap]]) -> ImportJob:
@@ -115,8 +139,8 @@ class SuppressionFiles:
         for batch in batches:
             job, state = self._store_batch(job, state, batch, plan, zone)
         changes = Changes.of(job, runner.clock())
-        import_job.complete(changes, job, counts=job.counts, seconds=runner._seconds(job, started))
-        return runner._commit(job, changes.events)
+        import_job.complete(changes, job, counts=job.counts, seconds=runner.elapsed_seconds(job, started))
+        return runner.commit(job, changes.events)
 
     def _list(self, job: ImportJob) -> SuppressionList:
         state = self.runner.store.load(job.list_id, suppression_list.project)
@@ -139,10 +163,10 @@ class SuppressionFiles:
             flushed += len(keys)
             changes = Changes.of(job, now)
             import_job.progressed(changes, job, line=0, offset=0, counts=Counts(flushed=flushed))
-            job = runner._commit(job, events + changes.events)
+            job = runner.commit(job, events + changes.events)
         changes = Changes.of(job, runner.clock())
         import_job.flushed(changes, job, flushed)
-        return runner._commit(job, changes.events)
+        return runner.commit(job, changes.events)
 
     def _store_batch(
         self,
@@ -191,10 +215,10 @@ class SuppressionFiles:
             )
             import_job.progressed(changes, job, line=batch.last_line, offset=batch.end_offset, counts=counts)
             try:
-                job = runner._commit(job, outcome.events + changes.events)
+                job = runner.commit(job, outcome.events + changes.events)
             except ConcurrencyConflict:  # entries added or removed meanwhile: decide again
                 state = self._list(job)
-                job = runner._reload(job)
+                job = runner.reload(job)
                 continue
             advanced = suppression_list.project(state, outcome.events)
             assert advanced is not None

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, SUPPRESSION_INDEX, Runtime
-from dialstream.cli import replay_suppression_index
+from dialstream.cli.log import replay_suppression_index
 from domain.contact_list import KIND as CONTACT_LIST
 from processors.suppression_index import IndexUnavailable, SuppressionQuery
 from processors.suppression_projection import FollowedIndex, SuppressionIndexFollower, catch_up

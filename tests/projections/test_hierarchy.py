@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dialstream.bootstrap import Runtime, build
-from dialstream.cli import replay
+from dialstream.cli.log import replay
 from dialstream.settings import Settings
 from projections.base import ProjectionStore
 from projections.hierarchy import CampaignHierarchy, dump_rows

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from dialstream.bootstrap import Runtime, build
-from dialstream.cli import replay
+from dialstream.cli.log import replay
 from dialstream.settings import Settings
 from domain import campaign_group
 from domain.suppression_list import ChangeSuppressionList, CreateSuppressionList, EntryInput

@@ -8,7 +8,7 @@ and in UTC, and one line per campaign group. ``--json`` prints the API's answer 
 
 Exit status: 0 when the record can be dialled now, 1 when it cannot, 2 on errors (bad
 arguments, no API key, the server unreachable, the record not found or deleted, no answer),
-with one line on stderr (see :mod:`dialstream.cli_client`).
+with one line on stderr (see :mod:`dialstream.cli.client`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from dialstream.cli_client import (
+from dialstream.cli.client import (
     CommandFailed,
     add_server_arguments,
     client_command,

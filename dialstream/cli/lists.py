@@ -4,7 +4,7 @@ Dialstream and follow the job.
 
 It talks to the API like any client (the gateway streams the file to disk and the
 import runner does the work), with a progress bar for the upload and one for the job.
-Server errors end it as :mod:`dialstream.cli_client` says: one line, exit 2.
+Server errors end it as :mod:`dialstream.cli.client` says: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import httpx
 from tqdm import tqdm
 from tqdm.utils import CallbackIOWrapper
 
-from dialstream.cli_client import (
+from dialstream.cli.client import (
     ERROR,
     CommandFailed,
     add_server_arguments,
