@@ -38,7 +38,7 @@ class RelayProgress:
     def __init__(self, db: Database, name: str = "relay"):
         self.db = db
         self.name = name
-        with db.transaction() as cursor:
+        with db.schema() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS relay_progress (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )

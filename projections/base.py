@@ -60,7 +60,7 @@ class ProjectionStore:
         self.db = db
         self.projections = {p.name: p for p in projections}
         self._reads: dict[str, dict[str, bool]] = {}
-        with db.transaction() as cursor:
+        with db.schema() as cursor:
             cursor.execute(POSITIONS_TABLE)
             cursor.execute(PARTITIONS_TABLE)
             for projection in projections:

@@ -17,6 +17,9 @@ from urllib.parse import unquote, urlparse
 from dialstream.store import sqlite_wal
 from dialstream.store.sqlite_wal import sqlite_path
 
+# pg_advisory_lock key of schema changes ("dialstrm" in ASCII).
+SCHEMA_LOCK = 0x6469616C7374726D
+
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
@@ -29,6 +32,7 @@ class Database(Protocol):
     url: str
 
     def transaction(self) -> Any: ...
+    def schema(self) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -56,6 +60,10 @@ class SQLiteDatabase:
                 self._conn.commit()
             finally:
                 cursor.close()
+
+    def schema(self) -> Any:
+        """A transaction for ``CREATE ... IF NOT EXISTS``: SQLite's write lock serialises them."""
+        return self.transaction()
 
     def close(self) -> None:
         self._conn.close()
@@ -106,6 +114,27 @@ class PostgresDatabase:
                 raise
             else:
                 self._conn.commit()
+
+    @contextmanager
+    def schema(self) -> Iterator[Cursor]:
+        """A cursor for ``CREATE ... IF NOT EXISTS``: each statement commits on its own, under a
+        lock that serialises schema changes across processes.
+
+        Two processes creating one new table at once collide on its pg_type row, and one
+        transaction holding the locks of several tables while it waits for the next deadlocks
+        with a writer (another process's read model) taking them in another order.
+        """
+        with self._lock:
+            self._conn.autocommit = True
+            try:
+                with self._conn.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+                    try:
+                        yield _PgCursor(cursor)
+                    finally:
+                        cursor.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+            finally:
+                self._conn.autocommit = False
 
     def close(self) -> None:
         self._conn.close()
