@@ -1,7 +1,17 @@
 """The compliance processor: records that match suppression entries become "no call", with the
 reason recorded, and get their record type back when no entry matches them any more.
 
-It follows the log on a thread of its own, like the suppression index:
+Input: the event types of :data:`domain.compliance.READS` (chains imported or replaced,
+suppression entries and lists, campaign groups' selections, contact lists joining or leaving
+groups). Output: ``record_chain.suppressed`` / ``restored``, recorded through
+:class:`dialstream.compliance_handlers.ComplianceHandlers`. State: none of its own beyond its
+tracking position; it reads the read models (records, suppression lists, catalogue) and the
+suppression index. Delivery: exactly-once effect — hosted by the processor host
+(:mod:`processors.host`), which stores the events a batch causes and the batch's position in
+one transaction. Run: ``dialstream up`` (embedded host, :class:`ComplianceProcessor`) or
+``dialstream worker compliance``.
+
+What a batch asks to check (:func:`domain.compliance.plan`):
 
 - ``record_chain.imported`` / ``replaced``: the chain's records (phone or e-mail, and the
   client id) are looked up in the index against the lists that apply to their contact list
@@ -20,15 +30,15 @@ It follows the log on a thread of its own, like the suppression index:
   account's optional lists hold back.
 
 Each re-check asks the index for *every* entry matching the chain now and lets
-:func:`domain.record_chain.suppression_changes` decide, so the outcome does not depend on
-which event triggered it, and a batch handled twice changes nothing. Before asking the index
-the processor waits until it holds the log up to the batch; if it cannot answer, the batch
-is retried (pre-dial validation is the gate that fails closed meanwhile).
+:func:`domain.compliance.decide` decide, so the outcome does not depend on which event
+triggered it. Before asking the index the processor waits until the read models and the index
+hold the log up to the batch (log positions: on Kafka every record carries its ``position``
+header); if they cannot answer, the batch is retried (pre-dial validation is the gate that
+fails closed meanwhile).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -36,60 +46,39 @@ from typing import Any
 from uuid import UUID
 
 from dialstream.clock import utc_now
-from dialstream.store import ConcurrencyConflict, EventStore, stored_topic_of
-from domain import campaign_group, record_chain
+from dialstream.compliance_handlers import ComplianceHandlers
+from dialstream.store import EventStore, stored_topic_of
+from domain import campaign_group, compliance, record_chain
 from domain.codes import ContactInfoType
 from domain.contact_list import KIND as CONTACT_LIST
 from domain.record_chain import RecordChain
-from processors.log_follower import LogFollower
+from processors.host.embedded import EmbeddedHost
+from processors.host.processor import Batch
 from processors.suppression_index import IndexUnavailable, Kind, SuppressionIndex, SuppressionQuery
-from projections.base import ProjectionStore
 from projections.catalogue import CatalogueQueries
 from projections.record_suppressions import RecordSuppressionQueries
 from projections.records import RecordQueries
 from projections.suppression_lists import SuppressionListQueries
-from schemas.base import Event
-from schemas.lists import ContactListAssigned, ContactListUnassigned
 from schemas.profiles import Channel
-from schemas.records import RecordChainImported, RecordChainReplaced, Suppression
-from schemas.suppression import (
-    CampaignGroupSuppressionListsSelected,
-    SuppressionEntriesAdded,
-    SuppressionEntriesExpired,
-    SuppressionEntriesRemoved,
-    SuppressionListArchived,
-    SuppressionListChanged,
-    SuppressionListCreated,
-)
-
-log = logging.getLogger(__name__)
+from schemas.records import Suppression
+from schemas.suppression import SuppressionListCreated
 
 NAME = "compliance"
-READS = (
-    RecordChainImported,
-    RecordChainReplaced,
-    SuppressionEntriesAdded,
-    SuppressionEntriesRemoved,
-    SuppressionEntriesExpired,
-    SuppressionListArchived,
-    SuppressionListChanged,
-    CampaignGroupSuppressionListsSelected,
-    ContactListAssigned,
-    ContactListUnassigned,
-)
-STORED_TOPICS = tuple(stored_topic_of(cls) for cls in READS)
+READS = compliance.READS
 LIST_CREATED = (stored_topic_of(SuppressionListCreated),)
-READ_BATCH = 500
 
 
-class ComplianceProcessor(LogFollower):
+class Compliance:
+    """The compliance processor (the contract of :mod:`processors.host.processor`)."""
+
     name = NAME
+    reads = READS
 
     def __init__(
         self,
         store: EventStore,
+        handlers: ComplianceHandlers,
         index: SuppressionIndex,
-        positions: ProjectionStore,
         catalogue: CatalogueQueries,
         lists: SuppressionListQueries,
         records: RecordQueries,
@@ -97,36 +86,25 @@ class ComplianceProcessor(LogFollower):
         wait_read_models: Callable[[int, float], bool],
         *,
         clock: Callable[[], datetime] = utc_now,
-        retry_seconds: float = 1.0,
     ):
-        super().__init__(store, retry_seconds=retry_seconds)
+        self.store = store  # read only: loads chains and groups, asks the log about lists
+        self.handlers = handlers
         self.index = index
-        self.positions = positions
         self.catalogue = catalogue
         self.lists = lists
         self.records = records
         self.suppressed = suppressed
         self.wait_read_models = wait_read_models
         self.clock = clock
-        self.position = positions.position(NAME)
+        self._stopping: Callable[[], bool] = lambda: False
         self._lists_seen = False
         self._lists_checked = 0  # the log up to here creates no suppression list
         self._policies: dict[tuple[UUID, UUID], tuple[Channel, set[UUID]]] = {}
 
-    def expected(self, error: Exception) -> bool:
-        return isinstance(error, IndexUnavailable | TimeoutError)
-
-    # Following the log -----------------------------------------------------------------
-
-    def catch_up(self) -> int:
-        """Handle everything up to the head of the log as it is now."""
-        head = self.store.position()
-        if self.position < head and not self._lists_exist(head):
-            # No suppression list yet: nothing in the log up to here can match or change.
-            # Decoding an import's chains only to learn that costs it a tenth of its time.
-            self.positions.record_position(NAME, head)
-            return head
-        return self._follow(head, STORED_TOPICS)
+    def nothing_to_do(self, after: int, upto: int) -> bool:
+        """No suppression list yet: nothing in the log up to here can match or change.
+        Decoding an import's chains only to learn that costs it a tenth of its time."""
+        return not self._lists_exist(upto)
 
     def _lists_exist(self, head: int) -> bool:
         """Whether the log up to ``head`` creates a suppression list (once it does, it always
@@ -138,53 +116,25 @@ class ComplianceProcessor(LogFollower):
             self._lists_checked = head
         return self._lists_seen
 
-    def _follow(self, head: int, topics: tuple[str, ...]) -> int:
-        for events, upto in self.store.follow_topics(
-            topics, after=self.position, upto=head, batch=READ_BATCH
-        ):
-            if self.stopping:
-                break
-            self._handle(events, upto)
-            self.positions.record_position(NAME, upto)
-            self.reached(upto)
-        return self.position
-
-    def _handle(self, events: list[Event], upto: int) -> None:
-        imported: dict[UUID, RecordChain] = {}
+    def handle(self, batch: Batch) -> None:
+        self._stopping = batch.stopping
+        upto = batch.upto
+        work = compliance.plan(batch.events)
+        if work.empty:
+            return
         recheck: set[UUID] = set()
-        sweep: set[tuple[UUID, UUID]] = set()  # (account, contact list) whose lists may have grown
-        narrowed: set[UUID] = set()  # accounts where optional lists may apply to fewer lists
-        widened: set[UUID] = set()  # accounts where a list was made required
-        for event in events:
-            match event:
-                case RecordChainImported() | RecordChainReplaced():
-                    # The chain as this event left it: enough to ask the index, no load.
-                    fresh = record_chain.evolve(None, event)
-                    if fresh is not None:
-                        imported[event.originator_id] = fresh
-                case SuppressionEntriesAdded():
-                    recheck |= self.records.chains_with(
-                        event.account_id,
-                        [e.value for e in event.entries if e.kind != "client_id"],
-                        [e.value for e in event.entries if e.kind == "client_id"],
-                    )
-                case SuppressionEntriesRemoved() | SuppressionEntriesExpired():
-                    values = [(key.kind, key.value) for key in event.entries]
-                    recheck |= self.suppressed.chains(event.originator_id, values)
-                case SuppressionListArchived() | SuppressionListChanged():
-                    recheck |= self.suppressed.chains(event.originator_id)
-                    if isinstance(event, SuppressionListChanged) and event.required:
-                        widened.add(event.account_id)
-                case CampaignGroupSuppressionListsSelected():
-                    group = self.store.load(event.originator_id, campaign_group.project)
-                    if group is not None:
-                        sweep |= {(event.account_id, list_id) for list_id in group.contact_list_ids}
-                    narrowed.add(event.account_id)
-                case ContactListAssigned():
-                    sweep.add((event.account_id, event.originator_id))
-                case ContactListUnassigned():
-                    narrowed.add(event.account_id)
-        if not imported and not recheck and not sweep and not narrowed and not widened:
+        for account_id, contacts, client_ids in work.added:
+            recheck |= self.records.chains_with(account_id, contacts, client_ids)
+        for list_id, values in work.gone:
+            recheck |= self.suppressed.chains(list_id, values)
+        for list_id in work.lists_changed:
+            recheck |= self.suppressed.chains(list_id)
+        sweep = set(work.sweep)
+        for account_id, group_id in sorted(work.groups_selected):
+            group = self.store.load(group_id, campaign_group.project)
+            if group is not None:
+                sweep |= {(account_id, list_id) for list_id in group.contact_list_ids}
+        if not work.imported and not recheck and not sweep and not work.narrowed and not work.widened:
             return
         # Which lists apply comes from the read models: they must have seen this batch too.
         if not self.wait_read_models(upto, 30.0):
@@ -192,8 +142,8 @@ class ComplianceProcessor(LogFollower):
         if not self.lists.any_active():
             return  # nothing can match (entries added later find their records themselves)
         self._policies.clear()  # lists and their groups may have changed since the last batch
-        recheck |= self._reach_changed(upto, sweep, narrowed, widened)
-        drafts = [state for chain, state in imported.items() if chain not in recheck]
+        recheck |= self._reach_changed(upto, sweep, work.narrowed, work.widened)
+        drafts = [state for chain, state in work.imported.items() if chain not in recheck]
         drafts = [state for state in drafts if self._policy(state.account_id, state.list_id)[1]]
         if not drafts and not recheck:
             return
@@ -206,7 +156,7 @@ class ComplianceProcessor(LogFollower):
         """The index must hold every suppression event up to ``upto`` before it is asked."""
         deadline = time.monotonic() + 30.0
         while (self.index.position() or 0) < upto:
-            if time.monotonic() > deadline or self.stopping:
+            if time.monotonic() > deadline or self._stopping():
                 raise IndexUnavailable("the suppression index is behind the compliance processor")
             time.sleep(0.02)
 
@@ -255,22 +205,7 @@ class ComplianceProcessor(LogFollower):
         matches = self._matches(states)
         now = self.clock()
         for state in states:
-            self._decide(state, matches.get(state.id, []), now)
-
-    def _decide(self, state: RecordChain, matches: list[Suppression], now: datetime) -> None:
-        for _attempt in range(3):
-            events = record_chain.suppression_changes(state, matches, now=now)
-            if not events:
-                return
-            try:
-                self.store.append(events)
-                return
-            except ConcurrencyConflict:
-                fresh = self.store.load(state.id, record_chain.project)
-                if fresh is None or fresh.deleted:
-                    return
-                state = fresh
-        log.warning("compliance: chain %s kept changing; it is re-checked with its next event", state.id)
+            self.handlers.apply_suppressions(state, matches.get(state.id, []), now=now)
 
     def _matches(self, states: list[RecordChain]) -> dict[UUID, list[Suppression]]:
         """Every active entry matching each chain's records, in one index round trip."""
@@ -327,3 +262,20 @@ class ComplianceProcessor(LogFollower):
                 )
             self._policies[key] = known
         return known
+
+
+class ComplianceProcessor(EmbeddedHost):
+    """The compliance processor on the embedded host (``dialstream up``)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        processor: Compliance,
+        *,
+        legacy_position: Callable[[], int] | None = None,
+        retry_seconds: float = 1.0,
+    ):
+        super().__init__(store, processor, legacy_position=legacy_position, retry_seconds=retry_seconds)
+
+    def expected(self, error: Exception) -> bool:
+        return isinstance(error, IndexUnavailable | TimeoutError)

@@ -119,6 +119,13 @@ class KafkaWorker:
             await consumer.stop()
             await dead_letters.stop()
 
+    def assignment(self) -> set[tuple[str, int]]:
+        """The partitions this member of the group holds now (topic names without the prefix)."""
+        consumer = self._consumer
+        if consumer is None:
+            return set()
+        return {(self.config.unprefixed(tp.topic), tp.partition) for tp in consumer.assignment()}
+
     async def seek_to_stored(self, assigned: Any) -> None:
         if self._consumer is None or not assigned:
             return

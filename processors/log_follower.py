@@ -1,57 +1,55 @@
-"""A processor that follows the event store's log on a thread of its own.
+"""A hosted thing that follows the event store's log (on the one lifecycle, :mod:`processors.host.lifecycle`).
 
-What the suppression index and the compliance processor share: wake on every append (other
+What the suppression index and the processors' embedded host share: wake on every append (other
 processes' appends are seen within half a second), catch up to the head, publish how far they
-got (read-your-writes for tests and callers), and retry after an error instead of dying — an
-outage of what they write to holds up only them, never the read models on the bus.
+got (read-your-writes for tests and callers), and retry after an error with a back-off instead
+of dying — an outage of what they write to holds up only them, never the read models on the bus.
+
+Input: the store's log; output and state: the subclass's; delivery guarantee: the subclass's
+(``catch_up`` runs again from ``position`` after a failure).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
 from dialstream.store import EventStore
+from processors.host.lifecycle import Backoff, Hosted
 
-log = logging.getLogger(__name__)
 
-
-class LogFollower:
+class LogFollower(Hosted):
     name = "follower"
 
     def __init__(self, store: EventStore, *, retry_seconds: float = 1.0):
+        # An outage (Redis down) is retried every retry_seconds, at most twice that apart.
+        super().__init__(backoff=Backoff(first_s=retry_seconds, max_s=2 * retry_seconds))
         self.store = store
         self.retry_seconds = retry_seconds
         self.position = 0
-        self.error: BaseException | None = None  # set while following fails
         self._progress = threading.Condition()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._seen = 0  # the store's append count when the last round started
 
     def catch_up(self) -> int:
         """Handle the log up to its head as it is now; return the position reached."""
         raise NotImplementedError
 
-    def expected(self, error: Exception) -> bool:
-        """An error the follower waits out quietly (an outage), rather than a bug to log."""
-        return False
+    # The lifecycle's hooks ---------------------------------------------------------------
 
-    # Hosting ---------------------------------------------------------------------------
+    def run_once(self) -> None:
+        self._seen = self.store.appends()
+        self.reached(self.catch_up())
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
+    def idle(self) -> None:
+        self.store.wait_for_append(self._seen, 0.5)
+
+    def interrupt(self) -> None:
+        self.store.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self.store.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
+    # Progress ----------------------------------------------------------------------------
 
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Block until the follower has handled the log up to ``position``."""
@@ -68,21 +66,3 @@ class LogFollower:
         with self._progress:
             self.position = position
             self._progress.notify_all()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            seen = self.store.appends()
-            try:
-                self.reached(self.catch_up())
-            except Exception as error:  # keep following: an outage or a bug must not end it
-                if not self.expected(error):
-                    log.exception("%s: following the log failed, retrying", self.name)
-                elif self.error is None:
-                    log.warning("%s: cannot follow the log: %s", self.name, error)
-                self.error = error
-                self._stopping.wait(self.retry_seconds)
-                continue
-            if self.error is not None:
-                log.info("%s: following the log again", self.name)
-                self.error = None
-            self.store.wait_for_append(seen, 0.5)

@@ -4,6 +4,11 @@ Events are stored with the topic ``"<tag>/v<schema_version>"`` and a msgspec JSO
 so a stored event is readable by anyone with the published schemas and is decoded
 without reflection. The notification log (the store's total order) is what the bus,
 the projections and, in production, the Kafka relay follow.
+
+The recorders are the library's *process* recorders (a tracking table beside the events):
+a processor handles a batch inside :meth:`EventStore.unit_of_work`, where the appends of the
+command handlers it calls are collected and stored with its tracking position in one insert,
+so a batch is either done with its position recorded or not done at all (exactly-once effect).
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -19,10 +27,12 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     Notification,
+    ProcessRecorder,
     StoredEvent,
+    Tracking,
     Transcoder,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteCursor, SQLiteFactory
+from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteFactory, SQLiteProcessRecorder
 
 from dialstream.store import sqlite_wal
 from dialstream.store.sqlite_wal import sqlite_path
@@ -34,6 +44,16 @@ S = TypeVar("S")
 
 class ConcurrencyConflict(Exception):
     """Another command changed one of the same aggregates first."""
+
+
+@dataclass(frozen=True)
+class TrackedBatch(Tracking):
+    """A processor's batch: the position it brings the processor to (``notification_id``) and
+    the one it started after. Recorded only if the stored position is not past ``after``: a
+    batch that overlaps one another worker recorded meanwhile (a rebalance, a zombie) fails
+    instead of storing the overlap's effects twice."""
+
+    after: int = 0
 
 
 class MsgspecTranscoder(Transcoder):
@@ -140,21 +160,29 @@ class LogEntry:
 CACHE_KIB = -65536  # negative: KiB, i.e. up to 64 MiB of page cache per connection
 
 
-class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """Inserts a batch with one ``executemany`` instead of one statement per event.
+class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
+    """Inserts a batch with one ``executemany`` instead of one statement per event, and a
+    processor's tracking record (``tracking=``) in the same transaction.
 
     Notification ids are the table's rowids; inside the write transaction nobody else
-    can insert, so the batch takes the ids that follow the current maximum.
+    can insert, so the batch takes consecutive ids that end at the last one inserted.
     """
 
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is not None:
+            # First: a position recorded already fails the transaction before any event is written.
+            self._insert_tracking(c, tracking)
+        if not stored_events:
+            return []
         # The (originator id, version) index takes random inserts; SQLite's default 2 MB page
         # cache would thrash on it once a store holds millions of events.
         c.execute(f"PRAGMA cache_size = {CACHE_KIB}")
-        c.execute(f"SELECT IFNULL(MAX(rowid), 0) FROM {self.events_table_name}")
-        first = c.fetchone()[0] + 1
+        # The insert comes before any read: a deferred transaction that read first cannot take
+        # the write lock once another connection has committed since ("database is locked" at
+        # once, without waiting), which a processor's frequent small commits made likely.
         c.executemany(
             self.insert_events_statement,
             [
@@ -167,7 +195,9 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 for s in stored_events
             ],
         )
-        return list(range(first, first + len(stored_events)))
+        c.execute("SELECT last_insert_rowid()")
+        last = int(c.fetchone()[0])
+        return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_log(
         self, after: int, limit: int, upto: int | None = None, topics: Sequence[str] = ()
@@ -207,6 +237,29 @@ class BatchSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             connection = sqlite3.connect(self.datastore.pool.db_name, timeout=30)
             followers.connection = connection
         return connection
+
+    def _insert_tracking(self, c: SQLiteCursor, tracking: Tracking) -> None:
+        if not isinstance(tracking, TrackedBatch):
+            super()._insert_tracking(c, tracking)
+            return
+        c.execute(
+            "INSERT INTO tracking VALUES (:name, :position) ON CONFLICT (application_name) DO UPDATE "
+            "SET notification_id = :position "
+            "WHERE tracking.notification_id < :position AND tracking.notification_id <= :after "
+            "RETURNING notification_id",
+            {"name": tracking.application_name, "position": tracking.notification_id, "after": tracking.after},
+        )
+        if c.fetchone() is None:
+            raise IntegrityError(f"{tracking.application_name} is past {tracking.after} already")
+
+    def select_tracking(self, prefix: str) -> dict[str, int]:
+        """Every tracking position recorded under a name that starts with ``prefix``."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT application_name, notification_id FROM tracking WHERE substr(application_name, 1, ?) = ?",
+                (len(prefix), prefix),
+            )
+            return {row[0]: row[1] for row in c.fetchall()}
 
     def select_heads(self, originator_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
         found: dict[UUID, tuple[int, str]] = {}
@@ -252,6 +305,25 @@ class WalSQLiteFactory(SQLiteFactory):
         pool._create_connection = create_normal  # type: ignore[method-assign]
 
 
+@dataclass
+class UnitOfWork:
+    """What one processor's batch appends, stored with its tracking position at the end."""
+
+    tracking: Tracking
+    stored: list[StoredEvent] = field(default_factory=list)
+    pending: dict[UUID, list[Event]] = field(default_factory=dict)  # loads inside see these
+    position: int = 0  # the last log position once committed
+
+    @property
+    def events(self) -> int:
+        return len(self.stored)
+
+
+# Context-local: only the appends of the thread (or task) handling the batch join it; the
+# gateway's appends on other threads go straight to the store meanwhile.
+_UNIT: ContextVar[UnitOfWork | None] = ContextVar("dialstream_unit_of_work", default=None)
+
+
 class EventStore(Application[UUID]):
     """Dialstream's one event-sourced application: every aggregate lives here."""
 
@@ -264,6 +336,57 @@ class EventStore(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=MsgspecTranscoder(), mapper_class=MsgspecMapper)
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    # Processing with exactly-once effect -----------------------------------------------
+
+    @contextmanager
+    def unit_of_work(
+        self, application_name: str, position: int, *, after: int | None = None
+    ) -> Iterator[UnitOfWork]:
+        """Handle what a processor read up to ``position`` (after ``after``, when given): every
+        append made inside (by the command handlers it calls, on this thread) is collected, and
+        stored at the end with the tracking record ``(application_name, position)`` in one
+        transaction.
+
+        Raises :class:`ConcurrencyConflict` at the end, storing nothing, when an aggregate
+        changed meanwhile, or ``position`` is not past the recorded one, or the recorded one is
+        past ``after`` (all or part of the batch was handled already);
+        :func:`dialstream.store.retry_on_conflict` tells these apart. An exception inside
+        stores nothing either.
+        """
+        if _UNIT.get() is not None:
+            raise RuntimeError("units of work do not nest")
+        tracking = (
+            Tracking(application_name=application_name, notification_id=position)
+            if after is None
+            else TrackedBatch(application_name=application_name, notification_id=position, after=after)
+        )
+        unit = UnitOfWork(tracking)
+        token = _UNIT.set(unit)
+        try:
+            yield unit
+        finally:
+            _UNIT.reset(token)
+        try:
+            positions = self.recorder.insert_events(unit.stored, tracking=unit.tracking)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(str(error)) from error
+        if unit.stored:
+            self.wake()
+            unit.position = max(positions) if positions else self.position()
+
+    def tracked(self, application_name: str) -> int | None:
+        """The last position recorded for ``application_name`` (None if none yet)."""
+        return cast(ProcessRecorder, self.recorder).max_tracking_id(application_name)
+
+    def tracked_under(self, prefix: str) -> dict[str, int]:
+        """The positions of every tracking name starting with ``prefix`` (a processor's
+        partitions on Kafka: ``"<processor>@<topic>/<partition>"``)."""
+        found: dict[str, int] = cast(Any, self.recorder).select_tracking(prefix)
+        return found
 
     # Writing -------------------------------------------------------------------------
 
@@ -282,11 +405,19 @@ class EventStore(Application[UUID]):
         A bulk writer (an import drafting rows in worker processes) encodes events where
         the CPU is free; they are stored byte for byte, in one transaction with ``events``.
         """
+        unit = _UNIT.get()
         if not encoded and not events:
-            return self.position()
+            return 0 if unit is not None else self.position()
         if encoded and (self.mapper.compressor or self.mapper.cipher):
             raise ValueError("pre-encoded events cannot be stored with compression or encryption on")
         stored = [*encoded, *(self.mapper.to_stored_event(event) for event in events)]
+        if unit is not None:
+            if encoded:
+                raise ValueError("pre-encoded events are not collected in a unit of work")
+            unit.stored += stored
+            for event in events:
+                unit.pending.setdefault(event.originator_id, []).append(event)
+            return 0  # stored (and given positions) when the unit of work ends
         try:
             positions = self.recorder.insert_events(stored)
         except IntegrityError as error:
@@ -305,9 +436,18 @@ class EventStore(Application[UUID]):
         if not aggregate_ids:
             return {}
         heads: dict[UUID, tuple[int, str]] = cast(Any, self.recorder).select_heads(aggregate_ids)
+        unit = _UNIT.get()
+        if unit is not None:
+            for aggregate_id in aggregate_ids:
+                if pending := unit.pending.get(aggregate_id):
+                    heads[aggregate_id] = (pending[-1].originator_version, stored_topic(pending[-1]))
         return heads
 
     def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
+        unit = _UNIT.get()
+        if unit is not None and (pending := unit.pending.get(aggregate_id)):
+            # Inside a unit of work a handler sees what it decided earlier in the same batch.
+            return project(None, [*self.events.get(aggregate_id), *pending])
         try:
             return cast(S | None, self.repository.get(aggregate_id, projector_func=cast(Any, project)))
         except AggregateNotFoundError:
@@ -323,7 +463,7 @@ class EventStore(Application[UUID]):
         """The log after ``after`` (up to ``upto``) as stored, each event decoded when asked."""
         mapper = cast(MsgspecMapper, self.mapper)
         plain = mapper.plain if mapper.cipher or mapper.compressor else None
-        if isinstance(self.recorder, BatchSQLiteApplicationRecorder):
+        if isinstance(self.recorder, BatchSQLiteProcessRecorder):
             rows = self.recorder.select_log(after, limit, upto)
         else:
             notifications = self.recorder.select_notifications(
@@ -340,7 +480,7 @@ class EventStore(Application[UUID]):
         """The events after ``after`` (up to ``upto``), in log order; with ``topics``, only
         events of those stored topics, filtered in the store before anything is decoded."""
         mapper = cast(MsgspecMapper, self.mapper)
-        if isinstance(self.recorder, BatchSQLiteApplicationRecorder):
+        if isinstance(self.recorder, BatchSQLiteProcessRecorder):
             log = self.recorder.select_log(after, limit, upto, topics)
             return [(position, cast(Event, mapper.decode(topic, state))) for position, topic, state in log]
         notifications: Sequence[Notification] = self.recorder.select_notifications(
@@ -389,7 +529,7 @@ def store_env(database_url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "dialstream.store.events:WalSQLiteFactory",
             "SQLITE_DBNAME": sqlite_path(database_url),
             "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "dialstream.store.events:BatchSQLiteApplicationRecorder",
+            "PROCESS_RECORDER_TOPIC": "dialstream.store.events:BatchSQLiteProcessRecorder",
         }
     if url.scheme in ("postgresql", "postgres"):
         return {
@@ -400,6 +540,6 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_POOL_SIZE": "5",
-            "APPLICATION_RECORDER_TOPIC": "dialstream.store.postgres_recorder:ArraysPostgresApplicationRecorder",
+            "PROCESS_RECORDER_TOPIC": "dialstream.store.postgres_recorder:ArraysPostgresProcessRecorder",
         }
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")

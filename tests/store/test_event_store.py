@@ -222,6 +222,83 @@ class EventStoreContract:
             assert registry.decode_any(record.state) == event
 
 
+    # Tracking: a processor's effects and its position in one transaction ---------------
+
+    def test_events_appended_in_a_unit_of_work_are_stored_with_its_tracking_position(
+        self, store: EventStore, reopen: Callable[[], EventStore]
+    ) -> None:
+        first, second = uuid4(), uuid4()
+        assert store.tracked("processor") is None
+        with store.unit_of_work("processor", 7) as unit:
+            store.append(opened(first))
+            store.append(opened(second, "Globex"))
+            assert store.position() == 0, "nothing is stored before the unit of work ends"
+            inside = store.load(first, account.project)
+            assert inside is not None and inside.settings.general.account_name == "Acme Collections", "a handler sees its own appends"
+        assert unit.events == 2 and unit.position == store.position() == 2
+        again = reopen()
+        assert again.tracked("processor") == 7
+        assert [state_of([e]).settings.general.account_name for _, e in again.read(after=0)] == ["Acme Collections", "Globex"]
+
+    def test_a_second_unit_of_work_at_the_same_position_fails_and_stores_nothing(
+        self, store: EventStore, reopen: Callable[[], EventStore]
+    ) -> None:
+        with store.unit_of_work("processor", 3):
+            store.append(opened(uuid4()))
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work("processor", 3):
+            store.append(opened(uuid4(), "Replayed"))
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work("processor", 2):
+            store.append(opened(uuid4(), "Older"))
+        again = reopen()
+        assert again.position() == 1 and again.tracked("processor") == 3
+        assert again.tracked("another processor") is None, "positions are per processor"
+
+    def test_a_batch_that_overlaps_one_recorded_meanwhile_fails_and_stores_nothing(
+        self, store: EventStore
+    ) -> None:
+        with store.unit_of_work("p@records/0", 10, after=0):
+            store.append(opened(uuid4()))
+        # Another worker took the partition from offset 5 before the first one recorded 10.
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work("p@records/0", 20, after=5):
+            store.append(opened(uuid4(), "Overlap"))
+        assert store.position() == 1 and store.tracked("p@records/0") == 10
+        with store.unit_of_work("p@records/0", 20, after=10):
+            store.append(opened(uuid4(), "Next"))
+        with store.unit_of_work("p@records/0", 30, after=25):  # records 20-24 are gone (retention)
+            pass
+        assert store.position() == 2 and store.tracked("p@records/0") == 30
+
+    def test_the_positions_of_a_processors_partitions_are_listed_by_prefix(self, store: EventStore) -> None:
+        for name, position in (("p@records/0", 4), ("p@records/1", 9), ("q@records/0", 2), ("p", 1)):
+            with store.unit_of_work(name, position):
+                pass
+        assert store.tracked_under("p@") == {"p@records/0": 4, "p@records/1": 9}
+        assert store.tracked_under("r@") == {}
+
+    def test_a_conflicting_event_in_a_unit_of_work_stores_neither_events_nor_position(
+        self, store: EventStore
+    ) -> None:
+        taken = uuid4()
+        store.append(opened(taken))
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work("processor", 5):
+            store.append(opened(uuid4(), "Innocent"))
+            store.append(opened(taken, "Clash"))  # version 1 of an aggregate that has it
+        assert store.position() == 1 and store.tracked("processor") is None
+
+    def test_a_unit_of_work_that_raises_stores_nothing(self, store: EventStore) -> None:
+        with pytest.raises(RuntimeError), store.unit_of_work("processor", 4):
+            store.append(opened(uuid4()))
+            raise RuntimeError("the handler failed")
+        assert store.position() == 0 and store.tracked("processor") is None
+        store.append(opened(uuid4()))
+        assert store.position() == 1, "appends outside a unit of work go straight to the store"
+
+    def test_a_unit_of_work_with_no_effect_records_only_the_position(self, store: EventStore) -> None:
+        with store.unit_of_work("processor", 9) as unit:
+            pass
+        assert unit.events == 0 and store.position() == 0 and store.tracked("processor") == 9
+
+
 class TestSQLiteEventStore(EventStoreContract):
     @pytest.fixture
     def database_url(self, tmp_path: Path) -> str:

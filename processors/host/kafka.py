@@ -1,0 +1,124 @@
+"""The Kafka processor host: runs one :class:`~processors.host.processor.Processor` as a Kafka
+consumer group (``dialstream worker NAME`` on ``DIALSTREAM_BUS=kafka://…``; ``dialstream up``
+on Kafka hosts it in process).
+
+Input: the Kafka topics that carry the event types the processor reads (records keyed by
+aggregate id, so each aggregate's events stay in one partition, in order); workers of one
+name share the partitions, so two workers split the work and neither repeats the other's.
+Output: what the processor's handlers append to the event store. State: per partition, the
+next offset, as the tracking record ``"<processor>@<topic>/<partition>"`` in the event store,
+written in the same transaction as the events the partition's batch caused — a rebalance, a
+zombie or a SIGKILL can make a batch be handled again, never stored twice (its tracking
+record is there already: the conflict is recognised and the batch skipped). On assignment the
+consumer seeks to those offsets. Delivery: exactly-once effect per record.
+
+The processor's wait for the read models and the suppression index uses log positions: each
+record carries the event's position in the store (the ``position`` header), so a batch's
+``upto`` is the last of them.
+
+Hosting: :class:`processors.kafka_worker.KafkaWorker` (consumer group, dead letters, retry of
+a failing partition) on an asyncio loop that :class:`KafkaHost` runs on the one lifecycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from dialstream.store import EventStore, retry_on_conflict
+from processors.host.lifecycle import Backoff, Hosted
+from processors.host.processor import Batch, Processor
+from processors.kafka import KafkaConfig, create_topics
+from processors.kafka_worker import KafkaWorker
+from projections.base import PartitionItem
+
+
+def tracking_name(processor: str, topic: str, partition: int) -> str:
+    return f"{processor}@{topic}/{partition}"
+
+
+class ProcessorPartitions:
+    """The :class:`processors.kafka_worker.PartitionHandler` of a processor: one partition's
+    records handled in a unit of work that records the partition's next offset."""
+
+    def __init__(self, store: EventStore, processor: Processor):
+        self.store = store
+        self.processor = processor
+        self.name = processor.name
+        self.reads = tuple(processor.reads)
+        self.topics = tuple(sorted({cls.TOPIC for cls in processor.reads}))
+        self.stopping = lambda: False
+
+    def next_offsets(self) -> dict[tuple[str, int], int]:
+        offsets: dict[tuple[str, int], int] = {}
+        prefix = f"{self.name}@"
+        for name, next_offset in self.store.tracked_under(prefix).items():
+            topic, _, partition = name[len(prefix) :].rpartition("/")
+            offsets[(topic, int(partition))] = next_offset
+        return offsets
+
+    def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
+        if not items:
+            return 0
+        name = tracking_name(self.name, topic, partition)
+        next_offset = items[-1][0] + 1
+
+        def attempt() -> int:
+            # Records below the stored offset were handled already (by this worker before a
+            # failure, or by another before a rebalance): they are dropped, and the unit of work
+            # records only if nobody records past the first remaining one meanwhile.
+            recorded = self.store.tracked(name) or 0
+            remaining = [item for item in items if item[0] >= recorded]
+            if not remaining:
+                return 0
+            events = [e for _, _, e in remaining if e is not None and isinstance(e, self.reads)]
+            upto = max((position for _, position, _ in remaining if position is not None), default=0)
+            with self.store.unit_of_work(name, next_offset, after=remaining[0][0]):
+                if events and not self.processor.nothing_to_do(0, upto):
+                    self.processor.handle(Batch(events=events, upto=upto, stopping=self.stopping))
+            return len(events)
+
+        done = retry_on_conflict(
+            attempt, settled=lambda: (self.store.tracked(name) or 0) >= next_offset, what=name
+        )
+        return done or 0
+
+
+class KafkaHost(Hosted):
+    """A processor's consumer group member, on the one lifecycle (a worker that fails is
+    started again after a back-off; its partitions meanwhile go to the other workers)."""
+
+    def __init__(self, store: EventStore, processor: Processor, config: KafkaConfig):
+        super().__init__(name=f"{processor.name}-kafka", backoff=Backoff(first_s=1.0, max_s=15.0))
+        self.partitions = ProcessorPartitions(store, processor)
+        self.partitions.stopping = lambda: self.stopping
+        self.config = config
+        self.worker: KafkaWorker | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_consuming: asyncio.Event | None = None
+
+    def run_once(self) -> None:
+        """Consume until stopped (one round lasts as long as the consumer runs)."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._consume())
+        finally:
+            self._loop = None
+            loop.close()
+
+    async def _consume(self) -> None:
+        self._stop_consuming = asyncio.Event()
+        if self.stopping:
+            return
+        await create_topics(self.config)
+        self.worker = KafkaWorker(self.partitions, self.config)
+        await self.worker.run(self._stop_consuming)
+
+    def idle(self) -> None:
+        return  # a round ends only when stopping (or failing, which backs off)
+
+    def interrupt(self) -> None:
+        loop, stop = self._loop, self._stop_consuming
+        if loop is not None and stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
