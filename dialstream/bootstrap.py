@@ -15,6 +15,7 @@ from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
 from domain import account
 from processors.bus import Bus
 from processors.embedded_bus import EmbeddedBus
+from processors.host.schedule import Scheduler
 from processors.predial import PreDialValidator
 from processors.suppression_expiry import SuppressionExpirySweeper
 from processors.suppression_index import SuppressionIndex
@@ -164,30 +165,48 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         ),
     )
     if COMPLIANCE in hosted:
-        from processors.compliance import ComplianceProcessor
+        from dialstream.compliance_handlers import ComplianceHandlers
+        from processors.compliance import Compliance, ComplianceProcessor
 
-        runtime.services[COMPLIANCE] = ComplianceProcessor(
+        processor = Compliance(
             store,
+            ComplianceHandlers(store),
             runtime.suppression_index,
-            projections,
             runtime.catalogue,
             runtime.suppression_lists,
             runtime.records,
             RecordSuppressionQueries(views),
             runtime.wait,
         )
+        if settings.bus.startswith("kafka://"):  # a consumer group: N workers share the partitions
+            from processors.host.kafka import KafkaHost
+            from processors.kafka import KafkaConfig
+
+            config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
+            runtime.services[COMPLIANCE] = KafkaHost(store, processor, config)
+        else:  # a store from before tracking records kept the position with the read models
+            runtime.services[COMPLIANCE] = ComplianceProcessor(
+                store, processor, legacy_position=lambda: projections.position(COMPLIANCE)
+            )
+    # Periodic work: one scheduler per schedule, each holding its lease in the read models'
+    # database, which every process of a deployment shares.
     if SUPPRESSION_EXPIRY in hosted:
-        runtime.services[SUPPRESSION_EXPIRY] = SuppressionExpirySweeper(
+        from processors import suppression_expiry
+
+        expiry = SuppressionExpirySweeper(
             runtime.suppression_lists,
             lambda account_id, list_id, keys: runtime.handlers.expire_suppression_entries(
                 account_id, list_id, keys
             ).position,
             runtime.wait,
+            head=store.position,
         )
+        runtime.services[SUPPRESSION_EXPIRY] = Scheduler(suppression_expiry.scheduled(expiry), views)
     if RETENTION in hosted:
-        from processors.retention import RetentionSweeper
+        from processors import retention
 
-        runtime.services[RETENTION] = RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
+        sweeper = retention.RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
+        runtime.services[RETENTION] = Scheduler(retention.scheduled(sweeper), views)
     return runtime
 
 

@@ -19,16 +19,23 @@ against the store before the chain is deleted:
   the decision and the append is a ``ConcurrencyConflict``: the batch is decided again
   once on fresh heads, and if it conflicts again it waits for the next sweep.
 
-Deleting a chain twice, or one that changed after the decision, is therefore impossible,
-and two sweepers (two processes) only duplicate work. A list whose rule no longer parses
-is skipped with a warning; one failing list does not stop the others.
+Deleting a chain twice, or one that changed after the decision, is therefore impossible.
+A list whose rule no longer parses is skipped with a warning; one failing list does not
+stop the others.
+
+Hosting: :func:`scheduled` declares the sweep for the one scheduler
+(:mod:`processors.host.schedule`): every 15 minutes, run by the one process of the
+deployment that holds the ``retention`` lease, which checks it before each batch and stops
+writing once another process took it over. Input: the ``catalogue`` and ``records`` read
+models and the event store; output: ``record_chain.deleted`` events; state: none of its own
+(the lease and the last run are the scheduler's). Run: ``dialstream up`` hosts it;
+``dialstream worker retention`` on Kafka, as many as you like (one sweeps at a time).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,11 +44,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialstream.clock import utc_now
-from dialstream.store import ConcurrencyConflict, EventStore
+from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict
 from domain import record_chain, retention
 from domain.contact_list import ContactList
 from domain.record_chain import Head
 from domain.selection import Rule, SelectionError, parse
+from processors.host.lease import LeaseLost
+from processors.host.schedule import Every, Schedule, Tick
 from projections.catalogue import CONTACT_LIST, CatalogueQueries
 from projections.records import RecordQueries
 from schemas.base import Event
@@ -51,7 +60,12 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 INTERVAL_S = 900.0
+NAME = "retention"
 
+
+def scheduled(sweeper: RetentionSweeper, every_s: float = INTERVAL_S) -> Schedule:
+    """The sweep's schedule: every 15 minutes, by one process of the deployment at a time."""
+    return Schedule(NAME, Every(every_s), sweeper)
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class _Policy:
 
 
 class RetentionSweeper:
-    """Deletes expired chains; ``sweep()`` once, or ``run()`` / ``start()`` periodically."""
+    """Deletes expired chains: ``sweep()`` once; hosted periodically by :func:`scheduled`."""
 
     def __init__(
         self,
@@ -92,7 +106,6 @@ class RetentionSweeper:
         clock: Callable[[], datetime] = utc_now,
         *,
         batch: int = BATCH,
-        interval_s: float = INTERVAL_S,
     ):
         if not 0 < batch <= BATCH:
             raise ValueError(f"batch must be 1-{BATCH}")
@@ -101,51 +114,39 @@ class RetentionSweeper:
         self.records = records
         self.clock = clock
         self.batch = batch
-        self.interval_s = interval_s
-        self.error: BaseException | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None  # the last list that failed, if any
 
-    # Hosting (the bootstrap's Service protocol) ------------------------------------------
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self.run, args=(self._stopping, self.interval_s), name="retention", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def run(self, stopping: threading.Event, interval_s: float = INTERVAL_S) -> None:
-        """Sweep, then wait ``interval_s``, until ``stopping`` is set."""
-        while not stopping.is_set():
-            try:
-                report = self.sweep(stopping=stopping)
-            except Exception as error:  # a failing sweep must not end the loop
-                log.exception("retention: sweep failed")
-                self.error = error
-            else:
-                if report.deleted:
-                    log.info("retention: %d chains deleted from %d lists", report.deleted, report.lists)
-            stopping.wait(interval_s)
+    def __call__(self, tick: Tick) -> SweepReport:
+        """The scheduled job: a sweep at the tick's time that stops writing once the lease is lost."""
+        report = self.sweep(tick.now, stopping=tick.stopping, fence=tick.check)
+        if report.deleted:
+            log.info("retention: %d chains deleted from %d lists", report.deleted, report.lists)
+        return report
 
     # Sweeping ------------------------------------------------------------------------------
 
-    def sweep(self, now: datetime | None = None, *, stopping: threading.Event | None = None) -> SweepReport:
-        """One pass over every list; ``now`` (default: the clock) is the time decided at."""
+    def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        stopping: Callable[[], bool] = lambda: False,
+        fence: Callable[[], object] = lambda: None,
+    ) -> SweepReport:
+        """One pass over every list; ``now`` (default: the clock) is the time decided at.
+
+        ``fence`` runs before each batch of deletions and raises to stop the sweep (a
+        scheduler's lease taken over: :class:`processors.host.lease.LeaseLost`)."""
         now = now if now is not None else self.clock()
         lists = deleted = 0
         for policy in self._policies():
-            if stopping is not None and stopping.is_set():
+            if stopping():
                 break
             lists += 1
             try:
-                for batch in self._sweep_list(policy, now, stopping):
+                for batch in self._sweep_list(policy, now, stopping, fence):
                     deleted += batch
+            except LeaseLost:
+                raise
             except Exception as error:
                 log.exception("retention: list %s failed", policy.contact_list.id)
                 self.error = error
@@ -186,7 +187,9 @@ class RetentionSweeper:
                         break
                 yield _Policy(contact_list, settings, rule, zone, retention.describe(settings))
 
-    def _sweep_list(self, policy: _Policy, now: datetime, stopping: threading.Event | None) -> Iterator[int]:
+    def _sweep_list(
+        self, policy: _Policy, now: datetime, stopping: Callable[[], bool], fence: Callable[[], object]
+    ) -> Iterator[int]:
         """The number of chains each batch deleted."""
         candidates: list[_Candidate] = []
         for records in _chains(self.records.iterate(policy.contact_list.id)):
@@ -194,31 +197,35 @@ class RetentionSweeper:
             if policy.expired(records, imported_at, now):
                 candidates.append(_Candidate(UUID(records[0]["chain_id"]), records[0]["client_id"]))
             if len(candidates) >= self.batch:
-                yield self._delete(policy, candidates, now)
+                yield self._delete(policy, candidates, now, fence)
                 candidates = []
-                if stopping is not None and stopping.is_set():
+                if stopping():
                     return
         if candidates:
-            yield self._delete(policy, candidates, now)
+            yield self._delete(policy, candidates, now, fence)
 
-    def _delete(self, policy: _Policy, candidates: list[_Candidate], now: datetime) -> int:
-        for attempt in (1, 2):
-            events = self._deletions(policy, candidates, now)
-            if not events:
+    def _delete(
+        self, policy: _Policy, candidates: list[_Candidate], now: datetime, fence: Callable[[], object]
+    ) -> int:
+        deciding: list[Event] = []
+
+        def attempt() -> int:
+            deciding[:] = self._deletions(policy, candidates, now)
+            if not deciding:
                 return 0
-            try:
-                self.store.append(events)
-            except ConcurrencyConflict:
-                if attempt == 2:
-                    log.warning(
-                        "retention: list %s: %d chains changed while being deleted; left for the next sweep",
-                        policy.contact_list.id,
-                        len(events),
-                    )
-                    return 0
-                continue
-            return len(events)
-        return 0
+            fence()
+            self.store.append(deciding)
+            return len(deciding)
+
+        try:
+            return retry_on_conflict(attempt, attempts=2, what="retention") or 0
+        except ConcurrencyConflict:
+            log.warning(
+                "retention: list %s: %d chains changed while being deleted; left for the next sweep",
+                policy.contact_list.id,
+                len(deciding),
+            )
+            return 0
 
     def _deletions(self, policy: _Policy, candidates: list[_Candidate], now: datetime) -> list[Event]:
         """The deletion events of the candidates that still qualify on the event store."""

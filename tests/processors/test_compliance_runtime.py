@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, SUPPRESSION_EXPIRY, SUPPRESSION_INDEX, Runtime
 from domain.suppression_list import CreateSuppressionList, EntryInput
+from processors.host.schedule import Scheduler
 from processors.predial import PreDialRequest
 from processors.suppression_expiry import SuppressionExpirySweeper
 from processors.suppression_projection import SuppressionIndexFollower
@@ -81,7 +82,9 @@ def test_entries_of_a_list_kept_today_expire_by_event_after_the_local_midnight(t
         )
         settle(runtime, added.done.position)
         assert gate(runtime) == ["suppressed"]
-        sweeper = runtime.services[SUPPRESSION_EXPIRY]
+        scheduler = runtime.services[SUPPRESSION_EXPIRY]
+        assert isinstance(scheduler, Scheduler)
+        sweeper = scheduler.schedule.job
         assert isinstance(sweeper, SuppressionExpirySweeper)
         assert sweeper.sweep(datetime.now(UTC)) == 0, "not before the end of the day"
         assert sweeper.sweep(datetime.now(UTC) + timedelta(days=1, hours=1)) == 1

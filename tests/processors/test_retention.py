@@ -6,7 +6,6 @@ they want to, so a read model that lags behind the store is a step of the test, 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,9 @@ from domain import record_chain
 from domain.account import UpdateSettings
 from domain.codes import RecordStatus, RecordType
 from domain.contact_list import ChangeContactList, CreateContactList
-from processors.retention import RetentionSweeper, SweepReport
+from processors.host.lease import Lease
+from processors.host.schedule import Scheduler
+from processors.retention import RetentionSweeper, SweepReport, scheduled
 from schemas.base import Event
 from schemas.lists import ContactListSettings, Retention, RetentionScope
 from schemas.records import Record, RecordChainDeleted, RecordChainImported, RecordChainReplaced
@@ -348,21 +349,16 @@ def test_a_retention_rule_changed_between_sweeps(runtime: Runtime, account: UUID
 # Hosting ----------------------------------------------------------------------------------
 
 
-def test_run_sweeps_until_stopped(runtime: Runtime, account: UUID) -> None:
+def test_the_scheduler_sweeps_until_stopped_and_gives_the_lease_back(runtime: Runtime, account: UUID) -> None:
     list_id = new_list(runtime, account, 1, "all")
     store(runtime, chain(list_id, account, "C1", READY))
-    stopping = threading.Event()
-    worker = sweeper(runtime)
-    thread = threading.Thread(target=worker.run, args=(stopping, 0.05))
-    thread.start()
+    worker = Scheduler(scheduled(sweeper(runtime), every_s=0.05), runtime.views, lease_s=1.0)
+    worker.start()
     deadline = time.monotonic() + 10
-    while not deletions(runtime) and time.monotonic() < deadline:
+    while worker.runs < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    stopping.set()
-    thread.join(5)
-    assert not thread.is_alive() and worker.error is None
-    assert len(deletions(runtime)) == 1
-
-    worker.start()  # the bootstrap's Service protocol
     worker.stop(timeout=5)
-    assert worker.error is None
+    assert not worker.running and worker.error is None
+    assert worker.runs >= 2, "swept again after the interval"
+    assert len(deletions(runtime)) == 1
+    assert not worker.holding and Lease(runtime.views, "retention").acquire() is not None, "released"
