@@ -23,6 +23,7 @@ a failing partition) on an asyncio loop that :class:`KafkaHost` runs on the one 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 from dialstream.store import EventStore, retry_on_conflict
@@ -31,6 +32,9 @@ from processors.host.processor import Batch, Processor
 from processors.kafka import KafkaConfig, create_topics
 from processors.kafka_worker import KafkaWorker
 from projections.base import PartitionItem
+
+# How often a partition whose records can have no effect records its offset, at most.
+IDLE_RECORD_S = 2.0
 
 
 def tracking_name(processor: str, topic: str, partition: int) -> str:
@@ -48,6 +52,7 @@ class ProcessorPartitions:
         self.reads = tuple(processor.reads)
         self.topics = tuple(sorted({cls.TOPIC for cls in processor.reads}))
         self.stopping = lambda: False
+        self._recorded_at: dict[str, float] = {}  # tracking name -> time.monotonic() of its last record
 
     def next_offsets(self) -> dict[tuple[str, int], int]:
         offsets: dict[tuple[str, int], int] = {}
@@ -57,11 +62,16 @@ class ProcessorPartitions:
             offsets[(topic, int(partition))] = next_offset
         return offsets
 
+    def needs_events(self, upto: int) -> bool:
+        return upto < 0 or not self.processor.nothing_to_do(0, upto)
+
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         if not items:
             return 0
         name = tracking_name(self.name, topic, partition)
         next_offset = items[-1][0] + 1
+        if self._idle_and_recorded_lately(name, items):
+            return 0
 
         def attempt() -> int:
             # Records below the stored offset were handled already (by this worker before a
@@ -81,7 +91,18 @@ class ProcessorPartitions:
         done = retry_on_conflict(
             attempt, settled=lambda: (self.store.tracked(name) or 0) >= next_offset, what=name
         )
+        self._recorded_at[name] = time.monotonic()
         return done or 0
+
+    def _idle_and_recorded_lately(self, name: str, items: Sequence[PartitionItem]) -> bool:
+        """Whether these records can have no effect and the partition's offset was recorded less
+        than IDLE_RECORD_S ago. A commit per fetched batch of a million imported chains fought
+        the import for the store's write lock; a range that can have no effect has none when it
+        is delivered again either, so its offset may lag behind."""
+        upto = max((position for _, position, _ in items if position is not None), default=-1)
+        if self.needs_events(upto):
+            return False
+        return time.monotonic() - self._recorded_at.get(name, float("-inf")) < IDLE_RECORD_S
 
 
 class KafkaHost(Hosted):
