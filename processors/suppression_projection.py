@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from dialstream.store import EventStore, stored_topic_of
-from processors.log_follower import LogFollower
+from processors.host.log_follower import LogFollower
 from processors.suppression_index import (
     IndexUnavailable,
     Matches,

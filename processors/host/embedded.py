@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from dialstream.store import EventStore, retry_on_conflict
+from processors.host.log_follower import LogFollower
 from processors.host.processor import Batch, Processor, stored_topics
-from processors.log_follower import LogFollower
 from schemas.base import Event
 
 log = logging.getLogger(__name__)
