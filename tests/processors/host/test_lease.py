@@ -3,14 +3,12 @@ holder on a connection of its own, time from a hand-moved clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from processors.host.lease import Lease, LeaseLost
-from projections.sql import Database, connect
+from projections.sql import Database
 
 T0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -24,25 +22,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'views.sqlite'}"
-    url: str = request.getfixturevalue("fresh_postgres_database")
-    return url
-
-
-@pytest.fixture
-def connections(database_url: str) -> Iterator[list[Database]]:
-    """Two connections to one database: two processes' worth."""
-    opened: list[Database] = [connect(database_url), connect(database_url)]
-    try:
-        yield opened
-    finally:
-        for db in opened:
-            db.close()
 
 
 def test_one_holder_at_a_time_and_a_new_token_for_each_tenure(connections: list[Database]) -> None:

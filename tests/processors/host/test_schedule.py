@@ -5,34 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from processors.host.lease import LeaseLost
 from processors.host.schedule import Cron, Every, Schedule, Scheduler, Tick
-from projections.sql import Database, connect
+from projections.sql import Database
 from tests.processors.host.test_lease import T0, Clock
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'views.sqlite'}"
-    url: str = request.getfixturevalue("fresh_postgres_database")
-    return url
-
-
-@pytest.fixture
-def connections(database_url: str) -> Iterator[list[Database]]:
-    opened: list[Database] = [connect(database_url), connect(database_url)]
-    try:
-        yield opened
-    finally:
-        for db in opened:
-            db.close()
 
 
 class Recording:
