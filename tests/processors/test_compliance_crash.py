@@ -47,6 +47,27 @@ def _suppressed_count(events_file: Path) -> int:
         connection.close()
 
 
+def suppress_and_import(client: httpx.Client, source: Path, list_name: str) -> UUID:
+    """A required suppression list holding NUMBER, then ``source`` imported into a new contact
+    list (its id is returned): the compliance processor has every even row to mark."""
+    made = client.post("/api/v1/suppression-lists", json={"name": "internal dnc", "required": True})
+    assert made.status_code == 201, made.text
+    added = client.post(
+        f"/api/v1/suppression-lists/{made.json()['id']}/entries",
+        json={"entries": [{"kind": "phone", "value": NUMBER}]},
+    )
+    assert added.status_code == 200, added.text
+    created = client.post("/api/v1/contact-lists", json={"name": list_name})
+    assert created.status_code == 201, created.text
+    list_id = UUID(created.json()["id"])
+    with source.open("rb") as file:
+        uploaded = client.post(
+            f"/api/v1/contact-lists/{list_id}/imports", files={"file": ("c.csv", file)}, timeout=60
+        )
+    assert uploaded.status_code == 202, uploaded.text
+    return list_id
+
+
 def _log(store: EventStore) -> list[tuple[int, object]]:
     found: list[tuple[int, object]] = []
     after = 0
@@ -66,19 +87,7 @@ def test_a_kill_inside_a_compliance_pass_neither_loses_nor_repeats_an_effect(tmp
         base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {SECRET}"}, timeout=60
     )
     try:
-        made = client.post("/api/v1/suppression-lists", json={"name": "internal dnc", "required": True})
-        assert made.status_code == 201, made.text
-        added = client.post(
-            f"/api/v1/suppression-lists/{made.json()['id']}/entries",
-            json={"entries": [{"kind": "phone", "value": NUMBER}]},
-        )
-        assert added.status_code == 200, added.text
-        created = client.post("/api/v1/contact-lists", json={"name": "crash"})
-        assert created.status_code == 201, created.text
-        list_id = UUID(created.json()["id"])
-        with source.open("rb") as file:
-            uploaded = client.post(f"/api/v1/contact-lists/{list_id}/imports", files={"file": ("c.csv", file)})
-        assert uploaded.status_code == 202, uploaded.text
+        list_id = suppress_and_import(client, source, "crash")
 
         deadline = time.monotonic() + 240
         while (marked := _suppressed_count(events_file)) < expected // 4:

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from uuid import UUID
 
 import httpx
 import pytest
@@ -24,7 +23,7 @@ from tests import redis
 from tests.imports.test_resume import SECRET, _free_port
 from tests.kafka import Broker
 from tests.kafka_support import kafka_env, kafka_settings
-from tests.processors.test_compliance_crash import NUMBER, ROWS, _file, _log, _suppressed_count
+from tests.processors.test_compliance_crash import ROWS, _file, _log, _suppressed_count, suppress_and_import
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -76,21 +75,7 @@ def test_a_killed_compliance_worker_loses_and_doubles_nothing(tmp_path: Path, ka
                 lambda: "compliance: assigned" in worker_log.read_text(),
                 worker_log,
             )
-            made = client.post("/api/v1/suppression-lists", json={"name": "internal dnc", "required": True})
-            assert made.status_code == 201, made.text
-            added = client.post(
-                f"/api/v1/suppression-lists/{made.json()['id']}/entries",
-                json={"entries": [{"kind": "phone", "value": NUMBER}]},
-            )
-            assert added.status_code == 200, added.text
-            created = client.post("/api/v1/contact-lists", json={"name": "kafka kill"})
-            assert created.status_code == 201, created.text
-            list_id = UUID(created.json()["id"])
-            with source.open("rb") as file:
-                uploaded = client.post(
-                    f"/api/v1/contact-lists/{list_id}/imports", files={"file": ("c.csv", file)}, timeout=60
-                )
-            assert uploaded.status_code == 202, uploaded.text
+            list_id = suppress_and_import(client, source, "kafka kill")
 
             _wait_for(
                 "compliance did not start marking",
