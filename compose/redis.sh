@@ -15,7 +15,7 @@
 # a unix socket. Persistence: no periodic snapshots and no append-only file (nothing is
 # written while it runs); one snapshot when it is stopped, loaded on the next start.
 # Hashes stay compact listpacks up to 256 fields (Redis's default is 128): the suppression
-# index (processors/suppression_redis.py) then holds ~50,000,000 entries compactly, ~20,000,000
+# index (processors/suppression/redis_index.py) then holds ~50,000,000 entries compactly, ~20,000,000
 # with the defaults.
 set -euo pipefail
 

@@ -13,13 +13,13 @@ from dialstream.settings import Settings, SettingsError
 from dialstream.store import ConcurrencyConflict, EventStore, store_env, stored_topic_of
 from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
 from domain import account
-from processors.bus import Bus
-from processors.embedded_bus import EmbeddedBus
+from processors.bus.embedded import EmbeddedBus
+from processors.bus.port import Bus
+from processors.compliance.predial import PreDialValidator
 from processors.host.schedule import Scheduler
-from processors.predial import PreDialValidator
-from processors.suppression_expiry import SuppressionExpirySweeper
-from processors.suppression_index import SuppressionIndex
-from processors.suppression_projection import FollowedIndex, SuppressionIndexFollower
+from processors.suppression.expiry import SuppressionExpirySweeper
+from processors.suppression.index import SuppressionIndex
+from processors.suppression.projection import FollowedIndex, SuppressionIndexFollower
 from projections.attempt_history import AttemptHistoryProjection, AttemptHistoryQueries
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
@@ -166,7 +166,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     )
     if COMPLIANCE in hosted:
         from dialstream.compliance_handlers import ComplianceHandlers
-        from processors.compliance import Compliance, ComplianceProcessor
+        from processors.compliance.processor import Compliance, ComplianceProcessor
 
         processor = Compliance(
             store,
@@ -179,8 +179,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             runtime.wait,
         )
         if settings.bus.startswith("kafka://"):  # a consumer group: N workers share the partitions
+            from processors.bus.kafka_cluster import KafkaConfig
             from processors.host.kafka import KafkaHost
-            from processors.kafka import KafkaConfig
 
             config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
             runtime.services[COMPLIANCE] = KafkaHost(store, processor, config)
@@ -191,7 +191,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     # Periodic work: one scheduler per schedule, each holding its lease in the read models'
     # database, which every process of a deployment shares.
     if SUPPRESSION_EXPIRY in hosted:
-        from processors import suppression_expiry
+        from processors.suppression import expiry as suppression_expiry
 
         expiry = SuppressionExpirySweeper(
             runtime.suppression_lists,
@@ -203,7 +203,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         )
         runtime.services[SUPPRESSION_EXPIRY] = Scheduler(suppression_expiry.scheduled(expiry), views)
     if RETENTION in hosted:
-        from processors import retention
+        from processors.retention import sweep as retention
 
         sweeper = retention.RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
         runtime.services[RETENTION] = Scheduler(retention.scheduled(sweeper), views)
@@ -264,18 +264,18 @@ def _compliance_of(runtime: Runtime) -> Callable[[UUID], ComplianceSettings]:
 def suppression_index(where: str) -> SuppressionIndex:
     """The suppression index adapter named by DIALSTREAM_SUPPRESSION_INDEX."""
     if where == "embedded":
-        from processors.suppression_embedded import EmbeddedSuppressionIndex
+        from processors.suppression.embedded_index import EmbeddedSuppressionIndex
 
         return EmbeddedSuppressionIndex()
     if where.startswith(("redis://", "rediss://", "unix://")):
-        from processors.suppression_redis import RedisSuppressionIndex
+        from processors.suppression.redis_index import RedisSuppressionIndex
 
         return RedisSuppressionIndex(where)
     raise ValueError(f"DIALSTREAM_SUPPRESSION_INDEX={where!r}: use embedded or redis://host:port/db")
 
 
 def _import_runner(runtime: Runtime) -> Service:
-    from processors.imports import ImportRunner
+    from processors.imports.runner import ImportRunner
 
     return ImportRunner(
         runtime.store,
@@ -304,9 +304,9 @@ def _bus(
             embedded.subscribe(ProjectionSubscriber(projections, name))
         return embedded
     if settings.bus.startswith("kafka://"):
-        from processors.kafka import KafkaConfig
-        from processors.kafka_bus import KafkaBus
-        from processors.relay import RelayProgress
+        from processors.bus.kafka import KafkaBus
+        from processors.bus.kafka_cluster import KafkaConfig
+        from processors.bus.relay import RelayProgress
 
         return KafkaBus(
             store,

@@ -1,7 +1,7 @@
 """Command handlers of the compliance processor: bring a chain's suppressions to what the
 suppression index says now.
 
-The processor (:mod:`processors.compliance`) calls these inside its unit of work; the
+The processor (:mod:`processors.compliance.processor`) calls these inside its unit of work; the
 decision is :func:`domain.compliance.decide`. Outside a unit of work (a tool, a test) a
 conflict with another writer is decided again on the chain as it is then.
 """

@@ -161,7 +161,7 @@ class RecordView:
 
 
 class SuppressionMatch(Protocol):
-    """A suppression-list entry that matched (``processors.suppression_index.SuppressionEntry``)."""
+    """A suppression-list entry that matched (``processors.suppression.index.SuppressionEntry``)."""
 
     @property
     def list_id(self) -> UUID: ...

@@ -26,9 +26,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dialstream.bootstrap import SUPPRESSION_INDEX, Runtime
-from processors.embedded_bus import EmbeddedBus
-from processors.suppression_index import IndexUnavailable
-from processors.suppression_projection import SuppressionIndexFollower
+from processors.bus.embedded import EmbeddedBus
+from processors.suppression.index import IndexUnavailable
+from processors.suppression.projection import SuppressionIndexFollower
 
 Status = Literal["ok", "degraded", "unavailable"]
 SEVERITY: dict[Status, int] = {"ok": 0, "degraded": 1, "unavailable": 2}

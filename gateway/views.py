@@ -11,7 +11,7 @@ from dialstream.bootstrap import Runtime
 from dialstream.handlers import Done
 from gateway.io import respond
 from gateway.problems import Problem
-from processors.predial import PreDialValidator
+from processors.compliance.predial import PreDialValidator
 
 HIDDEN = ("deleted", "archived")
 

@@ -71,7 +71,7 @@ class ProjectionStore:
             return self._position(cursor, name)
 
     def record_position(self, name: str, position: int) -> None:
-        """Where a processor that keeps no tables here (see processors.compliance) got to."""
+        """Where a processor that keeps no tables here (see processors.compliance.processor) got to."""
         with self.db.transaction() as cursor:
             self._save_position(cursor, name, position)
 

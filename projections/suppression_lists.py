@@ -10,7 +10,7 @@ Three tables:
   entry, so that the number of entries is exact — adding an entry that is already there,
   or removing one that is not, changes nothing — and entries past their expiry can be found
   (:meth:`SuppressionListQueries.expired`). Answering "is this contact suppressed" is the
-  suppression index's job (:mod:`processors.suppression_index`), not this table's;
+  suppression index's job (:mod:`processors.suppression.index`), not this table's;
 - ``suppression_selections``: (campaign group, list) pairs, from
   ``campaign_group.suppression_lists_selected``; a deleted group's go with it.
 """

@@ -3,7 +3,7 @@
 A suppression list is one aggregate: its settings (channel, required or optional, retention)
 and, as batches of events on the same stream, the entries added to it and removed from it.
 The aggregate's state does not hold the entries (a list may hold millions): the suppression
-index (:mod:`processors.suppression_index`, Redis or embedded) is their projection, and
+index (:mod:`processors.suppression.index`, Redis or embedded) is their projection, and
 answers "is this contact suppressed" for pre-dial validation and the compliance processor.
 
 An entry is a phone number (E.164), a client id or an e-mail address (lower-cased); it is

@@ -3,7 +3,7 @@
 Every event class names the topic it belongs to (``Event.TOPIC``). Records are keyed by
 aggregate id, so each aggregate's events land on one partition and keep their order.
 The value is the event's msgspec JSON; headers carry its type, schema version, event id
-and log position (see :mod:`processors.wire`).
+and log position (see :mod:`processors.bus.wire`).
 
 :data:`CATALOGUE` is what ``dialstream topics create`` makes: partitions sized to each
 stream's volume, event topics kept forever (they are the replayable history a new

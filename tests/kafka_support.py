@@ -18,8 +18,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from dialstream.bootstrap import all_projections
 from dialstream.settings import Settings
 from dialstream.store import EventStore
-from processors.kafka import EVENT_TOPICS, KafkaConfig, partition_for, topic_partitions
-from processors.wire import header
+from processors.bus.kafka_cluster import EVENT_TOPICS, KafkaConfig, partition_for, topic_partitions
+from processors.bus.wire import header
 from projections.base import ProjectionStore
 from projections.sql import Database, connect
 from schemas import registry

@@ -60,7 +60,7 @@ def replay_suppression_index(runtime: Runtime, *, resume: bool = False, progress
     """Rebuild the suppression index (Redis, or the embedded one of this process) from the log."""
     from tqdm import tqdm
 
-    from processors.suppression_projection import catch_up
+    from processors.suppression.projection import catch_up
 
     head = runtime.store.position()
     desc = f"replay {SUPPRESSION_INDEX}"

@@ -99,7 +99,7 @@ def _announce(settings: Settings, account_id: UUID, secret: str | None, no_admin
 
 def _kafka_settings(args: argparse.Namespace) -> Settings:
     settings = settings_of(args)
-    from processors.kafka import KafkaConfig
+    from processors.bus.kafka_cluster import KafkaConfig
 
     try:
         KafkaConfig.from_bus(settings.bus)
@@ -114,7 +114,7 @@ def _kafka_settings(args: argparse.Namespace) -> Settings:
 def cmd_topics_create(args: argparse.Namespace) -> int:
     import asyncio
 
-    from processors.kafka import KafkaConfig, create_topics, partition_counts
+    from processors.bus.kafka_cluster import KafkaConfig, create_topics, partition_counts
     from schemas.topics import CATALOGUE
 
     settings = _kafka_settings(args)
@@ -158,7 +158,7 @@ def _serve_until_signalled(runtime: Runtime, what: str) -> int:
 def cmd_relay(args: argparse.Namespace) -> int:
     runtime = build(_kafka_settings(args), relay=True, workers=[])
     if args.from_position is not None:
-        from processors.relay import RelayProgress
+        from processors.bus.relay import RelayProgress
 
         progress = RelayProgress(runtime.views)
         progress.record(args.from_position, {})

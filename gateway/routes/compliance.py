@@ -1,7 +1,7 @@
 """/api/v1/compliance: pre-dial validation over HTTP, for dialers outside the process.
 
 ``POST /api/v1/compliance/validate`` takes one request (the record's fields; see
-:class:`processors.predial.PreDialRequest`) and answers its verdict
+:class:`processors.compliance.predial.PreDialRequest`) and answers its verdict
 ``{"allowed", "reasons", "next_allowed"}``, or takes ``{"requests": [...]}`` (up to
 :data:`MAX_BATCH`) and answers ``{"verdicts": [...]}`` in the same order, with one
 suppression-index lookup for the whole batch. A denial is a 200 answer like an allowance; a
@@ -28,7 +28,7 @@ from gateway.deps import RuntimeDep, Supervisor
 from gateway.io import respond, schema_ref
 from gateway.problems import Problem
 from gateway.views import predial
-from processors.predial import PreDialRequest
+from processors.compliance.predial import PreDialRequest
 from schemas.registry import field_path
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])

@@ -25,7 +25,7 @@ from gateway.deps import HandlersDep, Reader, RuntimeDep, Supervisor
 from gateway.io import respond
 from gateway.problems import Problem
 from gateway.views import settled
-from processors.import_uploads import UPLOADS_DIR
+from processors.imports.uploads import UPLOADS_DIR
 from projections.catalogue import CONTACT_LIST
 
 router = APIRouter(tags=["imports"])
@@ -118,7 +118,7 @@ async def _upload(
 ) -> Response:
     """Stream the upload to disk, then request its job (``request_job``) and answer with it.
 
-    The import runner deletes the file once the job is over (see processors.import_uploads).
+    The import runner deletes the file once the job is over (see processors.imports.uploads).
     """
     job_id = uuid.uuid4()
     folder = runtime.settings.data_dir / UPLOADS_DIR / str(job_id)

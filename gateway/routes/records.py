@@ -12,7 +12,7 @@ The record is found through its chain (:func:`domain.record_chain.chain_candidat
 record id leads back to the one chain of the event store it can belong to, loaded from the
 store itself (not a read model), so a record imported a moment ago is found.
 
-The pre-dial gate (``runtime.predial``, :class:`processors.predial.PreDialValidator`) judges
+The pre-dial gate (``runtime.predial``, :class:`processors.compliance.predial.PreDialValidator`) judges
 the record as the dialer would ask it, once per campaign group the record can be dialled in
 (which optional suppression lists and attempt rules apply depends on the group): the group
 named by ``?campaign_group_id=``, else every group of the record's contact list, in one
@@ -68,7 +68,7 @@ from gateway.deps import Reader, RuntimeDep
 from gateway.io import respond, schema_ref
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
 from gateway.views import predial
-from processors.predial import PreDialRequest
+from processors.compliance.predial import PreDialRequest
 from projections.catalogue import CAMPAIGN_GROUP, CONTACT_LIST
 from schemas.profiles import Channel
 from schemas.records import Record, RecordChainDeleted

@@ -38,7 +38,7 @@ from gateway.io import doc, read_body, respond
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
 from gateway.routes import campaign_groups
 from gateway.views import settled, view
-from processors.suppression_index import IndexUnavailable, SuppressionQuery
+from processors.suppression.index import IndexUnavailable, SuppressionQuery
 from projections.catalogue import ACCOUNT
 from schemas.settings import RegionSettings
 

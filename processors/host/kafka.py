@@ -16,7 +16,7 @@ The processor's wait for the read models and the suppression index uses log posi
 record carries the event's position in the store (the ``position`` header), so a batch's
 ``upto`` is the last of them.
 
-Hosting: :class:`processors.kafka_worker.KafkaWorker` (consumer group, dead letters, retry of
+Hosting: :class:`processors.bus.kafka_worker.KafkaWorker` (consumer group, dead letters, retry of
 a failing partition) on an asyncio loop that :class:`KafkaHost` runs on the one lifecycle.
 """
 
@@ -27,10 +27,10 @@ import time
 from collections.abc import Sequence
 
 from dialstream.store import EventStore, retry_on_conflict
+from processors.bus.kafka_cluster import KafkaConfig, create_topics
+from processors.bus.kafka_worker import KafkaWorker
 from processors.host.lifecycle import Backoff, Hosted
 from processors.host.processor import Batch, Processor
-from processors.kafka import KafkaConfig, create_topics
-from processors.kafka_worker import KafkaWorker
 from projections.base import PartitionItem
 
 # How often a partition whose records can have no effect records its offset, at most.
@@ -42,7 +42,7 @@ def tracking_name(processor: str, topic: str, partition: int) -> str:
 
 
 class ProcessorPartitions:
-    """The :class:`processors.kafka_worker.PartitionHandler` of a processor: one partition's
+    """The :class:`processors.bus.kafka_worker.PartitionHandler` of a processor: one partition's
     records handled in a unit of work that records the partition's next offset."""
 
     def __init__(self, store: EventStore, processor: Processor):

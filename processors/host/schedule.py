@@ -3,7 +3,7 @@
 A feature declares its schedule beside itself (Netflix dispatch's ``<feature>/scheduled.py``
 idea): a :class:`Schedule` is a name, a :class:`Trigger` (:class:`Every` N seconds, or a
 :class:`Cron` string in a time zone) and a job, called with a :class:`Tick`. See
-``processors.retention.scheduled`` and ``processors.suppression_expiry.scheduled``.
+``processors.retention.sweep.scheduled`` and ``processors.suppression.expiry.scheduled``.
 
 Input: the schedule, the shared database (:class:`projections.sql.Database`: the read
 models', which every process of a deployment shares) and a clock.

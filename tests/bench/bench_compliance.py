@@ -34,8 +34,8 @@ from uuid import UUID, uuid5
 
 import redis as redis_py
 
-from processors.suppression_index import SuppressionEntry, encode_term
-from processors.suppression_redis import RedisSuppressionIndex
+from processors.suppression.index import SuppressionEntry, encode_term
+from processors.suppression.redis_index import RedisSuppressionIndex
 from tests import redis
 from tests.bench import compliance_validation as validation
 from tests.bench.figures import Figure, Options

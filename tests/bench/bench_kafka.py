@@ -15,7 +15,7 @@ on stderr (time to the relay's first ``_publish`` call). The baseline is a bare
 ``AIOKafkaProducer`` (idempotent,
 ``acks="all"``, the relay's own ``linger_ms`` and ``max_batch_size``) sending the very
 same records — value, key, headers and partition, computed from ``store.read_stored``
-with ``processors.wire.outgoing`` and ``processors.kafka.partition_for`` before its clock
+with ``processors.bus.wire.outgoing`` and ``processors.bus.kafka_cluster.partition_for`` before its clock
 starts — to its own fresh topics: start the producer, send everything, wait for every
 acknowledgement. Relay and raw rounds alternate (their order flips each round) so they
 share the machine's noise; the best round of each counts, and after every round the end
@@ -67,9 +67,9 @@ from dialstream.bootstrap import build, ensure_bootstrap_key
 from dialstream.settings import Settings
 from dialstream.store import EventStore, store_env
 from gateway.app import create_app
-from processors.kafka import EVENT_TOPICS, KafkaConfig, create_topics, partition_for
-from processors.relay import Relay, RelayProgress
-from processors.wire import outgoing
+from processors.bus.kafka_cluster import EVENT_TOPICS, KafkaConfig, create_topics, partition_for
+from processors.bus.relay import Relay, RelayProgress
+from processors.bus.wire import outgoing
 from projections.sql import connect
 from schemas.base import Event
 from tests import kafka

@@ -14,8 +14,8 @@ from uuid import UUID
 
 import httpx
 
-from processors.predial import PreDialRequest, PreDialValidator
-from processors.suppression_index import SuppressionIndex
+from processors.compliance.predial import PreDialRequest, PreDialValidator
+from processors.suppression.index import SuppressionIndex
 from schemas.settings import ComplianceSettings
 from tests.bench import bench_import
 

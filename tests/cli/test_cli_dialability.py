@@ -23,7 +23,7 @@ import pytest
 
 from dialstream.bootstrap import Runtime
 from domain.record_chain import chain_id, record_id
-from processors.predial import PreDialValidator
+from processors.compliance.predial import PreDialValidator
 from tests.gateway import helpers as h
 from tests.gateway.conftest import serving
 

@@ -26,7 +26,7 @@ from domain.predial import (
     normalised,
     rules_for_group,
 )
-from processors.suppression_index import SuppressionEntry
+from processors.suppression.index import SuppressionEntry
 from schemas.records import Record
 from schemas.settings import (
     AttemptRuleSettings,

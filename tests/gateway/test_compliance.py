@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from dialstream.bootstrap import Runtime
-from processors.predial import PreDialValidator
-from processors.suppression_embedded import EmbeddedSuppressionIndex
-from processors.suppression_index import IndexUnavailable, Matches, SuppressionEntry, SuppressionQuery
+from processors.compliance.predial import PreDialValidator
+from processors.suppression.embedded_index import EmbeddedSuppressionIndex
+from processors.suppression.index import IndexUnavailable, Matches, SuppressionEntry, SuppressionQuery
 from schemas.settings import ComplianceSettings, RegionCompliance
 from tests.gateway import helpers as h
 from tests.gateway.conftest import Account

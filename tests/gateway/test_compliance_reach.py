@@ -14,7 +14,7 @@ from domain.suppression_list import ChangeSuppressionList, CreateSuppressionList
 from tests.gateway import helpers as h
 from tests.gateway.conftest import Account
 from tests.gateway.test_dialability import import_file, rid
-from tests.processors.test_compliance_processor import settle
+from tests.processors.compliance.test_compliance_processor import settle
 
 GENERAL, NO_CALL = RecordType.GENERAL, RecordType.NO_CALL
 ROWS = "client_id,phone\nOPT,(212) 555-0177\nOK,(212) 555-0178\n"

@@ -21,11 +21,11 @@ import pytest
 from dialstream.bootstrap import COMPLIANCE, SUPPRESSION_INDEX, Runtime
 from domain.record_chain import chain_id, record_id
 from domain.suppression_list import CreateSuppressionList, EntryInput
-from processors.compliance import ComplianceProcessor
-from processors.predial import PreDialValidator
-from processors.suppression_embedded import EmbeddedSuppressionIndex
-from processors.suppression_index import IndexUnavailable, Matches, SuppressionQuery
-from processors.suppression_projection import SuppressionIndexFollower
+from processors.compliance.predial import PreDialValidator
+from processors.compliance.processor import ComplianceProcessor
+from processors.suppression.embedded_index import EmbeddedSuppressionIndex
+from processors.suppression.index import IndexUnavailable, Matches, SuppressionQuery
+from processors.suppression.projection import SuppressionIndexFollower
 from tests.gateway import helpers as h
 from tests.gateway.conftest import Account, _open_account
 

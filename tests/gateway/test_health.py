@@ -35,7 +35,7 @@ from gateway.health import (
     read_models_check,
     store_check,
 )
-from processors.suppression_redis import RedisSuppressionIndex
+from processors.suppression.redis_index import RedisSuppressionIndex
 from tests import redis
 from tests.imports.support import running
 from tests.redis import ROOT

@@ -21,7 +21,7 @@ import pytest
 
 from dialstream.bootstrap import IMPORTS, Runtime
 from domain import import_job
-from processors.imports import ImportRunner
+from processors.imports.runner import ImportRunner
 from tests.gateway.conftest import Server, serving
 from tests.gateway.helpers import LISTS, create, unique
 

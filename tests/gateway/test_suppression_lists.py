@@ -15,8 +15,8 @@ import pytest
 
 from dialstream.bootstrap import Runtime
 from dialstream.store import stored_topic_of
-from processors.suppression_embedded import EmbeddedSuppressionIndex
-from processors.suppression_index import SuppressionEntry, SuppressionKey
+from processors.suppression.embedded_index import EmbeddedSuppressionIndex
+from processors.suppression.index import SuppressionEntry, SuppressionKey
 from schemas.suppression import (
     SuppressionEntriesAdded,
     SuppressionEntriesExpired,

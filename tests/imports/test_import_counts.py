@@ -11,7 +11,7 @@ from uuid import UUID
 from dialstream.bootstrap import IMPORTS, Runtime
 from dialstream.store import EventStore
 from domain import import_job
-from processors.imports import ImportRunner
+from processors.imports.runner import ImportRunner
 from tests.imports.support import by_client, finished, new_list, records, request, run_import, running, write
 
 # Each client id's chains, row after row, with the records (numbers) each row gives.

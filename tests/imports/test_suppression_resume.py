@@ -11,7 +11,7 @@ from typing import cast
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, IMPORTS, Runtime
 from domain import import_job
 from domain.suppression_list import CreateSuppressionList
-from processors.imports import ImportRunner
+from processors.imports.runner import ImportRunner
 from schemas.suppression import SuppressionEntriesAdded
 from tests.imports.support import finished, request, running
 

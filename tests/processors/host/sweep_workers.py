@@ -30,13 +30,14 @@ from dialstream.bootstrap import Runtime, build
 from dialstream.clock import utc_now
 from dialstream.settings import Settings
 from domain.suppression_list import CreateSuppressionList, EntryInput
-from processors import retention, suppression_expiry
 from processors.host.schedule import Schedule, Scheduler, Tick
-from processors.retention import RetentionSweeper
-from processors.suppression_expiry import SuppressionExpirySweeper
+from processors.retention import sweep as retention
+from processors.retention.sweep import RetentionSweeper
+from processors.suppression import expiry as suppression_expiry
+from processors.suppression.expiry import SuppressionExpirySweeper
 from schemas.records import RecordChainDeleted
 from schemas.suppression import SuppressionEntriesExpired
-from tests.processors.test_retention import READY, chain, new_list
+from tests.processors.retention.test_retention import READY, chain, new_list
 
 LEASE_S = 1.5
 EVERY_S = 0.2

@@ -21,9 +21,9 @@ from dialstream.bootstrap import (
     ensure_bootstrap_key,
 )
 from domain.suppression_list import CreateSuppressionList, EntryInput
-from processors.compliance import ComplianceProcessor
+from processors.compliance.processor import ComplianceProcessor
 from processors.host.kafka import KafkaHost
-from processors.suppression_projection import SuppressionIndexFollower
+from processors.suppression.projection import SuppressionIndexFollower
 from schemas import topics
 from schemas.records import RecordChainRestored, RecordChainSuppressed
 from schemas.topics import BY_NAME

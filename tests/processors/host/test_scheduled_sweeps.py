@@ -19,8 +19,8 @@ import pytest
 from dialstream.bootstrap import Runtime, build
 from processors.host.lease import Lease, LeaseLost
 from processors.host.schedule import Job, Tick
-from processors.retention import RetentionSweeper
-from processors.suppression_expiry import SuppressionExpirySweeper
+from processors.retention.sweep import RetentionSweeper
+from processors.suppression.expiry import SuppressionExpirySweeper
 from tests.processors.host.sweep_workers import LEASE_S, Swept, later, read_models_wait, settings, worker
 from tests.processors.host.test_lease import Clock
 

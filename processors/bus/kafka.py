@@ -1,0 +1,144 @@
+"""The Kafka adapter of the bus port, for a process that serves the API or runs workers.
+
+It hosts, on one asyncio loop in a background thread, whichever of the relay and the
+projection workers this process runs (all of them for ``dialstream up``; none for a
+gateway whose workers are their own processes). Read-your-writes works across processes:
+``wait_until(p)`` waits until the relay has recorded position ``p``, takes the last
+position it published on each partition, and waits until every projection has applied
+that much of each partition it reads. The wait may cover a few later events; it never
+covers fewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from dialstream.store import EventStore
+from processors.bus.kafka_cluster import KafkaConfig, create_topics
+from processors.bus.kafka_worker import KafkaWorker, ProjectionHandler
+from processors.bus.relay import Relay, RelayProgress
+from projections.base import ProjectionStore
+
+log = logging.getLogger(__name__)
+
+
+class KafkaBus:
+    def __init__(
+        self,
+        store: EventStore,
+        projections: ProjectionStore,
+        progress: RelayProgress,
+        config: KafkaConfig,
+        *,
+        run_relay: bool = True,
+        workers: Sequence[str] = (),
+    ):
+        self.store = store
+        self.projections = projections
+        self.progress = progress
+        self.config = config
+        self.relay = Relay(store, progress, config) if run_relay else None
+        self.workers = [KafkaWorker(ProjectionHandler(projections, name), config) for name in workers]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self._caught_up = 0
+        self.error: BaseException | None = None
+
+    # Hosting ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.relay is None and not self.workers:
+            return
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(started,), name="kafka-bus", daemon=True)
+        self._thread.start()
+        started.wait(60)
+
+    def _run(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(started))
+        except BaseException as error:  # reported through health and wait_until
+            log.exception("kafka bus stopped")
+            self.error = error
+        finally:
+            started.set()
+            self._done.set()
+            loop.close()
+
+    async def _main(self, started: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        await create_topics(self.config)
+        tasks: list[Coroutine[Any, Any, None]] = []
+        if self.relay is not None:
+            tasks.append(self.relay.run(self._stopping))
+        ready = []
+        for worker in self.workers:
+            event = asyncio.Event()
+            ready.append(event)
+            tasks.append(worker.run(self._stopping, event))
+        running = [asyncio.ensure_future(task) for task in tasks]
+        waiting = [asyncio.ensure_future(event.wait()) for event in ready]
+        if waiting:
+            await asyncio.wait(waiting, timeout=30)
+        started.set()
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [task for task in done if task.exception() is not None]
+        if failed:
+            # One role failed on its own: stop the others cleanly, then report the failure.
+            self._stopping.set()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise failed[0].exception()  # type: ignore[misc]
+        await asyncio.gather(*running)
+
+    def stop(self) -> None:
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not self._done.is_set():
+            loop.call_soon_threadsafe(stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    # Reading progress ---------------------------------------------------------------------
+
+    def caught_up_to(self) -> int:
+        position, partitions = self.progress.snapshot()
+        if self._applied_everything(partitions):
+            self._caught_up = max(self._caught_up, position)
+        return self._caught_up
+
+    def catch_up(self, timeout: float = 60.0) -> bool:
+        return self.wait_until(self.store.position(), timeout)
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        partitions: dict[tuple[str, int], int] | None = None
+        while True:
+            if self.error is not None:
+                return False
+            if partitions is None:
+                relayed, snapshot = self.progress.snapshot()
+                if relayed >= position:
+                    partitions = snapshot
+            if partitions is not None and self._applied_everything(partitions):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.05)
+
+    def _applied_everything(self, relayed: dict[tuple[str, int], int]) -> bool:
+        for name, projection in self.projections.projections.items():
+            floor, applied = self.projections.applied_positions(name)
+            for (topic, partition), position in relayed.items():
+                if topic in projection.topics and max(floor, applied.get((topic, partition), 0)) < position:
+                    return False
+        return True

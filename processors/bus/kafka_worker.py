@@ -1,0 +1,206 @@
+"""A projection (or processor) as a Kafka consumer group, hosted with aiokafka.
+
+Workers of the same name join one consumer group and share the partitions of the topics
+the handler reads. Progress lives with the effect: the handler stores, per partition,
+the next offset and the last log position in the same transaction as its update, and a
+worker seeks to those offsets whenever it is handed partitions. Kafka's committed offsets
+are written too, but only so that lag tools can see them.
+
+A record that cannot become an event (undecodable bytes, unknown type, future schema
+version) is logged with its topic, partition and offset, parked on the dead-letter topic
+and stepped over; a handler that fails (its database is down, say) is retried from the
+same offset until it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+
+from processors.bus.kafka_cluster import KafkaConfig
+from processors.bus.wire import Poison, header, incoming
+from projections.base import PartitionItem, ProjectionStore
+from schemas.topics import DEAD_LETTER
+
+log = logging.getLogger(__name__)
+
+
+class PartitionHandler(Protocol):
+    name: str
+    topics: tuple[str, ...]
+
+    def next_offsets(self) -> dict[tuple[str, int], int]: ...
+
+    def needs_events(self, upto: int) -> bool:
+        """False when records up to log position ``upto`` cannot matter to the handler: the
+        worker then hands them over undecoded (their offsets still count)."""
+        ...
+
+    def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int: ...
+
+
+class ProjectionHandler:
+    """One projection of a :class:`ProjectionStore`, fed partition by partition."""
+
+    def __init__(self, store: ProjectionStore, name: str):
+        self.store = store
+        self.name = name
+        self.topics = store.projections[name].topics
+
+    def next_offsets(self) -> dict[tuple[str, int], int]:
+        return self.store.next_offsets(self.name)
+
+    def needs_events(self, upto: int) -> bool:
+        return True
+
+    def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
+        return self.store.apply_partition(self.name, topic, partition, items)
+
+
+def _position(record: ConsumerRecord[Any, Any]) -> int:
+    """The record's log position (its header), or -1 when it has none (a poison record)."""
+    text = header(record.headers, "position")
+    return int(text) if text is not None and text.isdigit() else -1
+
+
+class _SeekToStored(ConsumerRebalanceListener):
+    def __init__(self, worker: KafkaWorker):
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            log.info("%s: partitions revoked: %s", self.worker.name, sorted(map(str, revoked)))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.worker.seek_to_stored(assigned)
+
+
+class KafkaWorker:
+    def __init__(
+        self,
+        handler: PartitionHandler,
+        config: KafkaConfig,
+        *,
+        session_timeout_ms: int = 10_000,
+        max_records: int = 2000,
+    ):
+        self.handler = handler
+        self.name = handler.name
+        self.config = config
+        self.session_timeout_ms = session_timeout_ms
+        self.max_records = max_records
+        self.applied = 0  # events that took effect, for logs and tests
+        self.parked = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = asyncio.Event()
+
+    async def run(self, stopping: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap,
+            group_id=self.config.group(self.name),
+            client_id=f"dialstream-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(self.session_timeout_ms // 5, 100),
+            max_poll_records=self.max_records,
+        )
+        dead_letters = AIOKafkaProducer(
+            bootstrap_servers=self.config.bootstrap, enable_idempotence=True, acks="all",
+            client_id=f"dialstream-{self.name}-dead-letters",
+        )
+        self._consumer = consumer
+        self._stopping = stopping
+        consumer.subscribe([self.config.topic(t) for t in self.handler.topics], listener=_SeekToStored(self))
+        await consumer.start()
+        await dead_letters.start()
+        if ready is not None:
+            ready.set()
+        log.info("%s: consuming %s as group %s", self.name, ", ".join(self.handler.topics),
+                 self.config.group(self.name))
+        try:
+            while not stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                for tp, records in batches.items():
+                    await self._handle(consumer, dead_letters, tp, records)
+        finally:
+            self._consumer = None
+            await consumer.stop()
+            await dead_letters.stop()
+
+    def assignment(self) -> set[tuple[str, int]]:
+        """The partitions this member of the group holds now (topic names without the prefix)."""
+        consumer = self._consumer
+        if consumer is None:
+            return set()
+        return {(self.config.unprefixed(tp.topic), tp.partition) for tp in consumer.assignment()}
+
+    async def seek_to_stored(self, assigned: Any) -> None:
+        if self._consumer is None or not assigned:
+            return
+        stored = self.handler.next_offsets()  # no await: records must not slip in before the seeks
+        for tp in assigned:
+            # No await: an awaited seek lets records fetched from the old position through first.
+            # Offset 0 is the beginning (auto_offset_reset="earliest" if retention removed it).
+            self._consumer.seek(tp, stored.get((self.config.unprefixed(tp.topic), tp.partition), 0))
+        log.info("%s: assigned %s", self.name, sorted(map(str, assigned)))
+
+    async def _handle(
+        self,
+        consumer: AIOKafkaConsumer,
+        dead_letters: AIOKafkaProducer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[Any, Any]],
+    ) -> None:
+        items: list[PartitionItem] = []
+        if not self.handler.needs_events(_position(records[-1])):
+            # Decoding a million imported chains that cannot matter cost the process's CPU.
+            records, items = [], [(record.offset, _position(record), None) for record in records]
+        for record in records:
+            try:
+                position, event = incoming(record.headers, record.value)
+            except Poison as why:
+                await self._park(dead_letters, record, str(why))
+                items.append((record.offset, why.position, None))
+            else:
+                items.append((record.offset, position, event))
+        topic = self.config.unprefixed(tp.topic)
+        backoff = 0.2
+        while True:
+            try:
+                # In a thread: a wait on the database lock must not stop this consumer's heartbeats.
+                self.applied += await asyncio.to_thread(self.handler.apply_partition, topic, tp.partition, items)
+                break
+            except Exception:
+                log.exception("%s: applying %s offsets %d..%d failed; retrying", self.name, tp,
+                              items[0][0], items[-1][0])
+                if self._stopping.is_set():
+                    return  # nothing recorded: the next owner of the partition starts here
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        try:
+            await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+        except Exception as error:  # informational only; the database holds the real offset
+            log.debug("%s: could not commit %s to Kafka: %s", self.name, tp, error)
+
+    async def _park(self, producer: AIOKafkaProducer, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        log.error(
+            "%s: parking %s[%d]@%d on %s: %s", self.name, record.topic, record.partition,
+            record.offset, self.config.topic(DEAD_LETTER), reason,
+        )
+        headers = [
+            *record.headers,
+            ("dead_letter.topic", record.topic.encode()),
+            ("dead_letter.partition", str(record.partition).encode()),
+            ("dead_letter.offset", str(record.offset).encode()),
+            ("dead_letter.consumer", self.name.encode()),
+            ("dead_letter.reason", reason.encode()),
+        ]
+        value = record.value if record.value is not None or record.key is not None else b""  # Kafka needs one
+        await (await producer.send(self.config.topic(DEAD_LETTER), value, key=record.key, headers=headers))
+        self.parked += 1

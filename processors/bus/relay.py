@@ -1,0 +1,200 @@
+"""The outbox relay: every stored event, in log order, onto its Kafka topic.
+
+It reads the event store's notification log after the position it recorded, publishes
+each event with an idempotent producer (acks=all), and records the new position, with
+the last position published on every partition, only once Kafka has acknowledged the
+whole batch. Keys are aggregate ids and the producer keeps one request in flight per
+broker, so an aggregate's events stay in order on their partition.
+
+After a crash it resumes from the recorded position. Events of the unrecorded batch that
+Kafka had already acknowledged are recognised by reading the last positions on each
+partition and skipped, so a restart does not publish them twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from dialstream.store import EventStore
+from processors.bus.kafka_cluster import (
+    EVENT_TOPICS,
+    KafkaConfig,
+    last_positions,
+    partition_counts,
+    partition_for,
+)
+from processors.bus.wire import outgoing
+from projections.sql import Database
+
+log = logging.getLogger(__name__)
+
+Partition = tuple[str, int]
+
+
+class RelayProgress:
+    """How far the relay got, kept in the read-model database beside the projections."""
+
+    def __init__(self, db: Database, name: str = "relay"):
+        self.db = db
+        self.name = name
+        with db.schema() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS relay_progress (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS relay_partitions (name TEXT NOT NULL, topic TEXT NOT NULL, "
+                "partition INTEGER NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (name, topic, partition))"
+            )
+
+    def position(self) -> int:
+        return self.snapshot()[0]
+
+    def partitions(self) -> dict[Partition, int]:
+        """The last log position published on each partition."""
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[int, dict[Partition, int]]:
+        """Position and partitions read together, as one transaction wrote them."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT position FROM relay_progress WHERE name = ?", (self.name,))
+            row = cursor.fetchone()
+            cursor.execute(
+                "SELECT topic, partition, position FROM relay_partitions WHERE name = ?", (self.name,)
+            )
+            partitions = {(str(t), int(p)): int(pos) for t, p, pos in cursor.fetchall()}
+        return (int(row[0]) if row else 0), partitions
+
+    def record(self, position: int, partitions: dict[Partition, int]) -> None:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO relay_progress (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (self.name, position),
+            )
+            cursor.executemany(
+                "INSERT INTO relay_partitions (name, topic, partition, position) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, topic, partition) DO UPDATE SET position = excluded.position",
+                [(self.name, topic, partition, pos) for (topic, partition), pos in partitions.items()],
+            )
+
+
+class Relay:
+    def __init__(
+        self,
+        store: EventStore,
+        progress: RelayProgress,
+        config: KafkaConfig,
+        *,
+        batch_size: int = 5000,
+        poll_interval: float = 0.02,
+        producer_options: dict[str, Any] | None = None,
+    ):
+        self.store = store
+        self.progress = progress
+        self.config = config
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.producer_options = {"linger_ms": 2, "max_batch_size": 256 * 1024, **(producer_options or {})}
+        self.published = 0  # events acknowledged by Kafka since start (for benchmarks and logs)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Publish until ``stopping`` is set; reconnect and resume after any Kafka failure."""
+        backoff = 0.5
+        while not stopping.is_set():
+            try:
+                await self._session(stopping)
+                return
+            except (KafkaError, OSError, RuntimeError) as error:
+                log.warning("relay: Kafka failed (%s: %s); resuming in %.1f s", type(error).__name__,
+                            error, backoff)
+                await _sleep_unless(stopping, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def run_until(self, position: int) -> None:
+        """Publish up to ``position`` and return (tests and benchmarks)."""
+        stopping = asyncio.Event()
+        task = asyncio.ensure_future(self.run(stopping))
+        try:
+            while self.progress.position() < position:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the relay stopped before reaching the position")
+                await asyncio.sleep(0.01)
+        finally:
+            stopping.set()
+            await task
+
+    async def _session(self, stopping: asyncio.Event) -> None:
+        counts = await partition_counts(self.config, [spec.name for spec in EVENT_TOPICS])
+        on_kafka = await last_positions(self.config, counts)
+        position = self.progress.position()
+        self.progress.record(position, on_kafka)  # so waiting readers see what is on Kafka
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.config.bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            client_id="dialstream-relay",
+            **self.producer_options,
+        )
+        await producer.start()
+        log.info("relay: publishing from log position %d to %s", position, self.config.bootstrap)
+        try:
+            while not stopping.is_set():
+                seen = self.store.appends()
+                notifications = self.store.read_stored(position, self.batch_size)
+                if not notifications:
+                    await self._idle(seen, stopping)
+                    continue
+                touched = await self._publish(producer, notifications, counts, on_kafka)
+                position = notifications[-1].id
+                self.progress.record(position, touched)
+        finally:
+            await producer.stop()
+
+    async def _publish(
+        self,
+        producer: AIOKafkaProducer,
+        notifications: Sequence[Any],
+        counts: dict[str, int],
+        on_kafka: dict[Partition, int],
+    ) -> dict[Partition, int]:
+        """Send a batch and wait for every acknowledgement; return the partitions it advanced."""
+        sent = []
+        touched: dict[Partition, int] = {}
+        for notification in notifications:
+            record = outgoing(notification)
+            partition = partition_for(record.key, counts[record.topic])
+            where = (record.topic, partition)
+            if record.position <= on_kafka.get(where, 0):
+                continue  # acknowledged before a crash, not yet recorded
+            ack = await producer.send(
+                self.config.topic(record.topic),
+                record.value,
+                key=record.key,
+                partition=partition,
+                headers=record.headers,
+            )
+            sent.append(ack)
+            touched[where] = record.position
+        if sent:
+            await asyncio.gather(*sent)
+        on_kafka.update(touched)
+        self.published += len(sent)
+        return touched
+
+    async def _idle(self, seen: int, stopping: asyncio.Event) -> None:
+        """Wait for the next append: this process's appends wake it at once, others' are polled."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.store.wait_for_append, seen, self.poll_interval)
+
+
+async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
