@@ -4,7 +4,8 @@ got there first (:class:`ConcurrencyConflict`), decide again".
 
 Input: an attempt (load, decide, append — or a processor's whole batch in a unit of work);
 output: its result. State: none. Guarantee: the attempt runs at most ``attempts`` times; the
-last conflict is raised. With ``settled``, a conflict after which ``settled()`` is true means
+last conflict is raised. ``on_conflict`` runs between a conflict and the next attempt (reload
+what the next decision starts from). With ``settled``, a conflict after which ``settled()`` is true means
 the work is done already (another worker recorded the batch's tracking position): the result
 is then None and nothing is retried — a redelivered batch has no second effect.
 """
@@ -29,6 +30,7 @@ def retry_on_conflict(
     *,
     attempts: int = ATTEMPTS,
     settled: Callable[[], bool] | None = None,
+    on_conflict: Callable[[], object] | None = None,
     what: str = "",
 ) -> T | None:
     """Run ``attempt`` until it stores without a conflict (at most ``attempts`` times)."""
@@ -42,4 +44,6 @@ def retry_on_conflict(
             if tried == attempts:
                 raise
             log.debug("%s: conflict, deciding again (%d/%d)", what or "attempt", tried, attempts)
+            if on_conflict is not None:
+                on_conflict()
     return None  # attempts < 1

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -25,7 +24,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from dialstream.clock import utc_now
-from dialstream.store import ConcurrencyConflict, EventStore
+from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict
 from domain import import_job, record_chain
 from domain.aggregate import Changes
 from domain.errors import DomainError
@@ -33,6 +32,7 @@ from domain.import_job import ImportJob
 from domain.record_chain import Head, Rejection
 from domain.record_import import drafting
 from processors.files import source as files
+from processors.host.lifecycle import Hosted
 from processors.imports import uploads as import_uploads
 from processors.imports.batches import Batch
 from processors.imports.drafting import Drafted, Drafter, JobContext, as_draft
@@ -66,7 +66,16 @@ class LostJob(Exception):
 
 
 
-class ImportRunner:
+class ImportRunner(Hosted):
+    """Runs import jobs to their end, one at a time, on the processor host's lifecycle.
+
+    Each job is held by one runner (its ``runner`` field, claimed with the job's first
+    ``started`` event at the job's version): N runners sharing a store take N jobs at once,
+    and a job whose runner stopped writing for ``lease_seconds`` is taken over by another.
+    """
+
+    name = "imports"
+
     def __init__(
         self,
         store: EventStore,
@@ -95,41 +104,32 @@ class ImportRunner:
         self.parallel_from_bytes = parallel_from_bytes
         self.clock = clock
         self.suppression_lists = suppression_lists  # for entry files into suppression lists
+        super().__init__()
+        self._ran = 0
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._started_at = clock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self._appends_seen = 0  # the store's append count before the last round
         self._seen: SeenChains | None = None  # see _run_job
         self._rewritten: Rewrites | None = None  # see _run_job
 
-    # Hosting -----------------------------------------------------------------------------
+    # Hosting (the lifecycle of processors.host.lifecycle.Hosted) ----------------------------
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="import-runner", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        self.store.wake()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
+    def on_start(self) -> None:
         try:
             import_uploads.discard_finished(self.data_dir, lambda job_id: self.store.load(job_id, import_job.project))
         except Exception:  # a leftover file must not keep jobs from running
             log.exception("import runner: cannot delete the uploads of finished jobs")
-        while not self._stopping.is_set():
-            seen = self.store.appends()
-            try:
-                ran = self.run_pending()
-            except Exception as error:  # a broken job must not stop the runner
-                log.exception("import runner: pass failed")
-                self.error = error
-                ran = 0
-            if not ran:
-                self.store.wait_for_append(seen, 0.5)
+
+    def run_once(self) -> None:
+        self._appends_seen = self.store.appends()
+        self._ran = self.run_pending()
+
+    def idle(self) -> None:
+        if not self._ran:  # nothing to do: wait for a new job (or a runner's lease to lapse)
+            self.store.wait_for_append(self._appends_seen, 0.5)
+
+    def interrupt(self) -> None:
+        self.store.wake()
 
     def run_pending(self) -> int:
         """Run every job that is waiting or orphaned; return how many were run."""
@@ -144,12 +144,14 @@ class ImportRunner:
             ran += 1
         return ran
 
-    def _orphaned(self, runner: str, modified_at: str) -> bool:
+    def _orphaned(self, runner: str, modified_at: str | datetime) -> bool:
         if runner == self.id:
             return True  # ours, from a pass that stopped on a conflict
         if self.take_over_at_start:
             return True  # one process owns this data directory: whoever ran it is gone
-        return self.clock() - datetime.fromisoformat(modified_at) > self.lease
+        if isinstance(modified_at, str):
+            modified_at = datetime.fromisoformat(modified_at)
+        return self.clock() - modified_at > self.lease
 
     # One job -----------------------------------------------------------------------------
 
@@ -158,6 +160,8 @@ class ImportRunner:
         job = self.store.load(job_id, import_job.project)
         if job is None:
             return None
+        if job.runner and not job.finished and not self._orphaned(job.runner, job.modified_on):
+            return None  # another runner took it since the read model listed it
         if not job.finished:
             try:
                 job = self._run_job(job)
@@ -248,7 +252,10 @@ class ImportRunner:
             fields=fields,
             now=self.clock(),
         )
-        return self.commit(job, changes.events)
+        try:
+            return self.commit(job, changes.events)
+        except ConcurrencyConflict:  # another runner claimed the job first
+            raise LostJob from None
 
     def _chains_held(self, list_id: UUID) -> int:
         self.wait(self.store.position(), 60.0)
@@ -297,7 +304,7 @@ class ImportRunner:
             yield batch
 
     def _store_batch(self, job: ImportJob, batch: Batch, drafts: list[Drafted | Rejection]) -> ImportJob:
-        for _attempt in range(3):
+        def attempt() -> ImportJob:
             events, counts = self._decide_batch(job, batch, drafts)
             changes = Changes.of(job, self.clock())
             for problem in batch.problems:
@@ -310,12 +317,16 @@ class ImportRunner:
             import_job.progressed(changes, job, line=batch.last_line, offset=batch.end_offset, counts=counts)
             encoded = [payload for kind, payload in events if kind == "stored"]
             chains = [payload for kind, payload in events if kind == "chain"]
-            try:
-                return self.commit(job, chains + changes.events, encoded)
-            except ConcurrencyConflict:
-                self._seen = None  # someone else writes to this list: ask the store from now on
-                job = self.reload(job)  # a chain changed under us, or the job was taken over
-        raise RuntimeError("a batch kept conflicting with concurrent changes to the same chains")
+            return self.commit(job, chains + changes.events, encoded)
+
+        def reload() -> None:  # a chain changed under us, or the job was taken over (LostJob)
+            nonlocal job
+            self._seen = None  # someone else writes to this list: ask the store from now on
+            job = self.reload(job)
+
+        stored = retry_on_conflict(attempt, attempts=3, on_conflict=reload, what=f"import job {job.id}")
+        assert stored is not None
+        return stored
 
     def _decide_batch(
         self, job: ImportJob, batch: Batch, drafts: list[Drafted | Rejection]
@@ -469,18 +480,17 @@ class ImportRunner:
         return state
 
     def _fail(self, job_id: UUID, reason: str, line: int | None) -> ImportJob | None:
-        for _attempt in range(3):
+        def attempt() -> ImportJob | None:
             state = self.store.load(job_id, import_job.project)
             if state is None or state.finished:
                 return state
-            try:
-                self.store.append(
-                    import_job.fail(state, reason=reason, line=line, counts=None, now=self.clock())
-                )
-            except ConcurrencyConflict:
-                continue
+            self.store.append(import_job.fail(state, reason=reason, line=line, counts=None, now=self.clock()))
             return self.store.load(job_id, import_job.project)
-        return None
+
+        try:
+            return retry_on_conflict(attempt, attempts=3, what=f"failing import job {job_id}")
+        except ConcurrencyConflict:  # others keep writing to it: it is theirs to end
+            return None
 
 
 class Rewrites:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from dialstream.store import ConcurrencyConflict, EventStore
+from dialstream.store import EventStore, retry_on_conflict
 from domain import import_job, suppression_list
 from domain.aggregate import Changes
 from domain.codes import ContactInfoType
@@ -181,10 +181,12 @@ class SuppressionFiles:
         assert runner.suppression_lists is not None
         cells, empty = _cells(batch, plan)
         checked, rejected = suppression_list.check_file_entries(state, cells, region=job.rules.phone_region)
-        for _attempt in range(3):
+        lists = runner.suppression_lists
+
+        def attempt() -> tuple[ImportJob, SuppressionList]:
             # Entries of this job's earlier batches are in the read model once it caught up.
             runner.wait(runner.store.position(), 60.0)
-            present = runner.suppression_lists.present([entry.entry_id for entry in checked])
+            present = lists.present([entry.entry_id for entry in checked])
             now = runner.clock()
             outcome = suppression_list.add_file_entries(
                 state,
@@ -214,16 +216,19 @@ class SuppressionFiles:
                 records=c.records + outcome.imported + outcome.updated,
             )
             import_job.progressed(changes, job, line=batch.last_line, offset=batch.end_offset, counts=counts)
-            try:
-                job = runner.commit(job, outcome.events + changes.events)
-            except ConcurrencyConflict:  # entries added or removed meanwhile: decide again
-                state = self._list(job)
-                job = runner.reload(job)
-                continue
+            stored = runner.commit(job, outcome.events + changes.events)
             advanced = suppression_list.project(state, outcome.events)
             assert advanced is not None
-            return job, advanced
-        raise RuntimeError("a batch kept conflicting with concurrent changes to the suppression list")
+            return stored, advanced
+
+        def reload() -> None:  # entries added or removed meanwhile: decide again on fresh state
+            nonlocal job, state
+            state = self._list(job)
+            job = runner.reload(job)
+
+        done = retry_on_conflict(attempt, attempts=3, on_conflict=reload, what=f"import job {job.id}")
+        assert done is not None
+        return done
 
 
 def _cells(batch: Batch, plan: list[tuple[int, FieldMap]]) -> tuple[list[FileEntry], list[tuple[int, str]]]:
