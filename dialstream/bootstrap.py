@@ -16,6 +16,7 @@ from domain import account
 from processors.bus.embedded import EmbeddedBus
 from processors.bus.port import Bus
 from processors.compliance.predial import PreDialValidator
+from processors.host.lifecycle import Health
 from processors.host.schedule import Scheduler
 from processors.suppression.expiry import SuppressionExpirySweeper
 from processors.suppression.index import SuppressionIndex
@@ -46,10 +47,14 @@ SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANC
 
 
 class Service(Protocol):
+    """What the composition root hosts: a processors.host.lifecycle.Hosted."""
+
+    name: str
     error: BaseException | None
 
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
+    def health(self) -> Health: ...
 
 
 def all_projections() -> list[Projection]:

@@ -1,8 +1,9 @@
 """Readiness: each dependency the API needs, checked now, and what a load balancer should do.
 
-``GET /healthz`` reports four checks — the event store, the read models, the suppression
-index and the bus — each with a status and a reason, and an overall status, the worst of
-them:
+``GET /healthz`` reports five checks — the event store, the read models, the suppression
+index, the bus and the processors this process hosts (each one's lifecycle health: running,
+consecutive failed rounds, last error) — each with a status and a reason, and an overall
+status, the worst of them:
 
 * ``ok``: the dependency works and is up to date;
 * ``degraded``: it works but trails or is being (re)built; the gateway still serves (200),
@@ -20,13 +21,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from dialstream.bootstrap import SUPPRESSION_INDEX, Runtime
 from processors.bus.embedded import EmbeddedBus
+from processors.host.lifecycle import Health
 from processors.suppression.index import IndexUnavailable
 from processors.suppression.projection import SuppressionIndexFollower
 
@@ -159,6 +162,35 @@ def index_check(
     )
 
 
+def processors_check(hosted: Sequence[Health]) -> Check:
+    """The processors, sweeps and followers this process hosts. One that fails its rounds or
+    has stopped leaves the API serving (degraded): its effects (suppression marks, imports,
+    sweeps) wait until it works again, which the reason says."""
+    facts = {
+        "processors": {
+            health.name: {
+                "running": health.running,
+                "failures": health.failures,
+                "error": health.error,
+                "last_success": None if health.last_success is None
+                else datetime.fromtimestamp(health.last_success, UTC).isoformat(timespec="seconds"),
+            }
+            for health in hosted
+        }
+    }
+    if not hosted:
+        return Check("ok", "this process hosts no processors (they run in workers)", facts)
+    failing = [health for health in hosted if not health.healthy]
+    if failing:
+        reasons = "; ".join(
+            f"{health.name}: {health.error or 'stopped'}"
+            + (f" ({health.failures} failed rounds in a row)" if health.failures > 1 else "")
+            for health in failing
+        )
+        return Check("degraded", f"work waits until they recover: {reasons}", facts)
+    return Check("ok", f"running: {', '.join(health.name for health in hosted)}", facts)
+
+
 def bus_check(running: bool | None, error: str | None) -> Check:
     if error is not None:
         return Check("unavailable", f"delivery of the event log is failing: {error}")
@@ -260,6 +292,7 @@ def probe(runtime: Runtime, timeout: float = PROBE_TIMEOUT) -> Readiness:
         "read_models": read_models_check(read_models, log_position, bus_problem),
         "suppression_index": index_check(index_address, index, log_position, follower_state),
         "bus": bus_status,
+        "processors": processors_check([service.health() for service in runtime.services.values()]),
     }
     return Readiness(
         checks,

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dialstream.bootstrap import SERVICES
 from gateway.health import (
     LAG_TOLERANCE,
     Answer,
@@ -31,16 +32,18 @@ from gateway.health import (
     bus_check,
     index_check,
     probe,
+    processors_check,
     public_address,
     read_models_check,
     store_check,
 )
+from processors.host.lifecycle import Health
 from processors.suppression.redis_index import RedisSuppressionIndex
 from tests import redis
 from tests.imports.support import running
 from tests.redis import ROOT
 
-CHECKS = {"store", "read_models", "suppression_index", "bus"}
+CHECKS = {"store", "read_models", "suppression_index", "bus", "processors"}
 KEY = "dsk_health-test-bootstrap-key-0001"
 VALIDATE = "/api/v1/compliance/validate"
 LISTS = "/api/v1/suppression-lists"
@@ -105,6 +108,26 @@ def test_read_models_lag_and_a_failing_bus() -> None:
     assert (down.status, down.reason) == ("unavailable", "the event store did not answer within 2 s")
 
 
+def test_a_failing_or_stopped_processor_is_degraded_and_named() -> None:
+    working = Health("compliance", running=True, failures=0, error=None, last_success=1_800_000_000.0)
+    failing = Health("imports", running=True, failures=3, error="OperationalError: database is locked", last_success=None)
+    stopped = Health("retention", running=False, failures=0, error=None, last_success=None)
+
+    assert processors_check([]).status == "ok"
+    ok = processors_check([working])
+    assert (ok.status, ok.reason) == ("ok", "running: compliance")
+    assert ok.facts["processors"]["compliance"]["last_success"] == "2027-01-15T08:00:00+00:00"
+    bad = processors_check([working, failing, stopped])
+    assert bad.status == "degraded"
+    assert bad.reason == (
+        "work waits until they recover: imports: OperationalError: database is locked "
+        "(3 failed rounds in a row); retention: stopped"
+    )
+    assert bad.facts["processors"]["imports"] == {
+        "running": True, "failures": 3, "error": "OperationalError: database is locked", "last_success": None,
+    }
+
+
 def test_addresses_are_shown_without_passwords() -> None:
     assert public_address("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert public_address("redis://app:s3cret@redis:6379/1?password=x") == "redis://app:***@redis:6379/1"
@@ -151,6 +174,9 @@ def test_healthz_reports_every_dependency(base_url: str, admin: httpx.Client) ->
     assert body["checks"]["suppression_index"]["index"] == "embedded"
     assert body["checks"]["read_models"]["position"] == body["read_models_position"]
     assert body["checks"]["store"]["log_position"] == body["log_position"]
+    hosted = body["checks"]["processors"]["processors"]  # `up` hosts every processor
+    assert set(hosted) == set(SERVICES), hosted
+    assert all(p["running"] and p["error"] is None for p in hosted.values()), hosted
 
 
 # -- a real Redis, stopped and started -------------------------------------------------------
