@@ -41,6 +41,12 @@ class PartitionHandler(Protocol):
         worker then hands them over undecoded (their offsets still count)."""
         ...
 
+    def dormant(self) -> bool:
+        """True while nothing the log holds so far can matter to the handler: the worker
+        pauses its partitions (fetches nothing) until it is False again, and then goes on
+        from the offsets it recorded."""
+        ...
+
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int: ...
 
 
@@ -57,6 +63,9 @@ class ProjectionHandler:
 
     def needs_events(self, upto: int) -> bool:
         return True
+
+    def dormant(self) -> bool:
+        return False
 
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         return self.store.apply_partition(self.name, topic, partition, items)
@@ -125,6 +134,7 @@ class KafkaWorker:
                  self.config.group(self.name))
         try:
             while not stopping.is_set():
+                self._pause_while_dormant(consumer)
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 for tp, records in batches.items():
                     await self._handle(consumer, dead_letters, tp, records)
@@ -132,6 +142,24 @@ class KafkaWorker:
             self._consumer = None
             await consumer.stop()
             await dead_letters.stop()
+
+    def _pause_while_dormant(self, consumer: AIOKafkaConsumer) -> None:
+        # A processor with nothing to do (compliance before any suppression list exists) must
+        # not fetch and parse a million imported records in the process that imports them.
+        if self.handler.dormant():
+            if assigned := consumer.assignment() - consumer.paused():
+                log.info("%s: nothing to do yet, pausing %s", self.name, sorted(map(str, assigned)))
+                consumer.pause(*assigned)
+        elif paused := consumer.paused():
+            log.info("%s: resuming %s", self.name, sorted(map(str, paused)))
+            consumer.resume(*paused)
+
+    def paused(self) -> set[tuple[str, int]]:
+        """The partitions this member holds but does not fetch (its handler is dormant)."""
+        consumer = self._consumer
+        if consumer is None:
+            return set()
+        return {(self.config.unprefixed(tp.topic), tp.partition) for tp in consumer.paused()}
 
     def assignment(self) -> set[tuple[str, int]]:
         """The partitions this member of the group holds now (topic names without the prefix)."""
@@ -184,7 +212,7 @@ class KafkaWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
         try:
-            await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+            await consumer.commit({tp: OffsetAndMetadata(items[-1][0] + 1, "")})
         except Exception as error:  # informational only; the database holds the real offset
             log.debug("%s: could not commit %s to Kafka: %s", self.name, tp, error)
 

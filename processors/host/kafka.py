@@ -35,6 +35,8 @@ from projections.base import PartitionItem
 
 # How often a partition whose records can have no effect records its offset, at most.
 IDLE_RECORD_S = 2.0
+# How often a dormant processor (nothing in the log can have an effect yet) asks again.
+DORMANT_CHECK_S = 1.0
 
 
 def tracking_name(processor: str, topic: str, partition: int) -> str:
@@ -53,6 +55,8 @@ class ProcessorPartitions:
         self.topics = tuple(sorted({cls.TOPIC for cls in processor.reads}))
         self.stopping = lambda: False
         self._recorded_at: dict[str, float] = {}  # tracking name -> time.monotonic() of its last record
+        self._dormant = False
+        self._dormant_checked_at = float("-inf")
 
     def next_offsets(self) -> dict[tuple[str, int], int]:
         offsets: dict[tuple[str, int], int] = {}
@@ -64,6 +68,14 @@ class ProcessorPartitions:
 
     def needs_events(self, upto: int) -> bool:
         return upto < 0 or not self.processor.nothing_to_do(0, upto)
+
+    def dormant(self) -> bool:
+        """Nothing up to the log's head can have an effect (asked at most every DORMANT_CHECK_S)."""
+        now = time.monotonic()
+        if now - self._dormant_checked_at >= DORMANT_CHECK_S:
+            self._dormant = not self.needs_events(self.store.position())
+            self._dormant_checked_at = now
+        return self._dormant
 
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         if not items:

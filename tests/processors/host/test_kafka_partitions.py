@@ -73,3 +73,22 @@ def test_idle_records_are_not_handled_and_their_offsets_recorded_at_most_every_i
     assert partitions.apply_partition("settings", 0, live) == 2
     assert store.tracked(name) == 6
     assert processor.handled == [6, 6]
+
+
+def test_a_processor_is_dormant_until_the_log_holds_something_it_can_act_on(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka, "DORMANT_CHECK_S", 0.0)
+    open_accounts(store, 3)
+    partitions = ProcessorPartitions(store, Gated(from_position=5))
+    assert partitions.dormant(), "nothing up to the head (3) can matter: the worker fetches nothing"
+    open_accounts(store, 3)
+    assert not partitions.dormant(), "the head (6) is past where the processor has work"
+
+
+def test_dormancy_is_asked_of_the_store_at_most_every_interval(store: EventStore) -> None:
+    open_accounts(store, 3)
+    partitions = ProcessorPartitions(store, Gated(from_position=5))
+    assert partitions.dormant()
+    open_accounts(store, 3)
+    assert partitions.dormant(), "within DORMANT_CHECK_S the last answer stands"
