@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from dialstream.handlers import Handlers, hash_secret
+from dialstream.handlers import Handlers
+from dialstream.handlers.accounts import hash_secret
 from dialstream.settings import Settings, SettingsError
 from dialstream.store import ConcurrencyConflict, EventStore, store_env, stored_topic_of
 from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
@@ -170,12 +171,11 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         ),
     )
     if COMPLIANCE in hosted:
-        from dialstream.compliance_handlers import ComplianceHandlers
         from processors.compliance.processor import Compliance, ComplianceProcessor
 
         processor = Compliance(
             store,
-            ComplianceHandlers(store),
+            runtime.handlers.compliance,
             runtime.suppression_index,
             runtime.catalogue,
             runtime.suppression_lists,
@@ -200,7 +200,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
 
         expiry = SuppressionExpirySweeper(
             runtime.suppression_lists,
-            lambda account_id, list_id, keys: runtime.handlers.expire_suppression_entries(
+            lambda account_id, list_id, keys: runtime.handlers.suppression.expire_entries(
                 account_id, list_id, keys
             ).position,
             runtime.wait,
@@ -349,7 +349,7 @@ def ensure_bootstrap_key(runtime: Runtime) -> tuple[UUID, str | None]:
                 return DEFAULT_ACCOUNT_ID, None
         else:
             try:
-                account_id = handlers.open_account(DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID).id
+                account_id = handlers.accounts.open_account(DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID).id
             except ConcurrencyConflict:
                 account_id = DEFAULT_ACCOUNT_ID  # another gateway opened it at the same moment
             else:
@@ -372,7 +372,7 @@ def _issue(runtime: Runtime, account_id: UUID, secret: str | None) -> str | None
     if key_id is not None and state is not None and any(k.key_id == key_id for k in state.api_keys):
         return None
     try:
-        return runtime.handlers.issue_api_key(account_id, "bootstrap admin", "admin", secret, key_id).secret
+        return runtime.handlers.accounts.issue_api_key(account_id, "bootstrap admin", "admin", secret, key_id).secret
     except ConcurrencyConflict:
         return None
 

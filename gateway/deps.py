@@ -9,7 +9,8 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 
 from dialstream.bootstrap import Runtime
-from dialstream.handlers import Handlers, hash_secret
+from dialstream.handlers import Handlers
+from dialstream.handlers.accounts import hash_secret
 from gateway.problems import Problem
 
 # What each role may do: admin everything; supervisor campaigns and lists; viewer reads.

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from dialstream.bootstrap import Runtime
-from dialstream.handlers import Done
+from dialstream.queries.dialability import PreDialGate, Question
+from dialstream.results import Done
+from domain.predial import Verdict
 from gateway.io import respond
 from gateway.problems import Problem
-from processors.compliance.predial import PreDialValidator
+from processors.compliance.predial import PreDialRequest, PreDialValidator
 
 HIDDEN = ("deleted", "archived")
 
@@ -55,3 +59,21 @@ def predial(runtime: Runtime) -> PreDialValidator:
             "are not wired); no verdict, so no call",
         )
     return runtime.predial
+
+
+class _ValidatorGate:
+    """The process's pre-dial validator as the dialability query's gate."""
+
+    def __init__(self, validator: PreDialValidator):
+        self.validator = validator
+
+    def now(self) -> datetime:
+        return self.validator.clock()
+
+    def judge(self, questions: Sequence[Question]) -> list[Verdict]:
+        return self.validator.validate_many([PreDialRequest(**msgspec.structs.asdict(q)) for q in questions])
+
+
+def predial_gate(runtime: Runtime) -> PreDialGate:
+    """The process's pre-dial gate for the dialability query; without one, 503 (:func:`predial`)."""
+    return _ValidatorGate(predial(runtime))

@@ -28,7 +28,7 @@ def build_campaign_structure(
     handlers: Handlers, account_id: UUID, *, suppression_lists: bool = False
 ) -> dict[str, UUID]:
     ids: dict[str, UUID] = {}
-    ids["predictive"] = handlers.create_profile(
+    ids["predictive"] = handlers.profiles.create(
         dialing_profile.KIND,
         account_id,
         dialing_profile.CreateDialingProfile(
@@ -36,49 +36,49 @@ def build_campaign_structure(
             settings=DialingSettings(dialing_mode="predictive", pacing=Pacing(optimization_goal=3)),
         ),
     ).id
-    ids["preview"] = handlers.create_profile(
+    ids["preview"] = handlers.profiles.create(
         dialing_profile.KIND,
         account_id,
         dialing_profile.CreateDialingProfile(
             name="Preview", settings=DialingSettings(dialing_mode="preview")
         ),
     ).id
-    ids["voice"] = handlers.create_profile(
+    ids["voice"] = handlers.profiles.create(
         session_profile.KIND,
         account_id,
         session_profile.CreateSessionProfile(name="Voice", settings=SessionSettings(agent_group="Sales")),
     ).id
-    ids["sms"] = handlers.create_profile(
+    ids["sms"] = handlers.profiles.create(
         session_profile.KIND,
         account_id,
         session_profile.CreateSessionProfile(
             name="SMS", settings=SessionSettings(channel="sms", agent_group="Texting")
         ),
     ).id
-    ids["renewals"] = handlers.create_template(
+    ids["renewals"] = handlers.campaigns.create_template(
         account_id, campaign_template.CreateCampaignTemplate(name="Renewals")
     ).id
-    ids["reminders"] = handlers.create_template(
+    ids["reminders"] = handlers.campaigns.create_template(
         account_id,
         campaign_template.CreateCampaignTemplate(
             name="Reminders", dialing_profile_id=ids["preview"], session_profile_id=ids["sms"]
         ),
     ).id
     for name in ("November", "December", "VIP"):
-        ids[name] = handlers.create_list(account_id, contact_list.CreateContactList(name=name)).id
-    ids["texts"] = handlers.create_list(
+        ids[name] = handlers.lists.create(account_id, contact_list.CreateContactList(name=name)).id
+    ids["texts"] = handlers.lists.create(
         account_id,
         contact_list.CreateContactList(
             name="Texts", settings=structs.replace(contact_list.ContactListSettings(), channel="sms")
         ),
     ).id
-    ids["renewals-nov"] = handlers.create_group(
+    ids["renewals-nov"] = handlers.campaigns.create_group(
         account_id,
         campaign_group.CreateCampaignGroup(
             name="Renewals Nov", template_id=ids["renewals"], contact_list_ids=[ids["November"], ids["VIP"]]
         ),
     ).id
-    ids["renewals-dec"] = handlers.create_group(
+    ids["renewals-dec"] = handlers.campaigns.create_group(
         account_id,
         campaign_group.CreateCampaignGroup(
             name="Renewals Dec",
@@ -88,29 +88,29 @@ def build_campaign_structure(
             session_overrides=SessionOverrides(trunk_group="TG2"),
         ),
     ).id
-    ids["reminders-1"] = handlers.create_group(
+    ids["reminders-1"] = handlers.campaigns.create_group(
         account_id,
         campaign_group.CreateCampaignGroup(
             name="Reminder wave 1", template_id=ids["reminders"], contact_list_ids=[ids["texts"]]
         ),
     ).id
     for action in ("start", "pause", "resume"):
-        handlers.transition_group(account_id, ids["renewals-nov"], action)
+        handlers.campaigns.transition_group(account_id, ids["renewals-nov"], action)
     for action in ("start", "stop"):
-        handlers.transition_group(account_id, ids["reminders-1"], action)
-    handlers.change_group(
+        handlers.campaigns.transition_group(account_id, ids["reminders-1"], action)
+    handlers.campaigns.change_group(
         account_id,
         ids["renewals-dec"],
         campaign_group.ChangeCampaignGroup(
             name="Renewals December", contact_list_ids=[ids["December"], ids["VIP"]]
         ),
     )
-    handlers.change_template(
+    handlers.campaigns.change_template(
         account_id, ids["renewals"], campaign_template.ChangeCampaignTemplate(name="Renewals 2026")
     )
-    spare = handlers.create_list(account_id, contact_list.CreateContactList(name="Spare")).id
-    handlers.archive_list(account_id, spare)
-    handlers.delete_group(account_id, ids["reminders-1"])
+    spare = handlers.lists.create(account_id, contact_list.CreateContactList(name="Spare")).id
+    handlers.lists.archive(account_id, spare)
+    handlers.campaigns.delete_group(account_id, ids["reminders-1"])
     if suppression_lists:
         _suppression_lists(handlers, account_id, ids)
     return ids
@@ -119,10 +119,10 @@ def build_campaign_structure(
 def _suppression_lists(handlers: Handlers, account_id: UUID, ids: dict[str, UUID]) -> None:
     """A required and an optional list, entries added, removed and expired, one archived."""
     create = suppression_list.CreateSuppressionList
-    ids["dnc"] = handlers.create_suppression_list(account_id, create(name="Internal DNC", required=True)).id
-    ids["partner-dnc"] = handlers.create_suppression_list(account_id, create(name="Partner DNC")).id
+    ids["dnc"] = handlers.suppression.create_list(account_id, create(name="Internal DNC", required=True)).id
+    ids["partner-dnc"] = handlers.suppression.create_list(account_id, create(name="Partner DNC")).id
     entry = suppression_list.EntryInput
-    handlers.add_suppression_entries(
+    handlers.suppression.add_entries(
         account_id,
         ids["dnc"],
         [
@@ -131,16 +131,16 @@ def _suppression_lists(handlers: Handlers, account_id: UUID, ids: dict[str, UUID
             entry(kind="phone", value="x"),
         ],
     )
-    handlers.add_suppression_entries(
+    handlers.suppression.add_entries(
         account_id, ids["partner-dnc"], [entry(kind="phone", value="+13125550150")]
     )
-    handlers.remove_suppression_entries(account_id, ids["dnc"], [entry(kind="client_id", value="C7")])
-    handlers.expire_suppression_entries(
+    handlers.suppression.remove_entries(account_id, ids["dnc"], [entry(kind="client_id", value="C7")])
+    handlers.suppression.expire_entries(
         account_id, ids["partner-dnc"], [SuppressionEntryKey(kind="phone", value="+13125550150")]
     )
-    handlers.add_suppression_entries(
+    handlers.suppression.add_entries(
         account_id, ids["partner-dnc"], [entry(kind="phone", value="+13125550151")]
     )
-    handlers.select_suppression_lists(account_id, ids["renewals-nov"], [ids["partner-dnc"]])
-    spare = handlers.create_suppression_list(account_id, create(name="Spare DNC")).id
-    handlers.archive_suppression_list(account_id, spare)
+    handlers.suppression.select_lists(account_id, ids["renewals-nov"], [ids["partner-dnc"]])
+    spare = handlers.suppression.create_list(account_id, create(name="Spare DNC")).id
+    handlers.suppression.archive_list(account_id, spare)

@@ -18,8 +18,8 @@ from schemas.settings import Role
 def cmd_accounts_create(args: argparse.Namespace) -> int:
     runtime = build(settings_of(args))
     try:
-        account_id = runtime.handlers.open_account(args.name).id
-        issued = runtime.handlers.issue_api_key(account_id, "first admin", "admin")
+        account_id = runtime.handlers.accounts.open_account(args.name).id
+        issued = runtime.handlers.accounts.issue_api_key(account_id, "first admin", "admin")
         print(f"account {account_id} ({args.name})")
         print(f"admin API key (shown once): {issued.secret}")
     finally:
@@ -33,7 +33,7 @@ def cmd_api_keys_issue(args: argparse.Namespace) -> int:
     runtime = build(settings, relay=False, workers=[])
     try:
         account_id = _account_id(args.account) if args.account else account_for_new_key(runtime.store)
-        issued = runtime.handlers.issue_api_key(account_id, args.name or f"{args.role} (command line)", args.role)
+        issued = runtime.handlers.accounts.issue_api_key(account_id, args.name or f"{args.role} (command line)", args.role)
     except LookupError as error:
         raise CommandError(str(error)) from None
     except NotFound:

@@ -51,7 +51,7 @@ def list_keys(runtime: RuntimeDep, caller: Admin) -> Response:
 @router.post("", **doc(body=IssueApiKeyRequest, response=IssuedApiKey, status=201))
 async def issue_key(request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin) -> Response:
     body = await read_body(request, IssueApiKeyRequest)
-    issued = await run_in_threadpool(handlers.issue_api_key, caller.account_id, body.name, body.role)
+    issued = await run_in_threadpool(handlers.accounts.issue_api_key, caller.account_id, body.name, body.role)
     if not await run_in_threadpool(runtime.wait, issued.position):
         raise Problem(503, "Read models behind", "the key is stored but not yet usable; retry shortly")
     return respond(
@@ -62,5 +62,5 @@ async def issue_key(request: Request, runtime: RuntimeDep, handlers: HandlersDep
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
 def revoke_key(key_id: UUID, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin) -> Response:
-    settled(runtime, handlers.revoke_api_key(caller.account_id, key_id))
+    settled(runtime, handlers.accounts.revoke_api_key(caller.account_id, key_id))
     return Response(status_code=204)

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Request, Response
 from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
+from dialstream.queries.records import ChainDeleted, locate
 from gateway.deps import HandlersDep, RuntimeDep, Supervisor
 from gateway.io import doc, read_body, respond
 from gateway.problems import Problem
-from gateway.routes.records import ChainDeleted, RecordId, locate
+from gateway.routes.records import RecordId
 from gateway.views import settled
 from projections.catalogue import CAMPAIGN_GROUP
 from schemas.profiles import Channel
@@ -57,7 +58,7 @@ async def make_attempt(
         group = command.campaign_group_id
         if group is not None and runtime.catalogue.get(caller.account_id, CAMPAIGN_GROUP, group) is None:
             raise Problem(404, "Not found", f"campaign group {group} not found", field="campaign_group_id")
-        done, attempt_id, made = handlers.make_attempt(
+        done, attempt_id, made = handlers.attempts.make_attempt(
             located.chain,
             located.record.chain_n,
             attempt_id=command.attempt_id,

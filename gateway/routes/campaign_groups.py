@@ -51,11 +51,11 @@ resource = Resource(
     change=ChangeCampaignGroup,
     writer=Supervisor,
     id_name="group_id",
-    create_with=lambda handlers, account_id, command: handlers.create_group(account_id, command),
-    change_with=lambda handlers, account_id, group_id, command, expected: handlers.change_group(
+    create_with=lambda handlers, account_id, command: handlers.campaigns.create_group(account_id, command),
+    change_with=lambda handlers, account_id, group_id, command, expected: handlers.campaigns.change_group(
         account_id, group_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, group_id, expected: handlers.delete_group(
+    delete_with=lambda handlers, account_id, group_id, expected: handlers.campaigns.delete_group(
         account_id, group_id, expected_version=expected
     ),
     describe=describe,
@@ -71,5 +71,5 @@ def transition(
     handlers: HandlersDep,
     caller: Supervisor,
 ) -> Response:
-    settled(runtime, handlers.transition_group(caller.account_id, group_id, action))
+    settled(runtime, handlers.campaigns.transition_group(caller.account_id, group_id, action))
     return resource.respond_one(runtime, caller.account_id, group_id)

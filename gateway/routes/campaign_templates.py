@@ -43,11 +43,11 @@ resource = Resource(
     change=ChangeCampaignTemplate,
     writer=Supervisor,
     id_name="template_id",
-    create_with=lambda handlers, account_id, command: handlers.create_template(account_id, command),
-    change_with=lambda handlers, account_id, template_id, command, expected: handlers.change_template(
+    create_with=lambda handlers, account_id, command: handlers.campaigns.create_template(account_id, command),
+    change_with=lambda handlers, account_id, template_id, command, expected: handlers.campaigns.change_template(
         account_id, template_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, template_id, expected: handlers.delete_template(
+    delete_with=lambda handlers, account_id, template_id, expected: handlers.campaigns.delete_template(
         account_id, template_id, expected_version=expected
     ),
     describe=describe,

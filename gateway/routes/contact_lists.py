@@ -17,11 +17,11 @@ resource = Resource(
     change=ChangeContactList,
     writer=Supervisor,
     id_name="list_id",
-    create_with=lambda handlers, account_id, command: handlers.create_list(account_id, command),
-    change_with=lambda handlers, account_id, list_id, command, expected: handlers.change_list(
+    create_with=lambda handlers, account_id, command: handlers.lists.create(account_id, command),
+    change_with=lambda handlers, account_id, list_id, command, expected: handlers.lists.change(
         account_id, list_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, list_id, expected: handlers.archive_list(
+    delete_with=lambda handlers, account_id, list_id, expected: handlers.lists.archive(
         account_id, list_id, expected_version=expected
     ),
     delete_summary="Archive a contact list",

@@ -17,11 +17,11 @@ resource = Resource(
     change=ChangeDataMapping,
     writer=Supervisor,
     id_name="data_mapping_id",
-    create_with=lambda handlers, account_id, command: handlers.create_data_mapping(account_id, command),
-    change_with=lambda handlers, account_id, mapping_id, command, expected: handlers.change_data_mapping(
+    create_with=lambda handlers, account_id, command: handlers.list_rules.create_data_mapping(account_id, command),
+    change_with=lambda handlers, account_id, mapping_id, command, expected: handlers.list_rules.change_data_mapping(
         account_id, mapping_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, mapping_id, expected: handlers.archive_data_mapping(
+    delete_with=lambda handlers, account_id, mapping_id, expected: handlers.list_rules.archive_data_mapping(
         account_id, mapping_id, expected_version=expected
     ),
     delete_summary="Archive a data mapping (refused while an upload rule uses it)",

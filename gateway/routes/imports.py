@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
-from dialstream.import_handlers import ImportOptions
+from dialstream.handlers.imports import ImportOptions
 from domain.errors import DomainError
 from domain.import_job import ImportJob
 from gateway import uploads
@@ -86,7 +86,7 @@ async def upload(
 ) -> Response:
     if runtime.catalogue.get(caller.account_id, CONTACT_LIST, list_id) is None:
         raise Problem(404, "Not found", f"contact list {list_id} not found", field="list_id")
-    return await _upload(list_id, request, runtime, caller.account_id, handlers.request_import)
+    return await _upload(list_id, request, runtime, caller.account_id, handlers.imports.request_import)
 
 
 @router.post(
@@ -106,7 +106,7 @@ async def upload_entries(
 ) -> Response:
     if runtime.suppression_lists.get(caller.account_id, list_id) is None:
         raise Problem(404, "Not found", f"suppression list {list_id} not found", field="suppression_list_id")
-    return await _upload(list_id, request, runtime, caller.account_id, handlers.request_suppression_import)
+    return await _upload(list_id, request, runtime, caller.account_id, handlers.imports.request_suppression_import)
 
 
 async def _upload(

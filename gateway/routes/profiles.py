@@ -41,11 +41,11 @@ def profile_router(
         change=change,
         writer=writer,
         id_name="profile_id",
-        create_with=lambda handlers, account_id, command: handlers.create_profile(kind, account_id, command),
-        change_with=lambda handlers, account_id, profile_id, command, expected: handlers.change_profile(
+        create_with=lambda handlers, account_id, command: handlers.profiles.create(kind, account_id, command),
+        change_with=lambda handlers, account_id, profile_id, command, expected: handlers.profiles.change(
             kind, account_id, profile_id, command, expected_version=expected
         ),
-        delete_with=lambda handlers, account_id, profile_id, expected: handlers.delete_profile(
+        delete_with=lambda handlers, account_id, profile_id, expected: handlers.profiles.delete(
             kind, account_id, profile_id, expected_version=expected
         ),
         describe=describe,
@@ -60,7 +60,7 @@ def profile_router(
     def make_default(
         profile_id: UUID, runtime: RuntimeDep, handlers: HandlersDep, caller: writer
     ) -> Response:
-        settled(runtime, handlers.make_default_profile(kind, caller.account_id, profile_id))
+        settled(runtime, handlers.profiles.make_default(kind, caller.account_id, profile_id))
         return resource.respond_one(runtime, caller.account_id, profile_id)
 
     return resource.router

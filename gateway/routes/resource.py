@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
-from dialstream.handlers import Done, Handlers
+from dialstream.handlers import Handlers
+from dialstream.results import Done
 from gateway.deps import HandlersDep, IfMatch, Reader, RuntimeDep
 from gateway.io import doc, read_body, respond
 from gateway.views import fetch, respond_state, settled, view

@@ -9,10 +9,10 @@ from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
 from domain.account import Account, UpdateSettings
-from gateway import openpgp
 from gateway.deps import Admin, HandlersDep, IfMatch, Reader, RuntimeDep
 from gateway.io import doc, read_body, respond
 from gateway.views import fetch, settled, view
+from processors.files import openpgp
 from projections.catalogue import ACCOUNT
 from schemas.settings import ComplianceSettings, PublicKey
 
@@ -48,7 +48,7 @@ async def update_settings(
     command = await read_body(request, UpdateSettings)
 
     def update_and_settle() -> Response:
-        settled(runtime, handlers.update_settings(caller.account_id, command, expected_version=expected))
+        settled(runtime, handlers.accounts.update_settings(caller.account_id, command, expected_version=expected))
         return _settings_response(_account(runtime, caller))
 
     return await run_in_threadpool(update_and_settle)
@@ -70,7 +70,7 @@ async def change_compliance_settings(
     compliance = await read_body(request, ComplianceSettings)
 
     def change_and_settle() -> Response:
-        done = handlers.change_compliance_settings(caller.account_id, compliance, expected_version=expected)
+        done = handlers.accounts.change_compliance_settings(caller.account_id, compliance, expected_version=expected)
         settled(runtime, done)
         account = _account(runtime, caller)
         return respond(account.settings.compliance, version=account.version)
@@ -91,7 +91,7 @@ async def import_public_key(
 
     def import_and_settle() -> Response:
         key = openpgp.read_public_key(body.armored, user_id=body.user_id, now=handlers.clock())
-        settled(runtime, handlers.import_public_key(caller.account_id, key))
+        settled(runtime, handlers.accounts.import_public_key(caller.account_id, key))
         return respond(key, status=201)
 
     return await run_in_threadpool(import_and_settle)
@@ -104,5 +104,5 @@ def remove_public_key(
     handlers: HandlersDep,
     caller: Admin,
 ) -> Response:
-    settled(runtime, handlers.remove_public_key(caller.account_id, fingerprint.upper()))
+    settled(runtime, handlers.accounts.remove_public_key(caller.account_id, fingerprint.upper()))
     return Response(status_code=204)

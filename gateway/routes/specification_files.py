@@ -17,11 +17,11 @@ resource = Resource(
     change=ChangeSpecificationFile,
     writer=Supervisor,
     id_name="specification_file_id",
-    create_with=lambda handlers, account_id, command: handlers.create_specification_file(account_id, command),
-    change_with=lambda handlers, account_id, spec_id, command, expected: handlers.change_specification_file(
+    create_with=lambda handlers, account_id, command: handlers.list_rules.create_specification_file(account_id, command),
+    change_with=lambda handlers, account_id, spec_id, command, expected: handlers.list_rules.change_specification_file(
         account_id, spec_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, spec_id, expected: handlers.archive_specification_file(
+    delete_with=lambda handlers, account_id, spec_id, expected: handlers.list_rules.archive_specification_file(
         account_id, spec_id, expected_version=expected
     ),
     delete_summary="Archive a specification file (refused while an upload rule uses it)",

@@ -19,7 +19,7 @@ from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
-from dialstream.suppression_handlers import EntriesDone
+from dialstream.handlers.suppression import EntriesDone
 from domain.campaign_group import CampaignGroup
 from domain.errors import RuleViolation
 from domain.suppression_list import (
@@ -139,7 +139,7 @@ async def create_one(
     command = await read_body(request, CreateSuppressionList)
 
     def create_and_settle() -> Response:
-        done = handlers.create_suppression_list(caller.account_id, command)
+        done = handlers.suppression.create_list(caller.account_id, command)
         settled(runtime, done)
         return respond_one(runtime, caller.account_id, done.id, status=201)
 
@@ -165,7 +165,7 @@ async def change_one(
     command = await read_body(request, ChangeSuppressionList)
 
     def change_and_settle() -> Response:
-        settled(runtime, handlers.change_suppression_list(caller.account_id, list_id, command, expected))
+        settled(runtime, handlers.suppression.change_list(caller.account_id, list_id, command, expected))
         return respond_one(runtime, caller.account_id, list_id)
 
     return await run_in_threadpool(change_and_settle)
@@ -175,7 +175,7 @@ async def change_one(
 def delete_one(
     list_id: ListId, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor, expected: IfMatch
 ) -> Response:
-    settled(runtime, handlers.archive_suppression_list(caller.account_id, list_id, expected))
+    settled(runtime, handlers.suppression.archive_list(caller.account_id, list_id, expected))
     return Response(status_code=204)
 
 
@@ -195,7 +195,7 @@ async def add_entries(
         runtime,
         caller.account_id,
         list_id,
-        handlers.add_suppression_entries,
+        handlers.suppression.add_entries,
         lambda result, count: AddedEntries(
             added=result.accepted, rejected=result.rejected, entry_count=count
         ),
@@ -215,7 +215,7 @@ async def remove_entries(
         runtime,
         caller.account_id,
         list_id,
-        handlers.remove_suppression_entries,
+        handlers.suppression.remove_entries,
         lambda result, count: RemovedEntries(
             removed=result.accepted, rejected=result.rejected, entry_count=count
         ),
@@ -311,7 +311,7 @@ async def select_lists(
     command = await read_body(request, SelectSuppressionLists)
 
     def select_and_settle() -> Response:
-        done = handlers.select_suppression_lists(
+        done = handlers.suppression.select_lists(
             caller.account_id, group_id, command.suppression_list_ids, expected_version=expected
         )
         settled(runtime, done)

@@ -18,11 +18,11 @@ resource = Resource(
     change=ChangeUploadRule,
     writer=Supervisor,
     id_name="upload_rule_id",
-    create_with=lambda handlers, account_id, command: handlers.create_upload_rule(account_id, command),
-    change_with=lambda handlers, account_id, rule_id, command, expected: handlers.change_upload_rule(
+    create_with=lambda handlers, account_id, command: handlers.list_rules.create_upload_rule(account_id, command),
+    change_with=lambda handlers, account_id, rule_id, command, expected: handlers.list_rules.change_upload_rule(
         account_id, rule_id, command, expected_version=expected
     ),
-    delete_with=lambda handlers, account_id, rule_id, expected: handlers.archive_upload_rule(
+    delete_with=lambda handlers, account_id, rule_id, expected: handlers.list_rules.archive_upload_rule(
         account_id, rule_id, expected_version=expected
     ),
     delete_summary="Archive an upload rule",

@@ -4,7 +4,7 @@ reason recorded, and get their record type back when no entry matches them any m
 Input: the event types of :data:`domain.compliance.READS` (chains imported or replaced,
 suppression entries and lists, campaign groups' selections, contact lists joining or leaving
 groups). Output: ``record_chain.suppressed`` / ``restored``, recorded through
-:class:`dialstream.compliance_handlers.ComplianceHandlers`. State: none of its own beyond its
+:class:`dialstream.handlers.compliance.ComplianceHandlers`. State: none of its own beyond its
 tracking position; it reads the read models (records, suppression lists, catalogue) and the
 suppression index. Delivery: exactly-once effect — hosted by the processor host
 (:mod:`processors.host`), which stores the events a batch causes and the batch's position in
@@ -46,7 +46,7 @@ from typing import Any
 from uuid import UUID
 
 from dialstream.clock import utc_now
-from dialstream.compliance_handlers import ComplianceHandlers
+from dialstream.handlers.compliance import ComplianceHandlers
 from dialstream.store import EventStore, stored_topic_of
 from domain import campaign_group, compliance, record_chain
 from domain.codes import ContactInfoType
@@ -97,24 +97,28 @@ class Compliance:
         self.wait_read_models = wait_read_models
         self.clock = clock
         self._stopping: Callable[[], bool] = lambda: False
-        self._lists_seen = False
+        self._first_list: int | None = None  # where the log creates its first suppression list
         self._lists_checked = 0  # the log up to here creates no suppression list
         self._policies: dict[tuple[UUID, UUID], tuple[Channel, set[UUID]]] = {}
 
     def nothing_to_do(self, after: int, upto: int) -> bool:
-        """No suppression list yet: nothing in the log up to here can match or change.
+        """Nothing up to ``upto`` can match or change while no suppression list exists: records
+        imported before the first list is created are matched when its entries are added.
         Decoding an import's chains only to learn that costs it a tenth of its time."""
-        return not self._lists_exist(upto)
+        first = self._first_list_at(upto)
+        return first is None or upto < first
 
-    def _lists_exist(self, head: int) -> bool:
-        """Whether the log up to ``head`` creates a suppression list (once it does, it always
-        will: lists are archived, never deleted). Asked of the log, not of the read models,
-        which lag behind an import."""
-        if not self._lists_seen:
+    def _first_list_at(self, head: int) -> int | None:
+        """The log position of the first suppression list, if the log up to ``head`` creates
+        one (once it does, it always will: lists are archived, never deleted). Asked of the
+        log, not of the read models, which lag behind an import."""
+        if self._first_list is None and head > self._lists_checked:
             found = self.store.read_topics(LIST_CREATED, after=self._lists_checked, limit=1, upto=head)
-            self._lists_seen = bool(found)
-            self._lists_checked = head
-        return self._lists_seen
+            if found:
+                self._first_list = found[0][0]
+            else:
+                self._lists_checked = head
+        return self._first_list
 
     def handle(self, batch: Batch) -> None:
         self._stopping = batch.stopping

@@ -144,7 +144,7 @@ def test_an_account_without_an_admin_key_says_how_to_get_one(tmp_path: Path) -> 
     # What a start with a refused bootstrap key left behind before settings were checked
     # first: the default account, opened, with no key at all.
     runtime = build(Settings(data_dir=tmp_path))
-    runtime.handlers.open_account(DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID)
+    runtime.handlers.accounts.open_account(DEFAULT_ACCOUNT_NAME, DEFAULT_ACCOUNT_ID)
     runtime.stop()
 
     port = free_port()
@@ -179,14 +179,14 @@ def test_an_account_without_an_admin_key_says_how_to_get_one(tmp_path: Path) -> 
 
 def test_api_keys_issue_picks_the_only_account_and_asks_among_several(tmp_path: Path) -> None:
     runtime = build(Settings(data_dir=tmp_path))  # like `accounts create`: no read model follows
-    acme = runtime.handlers.open_account("Acme").id
+    acme = runtime.handlers.accounts.open_account("Acme").id
     runtime.stop()
     only = dialstream("api-keys", "issue", "--role", "viewer", data_dir=tmp_path)
     assert only.returncode == 0, only.stderr
     assert only.stdout.startswith(f"account {acme}\nviewer API key (shown once): dsk_")
 
     runtime = build(Settings(data_dir=tmp_path))
-    globex = runtime.handlers.open_account("Globex").id
+    globex = runtime.handlers.accounts.open_account("Globex").id
     runtime.stop()
     line = assert_refused(
         dialstream("api-keys", "issue", "--role", "admin", data_dir=tmp_path),

@@ -160,8 +160,8 @@ def viewer(admin: httpx.Client, client_for: Callable[[str | None], httpx.Client]
 
 
 def _open_account(runtime: Runtime, client_for: Callable[[str | None], httpx.Client], name: str) -> Account:
-    opened = runtime.handlers.open_account(name)
-    issued = runtime.handlers.issue_api_key(opened.id, f"{name} admin", "admin")
+    opened = runtime.handlers.accounts.open_account(name)
+    issued = runtime.handlers.accounts.issue_api_key(opened.id, f"{name} admin", "admin")
     assert runtime.wait(issued.position), "the credentials projection did not catch up"
     return Account(opened.id, client_for(issued.secret))
 

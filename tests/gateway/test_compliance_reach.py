@@ -27,10 +27,10 @@ def record_type(runtime: Runtime, list_id: str, client_id: str) -> int:
 
 
 def partner_list(runtime: Runtime, account: Account, *, required: bool = False) -> UUID:
-    made = runtime.handlers.create_suppression_list(
+    made = runtime.handlers.suppression.create_list(
         account.id, CreateSuppressionList(name=h.unique("Partner DNC"), required=required)
     )
-    runtime.handlers.add_suppression_entries(account.id, made.id, [EntryInput(kind="phone", value="+12125550177")])
+    runtime.handlers.suppression.add_entries(account.id, made.id, [EntryInput(kind="phone", value="+12125550177")])
     return made.id
 
 
@@ -44,11 +44,11 @@ def test_a_group_selecting_an_optional_list_marks_its_records_and_dropping_it_re
     partner = partner_list(runtime, account)
     assert record_type(runtime, contacts, "OPT") == GENERAL
 
-    runtime.handlers.select_suppression_lists(account.id, UUID(made["group"]["id"]), [partner])
+    runtime.handlers.suppression.select_lists(account.id, UUID(made["group"]["id"]), [partner])
     assert record_type(runtime, contacts, "OPT") == NO_CALL
     assert record_type(runtime, contacts, "OK") == GENERAL
 
-    runtime.handlers.select_suppression_lists(account.id, UUID(made["group"]["id"]), [])
+    runtime.handlers.suppression.select_lists(account.id, UUID(made["group"]["id"]), [])
     assert record_type(runtime, contacts, "OPT") == GENERAL
 
 
@@ -59,7 +59,7 @@ def test_a_contact_list_joining_a_group_that_selected_a_list_is_marked_and_leavi
     made = h.chain(account.admin)
     group_id = made["group"]["id"]
     partner = partner_list(runtime, account)
-    runtime.handlers.select_suppression_lists(account.id, UUID(group_id), [partner])
+    runtime.handlers.suppression.select_lists(account.id, UUID(group_id), [partner])
     joining = h.contact_list(account.admin)
     import_file(account.admin, joining["id"], ROWS)
     assert record_type(runtime, joining["id"], "OPT") == GENERAL
@@ -86,7 +86,7 @@ def test_a_list_made_required_marks_the_accounts_records(
     partner = partner_list(runtime, account)
     assert record_type(runtime, contacts["id"], "OPT") == GENERAL
 
-    runtime.handlers.change_suppression_list(account.id, partner, ChangeSuppressionList(required=True))
+    runtime.handlers.suppression.change_list(account.id, partner, ChangeSuppressionList(required=True))
     assert record_type(runtime, contacts["id"], "OPT") == NO_CALL
     assert record_type(runtime, contacts["id"], "OK") == GENERAL
     body = account.admin.get(f"/api/v1/records/{rid(contacts['id'], 'OPT')}/dialability").json()

@@ -126,10 +126,10 @@ def world(
     assert started.status_code == 200, started.text
     import_file(admin, made["list"]["id"], FILE)
 
-    dnc = runtime.handlers.create_suppression_list(
+    dnc = runtime.handlers.suppression.create_list(
         account.id, CreateSuppressionList(name=h.unique("Internal DNC"), required=True)
     )
-    added = runtime.handlers.add_suppression_entries(
+    added = runtime.handlers.suppression.add_entries(
         account.id, dnc.id, [EntryInput(kind="phone", value=SUPPRESSED_PHONE)]
     )
     assert not added.rejected
@@ -138,7 +138,7 @@ def world(
         [SuppressionQuery("voice", "phone", SUPPRESSED_PHONE)], [dnc.id]
     )[0][0].entry_id
 
-    issued = runtime.handlers.issue_api_key(account.id, "dialability viewer", "viewer")
+    issued = runtime.handlers.accounts.issue_api_key(account.id, "dialability viewer", "viewer")
     assert runtime.wait(issued.position)
     return World(
         account=account,
@@ -405,11 +405,11 @@ def test_a_mark_from_an_expiring_entry_lifts_with_it(world: World, runtime: Runt
     contacts = h.contact_list(admin)
     group = h.group(admin, world.template_id, [contacts["id"]])
     assert admin.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
-    month = runtime.handlers.create_suppression_list(
+    month = runtime.handlers.suppression.create_list(
         world.account.id,
         CreateSuppressionList(name=h.unique("For a month"), required=True, retention_days=30),
     )
-    added = runtime.handlers.add_suppression_entries(
+    added = runtime.handlers.suppression.add_entries(
         world.account.id, month.id, [EntryInput(kind="phone", value="+12125550177")]
     )
     import_file(admin, contacts["id"], "client_id,phone\nEXP,(212) 555-0177\n")
@@ -435,13 +435,13 @@ def test_a_mark_the_group_does_not_see_has_no_end(world: World, runtime: Runtime
     other = h.group(admin, world.template_id, [contacts["id"]], name=h.unique("B does not"))
     for group in (selecting, other):
         assert admin.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
-    partner = runtime.handlers.create_suppression_list(
+    partner = runtime.handlers.suppression.create_list(
         world.account.id, CreateSuppressionList(name=h.unique("Partner DNC"), required=False)
     )
-    runtime.handlers.add_suppression_entries(
+    runtime.handlers.suppression.add_entries(
         world.account.id, partner.id, [EntryInput(kind="phone", value="+12125550188")]
     )
-    runtime.handlers.select_suppression_lists(world.account.id, UUID(selecting["id"]), [partner.id])
+    runtime.handlers.suppression.select_lists(world.account.id, UUID(selecting["id"]), [partner.id])
     import_file(admin, contacts["id"], "client_id,phone\nOPT,(212) 555-0188\n")
     settle_index(runtime, runtime.store.position())
 

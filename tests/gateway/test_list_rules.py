@@ -394,14 +394,14 @@ def test_the_loaders_the_import_uses(
     made_mapping = mapping(supervisor)
     handlers = runtime.handlers
 
-    loaded = handlers.upload_rule(account_a.id, UUID(made_rule["id"]))
+    loaded = handlers.list_rules.upload_rule(account_a.id, UUID(made_rule["id"]))
     assert (loaded.specification_file_id, loaded.phone_region) == (UUID(made_spec["id"]), "CA")
-    assert handlers.specification_file(account_a.id, loaded.specification_file_id).delimiter == ";"
-    assert handlers.data_mapping(account_a.id, UUID(made_mapping["id"])).fields[1].contact_info_type == 1
+    assert handlers.list_rules.specification_file(account_a.id, loaded.specification_file_id).delimiter == ";"
+    assert handlers.list_rules.data_mapping(account_a.id, UUID(made_mapping["id"])).fields[1].contact_info_type == 1
     with pytest.raises(NotFound) as info:
-        handlers.upload_rule(account_b.id, UUID(made_rule["id"]))
+        handlers.list_rules.upload_rule(account_b.id, UUID(made_rule["id"]))
     assert info.value.field == "upload_rule_id"
     assert supervisor.delete(url(MAPPINGS, made_mapping)).status_code == 204
     with pytest.raises(NotFound) as info:
-        handlers.data_mapping(account_a.id, UUID(made_mapping["id"]))
+        handlers.list_rules.data_mapping(account_a.id, UUID(made_mapping["id"]))
     assert info.value.field == "data_mapping_id"

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, Runtime, build, ensure_bootstrap_key
-from dialstream.import_handlers import ImportOptions
+from dialstream.handlers.imports import ImportOptions
 from dialstream.settings import Settings
 from domain import import_job
 from domain.contact_list import CreateContactList
@@ -35,7 +35,7 @@ def new_list(runtime: Runtime, settings: ContactListSettings | None = None, name
     command = CreateContactList(
         name=name or f"list {uuid.uuid4().hex[:8]}", settings=settings or ContactListSettings()
     )
-    done = runtime.handlers.create_list(DEFAULT_ACCOUNT_ID, command)
+    done = runtime.handlers.lists.create(DEFAULT_ACCOUNT_ID, command)
     assert runtime.wait(done.position)
     return done.id
 
@@ -55,7 +55,7 @@ def request(
     stored = Path("imports") / str(job_id) / "upload"
     (runtime.settings.data_dir / stored).parent.mkdir(parents=True)
     shutil.copyfile(source, runtime.settings.data_dir / stored)
-    requested = runtime.handlers.request_suppression_import if entries else runtime.handlers.request_import
+    requested = runtime.handlers.imports.request_suppression_import if entries else runtime.handlers.imports.request_import
     requested(
         account_id,
         list_id,

@@ -45,7 +45,7 @@ def _added(runtime: Runtime, job_id: uuid.UUID) -> list[str]:
 def test_a_stopped_entry_file_resumes_to_the_entries_of_a_clean_run(tmp_path: Path) -> None:
     source = _file(tmp_path / "dnc.csv")
     with running(tmp_path / "clean") as runtime:
-        clean_list = runtime.handlers.create_suppression_list(
+        clean_list = runtime.handlers.suppression.create_list(
             DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="DNC")
         ).id
         clean = finished(runtime, _request(runtime, clean_list, source))
@@ -56,7 +56,7 @@ def test_a_stopped_entry_file_resumes_to_the_entries_of_a_clean_run(tmp_path: Pa
     with running(data_dir) as runtime:
         runner = cast(ImportRunner, runtime.services[IMPORTS])
         runner.batch_rows = 1000
-        list_id = runtime.handlers.create_suppression_list(DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="DNC")).id
+        list_id = runtime.handlers.suppression.create_list(DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="DNC")).id
         job_id = _request(runtime, list_id, source)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

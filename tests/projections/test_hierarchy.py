@@ -24,7 +24,7 @@ def _runtime(tmp_path: Path) -> Runtime:
 def test_replay_yields_the_same_rows_as_the_live_projection(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     try:
-        account_id = runtime.handlers.open_account("Acme").id
+        account_id = runtime.handlers.accounts.open_account("Acme").id
         ids = build_campaign_structure(runtime.handlers, account_id)
         assert runtime.wait(runtime.store.position())
         live = dump_rows(runtime.views)
@@ -55,7 +55,7 @@ def test_replay_yields_the_same_rows_as_the_live_projection(tmp_path: Path) -> N
 def test_a_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     try:
-        account_id = runtime.handlers.open_account("Acme").id
+        account_id = runtime.handlers.accounts.open_account("Acme").id
         build_campaign_structure(runtime.handlers, account_id)
         assert runtime.wait(runtime.store.position())
         before = dump_rows(runtime.views)
@@ -70,7 +70,7 @@ def test_a_redelivered_batch_changes_nothing(tmp_path: Path) -> None:
 def test_a_failed_batch_leaves_rows_and_position_untouched(tmp_path: Path) -> None:
     runtime = build(Settings(data_dir=tmp_path))
     try:
-        account_id = runtime.handlers.open_account("Acme").id
+        account_id = runtime.handlers.accounts.open_account("Acme").id
         build_campaign_structure(runtime.handlers, account_id)
         events = runtime.store.read(after=0, limit=10_000)
 
@@ -96,8 +96,8 @@ def test_a_failed_batch_leaves_rows_and_position_untouched(tmp_path: Path) -> No
 def test_catalogue_and_credentials_replay_equal_live(tmp_path: Path) -> None:
     runtime = _runtime(tmp_path)
     try:
-        account_id = runtime.handlers.open_account("Acme").id
-        runtime.handlers.issue_api_key(account_id, "ops", "supervisor")
+        account_id = runtime.handlers.accounts.open_account("Acme").id
+        runtime.handlers.accounts.issue_api_key(account_id, "ops", "supervisor")
         build_campaign_structure(runtime.handlers, account_id)
         assert runtime.wait(runtime.store.position())
 
@@ -120,7 +120,7 @@ def test_on_postgresql_replay_equals_live(tmp_path: Path, fresh_postgres_databas
     runtime.start()
     try:
         assert runtime.settings.views_url == fresh_postgres_database
-        account_id = runtime.handlers.open_account("Acme").id
+        account_id = runtime.handlers.accounts.open_account("Acme").id
         build_campaign_structure(runtime.handlers, account_id)
         assert runtime.wait(runtime.store.position())
         live = dump_rows(runtime.views)

@@ -53,7 +53,7 @@ def settle(runtime: Runtime) -> None:
 
 
 def make(runtime: Runtime, account_id: UUID, name: str, **fields: object) -> UUID:
-    return runtime.handlers.create_suppression_list(account_id, CreateSuppressionList(name=name, **fields)).id
+    return runtime.handlers.suppression.create_list(account_id, CreateSuppressionList(name=name, **fields)).id
 
 
 def clients(*values: str) -> list[EntryInput]:
@@ -80,8 +80,8 @@ def count(runtime: Runtime, account_id: UUID, list_id: UUID) -> int:
 
 def test_lists_per_account_with_their_settings(runtime: Runtime) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
-    other = handlers.open_account("Other").id
+    acme = handlers.accounts.open_account("Acme").id
+    other = handlers.accounts.open_account("Other").id
     dnc = make(runtime, acme, "National DNC", required=True, retention_days=None)
     texts = make(runtime, acme, "Text opt-outs", channel="sms", retention_days=0)
     mail = make(runtime, acme, "Bounces", channel="email", retention_days=90, description="hard bounces")
@@ -97,8 +97,8 @@ def test_lists_per_account_with_their_settings(runtime: Runtime) -> None:
     assert runtime.suppression_lists.get(acme, foreign) is None
     assert [r.state.id for r in runtime.suppression_lists.list_by_account(other)] == [foreign]
 
-    handlers.change_suppression_list(acme, dnc, ChangeSuppressionList(name="Federal DNC", required=False))
-    handlers.archive_suppression_list(acme, texts)
+    handlers.suppression.change_list(acme, dnc, ChangeSuppressionList(name="Federal DNC", required=False))
+    handlers.suppression.archive_list(acme, texts)
     settle(runtime)
     changed = runtime.suppression_lists.get(acme, dnc)
     assert changed is not None
@@ -112,52 +112,52 @@ def test_lists_per_account_with_their_settings(runtime: Runtime) -> None:
 
 def test_the_entry_count_is_exact(runtime: Runtime) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
+    acme = handlers.accounts.open_account("Acme").id
     dnc = make(runtime, acme, "DNC")
-    handlers.add_suppression_entries(acme, dnc, clients("A", "B", "C"))
+    handlers.suppression.add_entries(acme, dnc, clients("A", "B", "C"))
     settle(runtime)
     assert count(runtime, acme, dnc) == 3
     # Two of them again (replaced, not doubled) and one new.
-    handlers.add_suppression_entries(acme, dnc, clients("A", "B", "D"))
+    handlers.suppression.add_entries(acme, dnc, clients("A", "B", "D"))
     settle(runtime)
     assert count(runtime, acme, dnc) == 4
     # One that is there and one that never was.
-    handlers.remove_suppression_entries(acme, dnc, clients("A", "never"))
+    handlers.suppression.remove_entries(acme, dnc, clients("A", "never"))
     settle(runtime)
     assert count(runtime, acme, dnc) == 3
-    handlers.expire_suppression_entries(
+    handlers.suppression.expire_entries(
         acme, dnc, [SuppressionEntryKey(kind="client_id", value="B"), SuppressionEntryKey(kind="client_id", value="B")]
     )
     settle(runtime)
     assert count(runtime, acme, dnc) == 2
-    handlers.add_suppression_entries(acme, dnc, [EntryInput(kind="phone", value="(312) 555-0143"), *clients("A")])
+    handlers.suppression.add_entries(acme, dnc, [EntryInput(kind="phone", value="(312) 555-0143"), *clients("A")])
     settle(runtime)
     assert count(runtime, acme, dnc) == 4
-    handlers.remove_suppression_entries(acme, dnc, [EntryInput(kind="phone", value="+1 312 555 0143")])
+    handlers.suppression.remove_entries(acme, dnc, [EntryInput(kind="phone", value="+1 312 555 0143")])
     settle(runtime)
     assert count(runtime, acme, dnc) == 3
 
 
 def test_a_large_batch_counts_once_per_entry(runtime: Runtime) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
+    acme = handlers.accounts.open_account("Acme").id
     dnc = make(runtime, acme, "DNC")
     values = [f"C{i}" for i in range(2 * MAX_ENTRIES_PER_EVENT + 3)]
-    done = handlers.add_suppression_entries(acme, dnc, clients(*values))
+    done = handlers.suppression.add_entries(acme, dnc, clients(*values))
     assert done.accepted == len(values)
     settle(runtime)
     assert count(runtime, acme, dnc) == len(values)
-    handlers.add_suppression_entries(acme, dnc, clients(*values[-MAX_ENTRIES_PER_EVENT - 10 :], "new"))
+    handlers.suppression.add_entries(acme, dnc, clients(*values[-MAX_ENTRIES_PER_EVENT - 10 :], "new"))
     settle(runtime)
     assert count(runtime, acme, dnc) == len(values) + 1
 
 
 def test_archiving_drops_the_entries(runtime: Runtime) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
+    acme = handlers.accounts.open_account("Acme").id
     dnc = make(runtime, acme, "DNC", retention_days=1)
-    handlers.add_suppression_entries(acme, dnc, clients("A", "B"))
-    handlers.archive_suppression_list(acme, dnc)
+    handlers.suppression.add_entries(acme, dnc, clients("A", "B"))
+    handlers.suppression.archive_list(acme, dnc)
     settle(runtime)
     assert rows(runtime)["suppression_entries"] == []
     assert runtime.suppression_lists.expired(int((NOW + timedelta(days=2)).timestamp())) == []
@@ -168,13 +168,13 @@ def test_archiving_drops_the_entries(runtime: Runtime) -> None:
 
 def test_expired_entries_soonest_first(runtime: Runtime, clock: Clock) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
+    acme = handlers.accounts.open_account("Acme").id
     today = make(runtime, acme, "Today", retention_days=0)
     week = make(runtime, acme, "Week", retention_days=7)
     forever = make(runtime, acme, "Forever")
-    handlers.add_suppression_entries(acme, week, clients("W1"))
-    handlers.add_suppression_entries(acme, today, clients("T1", "T2"))
-    handlers.add_suppression_entries(acme, forever, clients("F1"))
+    handlers.suppression.add_entries(acme, week, clients("W1"))
+    handlers.suppression.add_entries(acme, today, clients("T1", "T2"))
+    handlers.suppression.add_entries(acme, forever, clients("F1"))
     settle(runtime)
     # 09:30 UTC is 05:30 in New York: "today" ends at 04:00 UTC on the 15th.
     midnight = int(datetime(2025, 3, 15, 4, 0, tzinfo=UTC).timestamp())
@@ -190,7 +190,7 @@ def test_expired_entries_soonest_first(runtime: Runtime, clock: Clock) -> None:
     )
     # Added again later: its expiry starts over.
     clock.now = NOW + timedelta(days=3)
-    handlers.add_suppression_entries(acme, week, clients("W1"))
+    handlers.suppression.add_entries(acme, week, clients("W1"))
     settle(runtime)
     assert queries.expired(int((NOW + timedelta(days=8)).timestamp())) == queries.expired(midnight)
 
@@ -200,11 +200,11 @@ def test_expired_entries_soonest_first(runtime: Runtime, clock: Clock) -> None:
 
 def test_applicable_lists(runtime: Runtime) -> None:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
-    other = handlers.open_account("Other").id
+    acme = handlers.accounts.open_account("Acme").id
+    other = handlers.accounts.open_account("Other").id
     ids = build_campaign_structure(handlers, acme)
     voice_group, voice_group_2 = ids["renewals-nov"], ids["renewals-dec"]
-    sms_group = handlers.create_group(
+    sms_group = handlers.campaigns.create_group(
         acme,
         campaign_group.CreateCampaignGroup(name="Reminders 2", template_id=ids["reminders"], contact_list_ids=[ids["texts"]]),
     ).id
@@ -215,9 +215,9 @@ def test_applicable_lists(runtime: Runtime) -> None:
     sms_optional = make(runtime, acme, "Text complaints", channel="sms")
     mail_required = make(runtime, acme, "Unsubscribed", channel="email", required=True)
     theirs = make(runtime, other, "Their DNC", required=True)
-    handlers.select_suppression_lists(acme, voice_group, [state_dnc, vip])
-    handlers.select_suppression_lists(acme, voice_group_2, [vip])
-    handlers.select_suppression_lists(acme, sms_group, [sms_optional])
+    handlers.suppression.select_lists(acme, voice_group, [state_dnc, vip])
+    handlers.suppression.select_lists(acme, voice_group_2, [vip])
+    handlers.suppression.select_lists(acme, sms_group, [sms_optional])
     settle(runtime)
 
     queries = runtime.suppression_lists
@@ -240,19 +240,19 @@ def test_applicable_lists(runtime: Runtime) -> None:
     assert queries.selected(other, voice_group) == []
 
     # Optional made required applies everywhere; archived applies nowhere.
-    handlers.change_suppression_list(acme, state_dnc, ChangeSuppressionList(required=True))
-    handlers.archive_suppression_list(acme, vip)
-    handlers.archive_suppression_list(acme, federal)
+    handlers.suppression.change_list(acme, state_dnc, ChangeSuppressionList(required=True))
+    handlers.suppression.archive_list(acme, vip)
+    handlers.suppression.archive_list(acme, federal)
     settle(runtime)
     assert applicable("voice", None) == {state_dnc}
     assert applicable("voice", voice_group) == {state_dnc}
     assert applicable("voice", voice_group_2) == {state_dnc}
 
     # Selecting again replaces; a deleted group's selections go.
-    handlers.select_suppression_lists(acme, voice_group_2, [])
-    handlers.transition_group(acme, sms_group, "start")
-    handlers.transition_group(acme, sms_group, "stop")
-    handlers.delete_group(acme, sms_group)
+    handlers.suppression.select_lists(acme, voice_group_2, [])
+    handlers.campaigns.transition_group(acme, sms_group, "start")
+    handlers.campaigns.transition_group(acme, sms_group, "stop")
+    handlers.campaigns.delete_group(acme, sms_group)
     settle(runtime)
     assert queries.selected(acme, voice_group_2) == []
     assert queries.selected(acme, sms_group) == []
@@ -264,19 +264,19 @@ def test_applicable_lists(runtime: Runtime) -> None:
 
 def _history(runtime: Runtime) -> UUID:
     handlers = runtime.handlers
-    acme = handlers.open_account("Acme").id
+    acme = handlers.accounts.open_account("Acme").id
     ids = build_campaign_structure(handlers, acme)
     dnc = make(runtime, acme, "DNC", required=True, retention_days=0)
     optional = make(runtime, acme, "Optional", retention_days=30)
     gone = make(runtime, acme, "Gone")
-    handlers.add_suppression_entries(acme, dnc, [*clients("A", "B"), EntryInput(kind="phone", value="2125550123")])
-    handlers.add_suppression_entries(acme, optional, clients(*(f"O{i}" for i in range(MAX_ENTRIES_PER_EVENT + 5))))
-    handlers.add_suppression_entries(acme, gone, clients("G"))
-    handlers.remove_suppression_entries(acme, dnc, clients("A", "Z"))
-    handlers.expire_suppression_entries(acme, optional, [SuppressionEntryKey(kind="client_id", value="O1")])
-    handlers.archive_suppression_list(acme, gone)
-    handlers.select_suppression_lists(acme, ids["renewals-dec"], [optional])
-    handlers.change_suppression_list(acme, optional, ChangeSuppressionList(name="Optional 2"))
+    handlers.suppression.add_entries(acme, dnc, [*clients("A", "B"), EntryInput(kind="phone", value="2125550123")])
+    handlers.suppression.add_entries(acme, optional, clients(*(f"O{i}" for i in range(MAX_ENTRIES_PER_EVENT + 5))))
+    handlers.suppression.add_entries(acme, gone, clients("G"))
+    handlers.suppression.remove_entries(acme, dnc, clients("A", "Z"))
+    handlers.suppression.expire_entries(acme, optional, [SuppressionEntryKey(kind="client_id", value="O1")])
+    handlers.suppression.archive_list(acme, gone)
+    handlers.suppression.select_lists(acme, ids["renewals-dec"], [optional])
+    handlers.suppression.change_list(acme, optional, ChangeSuppressionList(name="Optional 2"))
     settle(runtime)
     return acme
 

@@ -56,7 +56,7 @@ from tests.kafka_support import (
     replayed_rows,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EVENTS = 50_000  # 10,000 contact lists, each created and renamed four times
 
 T = TypeVar("T")

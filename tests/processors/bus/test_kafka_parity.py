@@ -20,8 +20,8 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     # One event store, written once, then projected into two read-model databases.
     embedded = build(Settings(data_dir=tmp_path))
     embedded.start()
-    account_id = embedded.handlers.open_account("Parity").id
-    embedded.handlers.issue_api_key(account_id, "ops", "supervisor")
+    account_id = embedded.handlers.accounts.open_account("Parity").id
+    embedded.handlers.accounts.issue_api_key(account_id, "ops", "supervisor")
     structure = build_campaign_structure(embedded.handlers, account_id, suppression_lists=True)
     # Records, an update, a rejected row and a failed job: every records and import_jobs table.
     list_id = structure["November"]
@@ -37,7 +37,7 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     # An attempt the dialer reports: the attempt history.
     chain = embedded.store.load(record_chain.chain_id(list_id, "C1"), record_chain.project)
     assert chain is not None
-    embedded.handlers.make_attempt(chain, 1, attempt_id=None, channel="voice", campaign_group_id=None)
+    embedded.handlers.attempts.make_attempt(chain, 1, attempt_id=None, channel="voice", campaign_group_id=None)
     compliance = embedded.services[COMPLIANCE]
     assert isinstance(compliance, ComplianceProcessor)
     head = -1

@@ -243,8 +243,8 @@ def test_poison_is_parked_per_consumer_and_the_good_events_around_it_apply(
         account_id=account_id, name="Renamed after the poison", description="", settings=LIST_SETTINGS,
     )
     store.append([rename])
-    opened = runtime.handlers.open_account("After the poison")
-    runtime.handlers.issue_api_key(opened.id, "ops", "admin")
+    opened = runtime.handlers.accounts.open_account("After the poison")
+    runtime.handlers.accounts.issue_api_key(opened.id, "ops", "admin")
     scene.relay_all()
     assert runtime.catch_up(30)
     assert projection_rows(runtime.views) == scene.replayed()
@@ -283,8 +283,8 @@ def test_a_record_with_neither_key_nor_value_is_parked_not_fatal(scene: Scene) -
     assert wait_for(lambda: parked(runtime) == {
         "catalogue": 1, "hierarchy": 0, "credentials": 1, "records": 0, "import_jobs": 0, "suppression_lists": 0, "record_suppressions": 0, "attempt_history": 0,
     })
-    opened = runtime.handlers.open_account("After a null record")
-    runtime.handlers.issue_api_key(opened.id, "ops", "admin")
+    opened = runtime.handlers.accounts.open_account("After a null record")
+    runtime.handlers.accounts.issue_api_key(opened.id, "ops", "admin")
     scene.relay_all()
     assert runtime.catch_up(30), f"the bus stopped: {runtime.bus.error!r}"  # type: ignore[attr-defined]
     assert runtime.bus.error is None  # type: ignore[attr-defined]

@@ -56,11 +56,11 @@ def chain(runtime: Runtime, list_id: UUID, client: str) -> RecordChain:
 def dnc(
     runtime: Runtime, *entries: tuple[str, str], required: bool = True, name: str = "internal dnc"
 ) -> UUID:
-    made = runtime.handlers.create_suppression_list(
+    made = runtime.handlers.suppression.create_list(
         DEFAULT_ACCOUNT_ID, CreateSuppressionList(name=name, required=required)
     )
     if entries:
-        runtime.handlers.add_suppression_entries(
+        runtime.handlers.suppression.add_entries(
             DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind=k, value=v) for k, v in entries]
         )
     return made.id
@@ -90,14 +90,14 @@ def test_entries_added_later_mark_records_in_every_list_and_removal_restores_the
         suppression = dnc(runtime)
         settle(runtime)
         assert types(runtime, first)["C1"] == [GENERAL, GENERAL]
-        added = runtime.handlers.add_suppression_entries(
+        added = runtime.handlers.suppression.add_entries(
             DEFAULT_ACCOUNT_ID, suppression, [EntryInput(kind="phone", value="(212) 555-0143")]
         )
         assert added.accepted == 1
         settle(runtime)
         assert types(runtime, first)["C1"] == [NO_CALL, GENERAL]
         assert types(runtime, second)["D1"] == [NO_CALL, GENERAL]
-        runtime.handlers.remove_suppression_entries(
+        runtime.handlers.suppression.remove_entries(
             DEFAULT_ACCOUNT_ID, suppression, [EntryInput(kind="phone", value="+12125550143")]
         )
         settle(runtime)
@@ -114,10 +114,10 @@ def test_a_record_stays_no_call_while_any_entry_matches_it(tmp_path: Path) -> No
         settle(runtime)
         assert types(runtime, list_id)["C2"] == [NO_CALL]
         assert len(chain(runtime, list_id, "C2").suppressions) == 2
-        runtime.handlers.archive_suppression_list(DEFAULT_ACCOUNT_ID, one)
+        runtime.handlers.suppression.archive_list(DEFAULT_ACCOUNT_ID, one)
         settle(runtime)
         assert types(runtime, list_id)["C2"] == [NO_CALL], "still on list two"
-        runtime.handlers.change_suppression_list(
+        runtime.handlers.suppression.change_list(
             DEFAULT_ACCOUNT_ID, two, ChangeSuppressionList(required=False)
         )
         settle(runtime)

@@ -39,12 +39,12 @@ def settle(runtime: Runtime, position: int) -> None:
 
 def test_entries_added_and_removed_through_the_handlers_reach_the_gate(tmp_path: Path) -> None:
     with running(tmp_path) as runtime:
-        made = runtime.handlers.create_suppression_list(
+        made = runtime.handlers.suppression.create_list(
             DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="internal dnc", required=True)
         )
         settle(runtime, made.position)
         assert gate(runtime) == []
-        added = runtime.handlers.add_suppression_entries(
+        added = runtime.handlers.suppression.add_entries(
             DEFAULT_ACCOUNT_ID,
             made.id,
             [EntryInput(kind="phone", value="(212) 555-0143"), EntryInput(kind="client_id", value="C9")],
@@ -53,7 +53,7 @@ def test_entries_added_and_removed_through_the_handlers_reach_the_gate(tmp_path:
         assert gate(runtime) == ["suppressed"]
         assert gate(runtime, "+12125550144", "C9") == ["suppressed"], "client ids are suppressed too"
         assert gate(runtime, "+12125550144", "C1") == []
-        removed = runtime.handlers.remove_suppression_entries(
+        removed = runtime.handlers.suppression.remove_entries(
             DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value="+12125550143")]
         )
         settle(runtime, removed.done.position)
@@ -62,10 +62,10 @@ def test_entries_added_and_removed_through_the_handlers_reach_the_gate(tmp_path:
 
 def test_an_optional_list_applies_only_where_a_group_selects_it(tmp_path: Path) -> None:
     with running(tmp_path) as runtime:
-        made = runtime.handlers.create_suppression_list(
+        made = runtime.handlers.suppression.create_list(
             DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="partner dnc", required=False)
         )
-        added = runtime.handlers.add_suppression_entries(
+        added = runtime.handlers.suppression.add_entries(
             DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value=NUMBER)]
         )
         settle(runtime, added.done.position)
@@ -74,10 +74,10 @@ def test_an_optional_list_applies_only_where_a_group_selects_it(tmp_path: Path) 
 
 def test_entries_of_a_list_kept_today_expire_by_event_after_the_local_midnight(tmp_path: Path) -> None:
     with running(tmp_path) as runtime:
-        made = runtime.handlers.create_suppression_list(
+        made = runtime.handlers.suppression.create_list(
             DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="today only", required=True, retention_days=0)
         )
-        added = runtime.handlers.add_suppression_entries(
+        added = runtime.handlers.suppression.add_entries(
             DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value=NUMBER)]
         )
         settle(runtime, added.done.position)

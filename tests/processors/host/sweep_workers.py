@@ -92,7 +92,7 @@ def worker(settings: Settings, *, batch: int = 100, pause_s: float = 0.0) -> tup
     expiry = SuppressionExpirySweeper(
         runtime.suppression_lists,
         lambda account_id, list_id, keys: (
-            runtime.handlers.expire_suppression_entries(account_id, list_id, keys).position
+            runtime.handlers.suppression.expire_entries(account_id, list_id, keys).position
         ),
         wait,
         clock=later,
@@ -114,10 +114,10 @@ class Swept:
 
     def __init__(self, runtime: Runtime, suppression_lists: int = 2):
         self.runtime = runtime
-        self.account = runtime.handlers.open_account("Acme").id
+        self.account = runtime.handlers.accounts.open_account("Acme").id
         self.contact_list = new_list(runtime, self.account, 1, "all")
         self.suppression_lists = [
-            runtime.handlers.create_suppression_list(
+            runtime.handlers.suppression.create_list(
                 self.account, CreateSuppressionList(name=f"today {n}", required=True, retention_days=0)
             ).id
             for n in range(suppression_lists)
@@ -133,7 +133,7 @@ class Swept:
         )
         self.chains += chains
         for list_id in self.suppression_lists:
-            self.runtime.handlers.add_suppression_entries(
+            self.runtime.handlers.suppression.add_entries(
                 self.account,
                 list_id,
                 [

@@ -63,10 +63,10 @@ def outcome(runtime: Runtime) -> Outcome:
 
 def scenario(runtime: Runtime, tmp_path: Path, settled: Callable[[int], None]) -> None:
     """Entries before an import, an entry added after it, an entry removed: each step settles."""
-    made = runtime.handlers.create_suppression_list(
+    made = runtime.handlers.suppression.create_list(
         DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="internal dnc", required=True)
     )
-    runtime.handlers.add_suppression_entries(
+    runtime.handlers.suppression.add_entries(
         DEFAULT_ACCOUNT_ID,
         made.id,
         [EntryInput(kind="phone", value=MATCHED), EntryInput(kind="client_id", value="C04")],
@@ -77,11 +77,11 @@ def scenario(runtime: Runtime, tmp_path: Path, settled: Callable[[int], None]) -
     list_id = new_list(runtime)
     assert run_import(runtime, list_id, source).counts.imported == CHAINS
     settled(1)
-    runtime.handlers.add_suppression_entries(
+    runtime.handlers.suppression.add_entries(
         DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value="(312) 555-1001")]
     )
     settled(2)
-    runtime.handlers.remove_suppression_entries(
+    runtime.handlers.suppression.remove_entries(
         DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value=MATCHED)]
     )
     settled(3)
@@ -167,3 +167,47 @@ def test_two_kafka_workers_give_the_embedded_events_each_effect_once(
         finally:
             second.stop()
             main.stop()
+
+
+@pytest.mark.integration
+def test_a_kafka_worker_fetches_nothing_until_a_suppression_list_exists(
+    tmp_path: Path, kafka_broker: Broker
+) -> None:
+    """Before any suppression list, nothing imported can be suppressed: the worker pauses its
+    partitions (a million-row import is not fetched twice in the importing process). Records
+    imported then are matched once a list's entries arrive, and later ones as they come."""
+    with redis.running() as server:
+        runtime = build(kafka_settings(tmp_path / "kafka", kafka_broker.bootstrap, suppression_index=server.url))
+        host = runtime.services[COMPLIANCE]
+        assert isinstance(host, KafkaHost)
+        try:
+            runtime.start()
+            ensure_bootstrap_key(runtime)
+            source = tmp_path / "contacts.csv"
+            source.write_text(rows())
+            assert run_import(runtime, new_list(runtime), source).counts.imported == CHAINS
+            deadline = time.monotonic() + 60
+            while not (host.worker and host.worker.assignment() and host.worker.paused()):
+                assert time.monotonic() < deadline, "the compliance worker did not pause"
+                time.sleep(0.1)
+            assert host.worker.applied == 0 and runtime.store.tracked_under("compliance@") == {}
+
+            made = runtime.handlers.suppression.create_list(
+                DEFAULT_ACCOUNT_ID, CreateSuppressionList(name="internal dnc", required=True)
+            )
+            runtime.handlers.suppression.add_entries(DEFAULT_ACCOUNT_ID, made.id, [EntryInput(kind="phone", value=MATCHED)])
+            later = tmp_path / "later.csv"
+            later.write_text(rows().replace("\nC", "\nD"))  # other client ids: other chains
+            assert run_import(runtime, new_list(runtime), later).counts.imported == CHAINS
+            matched = 2 * len(range(0, CHAINS, 3))  # a third of the rows of each import
+            deadline = time.monotonic() + 90
+            while (found := outcome(runtime)) != Counter({key: 1 for key in found}) or sum(found.values()) < matched:
+                assert time.monotonic() < deadline, f"suppressed {sum(found.values())} of {matched} chains"
+                time.sleep(0.1)
+            time.sleep(3.0)  # long enough for a second effect of anything to show
+            final = outcome(runtime)
+            assert sum(final.values()) == matched and set(final.values()) == {1}, final
+            assert {kind for kind, _, _ in final} == {"suppressed"}
+            assert not host.worker.paused()
+        finally:
+            runtime.stop()

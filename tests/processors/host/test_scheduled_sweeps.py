@@ -217,7 +217,7 @@ def _expiry(runtime: Runtime) -> SuppressionExpirySweeper:
     return SuppressionExpirySweeper(
         runtime.suppression_lists,
         lambda account_id, list_id, keys: (
-            runtime.handlers.expire_suppression_entries(account_id, list_id, keys).position
+            runtime.handlers.suppression.expire_entries(account_id, list_id, keys).position
         ),
         read_models_wait(runtime),
         head=runtime.store.position,

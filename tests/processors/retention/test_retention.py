@@ -54,8 +54,8 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def account(runtime: Runtime) -> UUID:
     """An account in Tokyo (UTC+9, no daylight saving)."""
-    opened = runtime.handlers.open_account("Acme")
-    runtime.handlers.update_settings(opened.id, UpdateSettings(region=RegionSettings(time_zone="Asia/Tokyo")))
+    opened = runtime.handlers.accounts.open_account("Acme")
+    runtime.handlers.accounts.update_settings(opened.id, UpdateSettings(region=RegionSettings(time_zone="Asia/Tokyo")))
     return opened.id
 
 
@@ -67,7 +67,7 @@ def new_list(
     runtime: Runtime, account: UUID, days: int | None, scope: RetentionScope = "completed", rule: str = ""
 ) -> UUID:
     settings = ContactListSettings(retention=Retention(days=days, scope=scope, selection_rule=rule))
-    return runtime.handlers.create_list(
+    return runtime.handlers.lists.create(
         account, CreateContactList(name=f"list {uuid4().hex[:8]}", settings=settings)
     ).id
 
@@ -175,11 +175,11 @@ def test_permanent_lists_are_never_swept(runtime: Runtime, account: UUID) -> Non
 
 
 def test_archived_lists_and_other_accounts(runtime: Runtime, account: UUID) -> None:
-    other = runtime.handlers.open_account("Other").id  # New York, the default region
+    other = runtime.handlers.accounts.open_account("Other").id  # New York, the default region
     theirs = new_list(runtime, other, 1, "all")
     archived = new_list(runtime, account, 1, "all")
     store(runtime, chain(theirs, other, "T", READY), chain(archived, account, "A", READY))
-    runtime.handlers.archive_list(account, archived)
+    runtime.handlers.lists.archive(account, archived)
     assert runtime.catch_up()
 
     assert sweeper(runtime).sweep() == SweepReport(lists=1, deleted=1)
@@ -334,14 +334,14 @@ def test_a_retention_rule_changed_between_sweeps(runtime: Runtime, account: UUID
     changed = ContactListSettings(
         retention=Retention(days=30, scope="selection", selection_rule="custom.segment = 'silver'")
     )
-    runtime.handlers.change_list(account, list_id, ChangeContactList(settings=changed))
+    runtime.handlers.lists.change(account, list_id, ChangeContactList(settings=changed))
     assert runtime.catch_up()
     assert sweeper(runtime).sweep().deleted == 1
     assert runtime.catch_up()
     assert clients(runtime, list_id) == ["B"]
 
     # Made permanent: nothing more goes, whatever the age.
-    runtime.handlers.change_list(account, list_id, ChangeContactList(settings=ContactListSettings()))
+    runtime.handlers.lists.change(account, list_id, ChangeContactList(settings=ContactListSettings()))
     assert runtime.catch_up()
     assert sweeper(runtime, NOW + timedelta(days=10_000)).sweep() == SweepReport(lists=0, deleted=0)
 

@@ -33,11 +33,11 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def today_only(runtime: Runtime) -> tuple[UUID, UUID]:
     """An account and a suppression list kept today, with three entries."""
-    account = runtime.handlers.open_account("Acme").id
-    made = runtime.handlers.create_suppression_list(
+    account = runtime.handlers.accounts.open_account("Acme").id
+    made = runtime.handlers.suppression.create_list(
         account, CreateSuppressionList(name="today", required=True, retention_days=0)
     )
-    runtime.handlers.add_suppression_entries(
+    runtime.handlers.suppression.add_entries(
         account, made.id, [EntryInput(kind="client_id", value=f"C{n}") for n in range(3)]
     )
     assert runtime.catch_up()
@@ -51,7 +51,7 @@ def sweeper(runtime: Runtime, wait: object = None) -> SuppressionExpirySweeper:
     return SuppressionExpirySweeper(
         runtime.suppression_lists,
         lambda account_id, list_id, keys: (
-            runtime.handlers.expire_suppression_entries(account_id, list_id, keys).position
+            runtime.handlers.suppression.expire_entries(account_id, list_id, keys).position
         ),
         wait if callable(wait) else catching_up,
         head=runtime.store.position,
@@ -79,7 +79,7 @@ def test_entries_another_sweep_expired_are_not_expired_again_from_a_read_model_b
 ) -> None:
     account, list_id = today_only
     # Another process expired two entries, then died; the read model has not applied that yet.
-    runtime.handlers.expire_suppression_entries(
+    runtime.handlers.suppression.expire_entries(
         account, list_id, [SuppressionEntryKey(kind="client_id", value=v) for v in ("C0", "C1")]
     )
     assert len(runtime.suppression_lists.expired(int(LATER.timestamp()), limit=10)) == 3, "behind"
@@ -92,7 +92,7 @@ def test_a_read_model_that_does_not_catch_up_leaves_the_sweep_for_later(
     runtime: Runtime, today_only: tuple[UUID, UUID]
 ) -> None:
     account, list_id = today_only
-    runtime.handlers.expire_suppression_entries(
+    runtime.handlers.suppression.expire_entries(
         account, list_id, [SuppressionEntryKey(kind="client_id", value="C0")]
     )
     waits: list[int] = []

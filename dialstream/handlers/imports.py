@@ -3,19 +3,27 @@
 The uploaded file is already on disk (the gateway streams it there); the job records
 where, with the layout, mapping, append type and time-zone options in force now, so
 that a job resumed later, or rerun from the log, decides every row the same way.
+The list, the suppression list and the stored list rules come from the concerns given to
+:class:`ImportHandlers`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 import msgspec
 from msgspec import Struct
 
+from dialstream.handlers.context import Context
+from dialstream.handlers.list_rules import ListRuleHandlers
+from dialstream.handlers.lists import ContactListHandlers
+from dialstream.handlers.suppression import SuppressionHandlers
+from dialstream.results import Done
 from domain import import_job
 from domain.errors import RuleViolation
+from domain.specification_file import SpecificationFile
+from domain.upload_rule import UploadRule
 from schemas.imports import AppendType, FieldMap, FileLayout, ImportTarget, RowRules
 
 
@@ -29,10 +37,21 @@ class ImportOptions(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class ImportHandlers:
-    """Mixed into :class:`dialstream.handlers.Handlers`."""
+    def __init__(
+        self,
+        context: Context,
+        *,
+        lists: ContactListHandlers,
+        list_rules: ListRuleHandlers,
+        suppression: SuppressionHandlers,
+    ):
+        self.context = context
+        self.lists = lists
+        self.list_rules = list_rules
+        self.suppression = suppression
 
     def request_import(
-        self: Any,
+        self,
         account_id: UUID,
         list_id: UUID,
         *,
@@ -41,11 +60,11 @@ class ImportHandlers:
         stored_as: str,
         size: int,
         options: ImportOptions,
-    ) -> Any:
-        contact_list = self._list(account_id, list_id, "list_id")
-        account = self.account(account_id)
+    ) -> Done:
+        contact_list = self.lists.contact_list(account_id, list_id, "list_id")
+        account = self.context.account(account_id)
 
-        def rules(rule: Any) -> RowRules:
+        def rules(rule: UploadRule | None) -> RowRules:
             zones = contact_list.settings.time_zones
             return RowRules(
                 append_type=options.append_type or (rule.append_type if rule else "append_only"),
@@ -65,7 +84,7 @@ class ImportHandlers:
         )
 
     def request_suppression_import(
-        self: Any,
+        self,
         account_id: UUID,
         list_id: UUID,
         *,
@@ -74,15 +93,15 @@ class ImportHandlers:
         stored_as: str,
         size: int,
         options: ImportOptions,
-    ) -> Any:
+    ) -> Done:
         """An entry file into a suppression list: its ``phone``, ``client_id`` and ``email``
         columns (by header name, or a data mapping's or specification file's) become entries."""
-        state = self.suppression_list(account_id, list_id, "list_id")
+        state = self.suppression.suppression_list(account_id, list_id, "list_id")
         if state.archived:
             raise RuleViolation("the suppression list is archived; its entries cannot change", field="list_id")
-        region = self.account(account_id).settings.region
+        region = self.context.account(account_id).settings.region
 
-        def rules(rule: Any) -> RowRules:
+        def rules(rule: UploadRule | None) -> RowRules:
             return RowRules(
                 append_type=options.append_type or (rule.append_type if rule else "append_only"),
                 channel=state.channel,
@@ -97,7 +116,7 @@ class ImportHandlers:
         )
 
     def _request_file(
-        self: Any,
+        self,
         account_id: UUID,
         list_id: UUID,
         job_id: UUID,
@@ -105,9 +124,9 @@ class ImportHandlers:
         stored_as: str,
         size: int,
         options: ImportOptions,
-        rules: Callable[[Any], RowRules],
+        rules: Callable[[UploadRule | None], RowRules],
         target: ImportTarget,
-    ) -> Any:
+    ) -> Done:
         """Request the job of an uploaded file; ``rules`` makes its row rules from the upload
         rule (None without one)."""
         rule, layout, fields = self._file_options(account_id, options)
@@ -124,12 +143,14 @@ class ImportHandlers:
             upload_rule_id=options.upload_rule_id,
             specification_file_id=_spec_id(options, rule),
             data_mapping_id=_mapping_id(options, rule),
-            now=self.clock(),
+            now=self.context.now(),
             target=target,
         )
-        return self._commit(job_id, events)
+        return self.context.commit(job_id, events)
 
-    def _file_options(self: Any, account_id: UUID, options: ImportOptions) -> tuple[Any, FileLayout, list[FieldMap]]:
+    def _file_options(
+        self, account_id: UUID, options: ImportOptions
+    ) -> tuple[UploadRule | None, FileLayout, list[FieldMap]]:
         """The upload rule (or None), the file's layout and its column mapping (empty: by header)."""
         if options.upload_rule_id and (options.specification_file_id or options.data_mapping_id):
             raise RuleViolation(
@@ -140,29 +161,29 @@ class ImportHandlers:
             raise RuleViolation(
                 "give a specification file or a data mapping, not both", field="data_mapping_id"
             )
-        rule = self.upload_rule(account_id, options.upload_rule_id) if options.upload_rule_id else None
+        rule = self.list_rules.upload_rule(account_id, options.upload_rule_id) if options.upload_rule_id else None
         spec_id, mapping_id = _spec_id(options, rule), _mapping_id(options, rule)
         if spec_id:
-            spec = self.specification_file(account_id, spec_id)
+            spec = self.list_rules.specification_file(account_id, spec_id)
             return rule, _layout(spec), _fields(spec.fields)
         if mapping_id:
-            return rule, FileLayout(), _fields(self.data_mapping(account_id, mapping_id).fields)
+            return rule, FileLayout(), _fields(self.list_rules.data_mapping(account_id, mapping_id).fields)
         return rule, FileLayout(), []
 
 
-def _spec_id(options: ImportOptions, rule: Any) -> UUID | None:
+def _spec_id(options: ImportOptions, rule: UploadRule | None) -> UUID | None:
     return options.specification_file_id or (rule.specification_file_id if rule else None)
 
 
-def _mapping_id(options: ImportOptions, rule: Any) -> UUID | None:
+def _mapping_id(options: ImportOptions, rule: UploadRule | None) -> UUID | None:
     return options.data_mapping_id or (rule.data_mapping_id if rule else None)
 
 
-def _fields(fields: Any) -> list[FieldMap]:
+def _fields(fields: Sequence[object]) -> list[FieldMap]:
     return msgspec.convert(msgspec.to_builtins(fields), list[FieldMap])
 
 
-def _layout(spec: Any) -> FileLayout:
+def _layout(spec: SpecificationFile) -> FileLayout:
     return msgspec.convert(
         {
             "format": spec.format,

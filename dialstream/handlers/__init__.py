@@ -1,0 +1,64 @@
+"""The service layer: one handler per command, in one class per concern, built here.
+
+Each handler loads the aggregates a decision needs, decides, and stores atomically; the rules
+are the pure functions of ``domain/``. :class:`Handlers` is the composition root of the
+concerns: it builds the shared :class:`~dialstream.handlers.context.Context` (store, clock,
+id generator) and gives every concern the context and the other concerns it uses, so callers
+name the concern they address (``handlers.accounts.issue_api_key(...)``). Clock and id
+generator are injected so tests and replays are deterministic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from dialstream.clock import utc_now
+from dialstream.handlers.accounts import AccountHandlers
+from dialstream.handlers.attempts import AttemptHandlers
+from dialstream.handlers.campaigns import CampaignHandlers
+from dialstream.handlers.compliance import ComplianceHandlers
+from dialstream.handlers.context import Context
+from dialstream.handlers.imports import ImportHandlers
+from dialstream.handlers.list_rules import ListRuleHandlers
+from dialstream.handlers.lists import ContactListHandlers
+from dialstream.handlers.profiles import ProfileHandlers
+from dialstream.handlers.suppression import SuppressionHandlers
+from dialstream.store import EventStore
+
+
+class Handlers:
+    """Every concern's handlers over one store, clock and id generator."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], UUID] = uuid.uuid4,
+    ):
+        self.store = store
+        self.context = Context(store, clock=clock, new_id=new_id)
+        context = self.context
+        self.accounts = AccountHandlers(context)
+        self.profiles = ProfileHandlers(context)
+        self.lists = ContactListHandlers(context)
+        self.campaigns = CampaignHandlers(context, profiles=self.profiles, lists=self.lists)
+        self.list_rules = ListRuleHandlers(context)
+        self.suppression = SuppressionHandlers(context, campaigns=self.campaigns)
+        self.imports = ImportHandlers(
+            context, lists=self.lists, list_rules=self.list_rules, suppression=self.suppression
+        )
+        self.attempts = AttemptHandlers(context)
+        self.compliance = ComplianceHandlers(store, clock=context.now)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The clock of every concern; setting it (a test stopping time) sets it for all."""
+        return self.context.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self.context.clock = clock

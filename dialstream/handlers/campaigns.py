@@ -1,0 +1,214 @@
+"""Handlers of campaign templates and campaign groups, and a template's effective session
+settings. Templates use the account's profiles and groups its contact lists: both concerns are
+given to :class:`CampaignHandlers` by the composition root."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from dialstream.handlers.context import Context, expect, owned
+from dialstream.handlers.lists import ContactListHandlers
+from dialstream.handlers.profiles import ProfileHandlers
+from dialstream.results import Done
+from domain import campaign_group, campaign_template, contact_list, dialing_profile, session_profile
+from domain.aggregate import apply_overrides, existing, pick
+from domain.campaign_group import CampaignGroup, ChangeCampaignGroup, CreateCampaignGroup
+from domain.campaign_template import CampaignTemplate, ChangeCampaignTemplate, CreateCampaignTemplate
+from domain.errors import RuleViolation
+from domain.profile import Profile
+from schemas.campaigns import SessionOverrides
+from schemas.profiles import DialingSettings, SessionSettings
+
+TemplateProfiles = dict[UUID, Profile[DialingSettings] | Profile[SessionSettings]]
+
+
+class CampaignHandlers:
+    def __init__(self, context: Context, *, profiles: ProfileHandlers, lists: ContactListHandlers):
+        self.context = context
+        self.profiles = profiles
+        self.lists = lists
+
+    # Loaders: the object as stored, or NotFound when missing or another account's ---------
+
+    def template(self, account_id: UUID, template_id: UUID, field: str = "id") -> CampaignTemplate:
+        state = self.context.store.load(template_id, campaign_template.project)
+        return owned(state, account_id, campaign_template.LABEL, field)
+
+    def group(self, account_id: UUID, group_id: UUID) -> CampaignGroup:
+        state = self.context.store.load(group_id, campaign_group.project)
+        return owned(state, account_id, campaign_group.LABEL)
+
+    # Campaign templates ----------------------------------------------------------------
+
+    def create_template(self, account_id: UUID, command: CreateCampaignTemplate) -> Done:
+        owner = self.context.account(account_id)
+        dialing_id = command.dialing_profile_id or owner.default_dialing_profile_id
+        session_id = command.session_profile_id or owner.default_session_profile_id
+        if dialing_id is None:
+            raise RuleViolation(
+                "no dialing profile given and the account has no default",
+                field="dialing_profile_id",
+            )
+        if session_id is None:
+            raise RuleViolation(
+                "no session profile given and the account has no default",
+                field="session_profile_id",
+            )
+        template_id = self.context.new_id()
+        events = campaign_template.create(
+            command,
+            template_id=template_id,
+            account_id=account_id,
+            dialing_profile=self.profiles.profile(
+                dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"
+            ),
+            session_profile=self.profiles.profile(
+                session_profile.KIND, account_id, session_id, "session_profile_id"
+            ),
+            claim=self.context.claim(account_id, campaign_template.KIND, command.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(template_id, events)
+
+    def _template_profiles(self, account_id: UUID, *pairs: tuple[UUID, UUID]) -> TemplateProfiles:
+        """The profiles a template change or deletion touches, by id, from (dialing profile id,
+        session profile id) pairs: each loaded in turn and checked as the account's."""
+        profiles: TemplateProfiles = {}
+        for dialing_id, session_id in pairs:
+            profiles[dialing_id] = self.profiles.profile(
+                dialing_profile.KIND, account_id, dialing_id, "dialing_profile_id"
+            )
+            profiles[session_id] = self.profiles.profile(
+                session_profile.KIND, account_id, session_id, "session_profile_id"
+            )
+        return profiles
+
+    def change_template(
+        self,
+        account_id: UUID,
+        template_id: UUID,
+        command: ChangeCampaignTemplate,
+        expected_version: int | None = None,
+    ) -> Done:
+        state = self.template(account_id, template_id)
+        expect(state, expected_version)
+        name = pick(command.name, state.name)
+        profiles = self._template_profiles(
+            account_id,
+            (state.dialing_profile_id, state.session_profile_id),
+            (
+                pick(command.dialing_profile_id, state.dialing_profile_id),
+                pick(command.session_profile_id, state.session_profile_id),
+            ),
+        )
+        events = campaign_template.change(
+            state,
+            command,
+            profiles=profiles,
+            new_claim=self.context.claim(account_id, campaign_template.KIND, name),
+            old_claim=self.context.claim(account_id, campaign_template.KIND, state.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(template_id, events)
+
+    def delete_template(
+        self, account_id: UUID, template_id: UUID, expected_version: int | None = None
+    ) -> Done:
+        state = self.template(account_id, template_id)
+        expect(state, expected_version)
+        profiles = self._template_profiles(account_id, (state.dialing_profile_id, state.session_profile_id))
+        events = campaign_template.delete(
+            state,
+            profiles=profiles,
+            claim=self.context.claim(account_id, campaign_template.KIND, state.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(template_id, events)
+
+    def effective_session(
+        self, account_id: UUID, template: CampaignTemplate, overrides: SessionOverrides
+    ) -> SessionSettings:
+        session = self.profiles.profile(
+            session_profile.KIND, account_id, template.session_profile_id, "template_id"
+        )
+        result: SessionSettings = apply_overrides(
+            campaign_template.effective_session(template, session), overrides
+        )
+        return result
+
+    # Campaign groups -------------------------------------------------------------------
+
+    def create_group(self, account_id: UUID, command: CreateCampaignGroup) -> Done:
+        template = existing(
+            self.template(account_id, command.template_id, "template_id"),
+            campaign_template.LABEL,
+            "template_id",
+        )
+        session = self.effective_session(account_id, template, command.session_overrides)
+        group_id = self.context.new_id()
+        events = campaign_group.create(
+            command,
+            group_id=group_id,
+            account_id=account_id,
+            template=template,
+            inherited_agent_group=session.agent_group,
+            channel=session.channel,
+            lists=self.lists.contact_lists(account_id, command.contact_list_ids),
+            claim=self.context.claim(account_id, campaign_group.KIND, command.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(group_id, events)
+
+    def change_group(
+        self,
+        account_id: UUID,
+        group_id: UUID,
+        command: ChangeCampaignGroup,
+        expected_version: int | None = None,
+    ) -> Done:
+        state = self.group(account_id, group_id)
+        expect(state, expected_version)
+        template = self.template(account_id, state.template_id)
+        session = self.effective_session(
+            account_id, template, pick(command.session_overrides, state.session_overrides)
+        )
+        wanted = pick(command.contact_list_ids, list(state.contact_list_ids))
+        lists = self.lists.contact_lists(account_id, wanted)
+        for list_id in state.contact_list_ids:
+            if list_id not in lists:
+                lists[list_id] = self.lists.contact_list(account_id, list_id)
+        name = pick(command.name, state.name)
+        events = campaign_group.change(
+            state,
+            command,
+            inherited_agent_group=session.agent_group,
+            channel=session.channel,
+            lists=lists,
+            new_claim=self.context.claim(account_id, campaign_group.KIND, name),
+            old_claim=self.context.claim(account_id, campaign_group.KIND, state.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(group_id, events)
+
+    def transition_group(self, account_id: UUID, group_id: UUID, action: str) -> Done:
+        state = self.group(account_id, group_id)
+        return self.context.commit(group_id, campaign_group.transition(state, action, now=self.context.now()))
+
+    def delete_group(self, account_id: UUID, group_id: UUID, expected_version: int | None = None) -> Done:
+        state = self.group(account_id, group_id)
+        expect(state, expected_version)
+        store = self.context.store
+        template = store.load(state.template_id, campaign_template.project)
+        lists = {
+            list_id: found
+            for list_id in state.contact_list_ids
+            if (found := store.load(list_id, contact_list.project)) is not None
+        }
+        events = campaign_group.delete(
+            state,
+            template=template,
+            lists=lists,
+            claim=self.context.claim(account_id, campaign_group.KIND, state.name),
+            now=self.context.now(),
+        )
+        return self.context.commit(group_id, events)
