@@ -210,7 +210,9 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     if RETENTION in hosted:
         from processors.retention import sweep as retention
 
-        sweeper = retention.RetentionSweeper(runtime.store, runtime.catalogue, runtime.records)
+        sweeper = retention.RetentionSweeper(
+            runtime.store, runtime.catalogue, runtime.records, handlers=runtime.handlers.records
+        )
         runtime.services[RETENTION] = Scheduler(retention.scheduled(sweeper), views)
     return runtime
 
@@ -292,6 +294,7 @@ def _import_runner(runtime: Runtime) -> Service:
         # process that is gone. On Kafka, runners elsewhere hold a job until their lease lapses.
         take_over_at_start=runtime.settings.bus == "embedded",
         suppression_lists=runtime.suppression_lists,
+        handlers=runtime.handlers.import_jobs,
     )
 
 

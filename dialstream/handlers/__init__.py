@@ -21,10 +21,12 @@ from dialstream.handlers.attempts import AttemptHandlers
 from dialstream.handlers.campaigns import CampaignHandlers
 from dialstream.handlers.compliance import ComplianceHandlers
 from dialstream.handlers.context import Context
+from dialstream.handlers.import_jobs import ImportJobHandlers
 from dialstream.handlers.imports import ImportHandlers
 from dialstream.handlers.list_rules import ListRuleHandlers
 from dialstream.handlers.lists import ContactListHandlers
 from dialstream.handlers.profiles import ProfileHandlers
+from dialstream.handlers.records import RecordHandlers
 from dialstream.handlers.suppression import SuppressionHandlers
 from dialstream.store import EventStore
 
@@ -51,6 +53,8 @@ class Handlers:
         self.imports = ImportHandlers(
             context, lists=self.lists, list_rules=self.list_rules, suppression=self.suppression
         )
+        self.import_jobs = ImportJobHandlers(context)  # what the import runner stores
+        self.records = RecordHandlers(context)
         self.attempts = AttemptHandlers(context)
         self.compliance = ComplianceHandlers(store, clock=context.now)
 

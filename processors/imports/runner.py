@@ -24,6 +24,8 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from dialstream.clock import utc_now
+from dialstream.handlers.context import Context
+from dialstream.handlers.import_jobs import ImportJobHandlers
 from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict
 from domain import import_job, record_chain
 from domain.aggregate import Changes
@@ -91,6 +93,7 @@ class ImportRunner(Hosted):
         parallel_from_bytes: int = PARALLEL_FROM_BYTES,
         clock: Callable[[], datetime] = utc_now,
         suppression_lists: SuppressionListQueries | None = None,
+        handlers: ImportJobHandlers | None = None,
     ):
         self.store = store
         self.jobs = jobs
@@ -103,6 +106,9 @@ class ImportRunner(Hosted):
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.parallel_from_bytes = parallel_from_bytes
         self.clock = clock
+        # What the runner stores goes through the service layer (given by the composition
+        # root; a runner made on its own, as in tests, gets handlers over its store).
+        self.handlers = handlers or ImportJobHandlers(Context(store, clock=clock, new_id=uuid.uuid4))
         self.suppression_lists = suppression_lists  # for entry files into suppression lists
         super().__init__()
         self._ran = 0
@@ -241,19 +247,17 @@ class ImportRunner(Hosted):
         )
 
     def _start(self, job: ImportJob, opened: files.Opened, fields: list[FieldMap]) -> ImportJob:
-        changes = import_job.start(
-            job,
-            runner=self.id,
-            columns=opened.columns,
-            dialect=opened.dialect,
-            encoding=opened.encoding,
-            data_offset=opened.data_offset,
-            data_line=opened.data_line,
-            fields=fields,
-            now=self.clock(),
-        )
         try:
-            return self.commit(job, changes.events)
+            return self.handlers.claim(
+                job,
+                runner=self.id,
+                columns=opened.columns,
+                dialect=opened.dialect,
+                encoding=opened.encoding,
+                data_offset=opened.data_offset,
+                data_line=opened.data_line,
+                fields=fields,
+            )
         except ConcurrencyConflict:  # another runner claimed the job first
             raise LostJob from None
 
@@ -463,14 +467,8 @@ class ImportRunner(Hosted):
     def commit(
         self, job: ImportJob, events: list[Event], encoded: list[StoredEvent] | None = None
     ) -> ImportJob:
-        """Store the events in one transaction; the job as they leave it."""
-        self.store.append_stored(encoded or [], events)
-        state: ImportJob | None = job
-        for event in events:
-            if event.originator_id == job.id:
-                state = import_job.evolve(state, event)
-        assert state is not None
-        return state
+        """Store the events in one transaction (through the service layer); the job as they leave it."""
+        return self.handlers.record(job, events, encoded or ())
 
     def reload(self, job: ImportJob) -> ImportJob:
         """The job as stored; LostJob when it finished or another runner took it over."""
@@ -480,17 +478,7 @@ class ImportRunner(Hosted):
         return state
 
     def _fail(self, job_id: UUID, reason: str, line: int | None) -> ImportJob | None:
-        def attempt() -> ImportJob | None:
-            state = self.store.load(job_id, import_job.project)
-            if state is None or state.finished:
-                return state
-            self.store.append(import_job.fail(state, reason=reason, line=line, counts=None, now=self.clock()))
-            return self.store.load(job_id, import_job.project)
-
-        try:
-            return retry_on_conflict(attempt, attempts=3, what=f"failing import job {job_id}")
-        except ConcurrencyConflict:  # others keep writing to it: it is theirs to end
-            return None
+        return self.handlers.fail(job_id, reason, line)
 
 
 class Rewrites:

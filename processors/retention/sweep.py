@@ -19,6 +19,10 @@ against the store before the chain is deleted:
   the decision and the append is a ``ConcurrencyConflict``: the batch is decided again
   once on fresh heads, and if it conflicts again it waits for the next sweep.
 
+The check on the store and the append are the service layer's
+(:meth:`dialstream.handlers.records.RecordHandlers.delete_expired_chains`); the sweep finds
+the candidates and holds the lease.
+
 Deleting a chain twice, or one that changed after the decision, is therefore impossible.
 A list whose rule no longer parses is skipped with a warning; one failing list does not
 stop the others.
@@ -36,24 +40,25 @@ from __future__ import annotations
 
 import itertools
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialstream.clock import utc_now
-from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict
-from domain import record_chain, retention
+from dialstream.handlers.context import Context
+from dialstream.handlers.records import Candidate, RecordHandlers
+from dialstream.store import ConcurrencyConflict, EventStore
+from domain import retention
 from domain.contact_list import ContactList
-from domain.record_chain import Head
 from domain.selection import Rule, SelectionError, parse
 from processors.host.lease import LeaseLost
 from processors.host.schedule import Every, Schedule, Tick
 from projections.catalogue import CONTACT_LIST, CatalogueQueries
 from projections.records import RecordQueries
-from schemas.base import Event
 from schemas.lists import Retention
 
 log = logging.getLogger(__name__)
@@ -72,11 +77,6 @@ def scheduled(sweeper: RetentionSweeper, every_s: float = INTERVAL_S) -> Schedul
 class SweepReport:
     lists: int  # lists with a retention other than permanent, swept
     deleted: int  # chains deleted
-
-
-class _Candidate(NamedTuple):
-    chain_id: UUID
-    client_id: str
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,14 @@ class RetentionSweeper:
         clock: Callable[[], datetime] = utc_now,
         *,
         batch: int = BATCH,
+        handlers: RecordHandlers | None = None,
     ):
         if not 0 < batch <= BATCH:
             raise ValueError(f"batch must be 1-{BATCH}")
         self.store = store
+        # Deletions are stored through the service layer (given by the composition root; a
+        # sweeper made on its own, as in tests, gets handlers over its store).
+        self.handlers = handlers or RecordHandlers(Context(store, clock=clock, new_id=uuid.uuid4))
         self.catalogue = catalogue
         self.records = records
         self.clock = clock
@@ -191,11 +195,11 @@ class RetentionSweeper:
         self, policy: _Policy, now: datetime, stopping: Callable[[], bool], fence: Callable[[], object]
     ) -> Iterator[int]:
         """The number of chains each batch deleted."""
-        candidates: list[_Candidate] = []
+        candidates: list[Candidate] = []
         for records in _chains(self.records.iterate(policy.contact_list.id)):
             imported_at = datetime.fromisoformat(records[0]["imported_at"])
             if policy.expired(records, imported_at, now):
-                candidates.append(_Candidate(UUID(records[0]["chain_id"]), records[0]["client_id"]))
+                candidates.append(Candidate(UUID(records[0]["chain_id"]), records[0]["client_id"]))
             if len(candidates) >= self.batch:
                 yield self._delete(policy, candidates, now, fence)
                 candidates = []
@@ -205,59 +209,23 @@ class RetentionSweeper:
             yield self._delete(policy, candidates, now, fence)
 
     def _delete(
-        self, policy: _Policy, candidates: list[_Candidate], now: datetime, fence: Callable[[], object]
+        self, policy: _Policy, candidates: list[Candidate], now: datetime, fence: Callable[[], object]
     ) -> int:
-        deciding: list[Event] = []
-
-        def attempt() -> int:
-            deciding[:] = self._deletions(policy, candidates, now)
-            if not deciding:
-                return 0
-            fence()
-            self.store.append(deciding)
-            return len(deciding)
-
         try:
-            return retry_on_conflict(attempt, attempts=2, what="retention") or 0
+            return self.handlers.delete_expired_chains(
+                policy.contact_list,
+                candidates,
+                expired=policy.expired,
+                detail=policy.detail,
+                now=now,
+                before_storing=fence,
+            )
         except ConcurrencyConflict:
             log.warning(
-                "retention: list %s: %d chains changed while being deleted; left for the next sweep",
+                "retention: list %s: chains changed while being deleted; left for the next sweep",
                 policy.contact_list.id,
-                len(deciding),
             )
             return 0
-
-    def _deletions(self, policy: _Policy, candidates: list[_Candidate], now: datetime) -> list[Event]:
-        """The deletion events of the candidates that still qualify on the event store."""
-        heads = self.store.heads([c.chain_id for c in candidates])
-        contact_list = policy.contact_list
-        events: list[Event] = []
-        for chain_id, client_id in candidates:
-            head = heads.get(chain_id)
-            if head is None or not Head.of(*head).live:
-                continue  # never stored (a stale read model) or already deleted
-            version = head[0]
-            if version > 1:
-                stored = self.store.load(chain_id, retention.project)
-                if stored is None or stored.chain.deleted:
-                    continue
-                if not policy.expired(retention.records_of(stored), stored.imported_at, now):
-                    continue  # changed since the row was read, and no longer qualifies
-                version = stored.chain.version
-            events.append(
-                record_chain.deletion(
-                    chain_id,
-                    version=version,
-                    list_id=contact_list.id,
-                    client_id=client_id,
-                    account_id=contact_list.account_id,
-                    reason="retention",
-                    job_id=None,
-                    detail=policy.detail,
-                    now=now,
-                )
-            )
-        return events
 
 
 def _chains(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
