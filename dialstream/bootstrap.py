@@ -108,6 +108,11 @@ class Runtime:
         """Read-your-writes: block until the read models include ``position``."""
         return self.bus.wait_until(position, timeout)
 
+    def wait_for_head(self, timeout: float = 10.0) -> bool:
+        """Block until the read models include everything stored so far (a read that must not
+        miss what any writer stored before it was asked)."""
+        return self.wait(self.store.position(), timeout)
+
     def stop(self) -> None:
         for service in self.services.values():
             service.stop()

@@ -87,7 +87,7 @@ def export_list(
     if contact_list is None:
         raise Problem(404, "Not found", f"contact list {list_id} not found", field="list_id")
     rule = parse(selection_rule)  # SelectionError: 422 naming selection_rule, before any byte
-    if not runtime.wait(runtime.store.position()):
+    if not runtime.wait_for_head():
         raise Problem(
             503,
             "Read models behind",

@@ -182,7 +182,7 @@ def list_entry_jobs(list_id: SuppressionListId, runtime: RuntimeDep, caller: Rea
 )
 def error_report(job_id: JobId, runtime: RuntimeDep, caller: Reader) -> StreamingResponse:
     job = _job(runtime, caller.account_id, job_id)
-    runtime.wait(runtime.store.position(), 10.0)
+    runtime.wait_for_head(10.0)
     name = job.file_name.rsplit(".", 1)[0] or "import"
     return StreamingResponse(
         _csv_rows(runtime, job.id),
