@@ -14,9 +14,11 @@ from uuid import UUID
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, Runtime, build, ensure_bootstrap_key
 from dialstream.handlers.imports import ImportOptions
 from dialstream.settings import Settings
+from dialstream.store import EventStore
 from domain import import_job
 from domain.contact_list import CreateContactList
 from domain.import_job import ImportJob
+from processors.imports.runner import ImportRunner
 from schemas.lists import ContactListSettings
 
 
@@ -101,3 +103,23 @@ def rejections(runtime: Runtime, job_id: UUID) -> list[tuple[int, str, str, str]
 def write(path: Path, text: str, encoding: str = "utf-8", newline: str = "\n") -> Path:
     path.write_bytes(text.replace("\n", newline).encode(encoding))
     return path
+
+
+class StopsAfter:
+    """The event store as a runner sees it that stops (or dies: it writes no more) once it has
+    stored ``batches`` more times; set ``runner`` to the runner it stops."""
+
+    def __init__(self, store: EventStore, batches: int):
+        self.store = store
+        self.batches = batches
+        self.runner: ImportRunner | None = None
+
+    def append_stored(self, *args: Any, **kwargs: Any) -> int:
+        position = self.store.append_stored(*args, **kwargs)
+        self.batches -= 1
+        if self.batches == 0 and self.runner is not None:
+            self.runner.stop(timeout=0)
+        return position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)

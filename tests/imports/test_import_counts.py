@@ -5,14 +5,24 @@ one, or before the job was stopped and resumed) replaces that row's records in t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from dialstream.bootstrap import IMPORTS, Runtime
 from dialstream.store import EventStore
 from domain import import_job
 from processors.imports.runner import ImportRunner
-from tests.imports.support import by_client, finished, new_list, records, request, run_import, running, write
+from tests.imports.support import (
+    StopsAfter,
+    by_client,
+    finished,
+    new_list,
+    records,
+    request,
+    run_import,
+    running,
+    write,
+)
 
 # Each client id's chains, row after row, with the records (numbers) each row gives.
 ROWS = (
@@ -59,25 +69,6 @@ def test_records_of_chains_another_job_wrote_count_once(tmp_path: Path) -> None:
         assert job.counts.records == 6 and len(records(runtime, list_id)) == 6 + 1
 
 
-class _StopsAfter:
-    """The event store, stopping ``runner`` once it has stored ``batches`` more batches."""
-
-    def __init__(self, store: EventStore, batches: int):
-        self.store = store
-        self.batches = batches
-        self.runner: ImportRunner | None = None
-
-    def append_stored(self, *args: Any, **kwargs: Any) -> int:
-        position = self.store.append_stored(*args, **kwargs)
-        self.batches -= 1
-        if self.batches == 0 and self.runner is not None:
-            self.runner.stop()
-        return position
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
 def _runner(runtime: Runtime, store: EventStore) -> ImportRunner:
     return ImportRunner(
         store,
@@ -97,7 +88,7 @@ def test_a_resumed_job_counts_the_rows_it_replaced_before_it_stopped(tmp_path: P
         list_id = new_list(runtime)
         job_id = request(runtime, list_id, source, append_type="append_and_update")
 
-        store = _StopsAfter(runtime.store, batches=3)  # started, then two batches of 2 rows
+        store = StopsAfter(runtime.store, batches=3)  # started, then two batches of 2 rows
         first = _runner(runtime, cast(EventStore, store))
         store.runner = first
         assert first.run_job(job_id) is None

@@ -15,7 +15,7 @@ from dialstream.store import EventStore
 from domain import import_job
 from processors.imports.runner import ImportRunner
 from schemas.imports import ImportStarted
-from tests.imports.support import by_client, finished, new_list, request, running, write
+from tests.imports.support import StopsAfter, by_client, finished, new_list, request, running, write
 
 JOBS = 6
 ROWS = 600
@@ -72,32 +72,13 @@ def _claims(runtime: Runtime, job_id: UUID) -> list[str]:
     return [event.runner for event in runtime.store.events.get(job_id) if isinstance(event, ImportStarted)]
 
 
-class _DiesAfter:
-    """The event store, as seen by a runner that dies (stops writing) after ``batches`` appends."""
-
-    def __init__(self, store: EventStore, batches: int):
-        self.store = store
-        self.batches = batches
-        self.runner: ImportRunner | None = None
-
-    def append_stored(self, *args: Any, **kwargs: Any) -> int:
-        position = self.store.append_stored(*args, **kwargs)
-        self.batches -= 1
-        if self.batches == 0 and self.runner is not None:
-            self.runner.stop(timeout=0)
-        return position
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
 def test_a_job_whose_runner_died_is_taken_over_once_its_lease_lapses(tmp_path: Path) -> None:
     with running(tmp_path / "data") as runtime:
         runtime.services[IMPORTS].stop()
         list_id = new_list(runtime)
         job_id = request(runtime, list_id, _file(tmp_path, 0))
 
-        store = _DiesAfter(runtime.store, batches=4)  # started, then three batches
+        store = StopsAfter(runtime.store, batches=4)  # started, then three batches
         dying = _worker(runtime, cast(EventStore, store), lease_seconds=1.0)
         store.runner = dying
         assert dying.run_job(job_id) is None

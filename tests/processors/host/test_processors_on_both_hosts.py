@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
 
 import pytest
 from redis import Redis
 
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, RETENTION, SUPPRESSION_EXPIRY, Runtime
 from dialstream.clock import utc_now
-from domain import record_chain
-from domain.codes import RecordStatus, RecordType
 from domain.contact_list import CreateContactList
 from domain.suppression_list import CreateSuppressionList, EntryInput
 from processors.compliance.predial import PreDialRequest
@@ -34,7 +31,6 @@ from processors.retention.sweep import SweepReport
 from processors.suppression.index import SuppressionQuery
 from schemas.base import Event
 from schemas.lists import ContactListSettings, Retention, RetentionScope
-from schemas.records import Record, RecordChainImported
 from tests.imports.support import finished, request, write
 from tests.kafka import Broker
 from tests.processors.host.both_hosts import (
@@ -47,6 +43,7 @@ from tests.processors.host.both_hosts import (
     rows,
     settle,
 )
+from tests.processors.retention.test_retention import CANCELLED, NOW, READY, UPDATED, chain
 from tests.redis import Server
 
 _DATABASES = itertools.count(1)  # a Redis database of its own for each Kafka run (0 is the other tests')
@@ -265,44 +262,6 @@ def expiry_scenario(process: Process) -> dict[str, Any]:
 
 # The retention sweep ---------------------------------------------------------------------
 
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-LONG_AGO = NOW - timedelta(days=400)
-READY = (RecordType.GENERAL, RecordStatus.READY)
-UPDATED = (RecordType.GENERAL, RecordStatus.UPDATED)
-CANCELLED = (RecordType.GENERAL, RecordStatus.CANCELLED)
-
-
-def _chain(
-    list_id: UUID, client_id: str, *records: tuple[int, int], at: datetime = LONG_AGO, segment: str = ""
-) -> Event:
-    """A chain's import with one record per (type, status), as an import would store it."""
-    chain_id = record_chain.chain_id(list_id, client_id)
-    return RecordChainImported(
-        originator_id=chain_id,
-        originator_version=1,
-        timestamp=at,
-        account_id=DEFAULT_ACCOUNT_ID,
-        list_id=list_id,
-        client_id=client_id,
-        job_id=uuid4(),
-        line=2,
-        records=[
-            Record(
-                record_id=record_chain.record_id(chain_id, n),
-                chain_n=n,
-                contact_info=f"+1312555{n:04d}",
-                contact_info_type=1,
-                record_type=record_type,
-                record_status=status,
-                time_zone="America/Chicago",
-                time_zone_rule="device",
-            )
-            for n, (record_type, status) in enumerate(records, start=1)
-        ],
-        custom={"segment": segment} if segment else {},
-    )
-
-
 def retention_scenario(process: Process) -> dict[str, Any]:
     """Lists kept 30 days in three scopes and a permanent one, each with a finished chain, a
     fresh one, a churned one (all imported long ago) and a finished one imported yesterday:
@@ -321,10 +280,10 @@ def retention_scenario(process: Process) -> dict[str, Any]:
             DEFAULT_ACCOUNT_ID, CreateContactList(name=name, settings=settings)
         ).id
         chains += [
-            _chain(list_id, "done", UPDATED, CANCELLED),
-            _chain(list_id, "fresh", READY),
-            _chain(list_id, "churned", READY, segment="churned"),
-            _chain(list_id, "recent", UPDATED, at=NOW - timedelta(days=1)),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "done", UPDATED, CANCELLED),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "fresh", READY),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "churned", READY, custom={"segment": "churned"}),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "recent", UPDATED, at=NOW - timedelta(days=1)),
         ]
     runtime.store.append(chains)
     start = settle(runtime)
