@@ -122,7 +122,7 @@ class KafkaHost(Hosted):
     started again after a back-off; its partitions meanwhile go to the other workers)."""
 
     def __init__(self, store: EventStore, processor: Processor, config: KafkaConfig):
-        super().__init__(name=f"{processor.name}-kafka", backoff=Backoff(first_s=1.0, max_s=15.0))
+        super().__init__(name=processor.name, backoff=Backoff(first_s=1.0, max_s=15.0))
         self.partitions = ProcessorPartitions(store, processor)
         self.partitions.stopping = lambda: self.stopping
         self.config = config
