@@ -31,14 +31,14 @@ from domain.suppression_list import (
     SelectSuppressionLists,
     SuppressionEntries,
     SuppressionList,
-    normalise_entry,
 )
 from gateway.deps import HandlersDep, IfMatch, Reader, RuntimeDep, Supervisor
 from gateway.io import doc, read_body, respond
 from gateway.problems import PROBLEM_MEDIA_TYPE, Problem
 from gateway.routes import campaign_groups
 from gateway.views import settled, view
-from processors.suppression.index import IndexUnavailable, SuppressionQuery
+from processors.suppression.index import IndexUnavailable
+from processors.suppression.lookup import EntryLookup, look_up
 from projections.catalogue import ACCOUNT
 from schemas.settings import RegionSettings
 
@@ -67,21 +67,6 @@ class RemovedEntries(msgspec.Struct, frozen=True, kw_only=True):
     removed: int  # distinct valid entries named; one that was not in the list stays absent
     rejected: list[RejectedEntry]
     entry_count: int
-
-
-class FoundEntry(msgspec.Struct, frozen=True, kw_only=True):
-    entry_id: UUID
-    expires_at: int | None  # UTC epoch seconds; null is permanent
-    active: bool  # false once expired, until the expiry sweep removes it
-
-
-class EntryLookup(msgspec.Struct, frozen=True, kw_only=True):
-    suppression_list_id: UUID
-    channel: str
-    kind: str
-    value: str  # as the list stores it: E.164, lower-cased e-mail address, client id
-    suppressed: bool
-    entry: FoundEntry | None
 
 
 def _row(runtime: Runtime, account_id: UUID, list_id: UUID) -> Any:
@@ -257,38 +242,18 @@ def lookup(
     caller: Reader,
 ) -> Response:
     row = _row(runtime, caller.account_id, list_id)
-    suppression_list: SuppressionList = row.state
     account = runtime.catalogue.get(caller.account_id, ACCOUNT, caller.account_id)
     region = account.settings.region if account is not None else RegionSettings()
     try:
-        normalised = normalise_entry(
-            kind, value, channel=suppression_list.channel, region=region.country_code
+        answer = look_up(
+            runtime.suppression_index, row.state, country=region.country_code, kind=kind, value=value, now=time.time()
         )
     except RuleViolation as error:
         raise Problem(422, "Invalid request", error.detail, field=error.field) from error
-    index = runtime.suppression_index
-    query = SuppressionQuery(suppression_list.channel, kind, normalised)  # type: ignore[arg-type]
-    try:
-        (matches,) = index.lookup([query], [list_id])
     except IndexUnavailable as error:
         raise Problem(
             503, "Suppression index unavailable", f"the suppression index cannot answer now: {error.reason}"
         ) from error
-    now = time.time()
-    found = next((match for match in matches if match.list_id == list_id), None)
-    entry = (
-        None
-        if found is None
-        else FoundEntry(entry_id=found.entry_id, expires_at=found.expires_at, active=found.active_at(now))
-    )
-    answer = EntryLookup(
-        suppression_list_id=list_id,
-        channel=suppression_list.channel,
-        kind=kind,
-        value=normalised,
-        suppressed=entry is not None and entry.active,
-        entry=entry,
-    )
     return respond(answer)
 
 
