@@ -67,10 +67,9 @@ class ImportHandlers:
         def rules(rule: UploadRule | None) -> RowRules:
             zones = contact_list.settings.time_zones
             return RowRules(
-                append_type=options.append_type or (rule.append_type if rule else "append_only"),
+                append_type=_append_type(options, rule),
                 channel=contact_list.settings.channel,
-                phone_region=(rule.phone_region if rule and rule.phone_region else None)
-                or account.settings.region.country_code,
+                phone_region=_phone_region(rule, account.settings.region.country_code),
                 time_zone_source=zones.source,
                 custom_time_zones=list(zones.custom_time_zones) if zones.use_custom_time_zones else [],
                 default_time_zone=account.settings.lists.default_time_zone,
@@ -103,9 +102,9 @@ class ImportHandlers:
 
         def rules(rule: UploadRule | None) -> RowRules:
             return RowRules(
-                append_type=options.append_type or (rule.append_type if rule else "append_only"),
+                append_type=_append_type(options, rule),
                 channel=state.channel,
-                phone_region=(rule.phone_region if rule and rule.phone_region else None) or region.country_code,
+                phone_region=_phone_region(rule, region.country_code),
                 # the zone whose midnight ends a "today" entry, as for entries added by the API
                 default_time_zone=region.time_zone,
                 default_time_zone_on_error=region.time_zone,
@@ -169,6 +168,16 @@ class ImportHandlers:
         if mapping_id:
             return rule, FileLayout(), _fields(self.list_rules.data_mapping(account_id, mapping_id).fields)
         return rule, FileLayout(), []
+
+
+def _append_type(options: ImportOptions, rule: UploadRule | None) -> AppendType:
+    """The request's append type, else the upload rule's, else append only."""
+    return options.append_type or (rule.append_type if rule else "append_only")
+
+
+def _phone_region(rule: UploadRule | None, country: str) -> str:
+    """The country numbers without one are read in: the upload rule's, else the account's."""
+    return rule.phone_region if rule and rule.phone_region else country
 
 
 def _spec_id(options: ImportOptions, rule: UploadRule | None) -> UUID | None:
