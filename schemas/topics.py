@@ -22,6 +22,7 @@ RECORDS = "records"
 CALL_ATTEMPTS = "call-attempts"
 SUPPRESSIONS = "suppressions"
 AUTOMATION = "automation"
+AGENTS = "agents"
 
 ALL_TOPICS: tuple[str, ...] = (
     SETTINGS,
@@ -32,6 +33,7 @@ ALL_TOPICS: tuple[str, ...] = (
     CALL_ATTEMPTS,
     SUPPRESSIONS,
     AUTOMATION,
+    AGENTS,
 )
 
 # Records no consumer could decode (bad bytes, unknown type, future schema version),
@@ -63,6 +65,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(CALL_ATTEMPTS, 12, "record id"),
     TopicSpec(SUPPRESSIONS, 6, "suppression list id"),
     TopicSpec(AUTOMATION, 3, "automation job id"),
+    TopicSpec(AGENTS, 6, "agent id (derived from account and login)"),
     TopicSpec(DEAD_LETTER, 1, "the original key", retention_ms=30 * DAY_MS),
 )
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in CATALOGUE}

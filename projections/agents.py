@@ -1,0 +1,158 @@
+"""agent_states: each agent's state now — who is ready, reserved, on a call or in wrap-up, in
+which agent group and since when — for the dialer (ready agents of a group), the campaign-group
+status (agents by state) and the agent desktop API.
+
+One row per agent, folded with the aggregate's own ``evolve`` (the row keeps the folded state
+as JSON beside the columns it is queried by), so what the read model says is what a replay of
+the agent's stream gives, live or rebuilt.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from domain import agent
+from domain.agent import STATES, Agent
+from projections.sql import Cursor, Database
+from schemas import agents, topics
+from schemas.base import Event
+
+TABLES = ("agent_states",)
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Agent)
+
+
+class AgentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent as the read model has it."""
+
+    agent_id: UUID
+    login: str
+    name: str
+    agent_group: str
+    state: str
+    reason: str  # why it is not ready
+    since: datetime  # UTC: when the current state began
+    campaign_group_id: UUID | None  # what it is reserved for, offered, or on a call of
+    record_id: UUID | None
+    attempt_id: UUID | None
+    purpose: str  # of a reservation: engage or preview
+    preview: str  # "", requested, offered or accepted
+    simulated: bool
+    version: int
+
+
+def row_of(state: Agent) -> AgentRow:
+    return AgentRow(
+        agent_id=state.id,
+        login=state.login,
+        name=state.name,
+        agent_group=state.agent_group,
+        state=state.state,
+        reason=state.reason,
+        since=state.since,
+        campaign_group_id=state.campaign_group_id,
+        record_id=state.record_id,
+        attempt_id=state.attempt_id,
+        purpose=state.purpose,
+        preview=state.preview,
+        simulated=state.simulated,
+        version=state.version,
+    )
+
+
+class AgentStates:
+    name = "agent_states"
+    tables: tuple[str, ...] = TABLES
+    topics: tuple[str, ...] = (topics.AGENTS,)
+
+    def create_tables(self, cursor: Cursor) -> None:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS agent_states (agent_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
+            "login TEXT NOT NULL, agent_group TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL)"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS agent_states_by_group ON agent_states (account_id, agent_group, state)"
+        )
+        cursor.execute("CREATE INDEX IF NOT EXISTS agent_states_by_login ON agent_states (account_id, login)")
+
+    def apply(self, cursor: Cursor, event: Event, position: int) -> None:
+        if not isinstance(event, agents.AgentEvent):
+            return
+        key = str(event.originator_id)
+        cursor.execute("SELECT body FROM agent_states WHERE agent_id = ?", (key,))
+        row = cursor.fetchone()
+        before = None if row is None else _decoder.decode(row[0])
+        if before is not None and event.originator_version <= before.version:
+            return  # applied already (a redelivered event)
+        state = agent.evolve(before, event)
+        if state is None:
+            return
+        cursor.execute(
+            "INSERT INTO agent_states VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
+            "login = excluded.login, agent_group = excluded.agent_group, state = excluded.state, "
+            "body = excluded.body",
+            (
+                key,
+                str(state.account_id),
+                state.login,
+                state.agent_group,
+                state.state,
+                _encoder.encode(state).decode(),
+            ),
+        )
+
+
+class AgentQueries:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, account_id: UUID, agent_id: UUID) -> AgentRow | None:
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT body FROM agent_states WHERE agent_id = ? AND account_id = ?",
+                (str(agent_id), str(account_id)),
+            )
+            row = cursor.fetchone()
+        return None if row is None else row_of(_decoder.decode(row[0]))
+
+    def by_group(
+        self, account_id: UUID, agent_group: str, *, logged_out: bool = False
+    ) -> builtins.list[AgentRow]:
+        """The agents of an agent group by login; those logged out only when asked."""
+        return self._select(account_id, agent_group, logged_out=logged_out)
+
+    def counts(self, account_id: UUID, agent_group: str) -> dict[str, int]:
+        """How many agents of the group are in each state (every state named, zero or not)."""
+        found: dict[str, int] = dict.fromkeys(STATES, 0)
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT state, COUNT(*) FROM agent_states WHERE account_id = ? AND agent_group = ? GROUP BY state",
+                (str(account_id), agent_group),
+            )
+            for state, count in cursor.fetchall():
+                found[str(state)] = int(count)
+        return found
+
+    def list(self, account_id: UUID, agent_group: str | None = None) -> builtins.list[AgentRow]:
+        """Every agent of the account (of one agent group when named), logged out too, by login."""
+        return self._select(account_id, agent_group, logged_out=True)
+
+    def _select(
+        self, account_id: UUID, agent_group: str | None, *, logged_out: bool
+    ) -> builtins.list[AgentRow]:
+        sql = "SELECT body FROM agent_states WHERE account_id = ?"
+        params: builtins.list[str] = [str(account_id)]
+        if agent_group is not None:
+            sql += " AND agent_group = ?"
+            params.append(agent_group)
+        if not logged_out:
+            sql += " AND state <> 'logged_out'"
+        with self.db.transaction() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        # Sorted here: PostgreSQL's collation would order logins unlike SQLite's.
+        return sorted((row_of(_decoder.decode(row[0])) for row in rows), key=lambda row: row.login)
