@@ -1,26 +1,92 @@
 """A record's attempts: each attempt the dialer makes to a record is an event on the record's
-own stream (its id is the record's id), counted by attempt rules across lists and channels.
+own stream (its id is the record's id), counted by attempt rules across lists and channels,
+and so is each step of its progress.
 
-The stream remembers the attempt ids it holds, so a dialer that reports an attempt again
-(a retry after a lost answer) stores it once.
+The stream remembers, per attempt id, the steps recorded so far, so that:
+
+- a dialer reporting a step again (a retry after a lost answer, a redelivered progress event)
+  stores nothing the second time;
+- steps arrive in order: placed, then answered (by a person, a machine or a fax), then
+  connected to an agent *or* abandoned, and finished last. A step out of that order is refused
+  with :class:`InvalidTransition` naming the stage the attempt is in.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
+import msgspec
+
 from domain.aggregate import Aggregate, Changes, projector, touched
-from domain.codes import ContactInfoType
-from domain.errors import NotFound, RuleViolation
+from domain.codes import CallResult, ContactInfoType
+from domain.errors import InvalidTransition, NotFound, RuleViolation
 from domain.record_chain import RecordChain
-from schemas.attempts import CallAttemptMade
+from schemas.attempts import (
+    CallAttemptAbandoned,
+    CallAttemptAnswered,
+    CallAttemptConnected,
+    CallAttemptFinished,
+    CallAttemptMade,
+)
 from schemas.base import Event
 from schemas.profiles import Channel
+
+Stage = Literal["placed", "answered", "connected", "abandoned", "finished"]
+ANSWERED_BY = frozenset({"person", "machine", "fax"})
+
+# What an unanswered attempt's call result says about the line, for activity counters and
+# pacing (the time a failed attempt takes). Results not listed are answers, agent outcomes
+# or the dialer's own (stale, cancelled): they are no failure of the line.
+Failure = Literal["busy", "no_answer", "sit", "network"]
+FAILURES: dict[int, Failure] = {
+    CallResult.BUSY: "busy",
+    CallResult.NO_ANSWER: "no_answer",
+    CallResult.DROPPED_NO_ANSWER: "no_answer",  # the dialer gave up at the ring timeout
+    CallResult.SIT_DETECTED: "sit",
+    CallResult.SIT_INVALID_NUMBER: "sit",
+    CallResult.SIT_VACANT_CODE: "sit",
+    CallResult.SIT_OPERATOR_INTERCEPT: "sit",
+    CallResult.SIT_UNKNOWN_CALL_STATE: "sit",
+    CallResult.SIT_NO_CIRCUIT: "sit",
+    CallResult.SIT_REORDER: "sit",
+    CallResult.NU_TONE: "sit",
+    CallResult.GENERAL_ERROR: "network",
+    CallResult.SYSTEM_ERROR: "network",
+    CallResult.ALL_TRUNKS_BUSY: "network",
+    CallResult.NO_DIAL_TONE: "network",
+    CallResult.NO_PROGRESS: "network",
+    CallResult.NO_RINGBACK_TONE: "network",
+    CallResult.NO_ESTABLISHED: "network",
+    CallResult.DIAL_ERROR: "network",
+    CallResult.CALL_DROP_ERROR: "network",
+    CallResult.SWITCH_ERROR: "network",
+    CallResult.NO_FREE_PORT: "network",
+}
+
+
+def failure_of(call_result: int) -> Failure | None:
+    """How an attempt that was never answered failed (None: the result is no line failure)."""
+    return FAILURES.get(call_result)
+
+
+class AttemptProgress(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt's steps so far, in order, and what its later events repeat."""
+
+    steps: tuple[Stage, ...]
+    list_id: UUID
+    campaign_group_id: UUID | None
+    agent_id: UUID | None = None  # the agent it was connected to
+
+    @property
+    def stage(self) -> Stage:
+        return self.steps[-1]
 
 
 class RecordAttempts(Aggregate, frozen=True, kw_only=True):
     attempt_ids: frozenset[UUID] = frozenset()
+    progress: dict[UUID, AttemptProgress] = msgspec.field(default_factory=dict)
 
 
 def make_attempt(
@@ -32,8 +98,10 @@ def make_attempt(
     channel: Channel,
     campaign_group_id: UUID | None,
     now: datetime,
+    caller_id: str = "",
+    mode: str = "",
 ) -> list[Event]:
-    """Record an attempt to the ``chain_n``-th record of ``chain`` on ``channel``."""
+    """Record an attempt to the ``chain_n``-th record of ``chain`` on ``channel``: placed."""
     record = None if chain is None or chain.deleted else next(
         (r for r in chain.records if r.chain_n == chain_n), None
     )
@@ -62,23 +130,175 @@ def make_attempt(
         device=record.contact_info.lower() if email else record.contact_info,  # as the gate asks
         channel=channel,
         campaign_group_id=campaign_group_id,
+        caller_id=caller_id,
+        mode=mode,
     )
     return changes.events
 
 
-def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:
-    if not isinstance(event, CallAttemptMade):
-        return state
-    if state is None:
-        return RecordAttempts(
-            id=event.originator_id,
-            version=event.originator_version,
-            account_id=event.account_id,
-            created_on=event.timestamp,
-            modified_on=event.timestamp,
-            attempt_ids=frozenset({event.attempt_id}),
+def _progress(state: RecordAttempts | None, attempt_id: UUID) -> tuple[RecordAttempts, AttemptProgress]:
+    progress = None if state is None else state.progress.get(attempt_id)
+    if state is None or progress is None:
+        raise NotFound(f"attempt {attempt_id} was not placed on this record", field="attempt_id")
+    return state, progress
+
+
+def _refuse(attempt_id: UUID, progress: AttemptProgress, step: str) -> InvalidTransition:
+    return InvalidTransition(
+        f"attempt {attempt_id} is {progress.stage} ({' → '.join(progress.steps)}); it cannot be {step} now",
+        field="attempt_id",
+    )
+
+
+def _not_negative(**durations: int) -> None:
+    for name, value in durations.items():
+        if value < 0:
+            raise RuleViolation(f"{name} must not be negative (got {value})", field=name)
+
+
+def answered(
+    state: RecordAttempts | None, *, attempt_id: UUID, answered_by: str, ring_ms: int, now: datetime
+) -> list[Event]:
+    """The called party answered a placed attempt (reported again: nothing)."""
+    state, progress = _progress(state, attempt_id)
+    if "answered" in progress.steps:
+        return []
+    if answered_by not in ANSWERED_BY:
+        raise RuleViolation(
+            f"answered_by must be one of {', '.join(sorted(ANSWERED_BY))} (got {answered_by!r})",
+            field="answered_by",
         )
-    return touched(state, event, attempt_ids=state.attempt_ids | {event.attempt_id})
+    _not_negative(ring_ms=ring_ms)
+    if progress.stage != "placed":
+        raise _refuse(attempt_id, progress, "answered")
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptAnswered,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        answered_by=answered_by,  # checked above
+        ring_ms=ring_ms,
+    )
+    return changes.events
+
+
+def connected(
+    state: RecordAttempts | None, *, attempt_id: UUID, agent_id: UUID, wait_ms: int, now: datetime
+) -> list[Event]:
+    """An answered attempt reached an agent (reported again: nothing)."""
+    state, progress = _progress(state, attempt_id)
+    if "connected" in progress.steps:
+        return []
+    _not_negative(wait_ms=wait_ms)
+    if progress.stage != "answered":
+        raise _refuse(attempt_id, progress, "connected")
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptConnected,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        agent_id=agent_id,
+        wait_ms=wait_ms,
+    )
+    return changes.events
+
+
+def abandoned(
+    state: RecordAttempts | None, *, attempt_id: UUID, wait_ms: int, message_played: bool, now: datetime
+) -> list[Event]:
+    """An answered attempt that no agent took in time (reported again: nothing)."""
+    state, progress = _progress(state, attempt_id)
+    if "abandoned" in progress.steps:
+        return []
+    _not_negative(wait_ms=wait_ms)
+    if progress.stage != "answered":
+        raise _refuse(attempt_id, progress, "abandoned")
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptAbandoned,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        wait_ms=wait_ms,
+        message_played=message_played,
+    )
+    return changes.events
+
+
+def finished(
+    state: RecordAttempts | None,
+    *,
+    attempt_id: UUID,
+    call_result: int,
+    ring_ms: int,
+    talk_ms: int,
+    agent_id: UUID | None = None,
+    now: datetime,
+) -> list[Event]:
+    """The attempt ended with ``call_result`` (reported again: nothing). The agent defaults
+    to the one it was connected to."""
+    state, progress = _progress(state, attempt_id)
+    if progress.stage == "finished":
+        return []
+    try:
+        result = CallResult(call_result)
+    except ValueError:
+        raise RuleViolation(f"{call_result} is not a call result code", field="call_result") from None
+    _not_negative(ring_ms=ring_ms, talk_ms=talk_ms)
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptFinished,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        call_result=int(result),
+        ring_ms=ring_ms,
+        talk_ms=talk_ms,
+        agent_id=agent_id if agent_id is not None else progress.agent_id,
+    )
+    return changes.events
+
+
+_STEP: dict[type[Event], Stage] = {
+    CallAttemptAnswered: "answered",
+    CallAttemptConnected: "connected",
+    CallAttemptAbandoned: "abandoned",
+    CallAttemptFinished: "finished",
+}
+Progressed = CallAttemptAnswered | CallAttemptConnected | CallAttemptAbandoned | CallAttemptFinished
+
+
+def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:
+    if isinstance(event, CallAttemptMade):
+        placed = AttemptProgress(
+            steps=("placed",), list_id=event.list_id, campaign_group_id=event.campaign_group_id
+        )
+        if state is None:
+            return RecordAttempts(
+                id=event.originator_id,
+                version=event.originator_version,
+                account_id=event.account_id,
+                created_on=event.timestamp,
+                modified_on=event.timestamp,
+                attempt_ids=frozenset({event.attempt_id}),
+                progress={event.attempt_id: placed},
+            )
+        return touched(
+            state,
+            event,
+            attempt_ids=state.attempt_ids | {event.attempt_id},
+            progress={**state.progress, event.attempt_id: placed},
+        )
+    if state is None or not isinstance(event, Progressed):
+        return state
+    progress = state.progress.get(event.attempt_id)
+    if progress is None:  # never decided so: a step of an attempt this stream did not place
+        return touched(state, event)
+    agent_id = event.agent_id if isinstance(event, CallAttemptConnected) else progress.agent_id
+    moved = msgspec.structs.replace(progress, steps=(*progress.steps, _STEP[type(event)]), agent_id=agent_id)
+    return touched(state, event, progress={**state.progress, event.attempt_id: moved})
 
 
 project = projector(evolve)

@@ -3,18 +3,23 @@ record's id).
 
 An attempt is recorded when the dialer (or a channel adapter) makes it, whatever its outcome:
 it is what attempt rules count ("no more than N attempts today / in the last H hours", per
-client id, per device or both, across every list and channel). Results and treatments of an
-attempt belong to call results.
+client id, per device or both, across every list and channel). Its progress follows on the same
+stream, each step at most once and in order: answered (by a person, a machine or a fax), then
+connected to an agent or abandoned (a live answer no agent took within the account's abandon
+call definition: it heard the recorded message), and finished last, with its Genesys call
+result (:class:`domain.codes.CallResult`). Treatments of a result belong to call results.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from schemas import topics
 from schemas.base import Event
 from schemas.profiles import Channel
+
+AnsweredBy = Literal["person", "machine", "fax"]
 
 
 class CallAttemptEvent(Event, frozen=True, kw_only=True):
@@ -22,7 +27,7 @@ class CallAttemptEvent(Event, frozen=True, kw_only=True):
 
 
 class CallAttemptMade(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.made"):
-    """An attempt to the record's device (the event's timestamp is when it was made)."""
+    """An attempt to the record's device: placed (the event's timestamp is when it was made)."""
 
     attempt_id: UUID  # the dialer's, so a retried report is stored once
     list_id: UUID
@@ -31,6 +36,60 @@ class CallAttemptMade(CallAttemptEvent, frozen=True, kw_only=True, tag="call_att
     device: str  # the E.164 number or e-mail address the attempt went to
     channel: Channel
     campaign_group_id: UUID | None = None
+    caller_id: str = ""  # the number presented to the called party ("" when not given)
+    mode: str = ""  # the dialing mode the attempt was placed in ("" when not given)
 
 
-EVENTS: tuple[type[Event], ...] = (CallAttemptMade,)
+class CallAttemptAnswered(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.answered"):
+    """The called party answered: a person, an answering machine or a fax, as call analysis
+    (answering-machine detection) classed it, after ``ring_ms`` of ringing."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    answered_by: AnsweredBy
+    ring_ms: int
+
+
+class CallAttemptConnected(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.connected"):
+    """The answered call reached an agent after waiting ``wait_ms`` from the answer."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    agent_id: UUID
+    wait_ms: int
+
+
+class CallAttemptAbandoned(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.abandoned"):
+    """A live answer that no agent took within the abandon call definition: what abandon
+    limits count (per group, over 24 hours and over 30 days). ``message_played``: the
+    recorded message naming the caller was played before the line was released."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    wait_ms: int
+    message_played: bool
+
+
+class CallAttemptFinished(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.finished"):
+    """The attempt ended: its Genesys call result (``domain.codes.CallResult``), how long it
+    rang and, when an agent talked, for how long and which agent."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    call_result: int
+    ring_ms: int
+    talk_ms: int
+    agent_id: UUID | None = None
+
+
+EVENTS: tuple[type[Event], ...] = (
+    CallAttemptMade,
+    CallAttemptAnswered,
+    CallAttemptConnected,
+    CallAttemptAbandoned,
+    CallAttemptFinished,
+)
