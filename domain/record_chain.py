@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from hashlib import sha1
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 from msgspec import Struct, field, structs
 
 from domain.aggregate import Aggregate, Changes, projector, touched
-from domain.codes import RecordType
+from domain.codes import RecordStatus, RecordType
 from schemas.base import Event
 from schemas.imports import AppendType
 from schemas.records import (
@@ -27,6 +27,9 @@ from schemas.records import (
     RecordChainReplaced,
     RecordChainRestored,
     RecordChainSuppressed,
+    RecordRetrieved,
+    RecordReturned,
+    RecordUpdated,
     Suppression,
 )
 
@@ -77,6 +80,14 @@ def name_based_id(namespace: UUID, name: str) -> UUID:
     return UUID(int=(number & ~_VERSION_AND_VARIANT_BITS) | _VERSION_5 | _VARIANT_RFC_4122)
 
 
+class Retrieval(Struct, frozen=True, kw_only=True):
+    """A record drawn by a campaign group's dialer and not yet returned or updated."""
+
+    campaign_group_id: UUID
+    attempt_id: UUID
+    retrieved_at: datetime
+
+
 class RecordChain(Aggregate, frozen=True, kw_only=True):
     list_id: UUID
     client_id: str
@@ -87,6 +98,9 @@ class RecordChain(Aggregate, frozen=True, kw_only=True):
     # The suppression entries matching its records now, and the record types they replaced.
     suppressions: list[Suppression] = field(default_factory=list)
     previous_types: dict[int, int] = field(default_factory=dict)
+    # The records drawn now (chain position -> by whom), see domain.dialing_queue. An import
+    # that replaces the chain replaces its records and drops these with them.
+    retrievals: dict[int, Retrieval] = field(default_factory=dict)
 
 
 class ChainDraft(Struct, frozen=True, kw_only=True, tag="draft", array_like=True):
@@ -226,7 +240,48 @@ def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
                 suppressions=[m for m in state.suppressions if m.chain_n not in types],
                 previous_types={n: t for n, t in state.previous_types.items() if n not in types},
             )
+        case RecordRetrieved():
+            retrieval = Retrieval(
+                campaign_group_id=event.campaign_group_id,
+                attempt_id=event.attempt_id,
+                retrieved_at=event.timestamp,
+            )
+            return touched(
+                state,
+                event,
+                records=_with_record(state.records, event.chain_n, record_status=int(RecordStatus.RETRIEVED)),
+                retrievals={**state.retrievals, event.chain_n: retrieval},
+            )
+        case RecordReturned():
+            changes: dict[str, Any] = {"record_status": int(RecordStatus.READY)}
+            if event.dial_sched_time is not None:
+                changes["dial_sched_time"] = event.dial_sched_time
+            return touched(
+                state,
+                event,
+                records=_with_record(state.records, event.chain_n, **changes),
+                retrievals={n: r for n, r in state.retrievals.items() if n != event.chain_n},
+            )
+        case RecordUpdated():
+            records = _with_record(
+                state.records,
+                event.chain_n,
+                call_result=event.call_result,
+                call_time=event.call_time,
+                attempt=event.attempt,
+                record_status=event.record_status,
+            )
+            return touched(
+                state,
+                event,
+                records=records,
+                retrievals={n: r for n, r in state.retrievals.items() if n != event.chain_n},
+            )
     return touched(state, event)
+
+
+def _with_record(records: list[Record], chain_n: int, **changes: Any) -> list[Record]:
+    return [structs.replace(r, **changes) if r.chain_n == chain_n else r for r in records]
 
 
 def suppression_changes(state: RecordChain, matches: Sequence[Suppression], *, now: datetime) -> list[Event]:

@@ -1,24 +1,35 @@
 """records: the records of every contact list, one row per record (device) of a chain.
 
-What exports, selection rules, retention and the list counts read. A chain's rows are
-replaced as a whole when its chain event arrives, so the table equals a replay.
+What exports, selection rules, retention and the list counts read, and the dialable-records
+index of the dialing queue (:meth:`RecordQueries.dialable`). A chain's rows are replaced as a
+whole when its chain event arrives; a record drawn, returned or updated by a dialer changes
+its row (and ``campaign_group_id``, ``attempt_id``, ``retrieved_at`` say who holds it while it
+is drawn), so the table equals a replay.
 """
 
 from __future__ import annotations
 
+import heapq
+import re
 from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
 
 from dialstream.store import stored_topic_of
-from domain.codes import RecordType
+from domain import dialing_queue
+from domain.codes import RecordStatus, RecordType
+from domain.dialing_queue import Candidate
+from domain.selection import FIELDS, Rule
 from projections.base import StoredApply
 from projections.sql import Cursor, Database
 from schemas import imports, topics
 from schemas.base import Event
+from schemas.profiles import SortField
 from schemas.records import (
     Contact,
     Record,
@@ -27,6 +38,9 @@ from schemas.records import (
     RecordChainReplaced,
     RecordChainRestored,
     RecordChainSuppressed,
+    RecordRetrieved,
+    RecordReturned,
+    RecordUpdated,
 )
 
 TABLES = ("records", "list_fields")
@@ -60,6 +74,9 @@ COLUMNS = (
     "job_id",
     "line",
 )
+# Who holds a drawn record (NULL while it is not drawn): not in COLUMNS, so exports and
+# selection rules keep the calling-list fields only.
+DRAWN_COLUMNS = ("campaign_group_id", "attempt_id", "retrieved_at")
 _INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _custom = msgspec.json.Encoder()
 _decode_custom = msgspec.json.Decoder(dict[str, str])
@@ -90,7 +107,22 @@ class Records:
             "time_zone_rule TEXT NOT NULL, second_time_zone TEXT, postal_code TEXT NOT NULL, "
             "country TEXT NOT NULL, state TEXT NOT NULL, contact_time_zone TEXT NOT NULL, "
             "custom TEXT NOT NULL, imported_at TEXT NOT NULL, job_id TEXT, line INTEGER NOT NULL, "
+            "campaign_group_id TEXT, attempt_id TEXT, retrieved_at TEXT, "
             "PRIMARY KEY (list_id, client_id, chain_n))"
+        )
+        _add_drawn_columns(cursor)
+        # The dialable-records index: the ready records of a list in chain order. Partial, so
+        # it shrinks as a list is dialled and a page of candidates never walks finished chains;
+        # and the few records held now (drawn, updated, stale), which hold their chains.
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS records_ready ON records (list_id, client_id, chain_n) WHERE {_READY_ROW}"
+        )
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS records_held ON records (list_id, client_id) WHERE {_HELD_ROW}"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS records_drawn ON records (campaign_group_id) "
+            "WHERE campaign_group_id IS NOT NULL"
         )
         # A custom field's user-defined label (from the import's mapping), for exports.
         cursor.execute(
@@ -115,6 +147,48 @@ class Records:
                 )
             case RecordChainRestored():
                 _set_types(cursor, event.list_id, event.client_id, event.record_types)
+            case RecordRetrieved():
+                cursor.execute(
+                    "UPDATE records SET record_status = ?, campaign_group_id = ?, attempt_id = ?, "
+                    "retrieved_at = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    (
+                        int(RecordStatus.RETRIEVED),
+                        str(event.campaign_group_id),
+                        str(event.attempt_id),
+                        event.timestamp.isoformat(),
+                        str(event.list_id),
+                        event.client_id,
+                        event.chain_n,
+                    ),
+                )
+            case RecordReturned():
+                cursor.execute(
+                    "UPDATE records SET record_status = ?, dial_sched_time = COALESCE(?, dial_sched_time), "
+                    "campaign_group_id = NULL, attempt_id = NULL, retrieved_at = NULL "
+                    "WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    (
+                        int(RecordStatus.READY),
+                        event.dial_sched_time,
+                        str(event.list_id),
+                        event.client_id,
+                        event.chain_n,
+                    ),
+                )
+            case RecordUpdated():
+                cursor.execute(
+                    "UPDATE records SET record_status = ?, call_result = ?, call_time = ?, attempt = ?, "
+                    "campaign_group_id = NULL, attempt_id = NULL, retrieved_at = NULL "
+                    "WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    (
+                        event.record_status,
+                        event.call_result,
+                        event.call_time,
+                        event.attempt,
+                        str(event.list_id),
+                        event.client_id,
+                        event.chain_n,
+                    ),
+                )
             case imports.ImportStarted():
                 cursor.executemany(
                     "INSERT INTO list_fields VALUES (?, ?, ?) ON CONFLICT (list_id, name) "
@@ -125,6 +199,20 @@ class Records:
                         if f.field.startswith("custom:")
                     ],
                 )
+
+
+def _add_drawn_columns(cursor: Cursor) -> None:
+    """Add the drawn-record columns to a records table made before they existed.
+
+    Probed with a query that fails without them: harmless in either database's schema
+    cursor (SQLite's transaction goes on after a statement fails to prepare; PostgreSQL's
+    schema cursor commits each statement on its own, see ``projections.sql``).
+    """
+    try:
+        cursor.execute(f"SELECT {', '.join(DRAWN_COLUMNS)} FROM records WHERE 1 = 0")
+    except Exception:  # the database's own "no such column" error
+        for column in DRAWN_COLUMNS:
+            cursor.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
 
 
 def _lean(name: str, schema: type[msgspec.Struct], names: Collection[str], **extra: tuple[Any, ...]) -> Any:
@@ -368,6 +456,417 @@ class RecordQueries:
                 return
             last = rows[-1]
             after = (str(last[1]), int(last[2]))
+
+    # The dialing queue ---------------------------------------------------------------------
+
+    def dialable(
+        self,
+        list_ids: Sequence[UUID],
+        *,
+        now: datetime,
+        max_attempts: int,
+        rule: Rule | None = None,
+        sort: Sequence[SortField] = (),
+        limit: int = 500,
+        exclude_chains: Collection[UUID] = (),
+    ) -> list[Candidate]:
+        """The records a campaign group may draw now from its lists (``list_ids``, in the
+        group's order), at most ``limit``, one per chain: its next record as
+        :func:`domain.dialing_queue.next_record` finds it (in SQL), kept when it is due, inside
+        its daily window in its zone(s) (checked here, per zone), not of a chain in
+        ``exclude_chains`` (those the caller holds already) and selected by ``rule``.
+
+        Ordered by the ``sort`` fields (a record field, or a custom field: ``custom.<name>``
+        or a name that is not a record field; empty values last), then list order, client
+        id and chain position. Record fields sort in SQL; a custom field sorts here, after
+        reading every candidate of the lists. The rule runs in SQL when it translates
+        (:meth:`domain.selection.Rule.to_sql`), else here on each row.
+        """
+        lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
+        if not lists or limit <= 0:
+            return []
+        query = _Dialable(now, max_attempts, rule, sort, {str(chain) for chain in exclude_chains})
+        with self.db.transaction() as cursor:
+            if query.custom_sort:
+                return query.sorted_here(cursor, lists, limit)
+            if query.order:
+                return query.sorted_in_sql(cursor, lists, limit)
+            return query.in_chain_order(cursor, lists, limit)
+
+    def retrieved(self, group_id: UUID) -> list[Retrieved]:
+        """The records the group's dialer holds drawn now, the longest held first."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT record_id, chain_id, chain_n, list_id, client_id, attempt_id, retrieved_at "
+                "FROM records WHERE campaign_group_id = ? ORDER BY retrieved_at, list_id, client_id, chain_n",
+                (str(group_id),),
+            )
+            rows = cursor.fetchall()
+        return [
+            Retrieved(
+                UUID(record), UUID(chain), int(n), UUID(list_id), str(client), UUID(attempt), _instant(at)
+            )
+            for record, chain, n, list_id, client, attempt, at in rows
+        ]
+
+    def queue_counts(
+        self, list_ids: Sequence[UUID], *, now: datetime | None = None, max_attempts: int | None = None
+    ) -> dict[str, int]:
+        """Records of the lists: ``total``, by status (``ready``, ``retrieved``, ``updated``,
+        ``stale``), ``no_call`` (record type 7), and ``dialable_now``: chains whose next record
+        may be drawn at ``now`` (the clock's when not given) with ``max_attempts`` (None: no
+        cap), as :meth:`dialable` finds them without a selection rule."""
+        lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
+        counts = dict.fromkeys(("total", "ready", "dialable_now", "retrieved", "updated", "stale", "no_call"), 0)
+        if not lists:
+            return counts
+        moment = now if now is not None else datetime.now(UTC)
+        cap = max_attempts if max_attempts is not None else _NO_CAP
+        marks = ", ".join("?" * len(lists))
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*), "
+                + ", ".join(f"COALESCE(SUM(CASE WHEN record_status = {int(s)} THEN 1 ELSE 0 END), 0)" for s in _COUNTED)
+                + f", COALESCE(SUM(CASE WHEN record_type = {int(RecordType.NO_CALL)} THEN 1 ELSE 0 END), 0) "
+                f"FROM records WHERE list_id IN ({marks})",
+                lists,
+            )
+            row = cursor.fetchone()
+            cursor.execute(
+                "SELECT r.time_zone, r.second_time_zone, r.daily_from, r.daily_till, COUNT(*) FROM records r "
+                f"WHERE r.list_id IN ({marks}) AND {_NEXT} "
+                "GROUP BY r.time_zone, r.second_time_zone, r.daily_from, r.daily_till",
+                (*lists, *_next_params(moment, cap)),
+            )
+            windows = cursor.fetchall()
+        if row is not None:
+            for name, value in zip(("total", *_COUNTED.values(), "no_call"), row, strict=True):
+                counts[name] = int(value)
+        clock = _LocalClock(moment)
+        counts["dialable_now"] = sum(
+            int(n) for zone, second, start, end, n in windows if clock.allows(zone, second, start, end)
+        )
+        return counts
+
+
+class Retrieved(NamedTuple):
+    """A record a campaign group's dialer holds drawn."""
+
+    record_id: UUID
+    chain_id: UUID
+    chain_n: int
+    list_id: UUID
+    client_id: str
+    attempt_id: UUID
+    retrieved_at: datetime
+
+
+# The dialable-records query ----------------------------------------------------------------------
+
+_COUNTED = {
+    RecordStatus.READY: "ready",
+    RecordStatus.RETRIEVED: "retrieved",
+    RecordStatus.UPDATED: "updated",
+    RecordStatus.STALE: "stale",
+}
+_NO_CAP = 2**31 - 1
+_TYPES = ", ".join(str(int(t)) for t in sorted(dialing_queue.DIALABLE_TYPES))
+_HOLDING = ", ".join(str(int(s)) for s in sorted(dialing_queue.HOLDING_STATUSES))
+# A chain's next record, as domain.dialing_queue.next_record finds it: its first candidate in
+# chain order (a dialable type, ready, attempts left) in a chain holding no record retrieved,
+# updated or stale, kept only when it is due. The codes are literals, written as the partial
+# indexes' conditions are, so the planner uses them: records_ready for the rows and for an
+# earlier candidate of the chain (never looked for at position 1), records_held (small: the
+# rows held now) for a held record. Parameters: see _next_params.
+_READY_ROW = f"record_status = {int(RecordStatus.READY)}"
+_HELD_ROW = f"record_status IN ({_HOLDING})"
+_NEXT = (
+    f"r.{_READY_ROW} AND r.record_type IN ({_TYPES}) AND r.attempt < ? "
+    "AND (r.dial_sched_time IS NULL OR r.dial_sched_time <= ?) "
+    "AND NOT EXISTS (SELECT 1 FROM records h WHERE h.list_id = r.list_id AND h.client_id = r.client_id "
+    f"AND h.{_HELD_ROW}) "
+    "AND (r.chain_n = 1 OR NOT EXISTS (SELECT 1 FROM records o WHERE o.list_id = r.list_id "
+    f"AND o.client_id = r.client_id AND o.chain_n < r.chain_n AND o.{_READY_ROW} "
+    f"AND o.record_type IN ({_TYPES}) AND o.attempt < ?))"
+)
+_CANDIDATE_COLUMNS = (
+    "record_id",
+    "chain_id",
+    "chain_n",
+    "list_id",
+    "client_id",
+    "contact_info",
+    "contact_info_type",
+    "record_type",
+    "attempt",
+    "dial_sched_time",
+    "time_zone",
+    "second_time_zone",
+    "daily_from",
+    "daily_till",
+)
+_RULE_COLUMNS = frozenset(FIELDS) & frozenset(COLUMNS)
+
+
+def _next_params(now: datetime, max_attempts: int) -> tuple[int, int, int]:
+    # dial_sched_time is whole seconds: due at or before the second now is in.
+    return (max_attempts, int(now.timestamp() // 1), max_attempts)
+
+
+def _rule_column(field: str) -> str | None:
+    return f"r.{field}" if field in _RULE_COLUMNS else None
+
+
+class _LocalClock:
+    """Seconds since local midnight at one instant, per zone, each zone computed once."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.seconds: dict[str, int | None] = {}
+
+    def at(self, zone: str) -> int | None:
+        if zone not in self.seconds:
+            self.seconds[zone] = dialing_queue.local_seconds(zone, self.now)
+        return self.seconds[zone]
+
+    def allows(self, zone: str, second: str | None, daily_from: int | None, daily_till: int | None) -> bool:
+        """As :func:`domain.dialing_queue.inside_daily_window`, from a row's columns."""
+        if daily_from is None and daily_till is None:
+            return True
+        for each in (zone,) if second is None or second == zone else (zone, second):
+            seconds = self.at(each)
+            if seconds is None or not dialing_queue.daily_allows(daily_from, daily_till, seconds):
+                return False
+        return True
+
+
+class _Dialable:
+    """One dialable() call: the SQL it runs and the filters and sorting left to Python."""
+
+    def __init__(
+        self, now: datetime, max_attempts: int, rule: Rule | None, sort: Sequence[SortField], excluded: set[str]
+    ):
+        self.params = _next_params(now, max_attempts)
+        self.clock = _LocalClock(now)
+        self.excluded = excluded
+        self.sql_rule: tuple[str, list[Any]] | None = None
+        self.python_rule: Rule | None = None
+        if rule is not None and not rule.selects_all:
+            self.sql_rule = rule.to_sql(_rule_column)
+            self.python_rule = rule if self.sql_rule is None else None
+        self.order = [_sort_key(field) for field in sort]
+        self.custom_sort = any(column is None for column, _, _ in self.order)
+        # Whole rows when a rule reads them here; what a candidate needs, and what a sort
+        # made here reads, otherwise.
+        self.columns: tuple[str, ...]
+        if self.python_rule is not None:
+            self.columns = COLUMNS
+        elif self.custom_sort:
+            sorted_by = [column for column, _, _ in self.order if column is not None]
+            self.columns = tuple(dict.fromkeys((*_CANDIDATE_COLUMNS, "custom", *sorted_by)))
+        else:
+            self.columns = _CANDIDATE_COLUMNS
+        self.select = ", ".join(f"r.{c}" for c in self.columns)
+        self.index = {c: i for i, c in enumerate(self.columns)}
+
+    def where(self, lists: Sequence[str]) -> tuple[str, list[Any]]:
+        condition = f"r.list_id IN ({', '.join('?' * len(lists))}) AND {_NEXT}"
+        params: list[Any] = [*lists, *self.params]
+        if self.sql_rule is not None:
+            condition += f" AND {self.sql_rule[0]}"
+            params += self.sql_rule[1]
+        return condition, params
+
+    def keep(self, row: tuple[Any, ...]) -> bool:
+        i = self.index
+        if row[i["chain_id"]] in self.excluded:
+            return False
+        if not self.clock.allows(
+            row[i["time_zone"]], row[i["second_time_zone"]], row[i["daily_from"]], row[i["daily_till"]]
+        ):
+            return False
+        return self.python_rule is None or self.python_rule.matches(self.mapping(row))
+
+    def mapping(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        record = dict(zip(self.columns, row, strict=True))
+        record["custom"] = _decode_custom.decode(record["custom"])
+        return record
+
+    def candidate(self, row: tuple[Any, ...]) -> Candidate:
+        i = self.index
+        chain_id = UUID(row[i["chain_id"]])
+        chain_n = int(row[i["chain_n"]])
+        return Candidate(
+            # Derived, not parsed: parsing ids was most of a page's cost.
+            record_id=UUID(int=chain_id.int ^ chain_n),  # domain.record_chain.record_id
+            chain_id=chain_id,
+            chain_n=chain_n,
+            list_id=_uuid(row[i["list_id"]]),
+            client_id=str(row[i["client_id"]]),
+            contact_info=str(row[i["contact_info"]]),
+            contact_info_type=int(row[i["contact_info_type"]]),
+            record_type=int(row[i["record_type"]]),
+            attempt=int(row[i["attempt"]]),
+            dial_sched_time=row[i["dial_sched_time"]],
+            time_zone=str(row[i["time_zone"]]),
+            second_time_zone=row[i["second_time_zone"]],
+        )
+
+    def page_size(self, limit: int) -> int:
+        # Enough that one page usually fills the limit after the filters applied here.
+        return limit + len(self.excluded) + 100
+
+    def in_chain_order(self, cursor: Cursor, lists: Sequence[str], limit: int) -> list[Candidate]:
+        """No sort fields: list by list, in client id and chain order, page by page (a row-value
+        keyset: a range seek along the index of ready records, on SQLite and PostgreSQL)."""
+        found: list[Candidate] = []
+        page = self.page_size(limit)
+        for list_id in lists:
+            condition, params = self.where([list_id])
+            after: tuple[str, int] = ("", 0)
+            while True:
+                cursor.execute(
+                    f"SELECT {self.select} FROM records r WHERE {condition} "
+                    "AND (r.client_id, r.chain_n) > (?, ?) ORDER BY r.client_id, r.chain_n LIMIT ?",
+                    (*params, after[0], after[1], page),
+                )
+                rows = cursor.fetchall()
+                for row in rows:
+                    if self.keep(row):
+                        found.append(self.candidate(row))
+                        if len(found) == limit:
+                            return found
+                if len(rows) < page:
+                    break
+                last = rows[-1]
+                after = (str(last[self.index["client_id"]]), int(last[self.index["chain_n"]]))
+        return found
+
+    def sorted_in_sql(self, cursor: Cursor, lists: Sequence[str], limit: int) -> list[Candidate]:
+        """Record-field sort fields: sorted by the database, page by page."""
+        condition, params = self.where(lists)
+        order = [
+            f"(r.{column} IS NULL), r.{column}{' DESC' if descending else ''}"
+            for column, _, descending in self.order
+        ]
+        list_order = "CASE r.list_id " + " ".join(f"WHEN ? THEN {n}" for n in range(len(lists))) + " END"
+        found: list[Candidate] = []
+        page = self.page_size(limit)
+        offset = 0
+        while True:
+            cursor.execute(
+                f"SELECT {self.select} FROM records r WHERE {condition} "
+                f"ORDER BY {', '.join(order)}, {list_order}, r.client_id, r.chain_n LIMIT ? OFFSET ?",
+                (*params, *lists, page, offset),
+            )
+            rows = cursor.fetchall()
+            for row in rows:
+                if self.keep(row):
+                    found.append(self.candidate(row))
+                    if len(found) == limit:
+                        return found
+            if len(rows) < page:
+                return found
+            offset += page
+
+    def sorted_here(self, cursor: Cursor, lists: Sequence[str], limit: int) -> list[Candidate]:
+        """A custom sort field: every candidate of the lists read, filtered here, and the
+        first ``limit`` by the sort fields then the ties' order taken with one key each."""
+        condition, params = self.where(lists)
+        cursor.execute(f"SELECT {self.select} FROM records r WHERE {condition}", params)
+        i = self.index
+        position = {list_id: n for n, list_id in enumerate(lists)}
+        list_at, client_at, chain_n_at, custom_at = i["list_id"], i["client_id"], i["chain_n"], i["custom"]
+        fields = [(None if column is None else i[column], custom, descending) for column, custom, descending in self.order]
+        keyed = []
+        for row in cursor.fetchall():
+            if not self.keep(row):
+                continue
+            custom_fields = _decode_custom.decode(row[custom_at])
+            key: list[Any] = []
+            for at, custom, descending in fields:
+                if at is None:
+                    place = _sort_value(_custom_value(custom_fields, custom), custom=True)
+                else:
+                    place = _sort_value(row[at], custom=False)
+                key.append(_directed(place, descending))
+            key += (position[row[list_at]], row[client_at], row[chain_n_at])
+            keyed.append((tuple(key), row))
+        return [self.candidate(row) for _, row in heapq.nsmallest(limit, keyed, key=_first)]
+
+
+def _sort_key(field: SortField) -> tuple[str | None, str, bool]:
+    """(record column or None, custom field name, descending) of a sort field."""
+    name = field.field.strip()
+    lowered = name.lower()
+    if lowered in _RULE_COLUMNS:
+        return lowered, "", field.descending
+    return None, name[len("custom.") :] if lowered.startswith("custom.") else name, field.descending
+
+
+def _sort_value(value: Any, *, custom: bool) -> tuple[int, Any]:
+    """A value's place: (0, number), (1, text) or (2, None) for an empty one. A custom field
+    that reads as a decimal number sorts as one (as selection rules compare it)."""
+    if value is None or value == "":
+        return (2, None)
+    if isinstance(value, int | float):
+        return (0, value)
+    number = _number(value) if custom else None
+    return (0, number) if number is not None else (1, str(value))
+
+
+def _directed(place: tuple[int, Any], descending: bool) -> tuple[int, Any]:
+    """A sort value's key in its field's direction; empty values stay last either way."""
+    rank, value = place
+    if not descending or value is None:
+        return place
+    return (rank, -value) if rank == 0 else (rank, _Descending(value))
+
+
+class _Descending:
+    """A text that sorts in reverse."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __lt__(self, other: _Descending) -> bool:
+        return other.text < self.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _first(pair: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
+    return pair[0]
+
+
+def _custom_value(custom: dict[str, str], name: str) -> str | None:
+    if name in custom:
+        return custom[name]
+    folded = name.lower()
+    return next((value for key, value in custom.items() if key.lower() == folded), None)
+
+
+_DECIMAL = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
+
+
+def _number(text: str) -> Decimal | None:
+    return Decimal(text.strip()) if _DECIMAL.fullmatch(text) else None
+
+
+@lru_cache(maxsize=256)
+def _uuid(shared: str) -> UUID:
+    """The id of a list, which every row of a page shares."""
+    return UUID(shared)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:

@@ -134,10 +134,57 @@ class RecordChainRestored(RecordEvent, frozen=True, kw_only=True, tag="record_ch
     record_types: dict[int, int]
 
 
+# The dialing queue: a campaign group's dialer draws a record (retrieved), gives it back
+# undialled (returned) or records the attempt's end (updated). Each names the chain position,
+# the group and the attempt id the draw gave, so a repeated report is recognised and ignored.
+ReturnReason = Literal["paused", "stopped", "stale", "denied", "skipped", "unused"]
+
+
+class RecordQueueEvent(RecordEvent, frozen=True, kw_only=True):
+    client_id: str
+    chain_n: int
+    record_id: UUID
+    campaign_group_id: UUID
+    attempt_id: UUID
+
+
+class RecordRetrieved(RecordQueueEvent, frozen=True, kw_only=True, tag="record.retrieved"):
+    """A campaign group's dialer drew the record to dial it: its status became 2 (retrieved),
+    and no other record of its chain is drawn until this one is returned or updated."""
+
+    retrieved_by: str = ""  # the dialer (worker) that drew it
+
+
+class RecordReturned(RecordQueueEvent, frozen=True, kw_only=True, tag="record.returned"):
+    """A drawn record went back undialled: status 1 (ready) again, due at ``dial_sched_time``
+    (UTC epoch seconds) when given, else when it was before.
+
+    ``reason``: the group was paused or stopped, its dialer died before placing the call
+    (stale), the pre-dial gate denied it, the agent skipped the preview, or it was not used.
+    """
+
+    reason: ReturnReason
+    dial_sched_time: int | None = None
+    detail: str = ""
+
+
+class RecordUpdated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.updated"):
+    """The attempt on a drawn record ended: its call result, the time of the call and the
+    attempt count, with status 3 (updated) or 4 (stale: placed by a dialer that died)."""
+
+    call_result: int
+    call_time: int | None  # UTC epoch seconds
+    attempt: int
+    record_status: int
+
+
 EVENTS: tuple[type[Event], ...] = (
     RecordChainImported,
     RecordChainReplaced,
     RecordChainDeleted,
     RecordChainSuppressed,
     RecordChainRestored,
+    RecordRetrieved,
+    RecordReturned,
+    RecordUpdated,
 )
