@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Struct, UnsetType, structs
 
 from domain import campaign_template, contact_list, name_claim
 from domain.aggregate import Aggregate, Changes, existing, pick, projector, touched
@@ -21,6 +21,7 @@ from schemas.campaigns import (
     CampaignGroupChanged,
     CampaignGroupCreated,
     CampaignGroupDeleted,
+    CampaignGroupPaced,
     CampaignGroupPaused,
     CampaignGroupResumed,
     CampaignGroupStarted,
@@ -29,7 +30,7 @@ from schemas.campaigns import (
     GroupStatus,
     SessionOverrides,
 )
-from schemas.profiles import Channel, Description
+from schemas.profiles import PREVIEW_MODES, Channel, Description, DialingMode
 from schemas.settings import NonEmpty, Text
 from schemas.suppression import CampaignGroupSuppressionListsSelected
 
@@ -214,6 +215,50 @@ def transition(state: CampaignGroup | None, action: str, *, now: datetime) -> li
         )
     changes = Changes.of(group, now)
     changes.record(event_class)
+    return changes.events
+
+
+def check_mode_change(group: CampaignGroup, before: DialingMode, after: DialingMode) -> None:
+    """Predictive and progressive (with or without engage-agent-first) and power switch while a
+    group runs, at once; a change to or from preview needs a stop and a start, as in the product
+    (an agent holding a preview record cannot be switched under)."""
+    if group.status not in ("running", "paused") or before == after:
+        return
+    if (before in PREVIEW_MODES) != (after in PREVIEW_MODES):
+        raise InvalidTransition(
+            f"campaign group {group.name!r} is {group.status}: a change from {before} to {after} "
+            f"dialing needs the group stopped first (only non-preview modes switch while it runs)",
+            field="dialing_mode",
+        )
+
+
+def switch_dialing_mode(
+    state: CampaignGroup | None, mode: DialingMode, *, effective: DialingMode, now: datetime
+) -> list[Event]:
+    """Set the group's own dialing mode (its override), ``effective`` being the mode it dials in
+    now (its override, else its template's, else the dialing profile's)."""
+    group = existing(state, LABEL, "id")
+    check_mode_change(group, effective, mode)
+    if group.dialing_overrides.dialing_mode == mode:
+        return []
+    changes = Changes.of(group, now)
+    changes.record(
+        CampaignGroupChanged,
+        name=group.name,
+        description=group.description,
+        agent_group=group.agent_group,
+        contact_list_ids=list(group.contact_list_ids),
+        dialing_overrides=structs.replace(group.dialing_overrides, dialing_mode=mode),
+        session_overrides=group.session_overrides,
+    )
+    return changes.events
+
+
+def paced(state: CampaignGroup | None, *, mode: str, ratio: float, reason: str, now: datetime) -> list[Event]:
+    """The dialer's pacing of the group changed (see ``CampaignGroupPaced``)."""
+    group = existing(state, LABEL, "id")
+    changes = Changes.of(group, now)
+    changes.record(CampaignGroupPaced, mode=mode, ratio=round(ratio, 3), reason=reason)
     return changes.events
 
 

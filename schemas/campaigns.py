@@ -122,6 +122,19 @@ class CampaignGroupStopped(CampaignEvent, frozen=True, kw_only=True, tag="campai
     pass
 
 
+class CampaignGroupPaced(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.paced"):
+    """The dialer's pacing of a running group changed: the mode it dials in now (predictive
+    degrades to progressive near the abandon target) and its ratio of calls to agents.
+
+    Recorded when the mode changes or the ratio moves by 10 % or more, at most every 10 s (the
+    cadence of the product's campaign-group status feed), so the status API can show it.
+    """
+
+    mode: str
+    ratio: float
+    reason: str = ""
+
+
 class CampaignGroupDeleted(CampaignEvent, frozen=True, kw_only=True, tag="campaign_group.deleted"):
     pass
 
@@ -138,5 +151,6 @@ EVENTS: tuple[type[Event], ...] = (
     CampaignGroupPaused,
     CampaignGroupResumed,
     CampaignGroupStopped,
+    CampaignGroupPaced,
     CampaignGroupDeleted,
 )

@@ -11,7 +11,18 @@ from schemas import topics
 from schemas.base import Event
 from schemas.settings import NonEmpty, Text
 
-DialingMode = Literal["preview", "progressive", "predictive"]
+# "preview" is pull preview (the agent asks for the next record); *_engage: engage-agent-first
+# (the product's "with seizing": the agent is reserved before the call is placed).
+DialingMode = Literal[
+    "preview",
+    "push_preview",
+    "progressive",
+    "progressive_engage",
+    "predictive",
+    "predictive_engage",
+    "power",
+]
+PREVIEW_MODES: frozenset[str] = frozenset({"preview", "push_preview"})
 Channel = Literal["voice", "sms", "email"]
 OptimizationMethod = Literal["busy_factor", "overdial_rate", "wait_time", "answer_rate"]
 TreatmentAction = Literal[
@@ -39,6 +50,10 @@ class Pacing(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ring_timeout_seconds: Annotated[int, Meta(ge=15, le=120)] = 25
     answering_machine_detection: bool = True
     max_attempts_per_minute: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    # Power mode (agentless: voice messages, SMS, e-mail): attempts per minute.
+    calls_per_minute: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    # Calls in flight at most (the group's trunk lines); None: no cap besides the agents'.
+    max_lines: Annotated[int, Meta(ge=1, le=10_000)] | None = None
 
 
 class SortField(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

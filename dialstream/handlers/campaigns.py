@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
+from msgspec import UNSET
+
 from dialstream.handlers.context import Context, expect, owned
 from dialstream.handlers.lists import ContactListHandlers
 from dialstream.handlers.profiles import ProfileHandlers
@@ -16,8 +19,8 @@ from domain.campaign_group import CampaignGroup, ChangeCampaignGroup, CreateCamp
 from domain.campaign_template import CampaignTemplate, ChangeCampaignTemplate, CreateCampaignTemplate
 from domain.errors import RuleViolation
 from domain.profile import Profile
-from schemas.campaigns import SessionOverrides
-from schemas.profiles import DialingSettings, SessionSettings
+from schemas.campaigns import DialingOverrides, SessionOverrides
+from schemas.profiles import DialingMode, DialingSettings, SessionSettings
 
 TemplateProfiles = dict[UUID, Profile[DialingSettings] | Profile[SessionSettings]]
 
@@ -136,6 +139,25 @@ class CampaignHandlers:
         )
         return result
 
+    def effective_dialing(
+        self, account_id: UUID, template: CampaignTemplate, overrides: DialingOverrides
+    ) -> DialingSettings:
+        dialing = self.profiles.profile(
+            dialing_profile.KIND, account_id, template.dialing_profile_id, "template_id"
+        )
+        result: DialingSettings = apply_overrides(
+            campaign_template.effective_dialing(template, dialing), overrides
+        )
+        return result
+
+    def group_settings(self, account_id: UUID, group: CampaignGroup) -> tuple[DialingSettings, SessionSettings]:
+        """What a group dials with: its template's profiles with the template's and then the
+        group's overrides applied (the group's own agent group wins)."""
+        template = self.template(account_id, group.template_id, "template_id")
+        dialing = self.effective_dialing(account_id, template, group.dialing_overrides)
+        session = self.effective_session(account_id, template, group.session_overrides)
+        return dialing, msgspec.structs.replace(session, agent_group=group.agent_group)
+
     # Campaign groups -------------------------------------------------------------------
 
     def create_group(self, account_id: UUID, command: CreateCampaignGroup) -> Done:
@@ -178,6 +200,12 @@ class CampaignHandlers:
             if list_id not in lists:
                 lists[list_id] = self.lists.contact_list(account_id, list_id)
         name = pick(command.name, state.name)
+        if command.dialing_overrides is not UNSET:
+            campaign_group.check_mode_change(
+                state,
+                self.effective_dialing(account_id, template, state.dialing_overrides).dialing_mode,
+                self.effective_dialing(account_id, template, command.dialing_overrides).dialing_mode,
+            )
         events = campaign_group.change(
             state,
             command,
@@ -193,6 +221,20 @@ class CampaignHandlers:
     def transition_group(self, account_id: UUID, group_id: UUID, action: str) -> Done:
         state = self.group(account_id, group_id)
         return self.context.commit(group_id, campaign_group.transition(state, action, now=self.context.now()))
+
+    def switch_dialing_mode(self, account_id: UUID, group_id: UUID, mode: DialingMode) -> Done:
+        """A supervisor's switch (predictive ⇄ progressive) that takes effect at once."""
+        state = self.group(account_id, group_id)
+        template = self.template(account_id, state.template_id)
+        effective = self.effective_dialing(account_id, template, state.dialing_overrides).dialing_mode
+        events = campaign_group.switch_dialing_mode(state, mode, effective=effective, now=self.context.now())
+        return self.context.commit(group_id, events)
+
+    def record_pacing(self, account_id: UUID, group_id: UUID, *, mode: str, ratio: float, reason: str) -> Done:
+        """The dialer's pacing of a running group changed (mode or ratio)."""
+        state = self.group(account_id, group_id)
+        events = campaign_group.paced(state, mode=mode, ratio=ratio, reason=reason, now=self.context.now())
+        return self.context.commit(group_id, events)
 
     def delete_group(self, account_id: UUID, group_id: UUID, expected_version: int | None = None) -> Done:
         state = self.group(account_id, group_id)

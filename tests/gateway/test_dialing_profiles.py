@@ -19,6 +19,8 @@ PACING = {
     "ring_timeout_seconds": 30,
     "answering_machine_detection": False,
     "max_attempts_per_minute": 250,
+    "calls_per_minute": 40,
+    "max_lines": 60,
 }
 
 
