@@ -22,10 +22,12 @@ from processors.host.schedule import Scheduler
 from processors.suppression.expiry import SuppressionExpirySweeper
 from processors.suppression.index import SuppressionIndex
 from processors.suppression.projection import FollowedIndex, SuppressionIndexFollower
+from projections.agents import AgentQueries, AgentStates
 from projections.attempt_history import AttemptHistoryProjection, AttemptHistoryQueries
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
+from projections.group_activity import GroupActivity, GroupActivityQueries
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
 from projections.import_jobs import ImportJobQueries, ImportJobs
 from projections.record_suppressions import RecordSuppressionQueries, RecordSuppressions
@@ -44,7 +46,8 @@ RETENTION = "retention"
 SUPPRESSION_INDEX = "suppression-index"
 SUPPRESSION_EXPIRY = "suppression-expiry"
 COMPLIANCE = "compliance"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE)
+DIALER = "dialer"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER)
 
 
 class Service(Protocol):
@@ -68,6 +71,8 @@ def all_projections() -> list[Projection]:
         SuppressionLists(),
         RecordSuppressions(),
         AttemptHistoryProjection(),
+        GroupActivity(),
+        AgentStates(),
     ]
 
 
@@ -84,6 +89,8 @@ class Runtime:
     records: RecordQueries
     import_jobs: ImportJobQueries
     suppression_lists: SuppressionListQueries
+    activity: GroupActivityQueries
+    agents: AgentQueries
     bus: Bus
     suppression_index: SuppressionIndex
     services: dict[str, Service] = field(default_factory=dict)
@@ -151,6 +158,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         records=RecordQueries(views),
         import_jobs=ImportJobQueries(views),
         suppression_lists=SuppressionListQueries(views),
+        activity=GroupActivityQueries(views),
+        agents=AgentQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
         suppression_index=suppression_index(settings.suppression_index),
         checkpointers=[
@@ -171,6 +180,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         runtime.suppression_lists.applicable,
         _compliance_of(runtime),
         attempts=AttemptHistoryQueries(views).history,
+        # The process's one clock (a test or a virtual-time run sets the handlers').
+        clock=lambda: runtime.handlers.clock(),
         group_names=lambda account_id, group_id: getattr(
             runtime.catalogue.get(account_id, CAMPAIGN_GROUP, group_id), "name", None
         ),
@@ -219,7 +230,35 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             runtime.store, runtime.catalogue, runtime.records, handlers=runtime.handlers.records
         )
         runtime.services[RETENTION] = Scheduler(retention.scheduled(sweeper), views)
+    if DIALER in hosted:
+        runtime.services[DIALER] = _dialer(runtime)
     return runtime
+
+
+def _dialer(runtime: Runtime) -> Service:
+    """The dialer on the telephony simulator in wall-clock time (the only adapter so far)."""
+    import random
+
+    from dialstream.settings import simulator_options
+    from processors.dialer.ports import DialerPorts
+    from processors.dialer.runner import Dialer
+    from processors.telephony.simulator import CallModel, SimulatedTelephony, WallClock
+
+    assert runtime.predial is not None
+    seed, speed = simulator_options(runtime.settings.telephony)
+    model = CallModel(random.SystemRandom().randrange(2**32) if seed is None else seed)
+    ports = DialerPorts(
+        handlers=runtime.handlers,
+        records=runtime.records,
+        agents=runtime.agents,
+        activity=runtime.activity,
+        catalogue=runtime.catalogue,
+        predial=runtime.predial,
+        telephony=SimulatedTelephony(model, WallClock(speed)),
+        clock=lambda: runtime.handlers.clock(),
+        simulated_agents=model,
+    )
+    return Dialer(ports, runtime.views)
 
 
 def _check_databases(settings: Settings) -> None:

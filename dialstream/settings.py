@@ -27,6 +27,7 @@ VARIABLES = {
     "topic_prefix": "DIALSTREAM_TOPIC_PREFIX",
     "bootstrap_key": "DIALSTREAM_BOOTSTRAP_KEY",
     "suppression_index": "DIALSTREAM_SUPPRESSION_INDEX",
+    "telephony": "DIALSTREAM_TELEPHONY",
 }
 DATABASE_FORMS = "use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB"
 
@@ -57,6 +58,10 @@ class Settings:
     # Where pre-dial validation looks suppression entries up: "embedded" (in this process,
     # rebuilt from the log at start) or redis://host:port/db (shared by every process).
     suppression_index: str = "embedded"
+    # The dialer's telephony: "simulator", "simulator:SEED" or "simulator:SEED:xSPEED" (the
+    # built-in telephony simulator in wall-clock time, SPEED times faster than life, with the
+    # simulated agents' wrap-ups); the only adapter so far.
+    telephony: str = "simulator"
     # Field name -> the variable or flag its value came from, for error messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -126,6 +131,27 @@ class Settings:
         problem = _suppression_index_problem(self.suppression_index)
         if problem:
             raise fail("suppression_index", problem)
+        try:
+            simulator_options(self.telephony)
+        except ValueError as error:
+            raise fail("telephony", str(error)) from None
+
+
+def simulator_options(telephony: str) -> tuple[int | None, float]:
+    """The seed (None: a random one) and speed of ``simulator[:SEED[:xSPEED]]``."""
+    kind, *options = telephony.split(":")
+    usage = f"{telephony!r}: use simulator, simulator:SEED or simulator:SEED:xSPEED (SEED an integer, SPEED > 0)"
+    if kind != "simulator" or len(options) > 2:
+        raise ValueError(usage)
+    seed = options[0] if options else ""
+    speed = options[1] if len(options) > 1 else "x1"
+    try:
+        value = float(speed.removeprefix("x"))
+    except ValueError:
+        raise ValueError(usage) from None
+    if (seed and not seed.isdigit()) or not speed.startswith("x") or not 0 < value <= 1000:
+        raise ValueError(usage)
+    return (int(seed) if seed else None), value
 
 
 def _port(value: int | str, source: str) -> int:

@@ -171,6 +171,13 @@ class CatalogueQueries:
             rows = cursor.fetchall()
         return [_decoders[kind].decode(row[0]) for row in rows]
 
+    def of_kind(self, kind: str) -> list[Any]:
+        """Every account's objects of ``kind`` (the dialer looks for the groups to run)."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT body FROM catalogue WHERE kind = ? AND deleted = 0", (kind,))
+            rows = cursor.fetchall()
+        return [_decoders[kind].decode(row[0]) for row in rows]
+
     def accounts(self) -> list[Account]:
         with self.db.transaction() as cursor:
             cursor.execute("SELECT body FROM catalogue WHERE kind = ? ORDER BY name", (ACCOUNT,))

@@ -15,7 +15,18 @@ from typing import Any, Union
 
 import msgspec
 
-from schemas import attempts, campaigns, imports, list_rules, lists, profiles, records, settings, suppression
+from schemas import (
+    agents,
+    attempts,
+    campaigns,
+    imports,
+    list_rules,
+    lists,
+    profiles,
+    records,
+    settings,
+    suppression,
+)
 from schemas.base import Event
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -28,6 +39,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *list_rules.EVENTS,
     *suppression.EVENTS,
     *attempts.EVENTS,
+    *agents.EVENTS,
 )
 BY_TAG: dict[str, type[Event]] = {cls.tag(): cls for cls in ALL_EVENTS}
 if len(BY_TAG) != len(ALL_EVENTS):  # pragma: no cover - guards the contract at import

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from dialstream.clock import utc_now
 from dialstream.handlers.accounts import AccountHandlers
+from dialstream.handlers.agents import AgentHandlers
 from dialstream.handlers.attempts import AttemptHandlers
 from dialstream.handlers.campaigns import CampaignHandlers
 from dialstream.handlers.compliance import ComplianceHandlers
@@ -26,6 +27,7 @@ from dialstream.handlers.imports import ImportHandlers
 from dialstream.handlers.list_rules import ListRuleHandlers
 from dialstream.handlers.lists import ContactListHandlers
 from dialstream.handlers.profiles import ProfileHandlers
+from dialstream.handlers.queue import QueueHandlers
 from dialstream.handlers.records import RecordHandlers
 from dialstream.handlers.suppression import SuppressionHandlers
 from dialstream.store import EventStore
@@ -56,6 +58,8 @@ class Handlers:
         self.import_jobs = ImportJobHandlers(context)  # what the import runner stores
         self.records = RecordHandlers(context)
         self.attempts = AttemptHandlers(context)
+        self.agents = AgentHandlers(context)
+        self.queue = QueueHandlers(context)  # the dialing queue: draws, returns, finishes
         self.compliance = ComplianceHandlers(store, clock=context.now)
 
     @property

@@ -307,9 +307,10 @@ class WalSQLiteFactory(SQLiteFactory):
 
 @dataclass
 class UnitOfWork:
-    """What one processor's batch appends, stored with its tracking position at the end."""
+    """What one processor's batch appends, stored with its tracking position at the end (or
+    without one: :meth:`EventStore.batch`)."""
 
-    tracking: Tracking
+    tracking: Tracking | None
     stored: list[StoredEvent] = field(default_factory=list)
     pending: dict[UUID, list[Event]] = field(default_factory=dict)  # loads inside see these
     position: int = 0  # the last log position once committed
@@ -377,6 +378,31 @@ class EventStore(Application[UUID]):
         if unit.stored:
             self.wake()
             unit.position = max(positions) if positions else self.position()
+
+    @contextmanager
+    def batch(self) -> Iterator[UnitOfWork]:
+        """Every append made inside (on this thread) stored in one transaction at the end: a
+        worker that makes many small decisions at once (the dialer's step) pays for one write.
+
+        Loads inside see the batch's own appends. Raises :class:`ConcurrencyConflict` at the end,
+        storing nothing, when an aggregate changed meanwhile; an exception inside stores nothing.
+        """
+        if _UNIT.get() is not None:
+            raise RuntimeError("units of work do not nest")
+        unit = UnitOfWork(None)
+        token = _UNIT.set(unit)
+        try:
+            yield unit
+        finally:
+            _UNIT.reset(token)
+        if not unit.stored:
+            return
+        try:
+            positions = self.recorder.insert_events(unit.stored)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(str(error)) from error
+        self.wake()
+        unit.position = max(positions) if positions else self.position()
 
     def tracked(self, application_name: str) -> int | None:
         """The last position recorded for ``application_name`` (None if none yet)."""

@@ -20,6 +20,8 @@ GROUPS: dict[str, str] = {
     "kafka": "tests.bench.bench_kafka",
     "import": "tests.bench.bench_import",
     "compliance": "tests.bench.bench_compliance",
+    "pacing": "tests.bench.bench_pacing",
+    "dialer": "tests.bench.bench_dialer",
 }
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from schemas import attempts, campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
+from tests.schemas.agent_samples import AGENT_SPECS
 from tests.schemas.list_rule_samples import LIST_RULE_SPECS
 from tests.schemas.suppression_samples import SUPPRESSION_SPECS
 
@@ -24,6 +25,8 @@ TEMPLATE = UUID("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
 GROUP = UUID("d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70")
 LIST_1 = UUID("e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081")
 RECORD_ATTEMPTS = UUID("f6a7b8c9-d0e1-4f2a-8b3c-4d5e6f708193")  # a record's id
+CALL = UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b")  # an attempt to that record
+AGENT_ON_CALL = UUID("7e1a644f-1953-5944-a01e-58a2fd190393")
 LIST_2 = UUID("f6a7b8c9-d0e1-4f2a-9b3c-4d5e6f708192")
 API_KEY = UUID("0718293a-4b5c-4d6e-8f70-8192a3b4c5d6")
 CLAIM = UUID("5c0e4b1e-8f2a-5d3b-9c4e-6a7b8c9d0e1f")
@@ -284,6 +287,15 @@ CHAIN_FIELDS: dict[str, Any] = dict(
     contact=records.Contact(postal_code="60601", country="US", state="IL"),
     custom={"balance": "12.50"},
 )
+# A record of CHAIN drawn by GROUP's dialer: what every dialing-queue event names.
+QUEUED: dict[str, Any] = dict(
+    list_id=LIST_1,
+    client_id="C-000017",
+    chain_n=1,
+    record_id=RECORD.record_id,
+    campaign_group_id=GROUP,
+    attempt_id=UUID("3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b"),
+)
 RECORD_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     records.RecordChainImported: (CHAIN, 1, CHAIN_FIELDS),
     records.RecordChainReplaced: (CHAIN, 2, {**CHAIN_FIELDS, "custom": {"balance": "0.00"}}),
@@ -311,6 +323,17 @@ RECORD_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
         ),
     ),
     records.RecordChainRestored: (CHAIN, 3, dict(list_id=LIST_1, client_id="C-000017", record_types={1: 2})),
+    records.RecordRetrieved: (CHAIN, 2, dict(**QUEUED, retrieved_by="dialer-2")),
+    records.RecordReturned: (
+        CHAIN,
+        3,
+        dict(**QUEUED, reason="denied", dial_sched_time=1_741_960_800, detail="outside calling hours"),
+    ),
+    records.RecordUpdated: (
+        CHAIN,
+        3,
+        dict(**QUEUED, call_result=33, call_time=1_741_944_612, attempt=1, record_status=3),
+    ),
 }
 
 _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
@@ -382,6 +405,11 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     campaigns.CampaignGroupPaused: (GROUP, 4, {}),
     campaigns.CampaignGroupResumed: (GROUP, 5, {}),
     campaigns.CampaignGroupStopped: (GROUP, 6, {}),
+    campaigns.CampaignGroupPaced: (
+        GROUP,
+        4,
+        {"mode": "predictive", "ratio": 1.42, "reason": "abandon 1.8 % of 3.0 % (24 h)"},
+    ),
     campaigns.CampaignGroupDeleted: (GROUP, 7, {}),
     lists.ContactListCreated: (
         LIST_1,
@@ -400,17 +428,49 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     **RECORD_SPECS,
     **LIST_RULE_SPECS,
     **SUPPRESSION_SPECS,
+    **AGENT_SPECS,
     attempts.CallAttemptMade: (
         RECORD_ATTEMPTS,
         1,
         dict(
-            attempt_id=UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"),
+            attempt_id=CALL,
             list_id=LIST_1,
             client_id="C0001",
             chain_n=1,
             device="+13125550143",
             channel="voice",
             campaign_group_id=GROUP,
+            caller_id="+13125550100",
+            mode="predictive",
+        ),
+    ),
+    # The same attempt's progress: a live answer connected to an agent, then its end.
+    attempts.CallAttemptAnswered: (
+        RECORD_ATTEMPTS,
+        2,
+        dict(attempt_id=CALL, campaign_group_id=GROUP, list_id=LIST_1, answered_by="person", ring_ms=11_250),
+    ),
+    attempts.CallAttemptConnected: (
+        RECORD_ATTEMPTS,
+        3,
+        dict(attempt_id=CALL, campaign_group_id=GROUP, list_id=LIST_1, agent_id=AGENT_ON_CALL, wait_ms=420),
+    ),
+    attempts.CallAttemptAbandoned: (
+        RECORD_ATTEMPTS,
+        3,
+        dict(attempt_id=CALL, campaign_group_id=GROUP, list_id=LIST_1, wait_ms=2_000, message_played=True),
+    ),
+    attempts.CallAttemptFinished: (
+        RECORD_ATTEMPTS,
+        4,
+        dict(
+            attempt_id=CALL,
+            campaign_group_id=GROUP,
+            list_id=LIST_1,
+            call_result=33,  # answer
+            ring_ms=11_250,
+            talk_ms=184_300,
+            agent_id=AGENT_ON_CALL,
         ),
     ),
 }

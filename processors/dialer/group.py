@@ -1,0 +1,877 @@
+"""One running campaign group, as the dialer that owns it runs it.
+
+Input: the group's settings (its template's dialing and session profiles with overrides, the
+account's pacing settings), its agents (the ``agent_states`` read model, overlaid with what
+this dialer itself changed and the read model has not shown yet), its dialing queue (the
+``records`` read model's dialable candidates, drawn through the queue handlers), the telephony
+progress of its calls, and the pacing decision (:mod:`domain.pacing`).
+Output (through the service layer): records retrieved, returned and updated; the call-attempt
+events of every call (placed, answered, connected or abandoned, finished); the agents'
+reservations, calls and wrap-ups; the group's pacing when it changes.
+State: the calls in flight, the records drawn and not dialled yet, timers (abandon deadlines,
+simulated agents' wrap-ups). Everything else is read again from events; a new owner rebuilds
+what a dead one held (:meth:`GroupRun.take_over`).
+
+Every record passes the pre-dial gate (:class:`PreDialValidator`, fail closed) at the moment
+it is dialled; the attempt is stored before the call is placed, so a dialer killed between the
+two leaves a stale record (never dialled twice for one schedule), not a lost one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from dialstream.handlers.queue import Drawn
+from dialstream.store import ConcurrencyConflict
+from domain import dialing, pacing, selection
+from domain.abandon import AbandonWindows
+from domain.codes import CallResult, RecordStatus
+from domain.errors import DomainError
+from processors.compliance.predial import PreDialRequest
+from processors.dialer.ports import DialerPorts
+from processors.telephony.port import PlaceCall, Progress
+from projections.agents import AgentRow
+from projections.group_activity import ActivityCounts
+from schemas.profiles import DialingSettings, SessionSettings
+from schemas.records import ReturnReason as Returned
+from schemas.settings import PacingSettings
+
+log = logging.getLogger(__name__)
+
+# The group's settings and its agents' states are read again at most this often (telephony
+# seconds): a supervisor's switch of mode, an agent's "not ready", take effect within it.
+LOOK_AGAIN_S = 0.5
+SETTINGS_REFRESH_S = 5.0  # the account's pacing settings; the group's own are read on change
+WINDOWS_REFRESH_S = 1.0  # abandon windows from the read model
+PACING_RECORD_EVERY_S = 10.0  # the product's status feed interval
+HISTORY_WINDOW_S = 3600.0  # observations the pacing reads (answer rate, ring, talk, wrap-up)
+GATE_ROUNDS = 3  # draws per step when the gate denies some of what was drawn
+# A gate that cannot answer (the suppression index or settings unavailable) denies everything:
+# the group waits this long before drawing again, rather than drawing and returning each tick.
+GATE_RETRY_S = 5.0
+UNANSWERED_CODES = frozenset(
+    {"index_unavailable", "settings_unavailable", "suppression_lists_unavailable", "attempt_history_unavailable"}
+)
+# A simulated agent reads a preview record this long before it accepts it.
+SIMULATED_PREVIEW_S = 5.0
+ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not connect you; we will call again."
+
+
+# The objects a step changes, as they were before it (by identity): a step decided again puts
+# them back. Set by GroupRun.run_step on the dialer's thread.
+_JOURNAL: ContextVar[dict[int, tuple[object, dict[str, object]]] | None] = ContextVar("dialer_journal", default=None)
+
+
+class Journaled:
+    """Fields that a step decided again puts back as they were (see :data:`_JOURNAL`)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        journal = _JOURNAL.get()
+        if journal is not None and id(self) not in journal:
+            journal[id(self)] = (self, dict(self.__dict__))
+        object.__setattr__(self, name, value)
+
+
+@dataclass
+class Call(Journaled):
+    attempt_id: UUID
+    drawn: Drawn
+    placed_at: float
+    stage: str = "dialing"  # dialing, waiting, connected, message, dropping
+    answered_at: float | None = None
+    answered_by: str | None = None
+    agent_id: UUID | None = None  # reserved before (engage, preview) or connected
+    deadline: float | None = None  # a waiting live answer is abandoned then
+    connected_at: float | None = None
+
+
+@dataclass
+class AgentView(Journaled):
+    row: AgentRow
+    ready_since: float
+    local_state: str | None = None  # what this dialer made it, until the read model shows it
+    local_version: int = 0
+
+    @property
+    def state(self) -> str:
+        return self.local_state or self.row.state
+
+
+@dataclass
+class Observations:
+    """The group's recent finished attempts, talks and wrap-ups (what the pacing reads).
+
+    A step's samples wait in ``pending`` until the step is stored (:meth:`commit`); a step
+    decided again drops them (:meth:`discard`), so nothing is counted twice."""
+
+    outcomes: deque[tuple[float, bool, float]] = field(default_factory=deque)  # (at, live, seconds)
+    talks: deque[tuple[float, float]] = field(default_factory=deque)
+    wraps: deque[tuple[float, float]] = field(default_factory=deque)
+    pending: list[tuple[str, tuple[float, ...]]] = field(default_factory=list)
+    cached: pacing.History | None = None
+
+    def outcome(self, at: float, live: bool, seconds: float) -> None:
+        self.pending.append(("outcome", (at, live, seconds)))
+
+    def talk(self, at: float, seconds: float) -> None:
+        self.pending.append(("talk", (at, seconds)))
+
+    def wrap(self, at: float, seconds: float) -> None:
+        self.pending.append(("wrap", (at, seconds)))
+
+    def commit(self) -> None:
+        samples = {"outcome": self.outcomes, "talk": self.talks, "wrap": self.wraps}
+        for kind, sample in self.pending:
+            samples[kind].append(sample)  # type: ignore[attr-defined]
+        if self.pending:
+            self.cached = None
+        self.pending = []
+
+    def discard(self) -> None:
+        self.pending = []
+
+    def trim(self, now: float) -> None:
+        for samples in (self.outcomes, self.talks, self.wraps):
+            while samples and samples[0][0] < now - HISTORY_WINDOW_S:
+                samples.popleft()
+                self.cached = None
+
+    def history(self, seed: pacing.History) -> pacing.History:
+        """What this owner observed; while that is less than the pacing needs, the counters
+        of the read model over the window (a new owner's start) stand in."""
+        if self.cached is None:
+            ring = pacing.Moments.of(s for _, live, s in self.outcomes if live)
+            failed = pacing.Moments.of(s for _, live, s in self.outcomes if not live)
+            self.cached = pacing.History(
+                attempts=len(self.outcomes),
+                live=ring.count,
+                ring_live=ring,
+                failed=failed,
+                talk=pacing.Moments.of(s for _, s in self.talks),
+                wrap_up=pacing.Moments.of(s for _, s in self.wraps),
+            )
+        own = self.cached
+        return seed if own.attempts < seed.attempts and pacing.cold(own) else own
+
+
+def seed_history(counts: ActivityCounts) -> pacing.History:
+    """A history from a read model's counters: means only, so each spread is taken as its
+    mean (a coefficient of variation of 1, between the uniform rings and the lognormal talks)."""
+
+    def moments(count: int, mean: float | None) -> pacing.Moments:
+        return pacing.Moments(count, mean or 0.0, mean or 0.0) if count else pacing.Moments()
+
+    return pacing.History(
+        attempts=counts.live + counts.failed,
+        live=counts.live,
+        ring_live=moments(counts.live, counts.mean_ring_to_live_s),
+        failed=moments(counts.failed, counts.mean_failed_s),
+        talk=moments(counts.talks, counts.mean_talk_s),
+    )
+
+
+class GroupRun:
+    def __init__(self, ports: DialerPorts, account_id: UUID, group_id: UUID, *, owner: str):
+        self.ports = ports
+        self.account_id = account_id
+        self.group_id = group_id
+        self.owner = owner
+        self.calls: dict[UUID, Call] = {}
+        self.drawn: deque[Drawn] = deque()
+        self.offers: dict[UUID, Drawn] = {}  # preview records offered, by agent
+        self.offered_at: dict[UUID, float] = {}
+        self.agents: dict[UUID, AgentView] = {}
+        self.wrap_ups: dict[UUID, tuple[float, float]] = {}  # simulated agents: (began, ends)
+        self.placed: deque[float] = deque()  # telephony times of attempts in the last minute
+        self.observed = Observations()
+        self.group_version = -1
+        self.status = "loaded"
+        self.dialing = DialingSettings()
+        self.session = SessionSettings()
+        self.pacing_settings = PacingSettings()
+        self.rule = selection.parse("")
+        self.list_ids: tuple[UUID, ...] = ()
+        self.settings_read_at = -1e18
+        self.windows: AbandonWindows | None = None
+        self.windows_read_at = -1e18
+        self.paced: tuple[str, float, float] | None = None  # (mode, ratio, at) last recorded
+        self.decision: pacing.Decision | None = None
+        self.started_at: float | None = None  # when this owner first found the group running
+        self.seed = pacing.History()
+        self.gate_retry_at = -1e18
+        self.effects: list[Callable[[], object]] = []  # telephony commands, after the step is stored
+        self.unhandled: list[Progress] = []  # progress of a step that was decided again
+        self.group_read_at = -1e18
+        self.agents_read_at = -1e18
+
+    # -- ownership -----------------------------------------------------------------------
+
+    def take_over(self, now: float) -> None:
+        """Settle what a previous owner left: its drawn records (placed: stale; not placed:
+        back to the queue) and its calls (finished as stale: this process cannot reach them)."""
+        handlers = self.ports.handlers
+        for call in self.ports.activity.calls_in_flight(self.group_id):
+            handlers.attempts.finished(
+                self.account_id,
+                call.record_id,
+                call.attempt_id,
+                call_result=int(CallResult.STALE),
+                ring_ms=0,
+                talk_ms=0,
+            )
+        for retrieved in self.ports.records.retrieved(self.group_id):
+            handlers.queue.settle_stale(self.account_id, retrieved.record_id, retrieved.attempt_id)
+        for row in self.ports.agents.by_group(self.account_id, self._agent_group()):
+            if row.campaign_group_id != self.group_id:
+                continue
+            try:
+                if row.state == "on_call" and row.attempt_id is not None:
+                    handlers.agents.end_call(self.account_id, row.agent_id, row.attempt_id)
+                elif row.state == "reserved":
+                    handlers.agents.release(self.account_id, row.agent_id, reason="dialer taken over")
+            except DomainError as error:  # changed meanwhile: nothing to settle
+                log.info("group %s: agent %s not settled: %s", self.group_id, row.login, error)
+        since = self._at(now - 60)
+        self.placed.extend(now for _ in range(self.ports.activity.attempts_since(self.group_id, since)))
+        self.seed = seed_history(self.ports.activity.counts(self.group_id, self._at(now - HISTORY_WINDOW_S)))
+
+    def idle(self) -> bool:
+        """Nothing in flight or held: a stopped group's owner may let it go."""
+        return not self.calls and not self.drawn and not self.offers
+
+    # -- one step ------------------------------------------------------------------------
+
+    def run_step(self, now: float, progress: list[Progress]) -> bool:
+        """One step, its events stored in one transaction (:meth:`EventStore.batch`), then its
+        telephony commands. A step that meets a concurrent change (an agent's own "not ready",
+        an import rewriting a chain) stores nothing and does nothing: this group's state is put
+        back as it was, and the next step decides again with the same progress events."""
+        progress = self.unhandled + progress
+        self.unhandled = []
+        saved = self._snapshot()
+        self.effects = []
+        journal: dict[int, tuple[object, dict[str, object]]] = {}
+        token = _JOURNAL.set(journal)
+        try:
+            with self.ports.handlers.store.batch():
+                self.step(now, progress)
+        except BaseException as error:
+            if isinstance(error, ConcurrencyConflict):
+                log.info("group %s: step met a concurrent change, deciding again: %s", self.group_id, error)
+            for changed, fields in journal.values():
+                changed.__dict__.clear()
+                changed.__dict__.update(fields)
+            self._restore(saved)
+            self.unhandled = progress
+            if isinstance(error, ConcurrencyConflict):
+                return False
+            raise
+        finally:
+            _JOURNAL.reset(token)
+        self.observed.commit()
+        effects, self.effects = self.effects, []
+        for effect in effects:
+            effect()
+        return True
+
+    def _snapshot(self) -> tuple[object, ...]:
+        return (
+            dict(self.calls),
+            deque(self.drawn),
+            dict(self.offers),
+            dict(self.offered_at),
+            dict(self.agents),
+            dict(self.wrap_ups),
+            deque(self.placed),
+            self.paced,
+            self.started_at,
+            self.gate_retry_at,
+        )
+
+    def _restore(self, saved: tuple[object, ...]) -> None:
+        (
+            self.calls,
+            self.drawn,
+            self.offers,
+            self.offered_at,
+            self.agents,
+            self.wrap_ups,
+            self.placed,
+            self.paced,
+            self.started_at,
+            self.gate_retry_at,
+        ) = saved  # type: ignore[assignment]
+        self.observed.discard()
+        self.group_version = -1  # read the settings again: the change may be the group's
+
+    def step(self, now: float, progress: list[Progress]) -> None:
+        self._refresh(now)
+        self._refresh_agents(now)
+        for event in progress:
+            call = self.calls.get(event.call_id)
+            if call is not None:
+                self._on_progress(call, event, now)
+        self._abandon_overdue(now)
+        self._finish_wrap_ups(now)
+        self._connect_waiting(now)
+        if self.status == "running":
+            if self.started_at is None:
+                self.started_at = now
+            self._dial(now)
+        else:
+            self._give_back("paused" if self.status == "paused" else "stopped")
+
+    def next_due(self) -> float | None:
+        """The earliest timer of this group (virtual time jumps to it)."""
+        times = [c.deadline for c in self.calls.values() if c.deadline is not None and c.stage == "waiting"]
+        times += [due for _, due in self.wrap_ups.values()]
+        times += [at + SIMULATED_PREVIEW_S for at in self.offered_at.values()]
+        if self.unhandled:  # a step to decide again
+            times.append(self.ports.telephony.now())
+        return min(times, default=None)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _at(self, seconds: float) -> datetime:
+        """A telephony time as the store's clock reads it."""
+        return self.ports.clock() + timedelta(seconds=seconds - self.ports.telephony.now())
+
+    def _agent_group(self) -> str:
+        return self.session.agent_group
+
+    def _refresh(self, now: float) -> None:
+        handlers = self.ports.handlers
+        if now - self.group_read_at < LOOK_AGAIN_S:
+            return
+        self.group_read_at = now
+        version = handlers.store.heads([self.group_id]).get(self.group_id, (0, ""))[0]
+        if version != self.group_version:
+            group = handlers.campaigns.group(self.account_id, self.group_id)
+            self.dialing, self.session = handlers.campaigns.group_settings(self.account_id, group)
+            self.rule = selection.parse(self.dialing.filtering.selection_rule)
+            self.status = "stopped" if group.deleted else group.status
+            self.list_ids = group.contact_list_ids
+            self.group_version = version
+        if now - self.settings_read_at >= SETTINGS_REFRESH_S:
+            self.pacing_settings = handlers.context.account(self.account_id).settings.pacing
+            self.settings_read_at = now
+        if now - self.windows_read_at >= WINDOWS_REFRESH_S:
+            self.windows = self.ports.activity.abandon_windows(self.group_id, self._at(now))
+            self.windows_read_at = now
+
+    def _refresh_agents(self, now: float) -> None:
+        if now - self.agents_read_at < LOOK_AGAIN_S:
+            return  # what this dialer changed it knows; the agents' own changes can wait that long
+        self.agents_read_at = now
+        seen: set[UUID] = set()
+        for row in self.ports.agents.by_group(self.account_id, self._agent_group()):
+            seen.add(row.agent_id)
+            view = self.agents.get(row.agent_id)
+            if view is None:
+                self.agents[row.agent_id] = AgentView(row, ready_since=now)
+                continue
+            if view.local_state is not None and row.version < view.local_version:
+                continue  # the read model has not caught up with what this dialer did
+            if row.state == "ready" and view.state != "ready":
+                view.ready_since = now
+            view.row, view.local_state = row, None
+        for gone in set(self.agents) - seen:
+            del self.agents[gone]
+
+    def _set_agent(self, agent_id: UUID, state: str, now: float) -> None:
+        view = self.agents.get(agent_id)
+        if view is None:
+            return
+        view.local_state = state
+        # Each command stores at least one event: the read model shows it from that version on.
+        view.local_version = max(view.local_version, view.row.version) + 1
+        if state == "ready":
+            view.ready_since = now
+
+    def _ready_agents(self) -> list[dialing.ReadyAgent]:
+        busy = {c.agent_id for c in self.calls.values() if c.agent_id is not None}
+        return [
+            dialing.ReadyAgent(agent_id, view.ready_since)
+            for agent_id, view in self.agents.items()
+            if view.state == "ready" and agent_id not in busy and agent_id not in self.offers
+        ]
+
+    # -- telephony progress ------------------------------------------------------------------
+
+    def _on_progress(self, call: Call, event: Progress, now: float) -> None:
+        kind = event.kind
+        attempts = self.ports.handlers.attempts
+        record_id = call.drawn.record.record_id
+        if kind in dialing.ANSWERED_BY and call.answered_at is None:
+            call.answered_at, call.answered_by = now, dialing.ANSWERED_BY[kind]
+            attempts.answered(
+                self.account_id,
+                record_id,
+                call.attempt_id,
+                answered_by=call.answered_by,
+                ring_ms=_ms(now - call.placed_at),
+            )
+        if kind == "answered_person":
+            if self.dialing.dialing_mode in dialing.AGENTLESS_MODES:
+                call.stage = "message"
+                self._drop(call)
+            elif call.agent_id is not None:
+                self._connect(call, call.agent_id, now, reserved=True)
+            else:
+                call.stage = "waiting"
+                call.deadline = dialing.abandon_deadline(now, self.pacing_settings.abandon_call_definition_seconds)
+        elif kind in ("answering_machine", "fax"):
+            if kind == "answering_machine" and self.dialing.dialing_mode in dialing.AGENTLESS_MODES:
+                call.stage = "message"  # a voice-message campaign leaves it on the machine
+                self._drop(call)
+            else:
+                attempt = call.attempt_id
+                self.effects.append(lambda: self.ports.telephony.hang_up(attempt))
+                self._finish(call, dialing.UNANSWERED_RESULTS[kind], now)
+        elif kind in dialing.UNANSWERED_RESULTS:
+            self._finish(call, dialing.UNANSWERED_RESULTS[kind], now)
+        elif kind in ("remote_hangup", "hung_up"):
+            self._ended(call, kind, now)
+
+    def _ended(self, call: Call, kind: str, now: float) -> None:
+        """The far end or the dialer ended the call: its result follows from how far it got."""
+        if call.stage == "waiting":  # the customer gave up before an agent came
+            self._abandon(call, now, message=False)
+            self._finish(call, dialing.abandoned_result(False), now)
+        elif call.stage == "connected":
+            self._finish(call, dialing.connected_result(), now)
+        elif call.stage == "dropping":  # the abandon message was played (or cut short)
+            self._finish(call, dialing.abandoned_result(True), now)
+        elif call.stage == "message":
+            by_machine = call.answered_by == "machine"
+            self._finish(call, CallResult.ANSWERING_MACHINE if by_machine else CallResult.ANSWER, now)
+        elif kind == "remote_hangup":  # cannot happen before an answer; recorded, not lost
+            self._finish(call, CallResult.REMOTE_RELEASE, now)
+
+    def _drop(self, call: Call) -> None:
+        attempt, message = call.attempt_id, self._message()
+        self.effects.append(lambda: self.ports.telephony.drop_with_message(attempt, message))
+
+    def _bridge(self, attempt_id: UUID, agent_id: UUID) -> None:
+        if not self.ports.telephony.connect(attempt_id, agent_id):
+            # The customer is gone already: the call's end is in the next poll, and finishes it.
+            log.info("group %s: attempt %s ended before its connection", self.group_id, attempt_id)
+
+    def _message(self) -> str:
+        return ABANDON_MESSAGE.format(caller=self.dialing.caller_id or "us")
+
+    def _abandon(self, call: Call, now: float, *, message: bool) -> None:
+        self.ports.handlers.attempts.abandoned(
+            self.account_id,
+            call.drawn.record.record_id,
+            call.attempt_id,
+            wait_ms=_ms(now - (call.answered_at or now)),
+            message_played=message,
+        )
+
+    def _abandon_overdue(self, now: float) -> None:
+        for call in list(self.calls.values()):
+            if call.stage == "waiting" and call.deadline is not None and call.deadline <= now:
+                self._abandon(call, now, message=True)
+                call.stage, call.deadline = "dropping", None
+                self._drop(call)
+
+    def _finish(self, call: Call, result: CallResult, now: float) -> None:
+        handlers = self.ports.handlers
+        record = call.drawn.record
+        talk = now - call.connected_at if call.connected_at is not None else 0.0
+        ring = (call.answered_at or now) - call.placed_at
+        handlers.attempts.finished(
+            self.account_id,
+            record.record_id,
+            call.attempt_id,
+            call_result=int(result),
+            ring_ms=_ms(ring),
+            talk_ms=_ms(talk),
+            agent_id=call.agent_id,
+        )
+        handlers.queue.finish(
+            self.account_id, record.record_id, call.attempt_id, call_result=int(result), call_time=_epoch(self._at(call.placed_at))
+        )
+        live = call.answered_by == "person"
+        self.observed.outcome(now, live, ring)
+        if call.agent_id is not None:
+            self._release_agent(call, now)
+        del self.calls[call.attempt_id]
+
+    def _release_agent(self, call: Call, now: float) -> None:
+        agents = self.ports.handlers.agents
+        agent_id = call.agent_id
+        assert agent_id is not None
+        try:
+            if call.stage == "connected":
+                agents.end_call(self.account_id, agent_id, call.attempt_id)
+                self._set_agent(agent_id, "wrap_up", now)
+                self.observed.talk(now, now - (call.connected_at or now))
+                view = self.agents.get(agent_id)
+                if view is not None and view.row.simulated and self.ports.simulated_agents is not None:
+                    self.wrap_ups[agent_id] = (now, now + self.ports.simulated_agents.wrap_up_s())
+            else:  # reserved for a call that did not reach it
+                agents.release(self.account_id, agent_id, reason="call not answered by a person")
+                self._set_agent(agent_id, "ready", now)
+        except DomainError as error:
+            log.info("group %s: agent %s: %s", self.group_id, agent_id, error)
+
+    def _finish_wrap_ups(self, now: float) -> None:
+        for agent_id, (began, due) in list(self.wrap_ups.items()):
+            if due > now:
+                continue
+            del self.wrap_ups[agent_id]
+            try:
+                self.ports.handlers.agents.finish_wrap_up(self.account_id, agent_id)
+            except DomainError as error:  # the agent ended it already, or logged out
+                log.info("group %s: wrap-up of %s: %s", self.group_id, agent_id, error)
+                continue
+            self._set_agent(agent_id, "ready", now)
+            self.observed.wrap(now, due - began)
+
+    # -- connecting ------------------------------------------------------------------------
+
+    def _connect_waiting(self, now: float) -> None:
+        waiting = sorted(
+            (c for c in self.calls.values() if c.stage == "waiting"), key=lambda c: c.answered_at or 0.0
+        )
+        for call in waiting:
+            while (agent := dialing.pick_agent(self._ready_agents())) is not None:
+                if self._connect(call, agent.agent_id, now, reserved=False):
+                    break
+
+    def _connect(self, call: Call, agent_id: UUID, now: float, *, reserved: bool) -> bool:
+        agents = self.ports.handlers.agents
+        drawn = call.drawn
+        try:
+            if not reserved and self.dialing.dialing_mode in dialing.ENGAGE_ON_ANSWER_MODES:
+                agents.reserve(
+                    self.account_id,
+                    agent_id,
+                    group_id=self.group_id,
+                    record_id=drawn.record.record_id,
+                    attempt_id=call.attempt_id,
+                    purpose="engage",
+                )
+            agents.connect_call(
+                self.account_id,
+                agent_id,
+                group_id=self.group_id,
+                record_id=drawn.record.record_id,
+                attempt_id=call.attempt_id,
+            )
+        except DomainError as error:  # not ready any more (an agent's own change won)
+            log.info("group %s: agent %s not connected: %s", self.group_id, agent_id, error)
+            view = self.agents.get(agent_id)
+            if view is not None:
+                view.local_state, view.local_version = "unavailable", view.row.version + 1
+            if reserved:  # the reservation is gone: the call waits for any agent
+                call.agent_id = None
+                call.stage = "waiting"
+                call.deadline = dialing.abandon_deadline(
+                    call.answered_at or now, self.pacing_settings.abandon_call_definition_seconds
+                )
+            return False
+        self.ports.handlers.attempts.connected(
+            self.account_id,
+            drawn.record.record_id,
+            call.attempt_id,
+            agent_id=agent_id,
+            wait_ms=_ms(now - (call.answered_at or now)),
+        )
+        attempt = call.attempt_id
+        self.effects.append(lambda: self._bridge(attempt, agent_id))
+        call.agent_id, call.stage, call.deadline, call.connected_at = agent_id, "connected", None, now
+        self._set_agent(agent_id, "on_call", now)
+        return True
+
+    # -- dialing ---------------------------------------------------------------------------
+
+    def _situation(self, now: float) -> pacing.Situation:
+        self.observed.trim(now)
+        while self.placed and self.placed[0] <= now - 60:
+            self.placed.popleft()
+        on_call: list[float] = []
+        wrap_up: list[float] = []
+        at = self._at(now)
+        for view in self.agents.values():
+            if view.state in ("on_call", "wrap_up"):
+                elapsed = max(0.0, (at - view.row.since).total_seconds()) if view.row.since else 0.0
+                (on_call if view.state == "on_call" else wrap_up).append(elapsed)
+        calls = self.calls.values()
+        windows = self.windows
+        return pacing.Situation(
+            ready=len(self._ready_agents()),
+            on_call=on_call,
+            wrap_up=wrap_up,
+            reserved=sum(1 for v in self.agents.values() if v.state == "reserved"),
+            logged_in=sum(1 for v in self.agents.values() if v.state != "logged_out"),
+            dialing=[now - c.placed_at for c in calls if c.stage == "dialing"],
+            waiting=sum(1 for c in calls if c.stage == "waiting"),
+            connected=sum(1 for c in calls if c.stage == "connected"),
+            attempts_last_minute=len(self.placed),
+            running_s=now - (self.started_at if self.started_at is not None else now),
+            history=self.observed.history(self.seed),
+            abandon=windows if windows is not None else pacing.NO_ABANDON_HISTORY,
+        )
+
+    def _limits(self) -> pacing.Limits:
+        return pacing.limits(self.pacing_settings, self.dialing.pacing, self.session.channel)
+
+    def _dial(self, now: float) -> None:
+        if now < self.gate_retry_at:
+            return
+        mode = self.dialing.dialing_mode
+        if dialing.is_preview(mode):
+            self._preview(now)
+            return
+        situation = self._situation(now)
+        # Engage-agent-first reserves an agent per call before placing it: paced as progressive.
+        paced_as = "progressive" if mode in dialing.ENGAGE_FIRST_MODES else mode
+        decision = pacing.decide(paced_as, situation, self._limits())
+        self.decision = decision
+        if situation.logged_in or mode in dialing.AGENTLESS_MODES:  # nothing is paced without agents
+            self._record_pacing(decision, now)
+        wanted = decision.calls
+        if mode in dialing.ENGAGE_FIRST_MODES:
+            wanted = min(wanted, len(self._ready_agents()))
+        if wanted > 0:
+            self._place(wanted, now, engage=mode in dialing.ENGAGE_FIRST_MODES)
+
+    def _place(self, wanted: int, now: float, *, engage: bool) -> None:
+        for _ in range(GATE_ROUNDS):
+            if wanted <= 0:
+                return
+            batch = self._take(wanted)
+            if not batch:
+                return
+            verdicts = self._gate(batch, now)
+            if now < self.gate_retry_at:
+                wanted = 0  # the gate cannot answer: nothing more this step
+            for drawn, allowed in zip(batch, verdicts, strict=True):
+                if not allowed:
+                    continue
+                agent_id = None
+                if engage:
+                    agent_id = self._reserve(drawn, now)
+                    if agent_id is None:
+                        self.drawn.appendleft(drawn)  # no agent after all: dial it later
+                        continue
+                self._call(drawn, now, agent_id)
+                wanted -= 1
+
+    def _take(self, wanted: int) -> list[Drawn]:
+        if len(self.drawn) < wanted:
+            self._draw(wanted - len(self.drawn))
+        return [self.drawn.popleft() for _ in range(min(wanted, len(self.drawn)))]
+
+    def _draw(self, count: int) -> None:
+        held = {d.chain.id for d in self.drawn} | {c.drawn.chain.id for c in self.calls.values()}
+        held |= {d.chain.id for d in self.offers.values()}
+        candidates = self.ports.records.dialable(
+            list(self.list_ids),
+            now=self.ports.clock(),
+            max_attempts=self.dialing.filtering.max_attempts,
+            rule=self.rule,
+            sort=self.dialing.filtering.sort,
+            limit=count,
+            exclude_chains=held,
+        )
+        if not candidates:
+            return
+        self.drawn.extend(
+            self.ports.handlers.queue.draw(
+                self.account_id,
+                self.group_id,
+                candidates,
+                max_attempts=self.dialing.filtering.max_attempts,
+                retrieved_by=self.owner,
+            )
+        )
+
+    def _gate(self, batch: list[Drawn], now: float) -> list[bool]:
+        """The pre-dial gate, for every record at the moment it is dialled; a denied record goes
+        back to the queue with its next allowed time and the reasons."""
+        verdicts = self.ports.predial.validate_many([self._request(d) for d in batch])
+        allowed = []
+        for drawn, verdict in zip(batch, verdicts, strict=True):
+            allowed.append(verdict.allowed)
+            if verdict.allowed:
+                continue
+            if any(reason.code in UNANSWERED_CODES for reason in verdict.reasons):
+                self.gate_retry_at = now + GATE_RETRY_S
+            self.ports.handlers.queue.return_records(
+                self.account_id,
+                self.group_id,
+                [(drawn.record.record_id, drawn.attempt_id)],
+                reason="denied",
+                dial_sched_time=_epoch(verdict.next_allowed) if verdict.next_allowed else None,
+                detail="; ".join(f"{r.code}: {r.text}" for r in verdict.reasons),
+            )
+        return allowed
+
+    def _request(self, drawn: Drawn) -> PreDialRequest:
+        record, chain = drawn.record, drawn.chain
+        return PreDialRequest(
+            account_id=self.account_id,
+            campaign_group_id=self.group_id,
+            channel=self.session.channel,
+            client_id=chain.client_id,
+            contact_info=record.contact_info,
+            contact_info_type=record.contact_info_type,
+            record_type=record.record_type,
+            # The status it had when this attempt drew it: the retrieval is this attempt's own.
+            record_status=int(RecordStatus.READY),
+            dial_sched_time=record.dial_sched_time,
+            daily_from=record.daily_from,
+            daily_till=record.daily_till,
+            time_zone=record.time_zone,
+            second_time_zone=record.second_time_zone,
+            country=chain.contact.country,
+            state=chain.contact.state,
+        )
+
+    def _reserve(self, drawn: Drawn, now: float) -> UUID | None:
+        for agent in sorted(self._ready_agents(), key=lambda a: a.ready_since):
+            try:
+                self.ports.handlers.agents.reserve(
+                    self.account_id,
+                    agent.agent_id,
+                    group_id=self.group_id,
+                    record_id=drawn.record.record_id,
+                    attempt_id=drawn.attempt_id,
+                    purpose="engage",
+                )
+            except DomainError:
+                self._set_agent(agent.agent_id, "unavailable", now)
+                continue
+            self._set_agent(agent.agent_id, "reserved", now)
+            return agent.agent_id
+        return None
+
+    def _call(self, drawn: Drawn, now: float, agent_id: UUID | None) -> None:
+        record, chain = drawn.record, drawn.chain
+        self.ports.handlers.attempts.make_attempt(
+            chain,
+            record.chain_n,
+            attempt_id=drawn.attempt_id,
+            channel=self.session.channel,
+            campaign_group_id=self.group_id,
+            caller_id=self.dialing.caller_id,
+            mode=self.dialing.dialing_mode,
+        )
+        call = PlaceCall(
+            call_id=drawn.attempt_id,
+            number=record.contact_info,
+            caller_id=self.dialing.caller_id,
+            ring_timeout_s=self.dialing.pacing.ring_timeout_seconds,
+            amd=self.dialing.pacing.answering_machine_detection,
+            list_id=chain.list_id,
+        )
+        self.effects.append(lambda: self.ports.telephony.place(call))
+        self.calls[drawn.attempt_id] = Call(drawn.attempt_id, drawn, placed_at=now, agent_id=agent_id)
+        self.placed.append(now)
+
+    # -- preview -----------------------------------------------------------------------------
+
+    def _preview(self, now: float) -> None:
+        """Push preview offers a record to every ready agent; pull preview to the agents that
+        asked. An accepted record is gated and dialled with its agent reserved; a skipped one
+        goes back to the queue."""
+        agents = self.ports.handlers.agents
+        for agent_id, drawn in list(self.offers.items()):
+            view = self.agents.get(agent_id)
+            if view is not None and view.local_state is not None:
+                continue  # the read model has not shown the offer yet
+            row = view.row if view is not None else None
+            if row is None or row.record_id != drawn.record.record_id:  # skipped, or logged out
+                del self.offers[agent_id]
+                self.offered_at.pop(agent_id, None)
+                self._return([drawn], "skipped")
+            elif row.state == "reserved" and row.preview == "accepted":
+                del self.offers[agent_id]
+                self.offered_at.pop(agent_id, None)
+                if self._gate([drawn], now)[0]:
+                    self._call(drawn, now, agent_id)
+                else:
+                    agents.release(self.account_id, agent_id, reason="the record may not be called now")
+                    self._set_agent(agent_id, "ready", now)
+            elif row.simulated and now - self.offered_at.get(agent_id, now) >= SIMULATED_PREVIEW_S:
+                self.offered_at.pop(agent_id, None)
+                try:
+                    agents.accept_preview(self.account_id, agent_id)
+                except DomainError as error:
+                    log.info("group %s: simulated agent %s: %s", self.group_id, row.login, error)
+        push = self.dialing.dialing_mode == "push_preview"
+        for agent in self._ready_agents():
+            view = self.agents[agent.agent_id]
+            if not push and view.row.preview != "requested":
+                continue
+            batch = self._take(1)
+            if not batch:
+                return
+            drawn = batch[0]
+            try:
+                agents.offer_preview(
+                    self.account_id,
+                    agent.agent_id,
+                    group_id=self.group_id,
+                    record_id=drawn.record.record_id,
+                    attempt_id=drawn.attempt_id,
+                )
+            except DomainError:
+                self.drawn.appendleft(drawn)
+                continue
+            self.offers[agent.agent_id] = drawn
+            self.offered_at[agent.agent_id] = now
+            self._set_agent(agent.agent_id, "reserved", now)
+
+    # -- giving back ---------------------------------------------------------------------------
+
+    def _give_back(self, reason: Returned) -> None:
+        if self.drawn:
+            self._return(list(self.drawn), reason)
+            self.drawn.clear()
+        for agent_id, drawn in list(self.offers.items()):
+            del self.offers[agent_id]
+            try:
+                self.ports.handlers.agents.release(self.account_id, agent_id, reason=f"campaign group {reason}")
+            except DomainError as error:
+                log.info("group %s: offer to %s: %s", self.group_id, agent_id, error)
+            self._return([drawn], reason)
+
+    def _return(self, drawn: list[Drawn], reason: Returned) -> None:
+        self.ports.handlers.queue.return_records(
+            self.account_id, self.group_id, [(d.record.record_id, d.attempt_id) for d in drawn], reason=reason
+        )
+
+    # -- pacing record -----------------------------------------------------------------------------
+
+    def _record_pacing(self, decision: pacing.Decision, now: float) -> None:
+        last = self.paced
+        if last is not None:
+            mode, ratio, at = last
+            moved = abs(decision.ratio - ratio) >= 0.1 * max(ratio, 0.1)
+            if (mode == decision.mode and not moved) or now - at < PACING_RECORD_EVERY_S:
+                return
+        self.ports.handlers.campaigns.record_pacing(
+            self.account_id, self.group_id, mode=decision.mode, ratio=decision.ratio, reason=decision.reason
+        )
+        self.paced = (decision.mode, decision.ratio, now)
+        self.group_version += 1  # our own event: no need to read the settings again
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp())
+

@@ -1,0 +1,42 @@
+"""What the dialer reads and writes, bundled by the composition root (dialstream/bootstrap.py).
+
+The dialer writes only through the service layer (``handlers``: queue, attempts, agents,
+campaigns); it reads the read models (records, agents, group activity, catalogue), asks the
+pre-dial gate before every call, and places calls on the :class:`Telephony` port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from dialstream.handlers import Handlers
+from processors.compliance.predial import PreDialValidator
+from processors.telephony.port import Telephony
+from projections.agents import AgentQueries
+from projections.catalogue import CatalogueQueries
+from projections.group_activity import GroupActivityQueries
+from projections.records import RecordQueries
+
+
+class SimulatedAgents(Protocol):
+    """How long a simulated agent's wrap-up lasts (the telephony simulator's model)."""
+
+    def wrap_up_s(self) -> float: ...
+
+
+@dataclass
+class DialerPorts:
+    handlers: Handlers
+    records: RecordQueries
+    agents: AgentQueries
+    activity: GroupActivityQueries
+    catalogue: CatalogueQueries
+    predial: PreDialValidator
+    telephony: Telephony
+    # Epoch seconds of the telephony clock's zero: the store's clock is ``epoch + telephony.now()``
+    # in virtual time, the wall clock otherwise (see :func:`clock_of`).
+    clock: Callable[[], datetime]
+    simulated_agents: SimulatedAgents | None = None
