@@ -18,9 +18,11 @@ from fastapi_offline import FastAPIOffline
 from dialstream.bootstrap import Runtime
 from gateway import health, io, problems
 from gateway.routes import (
+    agents,
     api_keys,
     attempts,
     campaign_groups,
+    campaign_status,
     campaign_templates,
     compliance,
     contact_lists,
@@ -44,6 +46,7 @@ ROUTERS = (
     session_profiles.router,
     campaign_templates.router,
     campaign_groups.router,
+    campaign_status.router,
     contact_lists.router,
     specification_files.router,
     data_mappings.router,
@@ -57,6 +60,7 @@ ROUTERS = (
     compliance.router,
     records.router,
     attempts.router,
+    agents.router,
 )
 
 

@@ -7,17 +7,19 @@ from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from fastapi import Response
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
 from domain.aggregate import apply_overrides
 from domain.campaign_group import CampaignGroup, ChangeCampaignGroup, CreateCampaignGroup
 from gateway.deps import HandlersDep, RuntimeDep, Supervisor
-from gateway.io import doc
+from gateway.io import doc, read_body
 from gateway.routes.campaign_templates import effective as template_effective
 from gateway.routes.resource import Resource
 from gateway.views import settled
 from projections.catalogue import CAMPAIGN_GROUP, CAMPAIGN_TEMPLATE
+from schemas.profiles import DialingMode
 
 
 def effective(runtime: Runtime, group: CampaignGroup) -> dict[str, Any]:
@@ -61,6 +63,28 @@ resource = Resource(
     describe=describe,
 )
 router = resource.router
+
+
+class SwitchDialingMode(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    dialing_mode: DialingMode
+
+
+# Declared before "/{group_id}/{action}", which would otherwise take "dialing-mode" as an action.
+@router.post(
+    "/{group_id}/dialing-mode",
+    summary="Switch the group's dialing mode (predictive ⇄ progressive take effect at once while it runs)",
+    **doc(body=SwitchDialingMode, response=CampaignGroup),
+)
+async def switch_dialing_mode(
+    group_id: UUID, request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Supervisor
+) -> Response:
+    command: SwitchDialingMode = await read_body(request, SwitchDialingMode)
+
+    def switch() -> Response:
+        settled(runtime, handlers.campaigns.switch_dialing_mode(caller.account_id, group_id, command.dialing_mode))
+        return resource.respond_one(runtime, caller.account_id, group_id)
+
+    return await run_in_threadpool(switch)
 
 
 @router.post("/{group_id}/{action}", **doc(response=CampaignGroup))

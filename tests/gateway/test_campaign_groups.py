@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -398,3 +399,20 @@ def test_the_effective_agent_group_is_the_groups_agent_group(
         f"the group's agent_group is {state['agent_group']!r} but its effective session "
         f"settings say {state['effective']['session']['agent_group']!r}"
     )
+
+
+def test_a_supervisor_switches_a_running_group_between_predictive_and_progressive(
+    admin: httpx.Client, supervisor: httpx.Client, viewer: httpx.Client
+) -> None:
+    dialing = h.dialing_profile(supervisor, settings={"caller_id": "+1000", "dialing_mode": "predictive"})
+    session = h.session_profile(admin, agent_group=f"Switchers {uuid.uuid4().hex[:6]}")
+    template = h.template(supervisor, dialing["id"], session["id"])
+    made = h.group(supervisor, template["id"], [h.contact_list(supervisor)["id"]])
+    assert supervisor.post(f"{url(made)}/start").status_code == 200
+    switched = supervisor.post(f"{url(made)}/dialing-mode", json={"dialing_mode": "progressive"})
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["effective"]["dialing"]["dialing_mode"] == "progressive"
+    h.assert_problem(supervisor.post(f"{url(made)}/dialing-mode", json={"dialing_mode": "preview"}), 409, "dialing_mode")
+    h.assert_problem(supervisor.post(f"{url(made)}/dialing-mode", json={"dialing_mode": "telepathic"}), 422, "dialing_mode")
+    assert viewer.post(f"{url(made)}/dialing-mode", json={"dialing_mode": "predictive"}).status_code == 403
+    assert supervisor.post(f"{url(made)}/stop").status_code == 200
