@@ -257,6 +257,7 @@ def _dialer(runtime: Runtime) -> Service:
         telephony=SimulatedTelephony(model, WallClock(speed)),
         clock=lambda: runtime.handlers.clock(),
         simulated_agents=model,
+        wait_for_head=runtime.wait_for_head,
     )
     return Dialer(ports, runtime.views)
 

@@ -214,8 +214,10 @@ class GroupRun:
 
     def take_over(self, now: float) -> None:
         """Settle what a previous owner left: its drawn records (placed: stale; not placed:
-        back to the queue) and its calls (finished as stale: this process cannot reach them)."""
+        back to the queue), its calls (finished as stale: this process cannot reach them) and the
+        agents on them (their calls ended: they wrap up; simulated ones finish it by themselves)."""
         handlers = self.ports.handlers
+        self._refresh(now)  # the group's agent group, before its agents are looked up
         for call in self.ports.activity.calls_in_flight(self.group_id):
             handlers.attempts.finished(
                 self.account_id,
@@ -242,8 +244,9 @@ class GroupRun:
         self.seed = seed_history(self.ports.activity.counts(self.group_id, self._at(now - HISTORY_WINDOW_S)))
 
     def idle(self) -> bool:
-        """Nothing in flight or held: a stopped group's owner may let it go."""
-        return not self.calls and not self.drawn and not self.offers
+        """Nothing in flight or held: a stopped group's owner may let it go (once its simulated
+        agents have finished their wrap-ups)."""
+        return not self.calls and not self.drawn and not self.offers and not self.wrap_ups
 
     # -- one step ------------------------------------------------------------------------
 
@@ -383,6 +386,18 @@ class GroupRun:
             view.row, view.local_state = row, None
         for gone in set(self.agents) - seen:
             del self.agents[gone]
+        simulator = self.ports.simulated_agents
+        for agent_id, view in self.agents.items():
+            # A simulated agent in a wrap-up no one times (its call was another owner's, one
+            # that died) finishes it after a wrap-up time from now.
+            if (
+                simulator is not None
+                and view.row.simulated
+                and view.state == "wrap_up"
+                and view.local_state is None
+                and agent_id not in self.wrap_ups
+            ):
+                self.wrap_ups[agent_id] = (now, now + simulator.wrap_up_s())
 
     def _set_agent(self, agent_id: UUID, state: str, now: float) -> None:
         view = self.agents.get(agent_id)

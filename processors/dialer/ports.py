@@ -40,3 +40,6 @@ class DialerPorts:
     # in virtual time, the wall clock otherwise (see :func:`clock_of`).
     clock: Callable[[], datetime]
     simulated_agents: SimulatedAgents | None = None
+    # Blocks until the read models hold everything stored so far (True) or the timeout passes:
+    # a new owner reads what the dead one left only once the read models have it all.
+    wait_for_head: Callable[[float], bool] | None = None

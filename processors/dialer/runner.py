@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 LEASE_S = 10.0  # a dead owner's groups are taken over within this (plus one discovery round)
 DISCOVER_EVERY_S = 1.0  # wall-clock seconds between looks for groups to own and lease renewals
 ACTIVE = ("running", "paused")
+TAKE_OVER_WAIT_S = 5.0
 
 
 class Dialer(Hosted):
@@ -87,6 +88,11 @@ class Dialer(Hosted):
             if lease.acquire() is None:
                 continue
             run = GroupRun(self.ports, group.account_id, group_id, owner=f"{self.holder}#{lease.token}")
+            wait = self.ports.wait_for_head
+            if wait is not None and not wait(TAKE_OVER_WAIT_S):
+                lease.release()  # the read models lag: what the last owner left may not show yet
+                log.warning("dialer %s: read models behind the log; campaign group %s waits", self.holder, group_id)
+                continue
             try:
                 run.take_over(self.ports.telephony.now())
             except Exception:

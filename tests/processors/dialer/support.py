@@ -81,6 +81,7 @@ def new_dialer(runtime: Runtime, telephony: SimulatedTelephony, model: CallModel
         telephony=telephony,
         clock=lambda: runtime.handlers.clock(),
         simulated_agents=model,
+        wait_for_head=runtime.wait_for_head,
     )
     dialer = Dialer(ports, runtime.views, **kwargs)
     dialer.discovered_at = -1e18
@@ -96,12 +97,13 @@ def lab(
     timings: Timings | None = None,
     suppression_index: str = "embedded",
     pacing: PacingSettings | None = None,
+    epoch: datetime = EPOCH,
 ) -> Iterator[Lab]:
     runtime = build(
         Settings(data_dir=tmp_path, suppression_index=suppression_index), workers=[SUPPRESSION_INDEX, COMPLIANCE]
     )
     clock = VirtualClock()
-    runtime.handlers.clock = store_clock(clock, EPOCH)
+    runtime.handlers.clock = store_clock(clock, epoch)
     runtime.start()
     try:
         model = CallModel(seed, default_rates=rates or Rates(answer_person=0.3), timings=timings or Timings())
