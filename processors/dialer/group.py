@@ -20,6 +20,7 @@ two leaves a stale record (never dialled twice for one schedule), not a lost one
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -103,60 +104,74 @@ class AgentView(Journaled):
         return self.local_state or self.row.state
 
 
+class Sums:
+    """Count, sum and sum of squares of a sample, kept as samples come and go."""
+
+    __slots__ = ("n", "squares", "total")
+
+    def __init__(self) -> None:
+        self.n, self.total, self.squares = 0, 0.0, 0.0
+
+    def add(self, x: float, sign: int = 1) -> None:
+        self.n += sign
+        self.total += sign * x
+        self.squares += sign * x * x
+
+    def moments(self) -> pacing.Moments:
+        if self.n <= 0:
+            return pacing.Moments()
+        mean = self.total / self.n
+        return pacing.Moments(self.n, mean, math.sqrt(max(0.0, self.squares / self.n - mean * mean)))
+
+
 @dataclass
 class Observations:
-    """The group's recent finished attempts, talks and wrap-ups (what the pacing reads).
+    """The group's recent finished attempts, talks and wrap-ups (what the pacing reads), with
+    their sums kept as they come and leave the window, so the pacing's history costs nothing.
 
     A step's samples wait in ``pending`` until the step is stored (:meth:`commit`); a step
     decided again drops them (:meth:`discard`), so nothing is counted twice."""
 
-    outcomes: deque[tuple[float, bool, float]] = field(default_factory=deque)  # (at, live, seconds)
-    talks: deque[tuple[float, float]] = field(default_factory=deque)
-    wraps: deque[tuple[float, float]] = field(default_factory=deque)
-    pending: list[tuple[str, tuple[float, ...]]] = field(default_factory=list)
-    cached: pacing.History | None = None
+    samples: deque[tuple[float, str, float]] = field(default_factory=deque)  # (at, series, seconds)
+    pending: list[tuple[float, str, float]] = field(default_factory=list)
+    sums: dict[str, Sums] = field(default_factory=lambda: {k: Sums() for k in ("live", "failed", "talk", "wrap")})
 
     def outcome(self, at: float, live: bool, seconds: float) -> None:
-        self.pending.append(("outcome", (at, live, seconds)))
+        self.pending.append((at, "live" if live else "failed", seconds))
 
     def talk(self, at: float, seconds: float) -> None:
-        self.pending.append(("talk", (at, seconds)))
+        self.pending.append((at, "talk", seconds))
 
     def wrap(self, at: float, seconds: float) -> None:
-        self.pending.append(("wrap", (at, seconds)))
+        self.pending.append((at, "wrap", seconds))
 
     def commit(self) -> None:
-        samples = {"outcome": self.outcomes, "talk": self.talks, "wrap": self.wraps}
-        for kind, sample in self.pending:
-            samples[kind].append(sample)  # type: ignore[attr-defined]
-        if self.pending:
-            self.cached = None
+        for sample in self.pending:
+            self.samples.append(sample)
+            self.sums[sample[1]].add(sample[2])
         self.pending = []
 
     def discard(self) -> None:
         self.pending = []
 
     def trim(self, now: float) -> None:
-        for samples in (self.outcomes, self.talks, self.wraps):
-            while samples and samples[0][0] < now - HISTORY_WINDOW_S:
-                samples.popleft()
-                self.cached = None
+        samples = self.samples
+        while samples and samples[0][0] < now - HISTORY_WINDOW_S:
+            _, series, seconds = samples.popleft()
+            self.sums[series].add(seconds, -1)
 
     def history(self, seed: pacing.History) -> pacing.History:
         """What this owner observed; while that is less than the pacing needs, the counters
         of the read model over the window (a new owner's start) stand in."""
-        if self.cached is None:
-            ring = pacing.Moments.of(s for _, live, s in self.outcomes if live)
-            failed = pacing.Moments.of(s for _, live, s in self.outcomes if not live)
-            self.cached = pacing.History(
-                attempts=len(self.outcomes),
-                live=ring.count,
-                ring_live=ring,
-                failed=failed,
-                talk=pacing.Moments.of(s for _, s in self.talks),
-                wrap_up=pacing.Moments.of(s for _, s in self.wraps),
-            )
-        own = self.cached
+        live, failed = self.sums["live"].moments(), self.sums["failed"].moments()
+        own = pacing.History(
+            attempts=live.count + failed.count,
+            live=live.count,
+            ring_live=live,
+            failed=failed,
+            talk=self.sums["talk"].moments(),
+            wrap_up=self.sums["wrap"].moments(),
+        )
         return seed if own.attempts < seed.attempts and pacing.cold(own) else own
 
 
