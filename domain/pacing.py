@@ -25,9 +25,9 @@ Modes
 - ``predictive`` and ``predictive_engage`` (the agent is seized on answer, so pacing is the
   same): below.
 - ``power`` (agentless, ``calls_per_minute`` *c*): spread evenly, ``calls = min(c − a₆₀,
-  round(c·min(t, 60)/60) − a₆₀)`` where *a₆₀* = attempts in the last 60 s and *t* = seconds the
-  group has been dialing: the first minute is paced by elapsed time, later minutes refill what
-  left the window, so the spacing of the first minute carries on.
+  round(c·min(t, 60)/60) − a₆₀)`` where *a₆₀* = attempts in the last 60 s and *t* = seconds since
+  the group (re)started dialing: the first minute is paced by elapsed time, later minutes refill
+  what left the window, so the spacing of the first minute carries on.
 - ``preview`` / ``push_preview``: no pacing, one call per accepted preview.
 
 Hard caps in every mode, applied last and never exceeded: attempts per minute (rolling 60 s:
@@ -59,9 +59,10 @@ CDF/survival and the failed-attempt survival; *n − 1* are the other calls plac
 decision, each answering before this one with probability *p·F_L(τ)*. The risk of the *n*-th
 call is ``r(n) = E_τ[P(Y ≥ X)]``, τ at the ``Tuning.quadrature`` mid-quantiles of the
 ring-to-live distribution; *P(Y ≥ X)* is exact (Poisson-binomial convolution) when at most
-``Tuning.small_group`` agents are active — the small-group mode, a conservative binomial bound
-where a normal approximation would be optimistic — and a normal approximation with continuity
-correction otherwise. The decision places the largest *n* with ``r(n) ≤ θ``.
+``Tuning.small_group`` agents are active — the small-group mode (OCS's ``small_group``: with few
+agents the answer is a handful of Bernoullis, where a normal approximation misjudges the tail) —
+and a normal approximation with continuity correction otherwise. The decision places the
+largest *n* with ``r(n) ≤ θ``.
 
 θ, the risk allowed per call, is the abandon-rate feedback. With *t* the target, *A*/*L* the
 abandoned/live counts of a window and *k* = ``Tuning.prior_live``::
@@ -70,10 +71,13 @@ abandoned/live counts of a window and *k* = ``Tuning.prior_live``::
     headroom = 1 − r_obs / t
     θ        = t · gain · min(1, headroom / margin)    if headroom > 0, else 0
 
-Every call placed has a risk ≤ θ, so the expected rate is below θ; as the observed rate nears the
-target θ shrinks, and at the target it is 0: no over-dial, the decision degrades to progressive
-(*calls* is never below the progressive count at one line per agent). The *k* pseudo-answers at
-the target make a new campaign start at the target and earn its headroom with answers.
+Every call placed has a modelled risk ≤ θ, so the rate of the calls placed is below θ as far as
+the model is right; the feedback corrects what it is not: as the observed rate nears the target
+θ shrinks, and at the target it is 0: no over-dial, the decision degrades to progressive
+(*calls* is never below the progressive count at one line per agent). Because the windows are
+cumulative (a day, 30 days), the feedback integrates: a stretch over the target is paid back by
+a stretch under it. The *k* pseudo-answers at the target make a new campaign start at the
+target and earn its headroom with answers.
 
 Cold start: with fewer than ``Tuning.min_attempts`` attempts, ``min_live`` live answers or
 ``min_talk`` talk samples in the history window there is nothing to predict from, and the group
@@ -163,7 +167,7 @@ class Situation:
     waiting: int = 0  # live answers waiting for an agent
     connected: int | None = None  # calls connected to agents (None: one per agent on a call)
     attempts_last_minute: int = 0  # attempts placed in the last 60 s
-    running_s: float = 0.0  # seconds since the group started dialing (power spacing)
+    running_s: float = 0.0  # seconds since the group (re)started dialing (power spacing)
     accepted_previews: int = 0  # previews accepted and not yet dialled
     history: History = History()
     # The group's abandon windows (domain.abandon): the last 24 h and the campaign's 30 days.
@@ -425,8 +429,8 @@ class _Model:
     """X(τ) and Y(τ) of the module docstring at the quadrature points, for one decision.
 
     Small groups keep every Bernoulli (exact convolution); large ones only their sums of means
-    and variances (normal approximation). The loops are written out for speed: the benchmark
-    asks millions of decisions."""
+    and variances (normal approximation). Written for speed (the benchmark asks millions of
+    decisions): per-agent and per-call work is done once, then one comprehension per point."""
 
     def __init__(self, s: Situation, lim: Limits, tuning: Tuning) -> None:
         h = s.history
@@ -441,100 +445,60 @@ class _Model:
         taus = [ring.quantile(u) for u in quantiles]
         horizons = [tau + grace for tau in taus]
         self.batch = [p * u for u in quantiles]  # a same-decision call answers live before τ
-        self.exact = exact = s.active <= tuning.small_group
+        self.exact = s.active <= tuning.small_group
         self.ready = s.ready
         self.waiting = s.waiting
-        points = range(k)
-        # Per quadrature point: agents free (X) and live answers before τ (Y), as lists of
-        # Bernoulli probabilities (exact) or as sums of means and variances (normal).
-        x_probs: list[list[float]] = [[] for _ in points]
-        y_probs: list[list[float]] = [[] for _ in points]
-        x_mean = [0.0] * k
-        x_var = [0.0] * k
-        y_mean = [0.0] * k
-        y_var = [0.0] * k
+        exp = math.exp
 
-        # Agents on a call: q = 1 − exp(−h_T(e)·E[(τ + g − W)⁺]).
+        # Agents on a call: q = 1 − exp(−h_T(e)·E[(τ + g − W)⁺]); the hazard once per agent.
+        rates = [r for r in map(talk.hazard, s.on_call) if r > 0.0]
         shortfalls = [wrap.shortfall(x) if wrap else x for x in horizons]
-        exp, log, erfc = math.exp, math.log, math.erfc
-        hazard = talk.hazard
-        mu, sigma = talk.mu, talk.sigma
-        density = _INV_SQRT_2PI / max(sigma, 1e-12)
-        for elapsed in s.on_call:
-            if elapsed <= 0.0:
-                continue
-            if talk.point:
-                rate = hazard(elapsed)
-            else:  # talk.hazard(elapsed), written out
-                z = (log(elapsed) - mu) / sigma
-                survival = 0.5 * erfc(z / _SQRT2)
-                if survival < 1e-12:
-                    rate = max(z, 1.0) / (sigma * elapsed)
-                else:
-                    rate = exp(-0.5 * z * z) * density / (elapsed * survival)
-            for i in points:
-                q = 1.0 - exp(-rate * shortfalls[i])
-                if q > 1e-4:
-                    if exact:
-                        x_probs[i].append(q)
-                    else:
-                        x_mean[i] += q
-                        x_var[i] += q * (1.0 - q)
+        x_points = [[1.0 - exp(-r * short) for r in rates] for short in shortfalls]
         # Agents in wrap-up: q = P(W ≤ e + τ + g | W > e).
-        for elapsed in s.wrap_up:
+        if s.wrap_up:
             if wrap is None:  # no wrap-up observed yet: about to be ready
-                qs = [1.0] * k
+                for qs in x_points:
+                    qs.extend(1.0 for _ in s.wrap_up)
             else:
-                start = wrap.cdf(elapsed)
-                left = 1.0 - start
-                qs = [1.0 if left <= 1e-12 else min(1.0, (wrap.cdf(elapsed + x) - start) / left)
-                      for x in horizons]
-            for i in points:
-                q = qs[i]
-                if q > 1e-4:
-                    if exact:
-                        x_probs[i].append(q)
-                    else:
-                        x_mean[i] += q
-                        x_var[i] += q * (1.0 - q)
+                cdf = wrap.cdf
+                for elapsed in s.wrap_up:
+                    start = cdf(elapsed)
+                    left = 1.0 - start
+                    for i, x in enumerate(horizons):
+                        x_points[i].append(
+                            1.0 if left <= 1e-12 else min(1.0, (cdf(elapsed + x) - start) / left)
+                        )
 
-        # Calls dialing for ``age`` s: π = p·(F_L(a + τ) − F_L(a)) / (p·S_L(a) + (1 − p)·S_F(a)).
-        low, high, width = ring.low, ring.high, ring.width
-        f_low, f_high, f_width = failed.low, failed.high, failed.width
+        # Calls dialing for ``age`` s: π = p·(F_L(a + τ) − F_L(a)) / (p·S_L(a) + (1 − p)·S_F(a)),
+        # F_L and S_F uniform; past the longest ring to a live answer a call counts for nothing.
+        # π ≤ 1 always: the denominator holds p·(1 − F_L(a)) ≥ the numerator.
+        low, high, width = ring.low, ring.high, max(ring.width, 1e-9)
+        f_low, f_high, f_width = failed.low, failed.high, max(failed.width, 1e-9)
         q_fail = 1.0 - p
+        calls: list[tuple[float, float, float]] = []  # (age − low, F_L(age), p / alive)
         for age in s.dialing:
             if age >= high:
-                continue  # past the longest ring to a live answer
-            f_age = 0.0 if age <= low else (age - low) / width
-            if age <= f_low:
-                s_fail = 1.0
-            elif age >= f_high:
-                s_fail = 0.0
-            else:
-                s_fail = 1.0 - (age - f_low) / f_width
-            alive = p * (1.0 - f_age) + q_fail * s_fail
-            if alive <= 1e-12:
                 continue
-            scale = p / alive
-            for i in points:
-                later = age + taus[i]
-                f_later = 0.0 if later <= low else (1.0 if later >= high else (later - low) / width)
-                pi = scale * (f_later - f_age)
-                if pi > 1e-4:
-                    if pi > 1.0:
-                        pi = 1.0
-                    if exact:
-                        y_probs[i].append(pi)
-                    else:
-                        y_mean[i] += pi
-                        y_var[i] += pi * (1.0 - pi)
+            f_age = 0.0 if age <= low else (age - low) / width
+            s_fail = 1.0 if age <= f_low else (0.0 if age >= f_high else 1.0 - (age - f_low) / f_width)
+            alive = p * (1.0 - f_age) + q_fail * s_fail
+            if alive > 1e-12:
+                calls.append((age - low, f_age, p / alive / width))
+        y_points = []
+        for tau in taus:
+            # p·(F_L(a + τ) − F_L(a))/alive with F_L(x) = clamp((x − low)/width, 0, 1)
+            cap = width - tau
+            y_points.append([
+                scale * ((width if offset >= cap else max(0.0, offset + tau)) - f_age * width)
+                for offset, f_age, scale in calls
+            ])
 
-        if exact:
-            self.x_pmf = [_pmf(s.ready, probs) for probs in x_probs]
-            self.y_pmf = [_pmf(s.waiting, probs) for probs in y_probs]
+        if self.exact:
+            self.x_pmf = [_pmf(s.ready, [q for q in qs if q > 1e-4]) for qs in x_points]
+            self.y_pmf = [_pmf(s.waiting, [y for y in ys if y > 1e-4]) for ys in y_points]
         else:
-            self.x_moments = list(zip(x_mean, x_var, strict=True))
-            self.y_moments = list(zip(y_mean, y_var, strict=True))
+            self.x_moments = [_sums(qs) for qs in x_points]
+            self.y_moments = [_sums(ys) for ys in y_points]
 
     def calls(self, theta: float) -> int:
         """The largest n ≥ 0 whose n-th call has risk ≤ θ."""
@@ -582,6 +546,12 @@ class _Model:
             for i, b in enumerate(self.batch):
                 ys[i] = _add_bernoulli(ys[i], b)
         return n
+
+
+def _sums(probs: list[float]) -> tuple[float, float]:
+    """Mean and variance of a sum of independent Bernoullis."""
+    mean = sum(probs)
+    return mean, mean - sum([q * q for q in probs])
 
 
 def _pmf(base: int, probs: list[float]) -> list[float]:
