@@ -22,6 +22,7 @@ GROUPS: dict[str, str] = {
     "compliance": "tests.bench.bench_compliance",
     "pacing": "tests.bench.bench_pacing",
     "dialer": "tests.bench.bench_dialer",
+    "queue": "tests.bench.bench_queue",
 }
 
 

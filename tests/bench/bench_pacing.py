@@ -178,9 +178,10 @@ def jobs(all_cells: Sequence[Cell], seeds: tuple[int, ...]) -> list[Job]:
 def extra_figures(options: Options) -> Iterable[Figure]:
     """The dialer's own figures in the same group (``pacing_calls_to_suppressed``,
     ``pacing_calls_outside_window``): the real dialer on a list seeded with suppressed numbers
-    and zones whose window closes during the day. Supplied by the dialer's benchmark; this
-    group only calls it."""
-    return ()
+    and zones whose window closes during the day (:mod:`tests.bench.pacing_gate`)."""
+    from tests.bench import pacing_gate
+
+    return pacing_gate.run(options)
 
 
 def _best_hindsight(found: list[Outcome]) -> Outcome | None:

@@ -26,6 +26,8 @@ RULES = "/api/v1/upload-rules"
 SUPPRESSION = "/api/v1/suppression-lists"
 ENTRIES = {"entries": [{"kind": "phone", "value": "(312) 555-0143"}]}
 MAPPED = [{"column": "id", "field": "client_id"}, {"column": "phone", "field": "contact_info"}]
+AGENT_LOGIN = "auth-desk-agent"
+AGENT = f"/api/v1/agents/{AGENT_LOGIN}"
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("PATCH", h.SETTINGS, {"pacing": {"target_abandon_rate": 2}}, "admin"),
     ("POST", h.PUBLIC_KEYS, {"user_id": "t@example.com", "armored": "not a key"}, "admin"),
@@ -86,6 +88,15 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
         {"contact_info": "+12125550100", "time_zone": "America/New_York"},
         "supervisor",
     ),
+    ("POST", f"{h.GROUPS}/{{group}}/dialing-mode", {"dialing_mode": "progressive"}, "supervisor"),
+    ("POST", f"{AGENT}/login", {"agent_group": "Auth desk"}, "supervisor"),
+    ("POST", f"{AGENT}/ready", None, "supervisor"),
+    ("POST", f"{AGENT}/not-ready", {"reason": "break"}, "supervisor"),
+    ("POST", f"{AGENT}/preview/next", {"campaign_group_id": "{group}"}, "supervisor"),
+    ("POST", f"{AGENT}/preview/accept", None, "supervisor"),
+    ("POST", f"{AGENT}/preview/skip", None, "supervisor"),
+    ("POST", f"{AGENT}/wrap-up/finish", None, "supervisor"),
+    ("POST", f"{AGENT}/logout", None, "supervisor"),
     ("GET", h.API_KEYS, None, "admin"),
     ("POST", h.API_KEYS, {"name": "{unique}", "role": "admin"}, "admin"),
     ("DELETE", f"{h.API_KEYS}/{{key}}", None, "admin"),
@@ -107,6 +118,8 @@ READS = [
     SUPPRESSION,
     f"{SUPPRESSION}/{{suppression}}",
     "/api/v1/records/00000000-0000-4000-8000-000000000001/dialability",
+    "/api/v1/agents",
+    f"{h.GROUPS}/{{group}}/status",
 ]
 EVERY_ENDPOINT = [(m, p, b) for m, p, b, _ in ENDPOINTS] + [("GET", p, None) for p in READS]
 
@@ -299,6 +312,7 @@ def test_every_write_endpoint_is_in_the_role_table(base_url: str) -> None:
         "{suppression}": "{suppression_list_id}",
         FINGERPRINT: "{fingerprint}",
         NO_RECORD: "{record_id}",
+        AGENT_LOGIN: "{login}",
     }
     for action in ("start", "pause", "resume", "stop"):
         placeholders[f"{{group_id}}/{action}"] = "{group_id}/{action}"
