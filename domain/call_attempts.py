@@ -187,42 +187,43 @@ def connected(
     state: RecordAttempts | None, *, attempt_id: UUID, agent_id: UUID, wait_ms: int, now: datetime
 ) -> list[Event]:
     """An answered attempt reached an agent (reported again: nothing)."""
-    state, progress = _progress(state, attempt_id)
-    if "connected" in progress.steps:
-        return []
-    _not_negative(wait_ms=wait_ms)
-    if progress.stage != "answered":
-        raise _refuse(attempt_id, progress, "connected")
-    changes = Changes.of(state, now)
-    changes.record(
-        CallAttemptConnected,
-        attempt_id=attempt_id,
-        campaign_group_id=progress.campaign_group_id,
-        list_id=progress.list_id,
-        agent_id=agent_id,
-        wait_ms=wait_ms,
-    )
-    return changes.events
+    return _after_answer(state, attempt_id, "connected", CallAttemptConnected, now, wait_ms=wait_ms, agent_id=agent_id)
 
 
 def abandoned(
     state: RecordAttempts | None, *, attempt_id: UUID, wait_ms: int, message_played: bool, now: datetime
 ) -> list[Event]:
     """An answered attempt that no agent took in time (reported again: nothing)."""
+    return _after_answer(
+        state, attempt_id, "abandoned", CallAttemptAbandoned, now, wait_ms=wait_ms, message_played=message_played
+    )
+
+
+def _after_answer(
+    state: RecordAttempts | None,
+    attempt_id: UUID,
+    step: str,
+    event_class: type[CallAttemptConnected] | type[CallAttemptAbandoned],
+    now: datetime,
+    *,
+    wait_ms: int,
+    **fields: object,
+) -> list[Event]:
+    """What follows a live answer, once: connected to an agent, or abandoned."""
     state, progress = _progress(state, attempt_id)
-    if "abandoned" in progress.steps:
+    if step in progress.steps:
         return []
     _not_negative(wait_ms=wait_ms)
     if progress.stage != "answered":
-        raise _refuse(attempt_id, progress, "abandoned")
+        raise _refuse(attempt_id, progress, step)
     changes = Changes.of(state, now)
     changes.record(
-        CallAttemptAbandoned,
+        event_class,
         attempt_id=attempt_id,
         campaign_group_id=progress.campaign_group_id,
         list_id=progress.list_id,
         wait_ms=wait_ms,
-        message_played=message_played,
+        **fields,
     )
     return changes.events
 
