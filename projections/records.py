@@ -509,6 +509,14 @@ class RecordQueries:
             for record, chain, n, list_id, client, attempt, at in rows
         ]
 
+    def groups_holding(self) -> set[UUID]:
+        """The campaign groups whose dialers hold records drawn now (a stopped group's dead
+        dialer's too: someone must give them back)."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT DISTINCT campaign_group_id FROM records WHERE campaign_group_id IS NOT NULL")
+            rows = cursor.fetchall()
+        return {UUID(str(group)) for (group,) in rows}
+
     def queue_counts(
         self, list_ids: Sequence[UUID], *, now: datetime | None = None, max_attempts: int | None = None
     ) -> dict[str, int]:

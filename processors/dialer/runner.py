@@ -102,10 +102,13 @@ class Dialer(Hosted):
             self.runs[group_id], self.leases[group_id] = run, lease
 
     def _active_groups(self) -> dict[UUID, CampaignGroup]:
+        """The groups to run: running or paused ones, and any other whose records a dialer
+        holds drawn (stopped while its owner was dead: its owner-to-be gives them back)."""
+        holding = self.ports.records.groups_holding()
         return {
             group.id: group
             for group in self.ports.catalogue.of_kind(CAMPAIGN_GROUP)
-            if group.status in ACTIVE and not group.deleted
+            if (group.status in ACTIVE and not group.deleted) or group.id in holding
         }
 
     def _drop(self, group_id: UUID) -> None:

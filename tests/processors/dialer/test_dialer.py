@@ -283,3 +283,22 @@ def test_a_step_that_meets_a_concurrent_change_stores_nothing_and_is_decided_aga
         assert len(finished) == len(set(finished))  # each attempt finished once
         in_flight = made - set(finished)
         assert len(in_flight) <= 2  # the two agents left take one call each
+
+
+def test_a_group_stopped_while_its_dialer_is_dead_gets_its_records_back(tmp_path: Path) -> None:
+    """Nobody runs a stopped group, but its dead dialer's drawn records are still held: the next
+    dialer owns the group just long enough to settle them, then lets it go."""
+    with lab(tmp_path) as L:
+        group = campaign(L, us_records(60), mode="progressive", agents=5)
+        L.dialer = new_dialer(L.runtime, L.telephony, L.model, lease_s=0.3)
+        L.run(60)
+        assert L.runtime.records.retrieved(group)
+        L.handlers.campaigns.transition_group(L.account_id, group, "stop")
+        time.sleep(0.4)  # the dead dialer's lease runs out
+        model = CallModel(3, default_rates=Rates(answer_person=0.3))
+        L.telephony = SimulatedTelephony(model, L.clock)
+        L.dialer = new_dialer(L.runtime, L.telephony, model)
+        L.run(180)  # its agents' wrap-ups end too
+        assert L.runtime.records.retrieved(group) == []
+        L.dialer.discover()
+        assert group not in L.dialer.runs  # settled and let go
