@@ -51,7 +51,7 @@ LOOK_AGAIN_S = 0.5
 SETTINGS_REFRESH_S = 5.0  # the account's pacing settings; the group's own are read on change
 WINDOWS_REFRESH_S = 1.0  # abandon windows from the read model
 PACING_RECORD_EVERY_S = 10.0  # the product's status feed interval
-HISTORY_WINDOW_S = 3600.0  # observations the pacing reads (answer rate, ring, talk, wrap-up)
+HISTORY_WINDOW_S = 1800.0  # the pacing's history window (answer rate, ring, talk, wrap-up): as benchmarked
 GATE_ROUNDS = 3  # draws per step when the gate denies some of what was drawn
 # A gate that cannot answer (the suppression index or settings unavailable) denies everything:
 # the group waits this long before drawing again, rather than drawing and returning each tick.

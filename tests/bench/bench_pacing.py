@@ -31,9 +31,9 @@ and ``pacing_max_abandon_pct_predictive`` (worst cell over the day),
 ``pacing_max_hourly_abandon_pct_predictive`` (worst rolling hour of any seed-day, for
 information), ``pacing_20a_30_180s_occupancy_predictive``,
 ``pacing_min_occupancy_vs_hindsight_ratio``, ``pacing_min_occupancy_vs_vicidial_ratio``
-(against the better VICIdial method of the cell that holds 3 %) and ``pacing_decision_us_predictive_100a``
-(mean time of one ``decide`` with 100 agents). The dialer's own figures come from
-:func:`extra_figures`.
+(against the better VICIdial method of the cell that holds 3 %) and
+``pacing_decision_us_predictive_100a`` (mean CPU time of one ``decide`` with 100 agents, the
+worst of the four 100-agent cells). The dialer's own figures come from :func:`extra_figures`.
 
 Options: ``--rounds`` is the number of seeds (default 3); ``--events N`` shortens the day to N
 simulated seconds (a quick look only). Cells run on two worker processes.
