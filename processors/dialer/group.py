@@ -20,11 +20,8 @@ two leaves a stale record (never dialled twice for one schedule), not a lost one
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -36,9 +33,8 @@ from domain.codes import CallResult, RecordStatus
 from domain.errors import DomainError
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.ports import DialerPorts
+from processors.dialer.state import HISTORY_WINDOW_S, JOURNAL, AgentView, Call, Observations, seed_history
 from processors.telephony.port import PlaceCall, Progress
-from projections.agents import AgentRow
-from projections.group_activity import ActivityCounts
 from schemas.profiles import DialingSettings, SessionSettings
 from schemas.records import ReturnReason as Returned
 from schemas.settings import PacingSettings
@@ -51,7 +47,6 @@ LOOK_AGAIN_S = 0.5
 SETTINGS_REFRESH_S = 5.0  # the account's pacing settings; the group's own are read on change
 WINDOWS_REFRESH_S = 1.0  # abandon windows from the read model
 PACING_RECORD_EVERY_S = 10.0  # the product's status feed interval
-HISTORY_WINDOW_S = 1800.0  # the pacing's history window (answer rate, ring, talk, wrap-up): as benchmarked
 GATE_ROUNDS = 3  # draws per step when the gate denies some of what was drawn
 # A gate that cannot answer (the suppression index or settings unavailable) denies everything:
 # the group waits this long before drawing again, rather than drawing and returning each tick.
@@ -62,133 +57,6 @@ UNANSWERED_CODES = frozenset(
 # A simulated agent reads a preview record this long before it accepts it.
 SIMULATED_PREVIEW_S = 5.0
 ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not connect you; we will call again."
-
-
-# The objects a step changes, as they were before it (by identity): a step decided again puts
-# them back. Set by GroupRun.run_step on the dialer's thread.
-_JOURNAL: ContextVar[dict[int, tuple[object, dict[str, object]]] | None] = ContextVar("dialer_journal", default=None)
-
-
-class Journaled:
-    """Fields that a step decided again puts back as they were (see :data:`_JOURNAL`)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        journal = _JOURNAL.get()
-        if journal is not None and id(self) not in journal:
-            journal[id(self)] = (self, dict(self.__dict__))
-        object.__setattr__(self, name, value)
-
-
-@dataclass
-class Call(Journaled):
-    attempt_id: UUID
-    drawn: Drawn
-    placed_at: float
-    stage: str = "dialing"  # dialing, waiting, connected, message, dropping
-    answered_at: float | None = None
-    answered_by: str | None = None
-    agent_id: UUID | None = None  # reserved before (engage, preview) or connected
-    deadline: float | None = None  # a waiting live answer is abandoned then
-    connected_at: float | None = None
-
-
-@dataclass
-class AgentView(Journaled):
-    row: AgentRow
-    ready_since: float
-    local_state: str | None = None  # what this dialer made it, until the read model shows it
-    local_version: int = 0
-
-    @property
-    def state(self) -> str:
-        return self.local_state or self.row.state
-
-
-class Sums:
-    """Count, sum and sum of squares of a sample, kept as samples come and go."""
-
-    __slots__ = ("n", "squares", "total")
-
-    def __init__(self) -> None:
-        self.n, self.total, self.squares = 0, 0.0, 0.0
-
-    def add(self, x: float, sign: int = 1) -> None:
-        self.n += sign
-        self.total += sign * x
-        self.squares += sign * x * x
-
-    def moments(self) -> pacing.Moments:
-        if self.n <= 0:
-            return pacing.Moments()
-        mean = self.total / self.n
-        return pacing.Moments(self.n, mean, math.sqrt(max(0.0, self.squares / self.n - mean * mean)))
-
-
-@dataclass
-class Observations:
-    """The group's recent finished attempts, talks and wrap-ups (what the pacing reads), with
-    their sums kept as they come and leave the window, so the pacing's history costs nothing.
-
-    A step's samples wait in ``pending`` until the step is stored (:meth:`commit`); a step
-    decided again drops them (:meth:`discard`), so nothing is counted twice."""
-
-    samples: deque[tuple[float, str, float]] = field(default_factory=deque)  # (at, series, seconds)
-    pending: list[tuple[float, str, float]] = field(default_factory=list)
-    sums: dict[str, Sums] = field(default_factory=lambda: {k: Sums() for k in ("live", "failed", "talk", "wrap")})
-
-    def outcome(self, at: float, live: bool, seconds: float) -> None:
-        self.pending.append((at, "live" if live else "failed", seconds))
-
-    def talk(self, at: float, seconds: float) -> None:
-        self.pending.append((at, "talk", seconds))
-
-    def wrap(self, at: float, seconds: float) -> None:
-        self.pending.append((at, "wrap", seconds))
-
-    def commit(self) -> None:
-        for sample in self.pending:
-            self.samples.append(sample)
-            self.sums[sample[1]].add(sample[2])
-        self.pending = []
-
-    def discard(self) -> None:
-        self.pending = []
-
-    def trim(self, now: float) -> None:
-        samples = self.samples
-        while samples and samples[0][0] < now - HISTORY_WINDOW_S:
-            _, series, seconds = samples.popleft()
-            self.sums[series].add(seconds, -1)
-
-    def history(self, seed: pacing.History) -> pacing.History:
-        """What this owner observed; while that is less than the pacing needs, the counters
-        of the read model over the window (a new owner's start) stand in."""
-        live, failed = self.sums["live"].moments(), self.sums["failed"].moments()
-        own = pacing.History(
-            attempts=live.count + failed.count,
-            live=live.count,
-            ring_live=live,
-            failed=failed,
-            talk=self.sums["talk"].moments(),
-            wrap_up=self.sums["wrap"].moments(),
-        )
-        return seed if own.attempts < seed.attempts and pacing.cold(own) else own
-
-
-def seed_history(counts: ActivityCounts) -> pacing.History:
-    """A history from a read model's counters: means only, so each spread is taken as its
-    mean (a coefficient of variation of 1, between the uniform rings and the lognormal talks)."""
-
-    def moments(count: int, mean: float | None) -> pacing.Moments:
-        return pacing.Moments(count, mean or 0.0, mean or 0.0) if count else pacing.Moments()
-
-    return pacing.History(
-        attempts=counts.live + counts.failed,
-        live=counts.live,
-        ring_live=moments(counts.live, counts.mean_ring_to_live_s),
-        failed=moments(counts.failed, counts.mean_failed_s),
-        talk=moments(counts.talks, counts.mean_talk_s),
-    )
 
 
 class GroupRun:
@@ -275,7 +143,7 @@ class GroupRun:
         saved = self._snapshot()
         self.effects = []
         journal: dict[int, tuple[object, dict[str, object]]] = {}
-        token = _JOURNAL.set(journal)
+        token = JOURNAL.set(journal)
         try:
             with self.ports.handlers.store.batch():
                 self.step(now, progress)
@@ -291,7 +159,7 @@ class GroupRun:
                 return False
             raise
         finally:
-            _JOURNAL.reset(token)
+            JOURNAL.reset(token)
         self.observed.commit()
         effects, self.effects = self.effects, []
         for effect in effects:

@@ -1,0 +1,144 @@
+"""What the dialer holds of a group between steps: its calls and its view of the agents (put
+back as they were when a step is decided again: :class:`Journaled`), and the observations the
+pacing reads (sums kept as samples come and leave the window)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from dialstream.handlers.queue import Drawn
+from domain import pacing
+from projections.agents import AgentRow
+from projections.group_activity import ActivityCounts
+
+HISTORY_WINDOW_S = 1800.0  # the pacing's history window (answer rate, ring, talk, wrap-up): as benchmarked
+
+# The objects a step changes, as they were before it (by identity): a step decided again puts
+# them back. Set by GroupRun.run_step on the dialer's thread.
+JOURNAL: ContextVar[dict[int, tuple[object, dict[str, object]]] | None] = ContextVar("dialer_journal", default=None)
+
+
+class Journaled:
+    """Fields that a step decided again puts back as they were (see :data:`JOURNAL`)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        journal = JOURNAL.get()
+        if journal is not None and id(self) not in journal:
+            journal[id(self)] = (self, dict(self.__dict__))
+        object.__setattr__(self, name, value)
+
+
+@dataclass
+class Call(Journaled):
+    attempt_id: UUID
+    drawn: Drawn
+    placed_at: float
+    stage: str = "dialing"  # dialing, waiting, connected, message, dropping
+    answered_at: float | None = None
+    answered_by: str | None = None
+    agent_id: UUID | None = None  # reserved before (engage, preview) or connected
+    deadline: float | None = None  # a waiting live answer is abandoned then
+    connected_at: float | None = None
+
+
+@dataclass
+class AgentView(Journaled):
+    row: AgentRow
+    ready_since: float
+    local_state: str | None = None  # what this dialer made it, until the read model shows it
+    local_version: int = 0
+
+    @property
+    def state(self) -> str:
+        return self.local_state or self.row.state
+
+
+class Sums:
+    """Count, sum and sum of squares of a sample, kept as samples come and go."""
+
+    __slots__ = ("n", "squares", "total")
+
+    def __init__(self) -> None:
+        self.n, self.total, self.squares = 0, 0.0, 0.0
+
+    def add(self, x: float, sign: int = 1) -> None:
+        self.n += sign
+        self.total += sign * x
+        self.squares += sign * x * x
+
+    def moments(self) -> pacing.Moments:
+        if self.n <= 0:
+            return pacing.Moments()
+        mean = self.total / self.n
+        return pacing.Moments(self.n, mean, math.sqrt(max(0.0, self.squares / self.n - mean * mean)))
+
+
+@dataclass
+class Observations:
+    """The group's recent finished attempts, talks and wrap-ups (what the pacing reads), with
+    their sums kept as they come and leave the window, so the pacing's history costs nothing.
+
+    A step's samples wait in ``pending`` until the step is stored (:meth:`commit`); a step
+    decided again drops them (:meth:`discard`), so nothing is counted twice."""
+
+    samples: deque[tuple[float, str, float]] = field(default_factory=deque)  # (at, series, seconds)
+    pending: list[tuple[float, str, float]] = field(default_factory=list)
+    sums: dict[str, Sums] = field(default_factory=lambda: {k: Sums() for k in ("live", "failed", "talk", "wrap")})
+
+    def outcome(self, at: float, live: bool, seconds: float) -> None:
+        self.pending.append((at, "live" if live else "failed", seconds))
+
+    def talk(self, at: float, seconds: float) -> None:
+        self.pending.append((at, "talk", seconds))
+
+    def wrap(self, at: float, seconds: float) -> None:
+        self.pending.append((at, "wrap", seconds))
+
+    def commit(self) -> None:
+        for sample in self.pending:
+            self.samples.append(sample)
+            self.sums[sample[1]].add(sample[2])
+        self.pending = []
+
+    def discard(self) -> None:
+        self.pending = []
+
+    def trim(self, now: float) -> None:
+        samples = self.samples
+        while samples and samples[0][0] < now - HISTORY_WINDOW_S:
+            _, series, seconds = samples.popleft()
+            self.sums[series].add(seconds, -1)
+
+    def history(self, seed: pacing.History) -> pacing.History:
+        """What this owner observed; while that is less than the pacing needs, the counters
+        of the read model over the window (a new owner's start) stand in."""
+        live, failed = self.sums["live"].moments(), self.sums["failed"].moments()
+        own = pacing.History(
+            attempts=live.count + failed.count,
+            live=live.count,
+            ring_live=live,
+            failed=failed,
+            talk=self.sums["talk"].moments(),
+            wrap_up=self.sums["wrap"].moments(),
+        )
+        return seed if own.attempts < seed.attempts and pacing.cold(own) else own
+
+
+def seed_history(counts: ActivityCounts) -> pacing.History:
+    """A history from a read model's counters: means only, so each spread is taken as its
+    mean (a coefficient of variation of 1, between the uniform rings and the lognormal talks)."""
+
+    def moments(count: int, mean: float | None) -> pacing.Moments:
+        return pacing.Moments(count, mean or 0.0, mean or 0.0) if count else pacing.Moments()
+
+    return pacing.History(
+        attempts=counts.live + counts.failed,
+        live=counts.live,
+        ring_live=moments(counts.live, counts.mean_ring_to_live_s),
+        failed=moments(counts.failed, counts.mean_failed_s),
+        talk=moments(counts.talks, counts.mean_talk_s),
+    )
