@@ -88,7 +88,10 @@ class Dialer(Hosted):
             if lease.acquire() is None:
                 continue
             run = GroupRun(self.ports, group.account_id, group_id, owner=f"{self.holder}#{lease.token}")
-            wait = self.ports.wait_for_head
+            # A group that had an owner before (a token past the first) is taken over only once
+            # the read models hold everything stored, so what the last owner left shows. A group
+            # never owned has nothing to settle: no wait (on Kafka the wait polls the database).
+            wait = self.ports.wait_for_head if (lease.token or 0) > 1 else None
             if wait is not None and not wait(TAKE_OVER_WAIT_S):
                 lease.release()  # the read models lag: what the last owner left may not show yet
                 log.warning("dialer %s: read models behind the log; campaign group %s waits", self.holder, group_id)

@@ -614,7 +614,9 @@ def test_broker_restarted_while_events_flow(tmp_path: Path, audit: Callable[[], 
         appender = Appender(runtime.store)
         try:
             appender.start()
-            wait_for("events to flow", lambda: runtime.bus.caught_up_to() > 2000, timeout=60)
+            # A fresh broker elects the leaders of nine topics' partitions and the consumer
+            # groups' coordinator first: 20-60 s on this shared machine before events flow.
+            wait_for("events to flow", lambda: runtime.bus.caught_up_to() > 2000, timeout=150)
             broker.stop()
             down_from = runtime.store.position()
             time.sleep(4)
