@@ -49,6 +49,10 @@ class KafkaBus:
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self._caught_up = 0
+        # A relayed position whose partitions the projections were still applying when last
+        # asked: once they have, it is caught up, however many events were relayed since.
+        self._pending: tuple[int, dict[tuple[str, int], int]] | None = None
+        self._caught_up_lock = threading.Lock()
         self.error: BaseException | None = None
 
     # Hosting ----------------------------------------------------------------------------
@@ -109,10 +113,19 @@ class KafkaBus:
     # Reading progress ---------------------------------------------------------------------
 
     def caught_up_to(self) -> int:
-        position, partitions = self.progress.snapshot()
-        if self._applied_everything(partitions):
-            self._caught_up = max(self._caught_up, position)
-        return self._caught_up
+        """Under a steady flow the projections are rarely all at the relay's head at once, so
+        this also advances to the head seen at the last call once everything up to it applied."""
+        with self._caught_up_lock:
+            if self._pending is not None and self._applied_everything(self._pending[1]):
+                self._caught_up = max(self._caught_up, self._pending[0])
+                self._pending = None
+            position, partitions = self.progress.snapshot()
+            if self._applied_everything(partitions):
+                self._caught_up = max(self._caught_up, position)
+                self._pending = None
+            elif self._pending is None:
+                self._pending = (position, partitions)
+            return self._caught_up
 
     def catch_up(self, timeout: float = 60.0) -> bool:
         return self.wait_until(self.store.position(), timeout)
