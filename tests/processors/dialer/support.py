@@ -68,6 +68,13 @@ class Lab:
         run_virtual(self.dialer, self.clock, until=self.clock.now() + seconds, between=step)
         self.settle()
 
+    def kill_dialer(self, group_id: UUID) -> None:
+        """The dialer dies: nobody steps it again, and its lease on ``group_id`` runs out
+        unreleased. (Run out in the database rather than by a short lease, which on a slow
+        machine also runs out while the dialer still lives.)"""
+        with self.runtime.views.transaction() as cursor:
+            cursor.execute("UPDATE leases SET expires_at = 0 WHERE name = ?", (f"dialer:{group_id}",))
+
 
 def new_dialer(runtime: Runtime, telephony: SimulatedTelephony, model: CallModel, **kwargs) -> Dialer:  # type: ignore[no-untyped-def]
     assert runtime.predial is not None

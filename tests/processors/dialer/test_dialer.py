@@ -7,7 +7,6 @@ memory: every attempt's events, every record's status, every agent's trail.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,13 +168,12 @@ def test_a_dead_dialers_groups_are_taken_over_and_what_it_held_is_settled(tmp_pa
     not dialled go back to the queue; the new owner dials on and never dials a record twice."""
     with lab(tmp_path) as L:
         group = campaign(L, us_records(150), mode="predictive", agents=8)
-        L.dialer = new_dialer(L.runtime, L.telephony, L.model, lease_s=0.3)
         L.run(240)
         first = L.dialer
         in_flight = set(first.runs[group].calls)
         drawn = {d.attempt_id for d in first.runs[group].drawn}
         assert in_flight
-        time.sleep(0.4)  # the lease runs out; nobody released it
+        L.kill_dialer(group)
         clock = L.clock
         model = CallModel(2, default_rates=Rates(answer_person=0.3))
         L.telephony = SimulatedTelephony(model, clock)
@@ -290,11 +288,10 @@ def test_a_group_stopped_while_its_dialer_is_dead_gets_its_records_back(tmp_path
     dialer owns the group just long enough to settle them, then lets it go."""
     with lab(tmp_path) as L:
         group = campaign(L, us_records(60), mode="progressive", agents=5)
-        L.dialer = new_dialer(L.runtime, L.telephony, L.model, lease_s=0.3)
         L.run(60)
         assert L.runtime.records.retrieved(group)
         L.handlers.campaigns.transition_group(L.account_id, group, "stop")
-        time.sleep(0.4)  # the dead dialer's lease runs out
+        L.kill_dialer(group)
         model = CallModel(3, default_rates=Rates(answer_person=0.3))
         L.telephony = SimulatedTelephony(model, L.clock)
         L.dialer = new_dialer(L.runtime, L.telephony, model)
