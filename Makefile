@@ -16,6 +16,9 @@ $(foreach v,$(RUN_VARS),$(if $(filter environment% command%,$(origin $(v))),$(ev
 ONLY ?=
 # `make test PYTEST_ARGS="-k store -x"` narrows a test run.
 PYTEST_ARGS ?=
+# The suite runs on one pytest-xdist worker per core (at most four), a test file to a worker;
+# each worker starts its own PostgreSQL, Kafka and Redis. `make test WORKERS=0`: one process.
+WORKERS ?= auto
 
 .PHONY: help install deps run test bench lint clean
 
@@ -23,7 +26,7 @@ help:
 	@echo "make install   create $(VENV) with uv (uv sync --frozen)"
 	@echo "make deps      apt-get install the Debian packages the tests need (compose/install-deps.sh)"
 	@echo "make run       start Dialstream, embedded (DIALSTREAM_HOST/PORT/DATA_DIR/BOOTSTRAP_KEY)"
-	@echo "make test      run all tests, PostgreSQL included (PYTEST_ARGS=...)"
+	@echo "make test      run all tests, PostgreSQL included (PYTEST_ARGS=..., WORKERS=N|0)"
 	@echo "make bench     run the benchmarks (ONLY=store for one group)"
 	@echo "make kafka-up  start a local Kafka broker in var/kafka (compose/kafka.sh); prints its address"
 	@echo "make kafka-down  stop the broker of var/kafka (its data stays)"
@@ -41,7 +44,7 @@ run: install
 	$(VENV)/bin/dialstream up
 
 test: install deps
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --maxprocesses 4 --dist loadfile) $(PYTEST_ARGS)
 
 bench: install deps
 	$(VENV)/bin/python -m tests.bench $(if $(ONLY),--only $(ONLY))
