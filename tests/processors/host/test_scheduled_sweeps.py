@@ -156,7 +156,8 @@ def test_a_worker_killed_mid_sweep_is_replaced_and_nothing_is_doubled(
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                process.wait(20)
+                # Each of its two schedulers ends its round first (up to 30 s each, Hosted.stop).
+                process.wait(90)
     assert standby.returncode == 0, "stopped cleanly on SIGTERM"
 
 
