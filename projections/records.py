@@ -485,7 +485,7 @@ class RecordQueries:
         lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
         if not lists or limit <= 0:
             return []
-        query = _Dialable(now, max_attempts, rule, sort, {str(chain) for chain in exclude_chains})
+        query = _Dialable(now, max_attempts, rule, sort, {chain.int for chain in exclude_chains})
         with self.db.transaction() as cursor:
             if query.custom_sort:
                 return query.sorted_here(cursor, lists, limit)
@@ -676,11 +676,13 @@ class _Dialable:
     """One dialable() call: the SQL it runs and the filters and sorting left to Python."""
 
     def __init__(
-        self, now: datetime, max_attempts: int, rule: Rule | None, sort: Sequence[SortField], excluded: set[str]
+        self, now: datetime, max_attempts: int, rule: Rule | None, sort: Sequence[SortField], excluded: set[int]
     ):
         self.now = now
         self.max_attempts = max_attempts
         self.clock = _LocalClock(now)
+        # The chains left out, by their ids' integers: a row's id is parsed only when some are
+        # (a UUID's own hash and text are Python calls; a dialer holds a hundred chains).
         self.excluded = excluded
         self.sql_rule: tuple[str, list[Any]] | None = None
         self.python_rule: Rule | None = None
@@ -711,7 +713,7 @@ class _Dialable:
 
     def keep(self, row: tuple[Any, ...]) -> bool:
         i = self.index
-        if row[i["chain_id"]] in self.excluded:
+        if self.excluded and _id_int(row[i["chain_id"]]) in self.excluded:
             return False
         if not self.clock.allows(
             row[i["time_zone"]], row[i["second_time_zone"]], row[i["daily_from"]], row[i["daily_till"]]
@@ -762,15 +764,19 @@ class _Dialable:
                     "AND (r.client_id, r.chain_n) > (?, ?) ORDER BY r.client_id, r.chain_n LIMIT ?",
                     (*params, after[0], after[1], page),
                 )
-                rows = cursor.fetchall()
-                for row in rows:
+                # Row by row: a page is sized for the rows the filters here may drop, and most
+                # draws fill up on its first few rows (SQLite finds the rest only when asked).
+                # A statement left unfinished holds SQLite's read snapshot until it is reset:
+                # safe only because dialable's transaction closes this cursor as it ends.
+                rows, last = 0, None
+                while (row := cursor.fetchone()) is not None:
+                    rows, last = rows + 1, row
                     if self.keep(row):
                         found.append(self.candidate(row))
                         if len(found) == limit:
                             return found
-                if len(rows) < page:
+                if rows < page or last is None:
                     break
-                last = rows[-1]
                 after = (str(last[self.index["client_id"]]), int(last[self.index["chain_n"]]))
         return found
 
@@ -889,6 +895,11 @@ _DECIMAL = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*")
 
 def _number(text: str) -> Decimal | None:
     return Decimal(text.strip()) if _DECIMAL.fullmatch(text) else None
+
+
+def _id_int(stored: Any) -> int:
+    """The integer of an id as a row holds it (text; a UUID should a driver convert it)."""
+    return stored.int if isinstance(stored, UUID) else int(stored.replace("-", ""), 16)
 
 
 @lru_cache(maxsize=256)

@@ -176,11 +176,19 @@ class QueueHandlers:
         )
 
     def finish(
-        self, account_id: UUID, record_id: UUID, attempt_id: UUID, *, call_result: int, call_time: int | None
+        self,
+        account_id: UUID,
+        record_id: UUID,
+        attempt_id: UUID,
+        *,
+        call_result: int,
+        call_time: int | None,
+        chain_id: UUID | None = None,
     ) -> bool:
         """Record the end of the attempt on the record it drew (call result, call time in
         epoch seconds): updated. Whether it was stored (False: that attempt no longer holds
-        the record, e.g. this report came before)."""
+        the record, e.g. this report came before). ``chain_id``: the record's chain, when the
+        caller has it (the dialer drew it), saves looking it up."""
 
         def decide(chain: RecordChain, chain_n: int) -> list[Event]:
             return dialing_queue.finish(
@@ -192,7 +200,9 @@ class QueueHandlers:
                 now=self.context.now(),
             )
 
-        return self._report(account_id, record_id, decide, what=f"finish of attempt {attempt_id}")
+        return self._report(
+            account_id, record_id, decide, what=f"finish of attempt {attempt_id}", chain_id=chain_id
+        )
 
     def settle_stale(self, account_id: UUID, record_id: UUID, attempt_id: UUID) -> bool:
         """Settle a record drawn by a dialer that died: returned (reason stale) when no call
@@ -211,8 +221,14 @@ class QueueHandlers:
 
     # Helpers ---------------------------------------------------------------------------------
 
-    def _report(self, account_id: UUID, record_id: UUID, decide: _Decide, *, what: str) -> bool:
-        where = self._chains(account_id, [record_id]).get(record_id)
+    def _report(
+        self, account_id: UUID, record_id: UUID, decide: _Decide, *, what: str, chain_id: UUID | None = None
+    ) -> bool:
+        where = (
+            self._chains(account_id, [record_id]).get(record_id)
+            if chain_id is None
+            else _located(record_id, chain_id)
+        )
         if where is None:
             return False
         chain_id, chain_n = where
@@ -242,3 +258,10 @@ class QueueHandlers:
                     located[record_id] = (chain_id, chain_n)
                     break
         return located
+
+
+def _located(record_id: UUID, chain_id: UUID) -> tuple[UUID, int] | None:
+    """(chain id, position) of a record of a known chain (None: not one of its records); the
+    chain's existence is checked where it is loaded."""
+    chain_n = record_id.int ^ chain_id.int
+    return (chain_id, chain_n) if 1 <= chain_n <= record_chain.MAX_CHAIN_LENGTH else None

@@ -255,20 +255,23 @@ class GroupRun:
         if now - self.agents_read_at < LOOK_AGAIN_S:
             return  # what this dialer changed it knows; the agents' own changes can wait that long
         self.agents_read_at = now
-        seen: set[UUID] = set()
-        for row in self.ports.agents.by_group(self.account_id, self._agent_group()):
-            seen.add(row.agent_id)
+        rows = self.ports.agents.by_group(self.account_id, self._agent_group())
+        for row in rows:
             view = self.agents.get(row.agent_id)
             if view is None:
                 self.agents[row.agent_id] = AgentView(row, ready_since=now)
                 continue
+            if view.row is row and view.local_state is None:
+                continue  # unchanged (the read model hands out one object per stored row)
             if view.local_state is not None and row.version < view.local_version:
                 continue  # the read model has not caught up with what this dialer did
             if row.state == "ready" and view.state != "ready":
                 view.ready_since = now
             view.row, view.local_state = row, None
-        for gone in set(self.agents) - seen:
-            del self.agents[gone]
+        if len(self.agents) > len(rows):  # every row is one agent, held now: some are gone
+            seen = {row.agent_id for row in rows}
+            for gone in set(self.agents) - seen:
+                del self.agents[gone]
         simulator = self.ports.simulated_agents
         for agent_id, view in self.agents.items():
             # A simulated agent in a wrap-up no one times (its call was another owner's, one
@@ -293,11 +296,23 @@ class GroupRun:
             view.ready_since = now
 
     def _ready_agents(self) -> list[dialing.ReadyAgent]:
-        busy = {c.agent_id for c in self.calls.values() if c.agent_id is not None}
-        return [
-            dialing.ReadyAgent(agent_id, view.ready_since)
+        return [dialing.ReadyAgent(agent_id, view.ready_since) for agent_id, view in self._ready()]
+
+    def _ready(self) -> list[tuple[UUID, AgentView]]:
+        """The agents ready and free: neither on one of this group's calls nor offered a record."""
+        ready = [
+            (agent_id, view)
             for agent_id, view in self.agents.items()
-            if view.state == "ready" and agent_id not in busy and agent_id not in self.offers
+            if (view.local_state or view.row.state) == "ready"
+        ]
+        if not ready:
+            return []
+        # Looked up by the ids' integers: a UUID's own hash is a Python call, and a step asks
+        # this for every agent, several times.
+        busy = {c.agent_id.int for c in self.calls.values() if c.agent_id is not None}
+        offers = {agent_id.int for agent_id in self.offers}
+        return [
+            (agent_id, view) for agent_id, view in ready if agent_id.int not in busy and agent_id.int not in offers
         ]
 
     # -- telephony progress ------------------------------------------------------------------
@@ -395,7 +410,12 @@ class GroupRun:
             agent_id=call.agent_id,
         )
         handlers.queue.finish(
-            self.account_id, record.record_id, call.attempt_id, call_result=int(result), call_time=_epoch(self._at(call.placed_at))
+            self.account_id,
+            record.record_id,
+            call.attempt_id,
+            call_result=int(result),
+            call_time=_epoch(self._at(call.placed_at)),
+            chain_id=call.drawn.chain.id,
         )
         live = call.answered_by == "person"
         self.observed.outcome(now, live, ring)
@@ -496,24 +516,42 @@ class GroupRun:
         self.observed.trim(now)
         while self.placed and self.placed[0] <= now - 60:
             self.placed.popleft()
+        # One pass over the agents and one over the calls: this runs every step.
         on_call: list[float] = []
         wrap_up: list[float] = []
+        reserved = logged_in = 0
         at = self._at(now)
         for view in self.agents.values():
-            if view.state in ("on_call", "wrap_up"):
-                elapsed = max(0.0, (at - view.row.since).total_seconds()) if view.row.since else 0.0
-                (on_call if view.state == "on_call" else wrap_up).append(elapsed)
-        calls = self.calls.values()
+            state = view.local_state or view.row.state
+            if state == "logged_out":
+                continue
+            logged_in += 1
+            if state == "on_call" or state == "wrap_up":
+                since = view.row.since
+                elapsed = max(0.0, (at - since).total_seconds()) if since else 0.0
+                (on_call if state == "on_call" else wrap_up).append(elapsed)
+            elif state == "reserved":
+                reserved += 1
+        dialing_s: list[float] = []
+        waiting = connected = 0
+        for call in self.calls.values():
+            stage = call.stage
+            if stage == "dialing":
+                dialing_s.append(now - call.placed_at)
+            elif stage == "waiting":
+                waiting += 1
+            elif stage == "connected":
+                connected += 1
         windows = self.windows
         return pacing.Situation(
-            ready=len(self._ready_agents()),
+            ready=len(self._ready()),
             on_call=on_call,
             wrap_up=wrap_up,
-            reserved=sum(1 for v in self.agents.values() if v.state == "reserved"),
-            logged_in=sum(1 for v in self.agents.values() if v.state != "logged_out"),
-            dialing=[now - c.placed_at for c in calls if c.stage == "dialing"],
-            waiting=sum(1 for c in calls if c.stage == "waiting"),
-            connected=sum(1 for c in calls if c.stage == "connected"),
+            reserved=reserved,
+            logged_in=logged_in,
+            dialing=dialing_s,
+            waiting=waiting,
+            connected=connected,
             attempts_last_minute=len(self.placed),
             running_s=now - (self.started_at if self.started_at is not None else now),
             history=self.observed.history(self.seed),
@@ -539,7 +577,7 @@ class GroupRun:
             self._record_pacing(decision, now)
         wanted = decision.calls
         if mode in dialing.ENGAGE_FIRST_MODES:
-            wanted = min(wanted, len(self._ready_agents()))
+            wanted = min(wanted, len(self._ready()))
         if wanted > 0:
             self._place(wanted, now, engage=mode in dialing.ENGAGE_FIRST_MODES)
 

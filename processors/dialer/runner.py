@@ -131,9 +131,10 @@ class Dialer(Hosted):
         telephony = self.ports.telephony
         now = telephony.now()
         by_group: dict[UUID, list[Progress]] = defaultdict(list)
-        owner_of = {call_id: group_id for group_id, run in self.runs.items() for call_id in run.calls}
+        # A poll brings a few events and a group holds many calls: ask each group for each event
+        # rather than index every call of every group each round.
         for event in telephony.poll():
-            group_id = owner_of.get(event.call_id)
+            group_id = next((g for g, run in self.runs.items() if event.call_id in run.calls), None)
             if group_id is not None:
                 by_group[group_id].append(event)
         for group_id, run in list(self.runs.items()):
