@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from msgspec import UNSET, Struct, UnsetType
 
-from domain import account, selection
+from domain import account, selection, treatments
+from domain.errors import RuleViolation
 from domain.profile import Profile, ProfileKind
 from schemas.profiles import (
     Description,
@@ -31,8 +32,13 @@ class ChangeDialingProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 def validate(settings: DialingSettings) -> None:
-    """The filter is a selection rule: refuse one that does not parse."""
+    """The filter is a selection rule: refuse one that does not parse. The treatments are a
+    plan the call results can follow: refuse one that is not (see domain.treatments)."""
     selection.parse(settings.filtering.selection_rule, field="settings.filtering.selection_rule")
+    problem = treatments.plan_problem(settings.treatments)
+    if problem is not None:
+        field, detail = problem
+        raise RuleViolation(detail, field=f"settings.{field}")
 
 
 KIND: ProfileKind[DialingSettings] = ProfileKind(

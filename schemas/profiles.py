@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from schemas import topics
 from schemas.base import Event
@@ -35,8 +36,14 @@ TreatmentAction = Literal[
     "next_in_chain_at",
     "mark_agent_error",
     "assign_to_group",
+    "cancel_record",
+    "update_all_records_in_chain",
 ]
 CallResultCode = Annotated[int, Meta(ge=0, le=53)]
+# An agent's wrap-up code from the account's disposition catalogue (issue 16).
+DispositionCode = Annotated[str, Meta(min_length=1, max_length=64)]
+# A wall-clock date and time with no zone: read in the contact's own time zone.
+LocalDateTime = Annotated[datetime, Meta(tz=False)]
 Description = Annotated[str, Meta(max_length=2000)]
 
 
@@ -69,12 +76,24 @@ class Filtering(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 class Treatment(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    call_result: CallResultCode
+    """One step of a treatment plan, keyed on a call result or on a disposition code (exactly
+    one of them: see domain.treatments.plan_problem). Steps of one key are numbered from 1.
+
+    The fields added for issue 16 default to UNSET, which msgspec leaves out of the JSON: a
+    plan that does not use them is written exactly as before (stored events, API answers).
+    """
+
+    call_result: CallResultCode | UnsetType = UNSET
     sequence: Annotated[int, Meta(ge=1, le=20)] = 1
     action: TreatmentAction
     retry_count: Annotated[int, Meta(ge=0, le=100)] = 1
     interval_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 90)] = 0
     increment_minutes: Annotated[int, Meta(ge=0, le=60 * 24)] = 0
+    disposition_code: DispositionCode | UnsetType = UNSET
+    # For retry_at and next_in_chain_at: local to the record dialled (its time zone).
+    date_time: LocalDateTime | UnsetType = UNSET
+    # For assign_to_group: the agent group the record is given to.
+    agent_group: Text | UnsetType = UNSET
 
 
 class DialingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -23,11 +23,20 @@ DeletionReason = Literal["flush", "retention"]
 
 
 class TreatmentStep(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """One treatment applied to the record after a call result (filled by call results)."""
+    """One treatment applied to the record after a call result (the product's ``treatments``).
+
+    The last step is where the record stands in its treatment plan: which key (the call
+    result, or the disposition code when one keyed it), which sequence number and how many
+    times that number has been applied, so the next result continues or restarts it.
+    """
 
     call_result: int
     action: str
-    at: int  # UTC epoch seconds
+    at: int  # UTC epoch seconds: when it was applied
+    sequence: int = 0  # the plan step's sequence number (0: written before sequences were kept)
+    applied: int = 0  # how many times in a row this sequence number has now been applied
+    disposition_code: str | None = None  # set when the agent's disposition keyed the step
+    dial_sched_time: int | None = None  # UTC epoch seconds the step scheduled a dial for
 
 
 class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
