@@ -175,7 +175,10 @@ def main(argv: list[str]) -> int:
     for scheduler in schedulers:
         scheduler.start()
     print("ready", flush=True)
-    stop.wait()
+    # Woken often: a SIGTERM the kernel hands to another thread leaves a main thread blocked
+    # on a lock without a timeout unwoken, so its Python handler would never run.
+    while not stop.wait(0.5):
+        pass
     for scheduler in schedulers:
         scheduler.stop()
     runtime.stop()

@@ -156,8 +156,7 @@ def test_a_worker_killed_mid_sweep_is_replaced_and_nothing_is_doubled(
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                # Each of its two schedulers ends its round first (up to 30 s each, Hosted.stop).
-                process.wait(90)
+                process.wait(20)
     assert standby.returncode == 0, "stopped cleanly on SIGTERM"
 
 
