@@ -25,6 +25,7 @@ from domain import (
     contact_list,
     dialing_profile,
     name_claim,
+    record_chain,
     session_profile,
 )
 from domain.errors import DomainError
@@ -57,6 +58,7 @@ from schemas.profiles import (
     SessionProfileDeleted,
     SessionSettings,
 )
+from schemas.records import Record
 from schemas.settings import (
     AccountOpened,
     AccountSettings,
@@ -353,3 +355,17 @@ def a_group(
         specs.append(ev(CampaignGroupDeleted))
     state: campaign_group.CampaignGroup = given(campaign_group.project, stream(group_id, *specs))
     return state
+
+
+def a_record(chain_id: UUID, chain_n: int, **fields: Any) -> Record:
+    """Record ``chain_n`` of chain ``chain_id``: a New York number, fresh unless ``fields`` say."""
+    values: dict[str, Any] = dict(
+        record_id=record_chain.record_id(chain_id, chain_n),
+        chain_n=chain_n,
+        contact_info=f"+1212555010{chain_n}",
+        contact_info_type=1,
+        time_zone="America/New_York",
+        time_zone_rule="device",
+    )
+    values.update(fields)
+    return Record(**values)

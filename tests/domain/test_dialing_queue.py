@@ -30,6 +30,7 @@ from schemas.records import (
     RecordUpdated,
     Suppression,
 )
+from tests.domain import builders
 
 # 14:00 UTC on a Tuesday after the US switched to summer time: 10:00 in New York (EDT),
 # 07:00 in Los Angeles (PDT), 23:00 in Tokyo.
@@ -45,16 +46,7 @@ HOUR = 3600
 
 
 def a_record(chain_n: int, **fields: Any) -> Record:
-    values: dict[str, Any] = dict(
-        record_id=record_chain.record_id(CHAIN, chain_n),
-        chain_n=chain_n,
-        contact_info=f"+1212555010{chain_n}",
-        contact_info_type=1,
-        time_zone="America/New_York",
-        time_zone_rule="device",
-    )
-    values.update(fields)
-    return Record(**values)
+    return builders.a_record(CHAIN, chain_n, **fields)
 
 
 def imported(*records: Record) -> RecordChainImported:

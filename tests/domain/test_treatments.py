@@ -24,6 +24,7 @@ from domain.record_chain import RecordChain
 from domain.treatments import Decision, Outcome
 from schemas.profiles import DialingSettings, Treatment
 from schemas.records import Record, RecordChainImported, TreatmentStep
+from tests.domain import builders
 from tests.domain.builders import ACCOUNT_ID, LIST_ID
 
 NOW = datetime(2025, 3, 14, 10, 5, tzinfo=UTC)
@@ -51,16 +52,7 @@ def epoch(moment: datetime) -> int:
 
 
 def a_record(chain_n: int, **fields: Any) -> Record:
-    values: dict[str, Any] = dict(
-        record_id=record_chain.record_id(CHAIN, chain_n),
-        chain_n=chain_n,
-        contact_info=f"+1212555010{chain_n}",
-        contact_info_type=1,
-        time_zone="America/New_York",
-        time_zone_rule="device",
-    )
-    values.update(fields)
-    return Record(**values)
+    return builders.a_record(CHAIN, chain_n, **fields)
 
 
 def a_chain(*records: Record) -> RecordChain:
