@@ -16,8 +16,8 @@ $(foreach v,$(RUN_VARS),$(if $(filter environment% command%,$(origin $(v))),$(ev
 ONLY ?=
 # `make test PYTEST_ARGS="-k store -x"` narrows a test run.
 PYTEST_ARGS ?=
-# The suite runs on one pytest-xdist worker per core (at most four), a test file to a worker;
-# each worker starts its own PostgreSQL, Kafka and Redis. `make test WORKERS=0`: one process.
+# The suite runs on one pytest-xdist worker per core (at most four), an idle one taking tests
+# queued on a busy one; each starts its own PostgreSQL, Kafka and Redis. WORKERS=0: one process.
 WORKERS ?= auto
 
 .PHONY: help install deps run test bench lint clean
@@ -44,7 +44,7 @@ run: install
 	$(VENV)/bin/dialstream up
 
 test: install deps
-	$(VENV)/bin/pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --maxprocesses 4 --dist loadfile) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --maxprocesses 4 --dist worksteal) $(PYTEST_ARGS)
 
 bench: install deps
 	$(VENV)/bin/python -m tests.bench $(if $(ONLY),--only $(ONLY))
