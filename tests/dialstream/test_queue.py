@@ -30,7 +30,8 @@ from domain.errors import NotFound
 from domain.record_chain import RecordChain
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings
-from schemas.records import Record, RecordChainImported, RecordChainSuppressed, RecordRetrieved, Suppression
+from schemas.records import RecordChainImported, RecordChainSuppressed, RecordRetrieved, Suppression
+from tests.domain import builders
 
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 MAX = 3
@@ -100,14 +101,7 @@ class Setup:
             job_id=uuid4(),
             line=2,
             records=[
-                Record(
-                    record_id=record_chain.record_id(chain_id, n),
-                    chain_n=n,
-                    contact_info=f"+121255501{n:02d}",
-                    contact_info_type=1,
-                    time_zone="America/New_York",
-                    time_zone_rule="device",
-                )
+                builders.a_record(chain_id, n, contact_info=f"+121255501{n:02d}")
                 for n in range(1, records + 1)
             ],
         )

@@ -27,7 +27,7 @@ from projections.group_activity import (
 from projections.sql import SQLiteDatabase, connect
 from schemas.base import Event
 from schemas.campaigns import CampaignGroupPaced
-from schemas.records import Record
+from tests.domain import builders
 
 T0 = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 ACCOUNT = UUID("0b000000-0000-4000-8000-000000000001")
@@ -58,14 +58,7 @@ def a_chain(list_id: UUID, size: int) -> RecordChain:
         list_id=list_id,
         client_id="C1",
         records=[
-            Record(
-                record_id=record_chain.record_id(chain_id, n),
-                chain_n=n,
-                contact_info=f"+1212555{n:04d}",
-                contact_info_type=1,
-                time_zone="America/New_York",
-                time_zone_rule="device",
-            )
+            builders.a_record(chain_id, n, contact_info=f"+1212555{n:04d}")
             for n in range(1, size + 1)
         ],
     )

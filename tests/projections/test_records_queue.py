@@ -42,6 +42,7 @@ from schemas.records import (
     RecordReturned,
     RecordUpdated,
 )
+from tests.domain import builders
 
 # 14:00 UTC: 10:00 in New York, 07:00 in Los Angeles, 23:00 in Tokyo.
 NOW = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
@@ -145,16 +146,7 @@ class Lists:
 
 
 def _record(chain_id: UUID, chain_n: int, **fields: Any) -> Record:
-    values: dict[str, Any] = dict(
-        record_id=record_chain.record_id(chain_id, chain_n),
-        chain_n=chain_n,
-        contact_info=f"+1212555{chain_n:04d}",
-        contact_info_type=1,
-        time_zone="America/New_York",
-        time_zone_rule="device",
-    )
-    values.update(fields)
-    return Record(**values)
+    return builders.a_record(chain_id, chain_n, **{"contact_info": f"+1212555{chain_n:04d}", **fields})
 
 
 @pytest.fixture
