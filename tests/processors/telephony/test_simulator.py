@@ -326,7 +326,6 @@ def test_virtual_time_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(time, "sleep", no_sleep)
     tel, clock = telephony(29)
-    started = time.perf_counter()
     placed = 0
     ended = 0
     react = _connect_all(tel)
@@ -340,10 +339,8 @@ def test_virtual_time_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
         for progress in tel.poll():
             ended += progress.kind in TERMINAL_KINDS
             react(progress)
-    elapsed = time.perf_counter() - started
     assert ended == 10_000
-    assert clock.now() > 3_600  # over an hour of calls ...
-    assert elapsed < 2.0, f"10,000 calls took {elapsed:.2f} s"  # ... in a second or two
+    assert clock.now() > 3_600  # over an hour of calls, none of it waited for (no_sleep above)
 
 
 def test_the_wall_clock_runs_a_short_call_for_real() -> None:
