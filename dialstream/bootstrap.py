@@ -47,7 +47,8 @@ SUPPRESSION_INDEX = "suppression-index"
 SUPPRESSION_EXPIRY = "suppression-expiry"
 COMPLIANCE = "compliance"
 DIALER = "dialer"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER)
+RESULTS = "call-results"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER, RESULTS)
 
 
 class Service(Protocol):
@@ -209,6 +210,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             runtime.services[COMPLIANCE] = ComplianceProcessor(
                 store, processor, legacy_position=lambda: projections.position(COMPLIANCE)
             )
+    if RESULTS in hosted:
+        runtime.services[RESULTS] = _call_results(runtime)
     # Periodic work: one scheduler per schedule, each holding its lease in the read models'
     # database, which every process of a deployment shares.
     if SUPPRESSION_EXPIRY in hosted:
@@ -233,6 +236,18 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     if DIALER in hosted:
         runtime.services[DIALER] = _dialer(runtime)
     return runtime
+
+
+def _call_results(runtime: Runtime) -> Service:
+    from processors.results.processor import CallResults, CallResultsProcessor
+
+    if runtime.settings.bus.startswith("kafka://"):  # a consumer group: N workers share the partitions
+        from processors.bus.kafka_cluster import KafkaConfig
+        from processors.host.kafka import KafkaHost
+
+        config = KafkaConfig.from_bus(runtime.settings.bus, runtime.settings.topic_prefix)
+        return KafkaHost(runtime.store, CallResults(runtime.store, runtime.handlers.queue), config)
+    return CallResultsProcessor(runtime.store, runtime.handlers.queue)
 
 
 def _dialer(runtime: Runtime) -> Service:

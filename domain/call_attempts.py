@@ -78,6 +78,7 @@ class AttemptProgress(msgspec.Struct, frozen=True, kw_only=True):
     list_id: UUID
     campaign_group_id: UUID | None
     agent_id: UUID | None = None  # the agent it was connected to
+    placed_at: datetime | None = None  # when it was made: the record's call time
 
     @property
     def stage(self) -> Stage:
@@ -258,6 +259,7 @@ def finished(
         ring_ms=ring_ms,
         talk_ms=talk_ms,
         agent_id=agent_id if agent_id is not None else progress.agent_id,
+        call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
     )
     return changes.events
 
@@ -274,7 +276,10 @@ Progressed = CallAttemptAnswered | CallAttemptConnected | CallAttemptAbandoned |
 def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:
     if isinstance(event, CallAttemptMade):
         placed = AttemptProgress(
-            steps=("placed",), list_id=event.list_id, campaign_group_id=event.campaign_group_id
+            steps=("placed",),
+            list_id=event.list_id,
+            campaign_group_id=event.campaign_group_id,
+            placed_at=event.timestamp,
         )
         if state is None:
             return RecordAttempts(

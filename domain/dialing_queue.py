@@ -5,8 +5,10 @@ A chain is dialled one record at a time, in chain order. Its next record
 (:func:`next_record`) is found in three steps:
 
 1. Nothing while the chain is deleted or holds a record retrieved (drawn and not yet
-   returned or updated), updated or stale: treatments and redials (issue 16) decide what an
-   updated chain does next; until then a finished record ends its chain's dialling.
+   returned or updated: its attempt's result not applied yet) or stale (its dialer died
+   during the call: a supervisor decides). An updated record holds nothing: its treatment
+   (:mod:`domain.treatments`, stored with the update) made it ready again (a retry), or
+   moved the chain on to its next record, or closed the chain's waiting records.
 2. Its first **candidate** in chain order: record type 2 (general), 3 (campaign
    rescheduled) or 6 (campaign callback), status 1 (ready) and fewer attempts than the
    dialing profile's maximum. Records that are not candidates (no call, personal callbacks,
@@ -45,9 +47,7 @@ DIALABLE_TYPES: frozenset[int] = frozenset(
     {RecordType.GENERAL, RecordType.CAMPAIGN_RESCHEDULED, RecordType.CAMPAIGN_CALLBACK}
 )
 # A chain holding a record in one of these has nothing to draw (see the module's notes).
-HOLDING_STATUSES: frozenset[int] = frozenset(
-    {RecordStatus.RETRIEVED, RecordStatus.UPDATED, RecordStatus.STALE}
-)
+HOLDING_STATUSES: frozenset[int] = frozenset({RecordStatus.RETRIEVED, RecordStatus.STALE})
 
 
 class Candidate(NamedTuple):

@@ -29,6 +29,7 @@ from schemas.records import (
     RecordChainSuppressed,
     RecordRetrieved,
     RecordReturned,
+    RecordTreated,
     RecordUpdated,
     Suppression,
 )
@@ -277,6 +278,25 @@ def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
                 records=records,
                 retrievals={n: r for n, r in state.retrievals.items() if n != event.chain_n},
             )
+        case RecordTreated():
+            changed = {change.chain_n: change for change in (event.record, *event.others)}
+            records = []
+            for record in state.records:
+                change = changed.get(record.chain_n)
+                if change is not None:
+                    history = record.treatments
+                    if record.chain_n == event.chain_n and event.step is not None:
+                        history = [*history, event.step]
+                    record = structs.replace(
+                        record,
+                        record_type=change.record_type,
+                        record_status=change.record_status,
+                        dial_sched_time=change.dial_sched_time,
+                        call_result=change.call_result,
+                        treatments=history,
+                    )
+                records.append(record)
+            return touched(state, event, records=records)
     return touched(state, event)
 
 

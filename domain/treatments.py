@@ -61,15 +61,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import UNSET, Struct
 
+from domain import dialing_queue, record_chain
+from domain.aggregate import Changes
 from domain.codes import CallResult, RecordStatus, RecordType
 from domain.dialing_queue import is_candidate
 from domain.record_chain import RecordChain
+from schemas.base import Event
 from schemas.profiles import Treatment, TreatmentAction
-from schemas.records import Record, TreatmentStep
+from schemas.records import Record, RecordChange, RecordTreated, RecordUpdated, TreatmentStep
 
 NEXT_IN_CHAIN: frozenset[str] = frozenset({"next_in_chain", "next_in_chain_after", "next_in_chain_at"})
 # Steps that dial the record again: the maximum attempts stops them.
@@ -90,17 +94,6 @@ class Outcome(Struct, frozen=True, kw_only=True):
     disposition_code: str | None = None
 
 
-class RecordChange(Struct, frozen=True, kw_only=True):
-    """A record's fields after the decision."""
-
-    chain_n: int
-    record_type: int
-    record_status: int
-    dial_sched_time: int | None  # UTC epoch seconds
-    attempt: int
-    call_result: int
-
-
 class Decision(Struct, frozen=True, kw_only=True):
     action: TreatmentAction | None  # None: no step applied (none configured, used up, capped)
     record: RecordChange  # the treated record
@@ -113,6 +106,59 @@ class Decision(Struct, frozen=True, kw_only=True):
     @property
     def chain_finished(self) -> bool:
         return self.next_chain_n is None
+
+
+# The attempt's end, treated --------------------------------------------------------------
+
+
+def treat(
+    chain: RecordChain,
+    chain_n: int,
+    outcome: Outcome,
+    *,
+    attempt_id: UUID,
+    call_time: int | None,
+    plan: Sequence[Treatment],
+    max_attempts: int,
+    now: datetime,
+) -> list[Event]:
+    """The events that end attempt ``attempt_id`` on the record it drew: ``record.updated``
+    (the call result, the attempt counted) and ``record.treated`` (what the plan makes of it).
+    None for any other attempt id, nor a second time. A stale result (the dialer died during
+    the call) is not treated: the record becomes stale (4) and holds its chain for a
+    supervisor, as :func:`domain.dialing_queue.stale` does."""
+    if outcome.call_result == CallResult.STALE:
+        return dialing_queue.stale(chain, chain_n, attempt_id=attempt_id, placed=True, now=now)
+    updated = dialing_queue.finish(
+        chain, chain_n, attempt_id=attempt_id, call_result=outcome.call_result, call_time=call_time, now=now
+    )
+    if not updated:
+        return []
+    after = record_chain.project(chain, updated)
+    assert after is not None
+    decision = decide(after, chain_n, outcome, plan=plan, max_attempts=max_attempts, now=now)
+    first = updated[0]
+    assert isinstance(first, RecordUpdated)
+    changes = Changes.of(after, now)
+    changes.record(
+        RecordTreated,
+        list_id=first.list_id,
+        client_id=first.client_id,
+        chain_n=chain_n,
+        record_id=first.record_id,
+        campaign_group_id=first.campaign_group_id,
+        attempt_id=attempt_id,
+        call_result=int(outcome.call_result),
+        disposition_code=outcome.disposition_code,
+        action=decision.action,
+        record=decision.record,
+        others=list(decision.others),
+        next_chain_n=decision.next_chain_n,
+        step=decision.step,
+        agent_group=decision.agent_group,
+        reason=decision.reason,
+    )
+    return [*updated, *changes.events]
 
 
 # The plan --------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from schemas.records import (
     RecordChainSuppressed,
     RecordRetrieved,
     RecordReturned,
+    RecordTreated,
     RecordUpdated,
 )
 
@@ -113,12 +114,14 @@ class Records:
         _add_drawn_columns(cursor)
         # The dialable-records index: the ready records of a list in chain order. Partial, so
         # it shrinks as a list is dialled and a page of candidates never walks finished chains;
-        # and the few records held now (drawn, updated, stale), which hold their chains.
+        # and the few records held now (drawn, stale), which hold their chains. (Named anew
+        # when updated records stopped holding: an index of the old condition is dropped.)
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS records_ready ON records (list_id, client_id, chain_n) WHERE {_READY_ROW}"
         )
+        cursor.execute("DROP INDEX IF EXISTS records_held")
         cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS records_held ON records (list_id, client_id) WHERE {_HELD_ROW}"
+            f"CREATE INDEX IF NOT EXISTS records_holding ON records (list_id, client_id) WHERE {_HELD_ROW}"
         )
         cursor.execute(
             "CREATE INDEX IF NOT EXISTS records_drawn ON records (campaign_group_id) "
@@ -188,6 +191,23 @@ class Records:
                         event.client_id,
                         event.chain_n,
                     ),
+                )
+            case RecordTreated():
+                cursor.executemany(
+                    "UPDATE records SET record_type = ?, record_status = ?, dial_sched_time = ?, call_result = ? "
+                    "WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    [
+                        (
+                            change.record_type,
+                            change.record_status,
+                            change.dial_sched_time,
+                            change.call_result,
+                            str(event.list_id),
+                            event.client_id,
+                            change.chain_n,
+                        )
+                        for change in (event.record, *event.others)
+                    ],
                 )
             case imports.ImportStarted():
                 cursor.executemany(
@@ -586,7 +606,7 @@ _HOLDING = ", ".join(str(int(s)) for s in sorted(dialing_queue.HOLDING_STATUSES)
 # chain order (a dialable type, ready, attempts left) in a chain holding no record retrieved,
 # updated or stale, kept only when it is due. The codes are literals, written as the partial
 # indexes' conditions are, so the planner uses them: records_ready for the rows and for an
-# earlier candidate of the chain (never looked for at position 1), records_held (the rows
+# earlier candidate of the chain (never looked for at position 1), records_holding (the rows
 # held now) for a held record.
 _READY_ROW = f"record_status = {int(RecordStatus.READY)}"
 _HELD_ROW = f"record_status IN ({_HOLDING})"

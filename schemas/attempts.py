@@ -84,6 +84,7 @@ class CallAttemptFinished(CallAttemptEvent, frozen=True, kw_only=True, tag="call
     ring_ms: int
     talk_ms: int
     agent_id: UUID | None = None
+    call_time: int | None = None  # UTC epoch seconds the attempt was made (None before it was kept)
 
 
 EVENTS: tuple[type[Event], ...] = (

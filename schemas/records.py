@@ -187,6 +187,40 @@ class RecordUpdated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.upd
     record_status: int
 
 
+class RecordChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A record's fields after a treatment (see :mod:`domain.treatments`)."""
+
+    chain_n: int
+    record_type: int
+    record_status: int
+    dial_sched_time: int | None  # UTC epoch seconds
+    attempt: int
+    call_result: int
+
+
+class RecordTreated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.treated"):
+    """The call results processor applied the group's treatment plan to the attempt's end
+    (stored with the ``record.updated`` it follows): the treated record's new type, status and
+    due time, the chain's other records that change with it (closed with the chain, or the
+    next in chain made due later), which record the chain dials next (None: the chain is
+    finished), the step appended to the record's treatment history, and why.
+
+    ``action`` is None when no step applied (none configured, the sequence used up, the
+    maximum attempts reached); ``agent_group`` names whose campaign callback an
+    assign_to_group step made the record.
+    """
+
+    call_result: int
+    disposition_code: str | None = None
+    action: str | None
+    record: RecordChange
+    others: list[RecordChange] = field(default_factory=list)
+    next_chain_n: int | None
+    step: TreatmentStep | None = None
+    agent_group: str = ""
+    reason: str
+
+
 EVENTS: tuple[type[Event], ...] = (
     RecordChainImported,
     RecordChainReplaced,
@@ -196,4 +230,5 @@ EVENTS: tuple[type[Event], ...] = (
     RecordRetrieved,
     RecordReturned,
     RecordUpdated,
+    RecordTreated,
 )

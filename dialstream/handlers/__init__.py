@@ -59,7 +59,7 @@ class Handlers:
         self.records = RecordHandlers(context)
         self.attempts = AttemptHandlers(context)
         self.agents = AgentHandlers(context)
-        self.queue = QueueHandlers(context)  # the dialing queue: draws, returns, finishes
+        self.queue = QueueHandlers(context, campaigns=self.campaigns)  # the dialing queue: draws, returns, finishes
         self.compliance = ComplianceHandlers(store, clock=context.now)
 
     @property

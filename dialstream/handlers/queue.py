@@ -14,17 +14,23 @@ left out and the rest is stored again, so one conflict costs the others nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from dialstream.handlers.campaigns import CampaignHandlers
 from dialstream.handlers.context import Context, owned
 from dialstream.store import ConcurrencyConflict, retry_on_conflict
-from domain import call_attempts, campaign_group, dialing_queue, record_chain
+from domain import call_attempts, campaign_group, dialing_queue, record_chain, treatments
 from domain.dialing_queue import Candidate
+from domain.errors import DomainError
 from domain.record_chain import RecordChain, chain_candidates
 from schemas.base import Event
+from schemas.profiles import Filtering, Treatment
 from schemas.records import Record, ReturnReason
+
+log = logging.getLogger(__name__)
 
 RUNNING = "running"
 # A decision on one drawn record of a chain: the events to store (none: nothing to do).
@@ -32,6 +38,17 @@ _Decide = Callable[[RecordChain, int], list[Event]]
 # A report on one record races at most with another report on its chain (an import, a
 # suppression, the stale sweep): decided again on the chain as it is then.
 ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Result:
+    """The end of one attempt, as the call results processor applies it."""
+
+    record_id: UUID
+    attempt_id: UUID
+    call_result: int
+    call_time: int | None  # UTC epoch seconds the call was made
+    disposition_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,8 +61,9 @@ class Drawn:
 
 
 class QueueHandlers:
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, *, campaigns: CampaignHandlers):
         self.context = context
+        self.campaigns = campaigns
 
     # Drawing ------------------------------------------------------------------------------
 
@@ -183,35 +201,91 @@ class QueueHandlers:
         *,
         call_result: int,
         call_time: int | None,
-        chain_id: UUID | None = None,
+        disposition_code: str | None = None,
     ) -> bool:
         """Record the end of the attempt on the record it drew (call result, call time in
-        epoch seconds): updated. Whether it was stored (False: that attempt no longer holds
-        the record, e.g. this report came before). ``chain_id``: the record's chain, when the
-        caller has it (the dialer drew it), saves looking it up."""
+        epoch seconds) and apply its treatment. Whether it was stored (False: that attempt no
+        longer holds the record, e.g. this report came before)."""
+        result = Result(record_id, attempt_id, call_result, call_time, disposition_code)
+        return self.apply_results(account_id, [result]) == 1
 
-        def decide(chain: RecordChain, chain_n: int) -> list[Event]:
-            return dialing_queue.finish(
-                chain,
-                chain_n,
-                attempt_id=attempt_id,
-                call_result=call_result,
-                call_time=call_time,
-                now=self.context.now(),
-            )
+    def apply_results(self, account_id: UUID, results: Sequence[Result]) -> int:
+        """End each result's attempt on the record it drew and apply the treatment the
+        drawing group's effective dialing profile gives the result
+        (:func:`domain.treatments.treat`), all in one append; how many were applied (a result
+        whose attempt no longer holds its record, applied before, is left out)."""
+        located = self._chains(account_id, [result.record_id for result in results])
+        plans: dict[UUID, tuple[Sequence[Treatment], int]] = {}
 
-        return self._report(
-            account_id, record_id, decide, what=f"finish of attempt {attempt_id}", chain_id=chain_id
-        )
+        def decide_and_store() -> int:
+            now = self.context.now()
+            chains: dict[UUID, RecordChain] = {}
+            events: list[Event] = []
+            applied = 0
+            for result in results:
+                where = located.get(result.record_id)
+                if where is None:
+                    continue
+                chain_id, chain_n = where
+                chain = chains[chain_id] if chain_id in chains else self._chain(chain_id, account_id)
+                retrieval = None if chain is None else chain.retrievals.get(chain_n)
+                if chain is None or retrieval is None:
+                    continue
+                group_id = retrieval.campaign_group_id
+                if group_id not in plans:
+                    plans[group_id] = self._plan(account_id, group_id)
+                plan, max_attempts = plans[group_id]
+                decided = treatments.treat(
+                    chain,
+                    chain_n,
+                    treatments.Outcome(call_result=result.call_result, disposition_code=result.disposition_code),
+                    attempt_id=result.attempt_id,
+                    call_time=result.call_time,
+                    plan=plan,
+                    max_attempts=max_attempts,
+                    now=now,
+                )
+                if decided:
+                    after = record_chain.project(chain, decided)
+                    assert after is not None
+                    chains[chain_id] = after
+                    events += decided
+                    applied += 1
+            if events:
+                self.context.store.append(events)
+            return applied
+
+        return retry_on_conflict(decide_and_store, attempts=ATTEMPTS, what="call results") or 0
+
+    def _plan(self, account_id: UUID, group_id: UUID) -> tuple[Sequence[Treatment], int]:
+        """The group's treatment plan and maximum attempts, as its effective dialing profile
+        has them now. A group deleted meanwhile, or a plan an override made invalid, treats
+        nothing (the record is updated and its chain finished, and the reason says so)."""
+        try:
+            group = self.campaigns.group(account_id, group_id)
+            dialing, _ = self.campaigns.group_settings(account_id, group)
+        except DomainError as error:
+            log.warning("call results of campaign group %s: no treatment plan: %s", group_id, error)
+            return [], Filtering().max_attempts
+        problem = treatments.plan_problem(dialing.treatments)
+        if problem is not None:
+            log.warning("campaign group %s: its treatment plan is not applied: %s: %s", group_id, *problem)
+            return [], dialing.filtering.max_attempts
+        return dialing.treatments, dialing.filtering.max_attempts
 
     def settle_stale(self, account_id: UUID, record_id: UUID, attempt_id: UUID) -> bool:
         """Settle a record drawn by a dialer that died: returned (reason stale) when no call
-        attempt was recorded for ``attempt_id``, else updated as stale. Whether it was stored."""
+        attempt was recorded for ``attempt_id``, else updated as stale; left alone when the
+        attempt's end was recorded (the call results processor applies it). Whether it was
+        stored."""
 
         def decide(chain: RecordChain, chain_n: int) -> list[Event]:
             if dialing_queue.drawn_by(chain, chain_n, attempt_id) is None:
                 return []
             attempts = self.context.store.load(record_id, call_attempts.project)
+            progress = None if attempts is None else attempts.progress.get(attempt_id)
+            if progress is not None and progress.stage == "finished":
+                return []
             placed = attempts is not None and attempt_id in attempts.attempt_ids
             return dialing_queue.stale(
                 chain, chain_n, attempt_id=attempt_id, placed=placed, now=self.context.now()
@@ -221,14 +295,8 @@ class QueueHandlers:
 
     # Helpers ---------------------------------------------------------------------------------
 
-    def _report(
-        self, account_id: UUID, record_id: UUID, decide: _Decide, *, what: str, chain_id: UUID | None = None
-    ) -> bool:
-        where = (
-            self._chains(account_id, [record_id]).get(record_id)
-            if chain_id is None
-            else _located(record_id, chain_id)
-        )
+    def _report(self, account_id: UUID, record_id: UUID, decide: _Decide, *, what: str) -> bool:
+        where = self._chains(account_id, [record_id]).get(record_id)
         if where is None:
             return False
         chain_id, chain_n = where
@@ -258,10 +326,3 @@ class QueueHandlers:
                     located[record_id] = (chain_id, chain_n)
                     break
         return located
-
-
-def _located(record_id: UUID, chain_id: UUID) -> tuple[UUID, int] | None:
-    """(chain id, position) of a record of a known chain (None: not one of its records); the
-    chain's existence is checked where it is loaded."""
-    chain_n = record_id.int ^ chain_id.int
-    return (chain_id, chain_n) if 1 <= chain_n <= record_chain.MAX_CHAIN_LENGTH else None

@@ -5,8 +5,9 @@ account's pacing settings), its agents (the ``agent_states`` read model, overlai
 this dialer itself changed and the read model has not shown yet), its dialing queue (the
 ``records`` read model's dialable candidates, drawn through the queue handlers), the telephony
 progress of its calls, and the pacing decision (:mod:`domain.pacing`).
-Output (through the service layer): records retrieved, returned and updated; the call-attempt
-events of every call (placed, answered, connected or abandoned, finished); the agents'
+Output (through the service layer): records retrieved and returned; the call-attempt
+events of every call (placed, answered, connected or abandoned, finished: the call results
+processor, :mod:`processors.results.processor`, updates and treats the record from that); the agents'
 reservations, calls and wrap-ups; the group's pacing when it changes.
 State: the calls in flight, the records drawn and not dialled yet, timers (abandon deadlines,
 simulated agents' wrap-ups). Everything else is read again from events; a new owner rebuilds
@@ -408,14 +409,6 @@ class GroupRun:
             ring_ms=_ms(ring),
             talk_ms=_ms(talk),
             agent_id=call.agent_id,
-        )
-        handlers.queue.finish(
-            self.account_id,
-            record.record_id,
-            call.attempt_id,
-            call_result=int(result),
-            call_time=_epoch(self._at(call.placed_at)),
-            chain_id=call.drawn.chain.id,
         )
         live = call.answered_by == "person"
         self.observed.outcome(now, live, ring)

@@ -2,8 +2,8 @@
 
 Input: the campaign groups of the catalogue read model (running or paused), their agents,
 queues and calls (see :mod:`processors.dialer.group`), and the telephony's progress events.
-Output: through the service layer only — records drawn, returned and updated, call-attempt
-events, agents' reservations and calls, each group's pacing.
+Output: through the service layer only — records drawn and returned, call-attempt
+events (their results are the call results processor's to apply), agents' reservations and calls, each group's pacing.
 State: a :class:`~processors.host.lease.Lease` per group (``dialer:<group id>`` in the shared
 database) and, per owned group, its calls in flight and records drawn; everything else is
 read again from events. Of N dialer processes each group has one owner; another takes it over

@@ -133,7 +133,7 @@ def test_general_rescheduled_and_campaign_callback_records_are_dialable_others_s
         (RecordStatus.AGENT_ERROR, 2),
         (RecordStatus.MISSED_CALLBACK, 2),
         (RecordStatus.RETRIEVED, None),  # the chain holds a record: nothing to draw
-        (RecordStatus.UPDATED, None),
+        (RecordStatus.UPDATED, 2),  # done: its treatment closed the chain, or moved it on
         (RecordStatus.STALE, None),
     ],
 )
@@ -144,8 +144,8 @@ def test_only_ready_records_are_drawn_and_a_held_record_holds_its_whole_chain(
     assert next_n(chain) == expected
 
 
-def test_a_record_updated_later_in_the_chain_holds_the_records_before_it_too() -> None:
-    chain = a_chain(a_record(1), a_record(2, record_status=RecordStatus.UPDATED))
+def test_a_record_stale_later_in_the_chain_holds_the_records_before_it_too() -> None:
+    chain = a_chain(a_record(1), a_record(2, record_status=RecordStatus.STALE))
     assert next_n(chain) is None
 
 
@@ -376,8 +376,9 @@ def test_the_end_of_the_attempt_updates_the_record_once_and_only_for_that_attemp
     )
     assert again == []
     assert dialing_queue.return_record(finished, 1, attempt_id=ATTEMPT, reason="unused", now=NOW) == []
-    # Treatments arrive in issue 16: until then an updated record ends its chain's dialling.
-    assert next_n(finished) is None
+    # The update alone holds nothing: the treatment stored with it decides what the chain
+    # does next (domain.treatments.treat, tested in tests/domain/test_treatments.py).
+    assert next_n(finished) == 2
 
 
 def test_a_returned_record_cannot_be_finished_by_its_old_attempt() -> None:

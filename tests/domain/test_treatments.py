@@ -1,9 +1,10 @@
 """Treatment tables as tests: each row a rule of the product's documentation (outbound-facts.md,
 "Treatments") or a choice documented in :mod:`domain.treatments`.
 
-Successive decisions are chained by :func:`treated`, a hand-written stand-in for the fold the
-call results processor will store (the record takes the decision's fields and its step), so
-the expected times and positions below are the product's, never recomputed by the module.
+Successive decisions are chained by :func:`treated`, a hand-written stand-in for the fold (the
+record takes the decision's fields and its step), so the expected times and positions below are
+the product's, never recomputed by the module; the last section runs the same rules through
+the stored events (:func:`domain.treatments.treat`) and the chain's own fold.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import msgspec
 import pytest
 from msgspec import structs
 
-from domain import record_chain, treatments
+from domain import dialing_queue, record_chain, treatments
 from domain.codes import CallResult, RecordStatus, RecordType
 from domain.dialing_profile import validate
 from domain.errors import RuleViolation
 from domain.record_chain import RecordChain
 from domain.treatments import Decision, Outcome
+from schemas import registry
 from schemas.profiles import DialingSettings, Treatment
 from schemas.records import Record, RecordChainImported, TreatmentStep
 from tests.domain import builders
@@ -435,3 +437,109 @@ def test_a_treatment_step_round_trips_on_the_record():
     record = a_record(1, treatments=[step, TreatmentStep(call_result=6, action="redial", at=0)])
 
     assert msgspec.json.decode(msgspec.json.encode(record), type=Record) == record
+
+
+# Stored: the attempt's end and its treatment, folded as the store folds them ----------------
+
+ATTEMPTS = [UUID(f"0a000000-0000-4000-8000-0000000a000{n}") for n in range(1, 10)]
+GROUP = UUID("0a000000-0000-4000-8000-00000000000c")
+
+
+def fresh_chain() -> RecordChain:
+    return a_chain(a_record(1), a_record(2), a_record(3))
+
+
+def stored(chain: RecordChain, events: list[Any]) -> RecordChain:
+    """The chain after ``events``, each checked to survive the wire contract."""
+    for event in events:
+        assert registry.decode_any(registry.encode(event)) == event
+    after = record_chain.project(chain, events)
+    assert after is not None
+    return after
+
+
+def dialled(chain: RecordChain, attempt: UUID, result: int, plan: list[Treatment], now: datetime) -> RecordChain:
+    """Draw the chain's next record at ``now``, then end its attempt with ``result``."""
+    record = dialing_queue.next_record(chain, now=now, max_attempts=MAX)
+    assert record is not None, "nothing to draw"
+    chain = stored(
+        chain,
+        dialing_queue.retrieve(
+            chain, record.chain_n, campaign_group_id=GROUP, attempt_id=attempt, retrieved_by="t", now=now,
+            max_attempts=MAX,
+        ),
+    )
+    events = treatments.treat(
+        chain, record.chain_n, Outcome(call_result=result), attempt_id=attempt, call_time=epoch(now),
+        plan=plan, max_attempts=MAX, now=now,
+    )
+    assert [e.tag() for e in events] == ["record.updated", "record.treated"]
+    return stored(chain, events)
+
+
+def next_due(chain: RecordChain, now: datetime) -> int | None:
+    record = dialing_queue.next_record(chain, now=now, max_attempts=MAX)
+    return None if record is None else record.chain_n
+
+
+def test_stored_busy_three_retries_then_the_next_record_of_the_chain() -> None:
+    chain, now = fresh_chain(), NOW
+    for n, wait in enumerate([30, 35, 40]):
+        chain = dialled(chain, ATTEMPTS[n], BUSY, BUSY_PLAN, now)
+        record = chain.records[0]
+        assert (record.record_type, record.record_status, record.attempt) == (
+            RecordType.CAMPAIGN_RESCHEDULED, RecordStatus.READY, n + 1,
+        )
+        assert record.dial_sched_time == epoch(now + timedelta(minutes=wait))
+        assert [(s.sequence, s.applied) for s in record.treatments][-1] == (1, n + 1)
+        assert next_due(chain, now + timedelta(minutes=wait) - timedelta(seconds=1)) is None  # waits for it
+        now += timedelta(minutes=wait)
+        assert next_due(chain, now) == 1
+    chain = dialled(chain, ATTEMPTS[3], BUSY, BUSY_PLAN, now)
+    assert [(r.record_status, r.attempt) for r in chain.records] == [
+        (RecordStatus.UPDATED, 4), (RecordStatus.READY, 0), (RecordStatus.READY, 0)
+    ]
+    assert chain.records[0].treatments[-1].action == "next_in_chain"
+    assert next_due(chain, now) == 2
+
+
+def test_stored_a_result_with_no_step_finishes_the_chain_and_closes_its_waiting_records() -> None:
+    chain = dialled(fresh_chain(), ATTEMPTS[0], ANSWER, BUSY_PLAN, NOW)
+    assert [r.record_status for r in chain.records] == [
+        RecordStatus.UPDATED, RecordStatus.CHAIN_UPDATED, RecordStatus.CHAIN_UPDATED
+    ]
+    assert chain.records[0].treatments == []  # no step applied: nothing in the history
+    assert next_due(chain, NOW + timedelta(days=1)) is None
+
+
+def test_stored_a_treatment_is_applied_once_and_only_for_the_attempt_that_drew_the_record() -> None:
+    chain = stored(
+        fresh_chain(),
+        dialing_queue.retrieve(
+            fresh_chain(), 1, campaign_group_id=GROUP, attempt_id=ATTEMPTS[0], retrieved_by="t", now=NOW,
+            max_attempts=MAX,
+        ),
+    )
+    kwargs: dict[str, Any] = dict(call_time=epoch(NOW), plan=BUSY_PLAN, max_attempts=MAX, now=NOW)
+    assert treatments.treat(chain, 1, Outcome(call_result=BUSY), attempt_id=ATTEMPTS[1], **kwargs) == []
+    events = treatments.treat(chain, 1, Outcome(call_result=BUSY), attempt_id=ATTEMPTS[0], **kwargs)
+    after = stored(chain, events)
+    assert treatments.treat(after, 1, Outcome(call_result=BUSY), attempt_id=ATTEMPTS[0], **kwargs) == []
+
+
+def test_stored_a_stale_result_is_not_treated_and_holds_the_chain() -> None:
+    chain = stored(
+        fresh_chain(),
+        dialing_queue.retrieve(
+            fresh_chain(), 1, campaign_group_id=GROUP, attempt_id=ATTEMPTS[0], retrieved_by="t", now=NOW,
+            max_attempts=MAX,
+        ),
+    )
+    events = treatments.treat(
+        chain, 1, Outcome(call_result=CallResult.STALE), attempt_id=ATTEMPTS[0], call_time=epoch(NOW),
+        plan=BUSY_PLAN, max_attempts=MAX, now=NOW,
+    )
+    assert [e.tag() for e in events] == ["record.updated"]
+    after = stored(chain, events)
+    assert after.records[0].record_status == RecordStatus.STALE
+    assert next_due(after, NOW + timedelta(days=1)) is None

@@ -37,9 +37,11 @@ from schemas.records import (
     Record,
     RecordChainImported,
     RecordChainReplaced,
+    RecordChange,
     RecordQueueEvent,
     RecordRetrieved,
     RecordReturned,
+    RecordTreated,
     RecordUpdated,
 )
 from tests.domain import builders
@@ -335,7 +337,9 @@ def test_replay_equals_live_through_draws_returns_finishes_and_stale(tmp_path: P
         counts = queries.queue_counts([list_id], now=NOW, max_attempts=MAX)
         assert counts == {
             "total": 24,
-            "ready": 24 - 2 - 4 - 1,  # 2 still drawn, 4 finished, 1 stale
+            # 2 still drawn, 4 finished, 1 stale, and the 4 finished chains' second records
+            # closed with them (7, chain updated: the profile has no treatments)
+            "ready": 24 - 2 - 4 - 1 - 4,
             "dialable_now": 4 + 1,  # returned, and returned as stale (not placed)
             "retrieved": 2,
             "updated": 4,
@@ -387,12 +391,41 @@ def test_a_chain_holding_a_record_or_waiting_for_its_next_one_offers_nothing(lis
     lists.queue_event(
         RecordUpdated, finished, 1, attempt, call_result=6, call_time=EPOCH, attempt=1, record_status=3
     )
+    lists.queue_event(  # no treatment for the result: the chain is finished, record 2 closed with it
+        RecordTreated,
+        finished,
+        1,
+        attempt,
+        call_result=6,
+        action=None,
+        record=RecordChange(chain_n=1, record_type=2, record_status=3, dial_sched_time=None, attempt=1, call_result=6),
+        others=[RecordChange(chain_n=2, record_type=2, record_status=7, dial_sched_time=None, attempt=0, call_result=28)],
+        next_chain_n=None,
+        reason="no treatment for busy (6): record updated; chain finished",
+    )
+    moved_on = lists.add("C6", {}, {})  # record 1 done, its treatment moved the chain on: record 2 next
+    moved = uuid4()
+    lists.queue_event(RecordRetrieved, moved_on, 1, moved)
+    lists.queue_event(
+        RecordUpdated, moved_on, 1, moved, call_result=6, call_time=EPOCH, attempt=1, record_status=3
+    )
+    lists.queue_event(
+        RecordTreated,
+        moved_on,
+        1,
+        moved,
+        call_result=6,
+        action="next_in_chain",
+        record=RecordChange(chain_n=1, record_type=2, record_status=3, dial_sched_time=None, attempt=1, call_result=6),
+        next_chain_n=2,
+        reason="busy (6): sequence 1 (next_in_chain): record 2 next",
+    )
     lists.add("C3", {"dial_sched_time": EPOCH + 1}, {})  # not due: record 2 waits too
     lists.add("C4", {"dial_sched_time": EPOCH}, {})  # due this second
     lists.add("C5", {"record_status": RecordStatus.STALE}, {})
-    assert lists.dialable() == [("C4", 1)]
-    assert lists.dialable(sort=[SortField(field="attempt")]) == [("C4", 1)]
-    assert lists.dialable(now=NOW + timedelta(seconds=1)) == [("C3", 1), ("C4", 1)]
+    assert lists.dialable() == [("C4", 1), ("C6", 2)]
+    assert lists.dialable(sort=[SortField(field="attempt")]) == [("C4", 1), ("C6", 2)]
+    assert lists.dialable(now=NOW + timedelta(seconds=1)) == [("C3", 1), ("C4", 1), ("C6", 2)]
 
 
 def test_daily_windows_are_checked_in_each_zone_of_the_record(lists: Lists) -> None:

@@ -334,6 +334,28 @@ RECORD_SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
         3,
         dict(**QUEUED, call_result=33, call_time=1_741_944_612, attempt=1, record_status=3),
     ),
+    records.RecordTreated: (
+        CHAIN,
+        4,
+        dict(
+            **QUEUED,
+            call_result=6,  # busy
+            action="retry_in",
+            record=records.RecordChange(
+                chain_n=1, record_type=3, record_status=1, dial_sched_time=1_741_946_412, attempt=1, call_result=6
+            ),
+            others=[
+                records.RecordChange(
+                    chain_n=2, record_type=2, record_status=9, dial_sched_time=None, attempt=0, call_result=28
+                )
+            ],
+            next_chain_n=1,
+            step=records.TreatmentStep(
+                call_result=6, action="retry_in", at=1_741_944_612, sequence=1, applied=1, dial_sched_time=1_741_946_412
+            ),
+            reason="busy (6): sequence 1 (retry_in 30 min +5, 1 of 3): retry at 2025-03-14 10:00 UTC",
+        ),
+    ),
 }
 
 _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {

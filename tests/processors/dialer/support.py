@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from msgspec import structs
 
-from dialstream.bootstrap import COMPLIANCE, SUPPRESSION_INDEX, Runtime, build
+from dialstream.bootstrap import COMPLIANCE, RESULTS, SUPPRESSION_INDEX, Runtime, build
 from dialstream.settings import Settings
 from domain import (
     campaign_group,
@@ -56,7 +56,16 @@ class Lab:
         return self.runtime.handlers
 
     def settle(self) -> None:
-        assert self.runtime.wait_for_head(10), "the read models did not reach the head of the log"
+        """Wait until the call results processor has applied every result stored and the read
+        models hold what it stored."""
+        results = self.runtime.services[RESULTS]
+        store = self.runtime.store
+        while True:
+            head = store.position()
+            assert results.wait_until(head, 10), "the call results processor did not reach the head of the log"  # type: ignore[attr-defined]
+            assert self.runtime.wait_for_head(10), "the read models did not reach the head of the log"
+            if store.position() == head:
+                return
 
     def run(self, seconds: float, between: Callable[[], None] | None = None) -> None:
         def step() -> None:
@@ -107,7 +116,7 @@ def lab(
     epoch: datetime = EPOCH,
 ) -> Iterator[Lab]:
     runtime = build(
-        Settings(data_dir=tmp_path, suppression_index=suppression_index), workers=[SUPPRESSION_INDEX, COMPLIANCE]
+        Settings(data_dir=tmp_path, suppression_index=suppression_index), workers=[SUPPRESSION_INDEX, COMPLIANCE, RESULTS]
     )
     clock = VirtualClock()
     runtime.handlers.clock = store_clock(clock, epoch)

@@ -4,12 +4,13 @@
   than life) runs a progressive group; it is SIGKILLed with calls in flight and records drawn,
   then started again on the same data directory.
 - Kafka: two ``dialstream worker dialer`` processes (PostgreSQL store and read models, a
-  Redis suppression index, the relay and the projection workers in this test process) share
+  Redis suppression index; the relay, the projection workers and the call results processor in
+  this test process) share
   two running groups; the owner of one is SIGKILLed and the other takes it over once the
   dead owner's lease has run out.
 
 Every check reads the event store (the source of truth), never a dialer's memory: no record
-has two attempts (one schedule each: no treatments yet), every record drawn ends updated or
+has two attempts (one schedule each: the groups' profiles have no treatments), every record drawn ends updated or
 returned, the attempts in flight at the kill end as stale (call result 46, record status 4)
 and the records drawn and not dialled go back (reason "stale"), only the dead dialer's owner
 drew records before the kill and only the new one after it, the new owner goes on dialling,
@@ -42,6 +43,7 @@ from redis import Redis
 
 from dialstream.bootstrap import (
     DEFAULT_ACCOUNT_ID,
+    RESULTS,
     SUPPRESSION_INDEX,
     Runtime,
     all_projections,
@@ -500,7 +502,7 @@ def test_two_dialer_workers_share_groups_and_one_takes_over_a_killed_owners_grou
     )
     # This process relays, keeps every read model and the suppression index (Redis); the
     # dialers are the two workers.
-    runtime = build(settings, workers=[p.name for p in all_projections()] + [SUPPRESSION_INDEX])
+    runtime = build(settings, workers=[p.name for p in all_projections()] + [SUPPRESSION_INDEX, RESULTS])
     env = {**os.environ, **kafka_env(settings), "DIALSTREAM_SUPPRESSION_INDEX": redis_url}
     logs = [tmp_path / "dialer-1.log", tmp_path / "dialer-2.log"]
     workers: list[subprocess.Popen[bytes]] = []

@@ -1,8 +1,8 @@
 """Every processor, one scenario, both hosts (the eventsourcing library's
 tests/system_tests/test_runner.py pattern): the import runner, the suppression index
-follower, the suppression expiry sweep and the retention sweep each run one scenario
-embedded (following the store's log in process, with the embedded suppression index) and on
-a real Kafka broker (relay, consumer groups, with a Redis suppression index). Both runs must
+follower, the suppression expiry sweep, the retention sweep and the call results processor each
+run one scenario embedded (following the store's log in process, with the embedded suppression
+index) and on a real Kafka broker (relay, consumer groups, with a Redis suppression index). Both runs must
 give the one outcome written out at the end of this file — the events, the read-model rows
 and the index's answers, without random ids and times — so it also says what the right
 outcome is. (The compliance processor has its own: test_compliance_hosts.py.)
@@ -14,16 +14,20 @@ started: the scenario calls the job itself, at a time of its choosing.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis import Redis
 
-from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, RETENTION, SUPPRESSION_EXPIRY, Runtime
+from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, DIALER, RETENTION, SUPPRESSION_EXPIRY, Runtime
 from dialstream.clock import utc_now
+from dialstream.store import stored_topic_of
+from domain import campaign_group, campaign_template, dialing_profile, session_profile
+from domain.codes import CallResult
 from domain.contact_list import CreateContactList
 from domain.suppression_list import CreateSuppressionList, EntryInput
 from processors.compliance.predial import PreDialRequest
@@ -31,6 +35,8 @@ from processors.retention.sweep import SweepReport
 from processors.suppression.index import SuppressionQuery
 from schemas.base import Event
 from schemas.lists import ContactListSettings, Retention, RetentionScope
+from schemas.profiles import DialingSettings, SessionSettings, Treatment
+from schemas.records import RecordTreated
 from tests.imports.support import finished, request, write
 from tests.kafka import Broker
 from tests.processors.host.both_hosts import (
@@ -85,6 +91,11 @@ def test_the_suppression_expiry_sweep(host: Host) -> None:
 def test_the_retention_sweep(host: Host) -> None:
     with host.process(unscheduled=[RETENTION]) as process:
         assert retention_scenario(process) == RETAINED
+
+
+def test_the_call_results_processor(host: Host) -> None:
+    with host.process(unscheduled=[DIALER]) as process:  # the scenario dials by hand
+        assert results_scenario(process) == RESULTS_OUTCOME
 
 
 # The import runner -----------------------------------------------------------------------
@@ -641,4 +652,372 @@ RETAINED: dict[str, Any] = {
         {"list_id": "permanent", "client_id": "fresh", "chain_n": 1, "record_status": 1},
         {"list_id": "permanent", "client_id": "recent", "chain_n": 1, "record_status": 3},
     ],
+}
+
+
+# The call results processor ----------------------------------------------------------------
+
+RESULTS_AT = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+RESULTS_PLAN = [  # busy: retry in 30 minutes, once, then the next record of the chain
+    Treatment(call_result=CallResult.BUSY, sequence=1, action="retry_in", interval_minutes=30),
+    Treatment(call_result=CallResult.BUSY, sequence=2, action="next_in_chain"),
+    Treatment(call_result=CallResult.NO_ANSWER, sequence=1, action="next_in_chain"),
+]
+
+
+def results_scenario(process: Process) -> dict[str, Any]:
+    """A group whose profile treats busy and no answer dials three chains by hand: the ends of
+    their attempts are stored, and the processor updates and treats each record once (a
+    result reported again stores nothing)."""
+    runtime, names = process.runtime, Names()
+    handlers = runtime.handlers
+    handlers.clock = lambda: RESULTS_AT
+    names["customers"] = list_id = handlers.lists.create(
+        DEFAULT_ACCOUNT_ID, CreateContactList(name="customers")
+    ).id
+    dialing = handlers.profiles.create(
+        dialing_profile.KIND,
+        DEFAULT_ACCOUNT_ID,
+        dialing_profile.CreateDialingProfile(
+            name="treated", settings=DialingSettings(treatments=RESULTS_PLAN)
+        ),
+    ).id
+    session = handlers.profiles.create(
+        session_profile.KIND,
+        DEFAULT_ACCOUNT_ID,
+        session_profile.CreateSessionProfile(name="voice", settings=SessionSettings(agent_group="Sales")),
+    ).id
+    template = handlers.campaigns.create_template(
+        DEFAULT_ACCOUNT_ID,
+        campaign_template.CreateCampaignTemplate(
+            name="t", dialing_profile_id=dialing, session_profile_id=session
+        ),
+    ).id
+    names["group"] = group = handlers.campaigns.create_group(
+        DEFAULT_ACCOUNT_ID,
+        campaign_group.CreateCampaignGroup(name="g", template_id=template, contact_list_ids=[list_id]),
+    ).id
+    handlers.campaigns.transition_group(DEFAULT_ACCOUNT_ID, group, "start")
+    runtime.store.append(
+        [
+            chain(list_id, DEFAULT_ACCOUNT_ID, "busy", READY, READY),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "answered", READY, READY),
+            chain(list_id, DEFAULT_ACCOUNT_ID, "unanswered", READY),
+        ]
+    )
+    settle(runtime)
+    candidates = runtime.records.dialable([list_id], now=RESULTS_AT, max_attempts=10)
+    drawn = {
+        d.chain.client_id: d
+        for d in handlers.queue.draw(DEFAULT_ACCOUNT_ID, group, candidates, max_attempts=10)
+    }
+    assert sorted(drawn) == ["answered", "busy", "unanswered"]
+    start = settle(runtime)
+    results = {"busy": CallResult.BUSY, "answered": CallResult.ANSWER, "unanswered": CallResult.NO_ANSWER}
+    for client_id, result in results.items():
+        d = drawn[client_id]
+        handlers.attempts.make_attempt(
+            d.chain, 1, attempt_id=d.attempt_id, channel="voice", campaign_group_id=group
+        )
+        handlers.attempts.finished(
+            DEFAULT_ACCOUNT_ID,
+            d.record.record_id,
+            d.attempt_id,
+            call_result=int(result),
+            ring_ms=9_000,
+            talk_ms=0,
+        )
+    _wait_for_treatments(runtime, start, 3)
+    d = drawn["busy"]  # reported again (a redelivery): the attempt no longer holds the record
+    assert not handlers.queue.finish(
+        DEFAULT_ACCOUNT_ID, d.record.record_id, d.attempt_id, call_result=int(CallResult.BUSY), call_time=None
+    )
+    settle(runtime)
+    dialable_at = {
+        f"{minutes} min": [
+            (c.client_id, c.chain_n) for c in runtime.records.dialable([list_id], now=at, max_attempts=10)
+        ]
+        for minutes in (0, 30)
+        if (at := RESULTS_AT + timedelta(minutes=minutes))
+    }
+    # Half an hour later the busy record is dialled again, busy again: its sequence goes on.
+    later = RESULTS_AT + timedelta(minutes=30)
+    handlers.clock = lambda: later
+    (d,) = handlers.queue.draw(
+        DEFAULT_ACCOUNT_ID,
+        group,
+        runtime.records.dialable([list_id], now=later, max_attempts=10),
+        max_attempts=10,
+    )
+    handlers.attempts.make_attempt(
+        d.chain, 1, attempt_id=d.attempt_id, channel="voice", campaign_group_id=group
+    )
+    handlers.attempts.finished(
+        DEFAULT_ACCOUNT_ID,
+        d.record.record_id,
+        d.attempt_id,
+        call_result=int(CallResult.BUSY),
+        ring_ms=9_000,
+        talk_ms=0,
+    )
+    _wait_for_treatments(runtime, start, 4)
+    settle(runtime)
+    return {
+        "events": [e for e in events_after(runtime, start, names) if e["event"].startswith("record.")],
+        "records": rows(
+            runtime,
+            "records",
+            names,
+            "client_id, chain_n, record_type, record_status, call_result, attempt, dial_sched_time",
+        ),
+        "dialable after the first results": dialable_at,
+        "dialable after the second": [
+            (c.client_id, c.chain_n) for c in runtime.records.dialable([list_id], now=later, max_attempts=10)
+        ],
+    }
+
+
+def _wait_for_treatments(runtime: Runtime, after: int, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        treated = runtime.store.read_topics((stored_topic_of(RecordTreated),), after=after, limit=100)
+        if len(treated) >= count:
+            return
+        assert time.monotonic() < deadline, f"{len(treated)} of {count} results treated after 60 s"
+        time.sleep(0.05)
+
+
+RESULTS_OUTCOME: dict[str, Any] = {
+    "events": [
+        {
+            "event": "record.retrieved",
+            "v": 5,
+            "list_id": "customers",
+            "client_id": "busy",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "retrieved_by": "",
+        },
+        {
+            "event": "record.treated",
+            "v": 4,
+            "list_id": "customers",
+            "client_id": "answered",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 33,
+            "disposition_code": None,
+            "action": None,
+            "record": {
+                "chain_n": 1,
+                "record_type": 2,
+                "record_status": 3,
+                "dial_sched_time": None,
+                "attempt": 1,
+                "call_result": 33,
+            },
+            "others": [
+                {
+                    "chain_n": 2,
+                    "record_type": 2,
+                    "record_status": 7,
+                    "dial_sched_time": None,
+                    "attempt": 0,
+                    "call_result": 28,
+                }
+            ],
+            "next_chain_n": None,
+            "step": None,
+            "agent_group": "",
+            "reason": "no treatment for answer (33): record updated; chain finished",
+        },
+        {
+            "event": "record.treated",
+            "v": 4,
+            "list_id": "customers",
+            "client_id": "busy",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 6,
+            "disposition_code": None,
+            "action": "retry_in",
+            "record": {
+                "chain_n": 1,
+                "record_type": 3,
+                "record_status": 1,
+                "dial_sched_time": 1773153000,
+                "attempt": 1,
+                "call_result": 6,
+            },
+            "others": [],
+            "next_chain_n": 1,
+            "step": {
+                "call_result": 6,
+                "action": "retry_in",
+                "at": 1773151200,
+                "sequence": 1,
+                "applied": 1,
+                "dial_sched_time": 1773153000,
+            },
+            "agent_group": "",
+            "reason": "busy (6): sequence 1 (retry_in 30 min): retry at 2026-03-10 14:30 UTC",
+        },
+        {
+            "event": "record.treated",
+            "v": 4,
+            "list_id": "customers",
+            "client_id": "unanswered",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 7,
+            "disposition_code": None,
+            "action": "next_in_chain",
+            "record": {
+                "chain_n": 1,
+                "record_type": 2,
+                "record_status": 3,
+                "dial_sched_time": None,
+                "attempt": 1,
+                "call_result": 7,
+            },
+            "others": [],
+            "next_chain_n": None,
+            "step": {
+                "call_result": 7,
+                "action": "next_in_chain",
+                "at": 1773151200,
+                "sequence": 1,
+                "applied": 1,
+            },
+            "agent_group": "",
+            "reason": "no answer (7): sequence 1 (next_in_chain): no record left to dial; chain finished",
+        },
+        {
+            "event": "record.treated",
+            "v": 7,
+            "list_id": "customers",
+            "client_id": "busy",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 6,
+            "disposition_code": None,
+            "action": "next_in_chain",
+            "record": {
+                "chain_n": 1,
+                "record_type": 3,
+                "record_status": 3,
+                "dial_sched_time": 1773153000,
+                "attempt": 2,
+                "call_result": 6,
+            },
+            "others": [],
+            "next_chain_n": 2,
+            "step": {
+                "call_result": 6,
+                "action": "next_in_chain",
+                "at": 1773153000,
+                "sequence": 2,
+                "applied": 1,
+            },
+            "agent_group": "",
+            "reason": "busy (6): sequence 2 (next_in_chain): record 2 next",
+        },
+        {
+            "event": "record.updated",
+            "v": 3,
+            "list_id": "customers",
+            "client_id": "answered",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 33,
+            "call_time": 1773151200,
+            "attempt": 1,
+            "record_status": 3,
+        },
+        {
+            "event": "record.updated",
+            "v": 3,
+            "list_id": "customers",
+            "client_id": "busy",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 6,
+            "call_time": 1773151200,
+            "attempt": 1,
+            "record_status": 3,
+        },
+        {
+            "event": "record.updated",
+            "v": 3,
+            "list_id": "customers",
+            "client_id": "unanswered",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 7,
+            "call_time": 1773151200,
+            "attempt": 1,
+            "record_status": 3,
+        },
+        {
+            "event": "record.updated",
+            "v": 6,
+            "list_id": "customers",
+            "client_id": "busy",
+            "chain_n": 1,
+            "campaign_group_id": "group",
+            "call_result": 6,
+            "call_time": 1773153000,
+            "attempt": 2,
+            "record_status": 3,
+        },
+    ],
+    "records": [
+        {
+            "client_id": "answered",
+            "chain_n": 1,
+            "record_type": 2,
+            "record_status": 3,
+            "call_result": 33,
+            "attempt": 1,
+            "dial_sched_time": None,
+        },
+        {
+            "client_id": "answered",
+            "chain_n": 2,
+            "record_type": 2,
+            "record_status": 7,
+            "call_result": 28,
+            "attempt": 0,
+            "dial_sched_time": None,
+        },
+        {
+            "client_id": "busy",
+            "chain_n": 1,
+            "record_type": 3,
+            "record_status": 3,
+            "call_result": 6,
+            "attempt": 2,
+            "dial_sched_time": 1773153000,
+        },
+        {
+            "client_id": "busy",
+            "chain_n": 2,
+            "record_type": 2,
+            "record_status": 1,
+            "call_result": 28,
+            "attempt": 0,
+            "dial_sched_time": None,
+        },
+        {
+            "client_id": "unanswered",
+            "chain_n": 1,
+            "record_type": 2,
+            "record_status": 3,
+            "call_result": 7,
+            "attempt": 1,
+            "dial_sched_time": None,
+        },
+    ],
+    "dialable after the first results": {"0 min": [], "30 min": [("busy", 1)]},
+    "dialable after the second": [("busy", 2)],
 }
