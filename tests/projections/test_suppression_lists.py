@@ -39,7 +39,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: Clock) -> Iterator[Runtime]:
-    runtime = build(Settings(data_dir=tmp_path))
+    # The read models only: the expiry sweep (a processor) runs on the wall clock and would
+    # expire, at any moment, the entries these tests date by their own clock.
+    runtime = build(Settings(data_dir=tmp_path), workers=[])
     runtime.handlers.clock = clock
     runtime.start()
     try:
