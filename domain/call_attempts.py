@@ -79,6 +79,7 @@ class AttemptProgress(msgspec.Struct, frozen=True, kw_only=True):
     campaign_group_id: UUID | None
     agent_id: UUID | None = None  # the agent it was connected to
     placed_at: datetime | None = None  # when it was made: the record's call time
+    chain_n: int | None = None  # the record's position in its chain (its chain id follows)
 
     @property
     def stage(self) -> Stage:
@@ -260,6 +261,7 @@ def finished(
         talk_ms=talk_ms,
         agent_id=agent_id if agent_id is not None else progress.agent_id,
         call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
+        chain_n=progress.chain_n,
     )
     return changes.events
 
@@ -280,6 +282,7 @@ def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:
             list_id=event.list_id,
             campaign_group_id=event.campaign_group_id,
             placed_at=event.timestamp,
+            chain_n=event.chain_n,
         )
         if state is None:
             return RecordAttempts(

@@ -59,6 +59,11 @@ def record_id(chain: UUID, chain_n: int) -> UUID:
     return UUID(int=chain.int ^ chain_n)
 
 
+def chain_of(record: UUID, chain_n: int) -> UUID:
+    """The chain of the record with id ``record`` at position ``chain_n`` (see :func:`record_id`)."""
+    return record_id(record, chain_n)  # XOR undoes itself
+
+
 def chain_candidates(record: UUID) -> dict[UUID, int]:
     """Every (chain id -> position) a record id can come from; the one that exists is it."""
     return {UUID(int=record.int ^ n): n for n in range(1, MAX_CHAIN_LENGTH + 1)}

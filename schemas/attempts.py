@@ -85,6 +85,7 @@ class CallAttemptFinished(CallAttemptEvent, frozen=True, kw_only=True, tag="call
     talk_ms: int
     agent_id: UUID | None = None
     call_time: int | None = None  # UTC epoch seconds the attempt was made (None before it was kept)
+    chain_n: int | None = None  # the record's position in its chain (None before it was kept)
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -49,6 +49,7 @@ class Result:
     call_result: int
     call_time: int | None  # UTC epoch seconds the call was made
     disposition_code: str | None = None
+    chain_n: int | None = None  # the record's position in its chain, when known: no look-up
 
 
 @dataclass(frozen=True)
@@ -214,12 +215,16 @@ class QueueHandlers:
         drawing group's effective dialing profile gives the result
         (:func:`domain.treatments.treat`), all in one append; how many were applied (a result
         whose attempt no longer holds its record, applied before, is left out)."""
-        located = self._chains(account_id, [result.record_id for result in results])
+        located = self._chains(account_id, [r.record_id for r in results if r.chain_n is None])
+        for result in results:
+            if result.chain_n is not None:
+                located[result.record_id] = (record_chain.chain_of(result.record_id, result.chain_n), result.chain_n)
         plans: dict[UUID, tuple[Sequence[Treatment], int]] = {}
 
         def decide_and_store() -> int:
             now = self.context.now()
-            chains: dict[UUID, RecordChain] = {}
+            loaded = self.context.store.load_many([chain_id for chain_id, _ in located.values()], record_chain.project)
+            chains = {chain_id: chain for chain_id, chain in loaded.items() if chain.account_id == account_id}
             events: list[Event] = []
             applied = 0
             for result in results:
@@ -227,7 +232,7 @@ class QueueHandlers:
                 if where is None:
                     continue
                 chain_id, chain_n = where
-                chain = chains[chain_id] if chain_id in chains else self._chain(chain_id, account_id)
+                chain = chains.get(chain_id)
                 retrieval = None if chain is None else chain.retrievals.get(chain_n)
                 if chain is None or retrieval is None:
                     continue

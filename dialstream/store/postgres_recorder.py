@@ -85,6 +85,17 @@ class ArraysPostgresProcessRecorder(PostgresProcessRecorder):
             curs.execute(statement, (len(prefix), prefix))
             return {row["application_name"]: row["notification_id"] for row in curs.fetchall()}
 
+    def select_streams(self, originator_ids: Sequence[Any]) -> list[tuple[Any, str, bytes]]:
+        """(originator id, topic, state) of every event of these aggregates, each aggregate's
+        in version order."""
+        statement = SQL(
+            "SELECT originator_id, topic, state FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(originator_ids),))
+            return [(row["originator_id"], row["topic"], bytes(row["state"])) for row in curs.fetchall()]
+
     def select_heads(self, originator_ids: Sequence[Any]) -> dict[Any, tuple[int, str]]:
         statement = SQL(
             "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic "

@@ -55,6 +55,7 @@ class CallResults:
                         attempt_id=event.attempt_id,
                         call_result=event.call_result,
                         call_time=event.call_time,
+                        chain_n=event.chain_n,
                     )
                 )
         for account_id, results in by_account.items():

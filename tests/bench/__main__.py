@@ -23,6 +23,7 @@ GROUPS: dict[str, str] = {
     "pacing": "tests.bench.bench_pacing",
     "dialer": "tests.bench.bench_dialer",
     "queue": "tests.bench.bench_queue",
+    "results": "tests.bench.bench_results",
 }
 
 

@@ -103,6 +103,32 @@ class EventStoreContract:
 
         assert store.load(uuid4(), account.project) is None
 
+    def test_many_aggregates_load_at_once_as_one_by_one(self, store: EventStore) -> None:
+        ids = [uuid4() for _ in range(3)]
+        histories = {account_id: opened(account_id, f"Account {n}") for n, account_id in enumerate(ids)}
+        histories[ids[1]] += paced(state_of(histories[ids[1]]), 1.5)
+        histories[ids[1]] += paced(state_of(histories[ids[1]]), 2.5, minutes=2)
+        store.append([event for history in histories.values() for event in history])
+        unknown = uuid4()
+
+        loaded = store.load_many([*ids, unknown, ids[0]], account.project)
+
+        assert loaded == {account_id: store.load(account_id, account.project) for account_id in ids}
+        assert loaded[ids[1]].version == 3 and loaded[ids[1]].settings.pacing.target_abandon_rate == 2.5
+        many = [uuid4() for _ in range(1_200)]  # more than one statement's worth
+        store.append([event for account_id in many for event in opened(account_id)])
+        assert set(store.load_many(many, account.project)) == set(many)
+
+    def test_a_unit_of_work_loads_many_with_its_own_appends(self, store: EventStore) -> None:
+        stored, new = uuid4(), uuid4()
+        store.append(opened(stored))
+        with store.unit_of_work("processor", 1):
+            store.append(paced(state_of(opened(stored)), 1.5))
+            store.append(opened(new, "New"))
+            loaded = store.load_many([stored, new], account.project)
+        assert loaded[stored].version == 2 and loaded[stored].settings.pacing.target_abandon_rate == 1.5
+        assert loaded[new] == state_of(opened(new, "New"))
+
     # The log --------------------------------------------------------------------------
 
     def test_positions_increase_and_the_log_reads_back_in_order(

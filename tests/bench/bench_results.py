@@ -1,0 +1,182 @@
+"""``make bench ONLY=results``: call results applied per second by the call results processor.
+
+One account on the embedded event store (SQLite): a running group whose dialing profile treats
+busy (retry in 30 minutes, +5, three times, then the next record of the chain), no answer
+(next in chain) and answering machine (next in chain after 60 minutes); answers have no step
+(the chain is finished). ``--events`` chains of two records (20,000 by default) are drawn and
+their first record's attempt made and finished — 40 % busy, 30 % no answer, 20 % answered,
+10 % answering machine — all stored before the clock starts. Then the processor, on its
+embedded host in this thread, catches up with the log: for each result it loads the chain,
+decides, and stores ``record.updated`` and ``record.treated``, a batch of the log (500
+results) a transaction with its tracking position.
+
+Figures: ``results_per_s_embedded`` (the best of ``--rounds``), and as a baseline measured in
+the same round, ``results_baseline_chain_loads_per_s``: the same chains only loaded from the
+store, one by one (the processor's floor: every result loads its chain).
+
+Not measured yet: ``results_per_s_kafka`` (the processor as consumer group
+``dialstream.call-results`` behind the relay) and ``email_per_s`` (the e-mail channel is not
+built).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from dialstream.handlers import Handlers
+from dialstream.store import EventStore, store_env, stored_topic_of
+from domain import (
+    call_attempts,
+    campaign_group,
+    campaign_template,
+    contact_list,
+    dialing_profile,
+    dialing_queue,
+    record_chain,
+    session_profile,
+)
+from domain.codes import CallResult
+from processors.results.processor import CallResultsProcessor
+from schemas.base import Event
+from schemas.profiles import DialingSettings, SessionSettings, Treatment
+from schemas.records import Record, RecordChainImported, RecordTreated
+from tests.bench.figures import Figure, Options
+
+CHAINS = 20_000
+NOW = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
+PLAN = [
+    Treatment(
+        call_result=CallResult.BUSY,
+        sequence=1,
+        action="retry_in",
+        retry_count=3,
+        interval_minutes=30,
+        increment_minutes=5,
+    ),
+    Treatment(call_result=CallResult.BUSY, sequence=2, action="next_in_chain"),
+    Treatment(call_result=CallResult.NO_ANSWER, sequence=1, action="next_in_chain"),
+    Treatment(call_result=CallResult.ANSWERING_MACHINE, sequence=1, action="next_in_chain_after", interval_minutes=60),
+]
+# Out of every ten results: four busy, three no answer, two answered, one machine.
+RESULTS = [CallResult.BUSY] * 4 + [CallResult.NO_ANSWER] * 3 + [CallResult.ANSWER] * 2 + [CallResult.ANSWERING_MACHINE]
+APPEND_EVERY = 2_000
+
+
+def _group(handlers: Handlers, account: UUID) -> tuple[UUID, UUID]:
+    profile = handlers.profiles.create(
+        dialing_profile.KIND,
+        account,
+        dialing_profile.CreateDialingProfile(name="Treated", settings=DialingSettings(treatments=PLAN)),
+    ).id
+    session = handlers.profiles.create(
+        session_profile.KIND,
+        account,
+        session_profile.CreateSessionProfile(name="Voice", settings=SessionSettings(agent_group="A")),
+    ).id
+    template = handlers.campaigns.create_template(
+        account,
+        campaign_template.CreateCampaignTemplate(name="T", dialing_profile_id=profile, session_profile_id=session),
+    ).id
+    list_id = handlers.lists.create(account, contact_list.CreateContactList(name="L")).id
+    group = handlers.campaigns.create_group(
+        account, campaign_group.CreateCampaignGroup(name="G", template_id=template, contact_list_ids=[list_id])
+    ).id
+    handlers.campaigns.transition_group(account, group, "start")
+    return list_id, group
+
+
+def _dialled(account: UUID, list_id: UUID, group: UUID, n: int) -> list[Event]:
+    """Chain ``n`` imported, its first record drawn, called and finished."""
+    chain_id = record_chain.chain_id(list_id, f"C{n:06d}")
+    imported = RecordChainImported(
+        originator_id=chain_id,
+        originator_version=1,
+        timestamp=NOW,
+        account_id=account,
+        list_id=list_id,
+        client_id=f"C{n:06d}",
+        job_id=UUID(int=1),
+        line=n + 2,
+        records=[
+            Record(
+                record_id=record_chain.record_id(chain_id, k),
+                chain_n=k,
+                contact_info=f"+1312{n % 10_000_000:07d}",
+                contact_info_type=1,
+                time_zone="America/Chicago",
+                time_zone_rule="device",
+            )
+            for k in (1, 2)
+        ],
+    )
+    chain = record_chain.project(None, [imported])
+    assert chain is not None
+    attempt = uuid4()
+    drawn = dialing_queue.retrieve(chain, 1, campaign_group_id=group, attempt_id=attempt, now=NOW, max_attempts=10)
+    chain = record_chain.project(chain, drawn)
+    made = call_attempts.make_attempt(
+        None, chain, chain_n=1, attempt_id=attempt, channel="voice", campaign_group_id=group, now=NOW
+    )
+    finished = call_attempts.finished(
+        call_attempts.project(None, made),
+        attempt_id=attempt,
+        call_result=int(RESULTS[n % len(RESULTS)]),
+        ring_ms=20_000,
+        talk_ms=0,
+        now=NOW,
+    )
+    return [imported, *drawn, *made, *finished]
+
+
+def _round(chains: int) -> tuple[float, float]:
+    """(results applied per second, chains loaded per second) of one run."""
+    with tempfile.TemporaryDirectory() as directory:
+        store = EventStore(store_env(f"sqlite:///{Path(directory) / 'events.sqlite'}"))
+        try:
+            handlers = Handlers(store, clock=lambda: NOW)
+            account = handlers.accounts.open_account("Bench").id
+            list_id, group = _group(handlers, account)
+            events: list[Event] = []
+            for n in range(chains):
+                events += _dialled(account, list_id, group, n)
+                if len(events) >= APPEND_EVERY:
+                    store.append(events)
+                    events = []
+            if events:
+                store.append(events)
+            chain_ids = [record_chain.chain_id(list_id, f"C{n:06d}") for n in range(chains)]
+
+            started = time.perf_counter()
+            for chain_id in chain_ids:
+                store.load(chain_id, record_chain.project)
+            loads = chains / (time.perf_counter() - started)
+
+            host = CallResultsProcessor(store, handlers.queue)
+            head = store.position()
+            started = time.perf_counter()
+            host.catch_up()
+            elapsed = time.perf_counter() - started
+            assert host.position >= head, (host.position, head)
+            treated = len(store.read_topics((stored_topic_of(RecordTreated),), after=head, limit=chains + 1))
+            assert treated == chains, f"{treated} of {chains} results treated"
+            return chains / elapsed, loads
+        finally:
+            store.close()
+
+
+def run(options: Options) -> Iterator[Figure]:
+    chains = options.events or CHAINS
+    best, baseline = 0.0, 0.0
+    for n in range(options.rounds):
+        rate, loads = _round(chains)
+        print(f"results round {n + 1}: {chains} results, {rate:.0f}/s; chain loads {loads:.0f}/s", file=sys.stderr)
+        if rate > best:
+            best, baseline = rate, loads
+    yield Figure("results_per_s_embedded", best, "results/s")
+    yield Figure("results_baseline_chain_loads_per_s", baseline, "loads/s")
