@@ -452,13 +452,15 @@ class RecordQueries:
                 return
             after = (str(rows[-1][1]), int(rows[-1][4]))
 
-    def iterate(self, list_id: UUID, page: int = 5000) -> Iterator[dict[str, Any]]:
-        """Every record of the list as a mapping (``custom`` decoded), in client id order.
+    def iterate(
+        self, list_id: UUID, page: int = 5000, after: tuple[str, int] = ("", 0)
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of the list as a mapping (``custom`` decoded), in client id then chain
+        order; those after the key ``after`` (client id, chain position) when given.
 
         Reads in pages by key, each in its own short transaction, so a long export
         never holds the database.
         """
-        after: tuple[str, int] = ("", 0)
         while True:
             with self.db.transaction() as cursor:
                 cursor.execute(

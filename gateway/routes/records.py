@@ -1,4 +1,14 @@
-"""/api/v1/records: one record, found from its id alone; can it be dialled now, and if not, why?
+"""/api/v1/records: one record, found from its id alone: its audit trail; can it be dialled
+now, and if not, why?
+
+``GET /api/v1/records/{record_id}`` answers the record's calling-list fields, its treatment
+history, every attempt made on it (the call's progress, and what the dialing queue did to
+the record for it: drawn, returned, updated, treated and why) and what else changed it,
+read from the event store (:func:`dialstream.queries.record_trail.record_trail`)::
+
+    {"record_id", "list_id", "list_name", "chain_id", "client_id", "chain_n", "contact_info",
+     "record_type", "record_status", "call_result", "attempt", "dial_sched_time", ...,
+     "treatments": [...], "attempts": [...], "history": [...]}
 
 ``GET /api/v1/records/{record_id}/dialability`` ("why is my hopper empty") answers, for any
 record of the caller's account, whether it can be dialled now and otherwise every reason and
@@ -39,7 +49,9 @@ that blocks only some of the groups names them in ``campaign_group_ids``.
 
 It fails closed like the gate: when the suppression index cannot answer, the answer says so
 (``index_unavailable``) and the record is not dialable now; with no gate in this process the
-answer is 503. A record that does not exist, or is another account's, is 404; a record whose
+answer is 503.
+
+For both, a record that does not exist, or is another account's, is 404; a record whose
 chain was deleted (retention, or a "flush and append" import) is 404 saying so
 (``"code": "chain_deleted"``, with when and why).
 """
@@ -54,6 +66,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from dialstream.queries.dialability import Dialability, dialability, utc_iso
+from dialstream.queries.record_trail import RecordTrail, record_trail
 from dialstream.queries.records import ChainDeleted, locate
 from gateway.deps import Reader, RuntimeDep
 from gateway.io import respond, schema_ref
@@ -111,6 +124,25 @@ GroupId = Annotated[
         "and attempt rules); default: every group of the record's contact list"
     ),
 ]
+
+
+@router.get(
+    "/{record_id}",
+    summary="A record, its treatments and every attempt made on it (its audit trail)",
+    responses={
+        200: {
+            "description": "The record's fields, treatment history, attempts and changes, from the event store",
+            "content": {"application/json": {"schema": schema_ref(RecordTrail)}},
+        },
+        404: {"description": "No such record in this account, or its chain was deleted (code chain_deleted)"},
+    },
+)
+def get_record(record_id: RecordId, request: Request, runtime: RuntimeDep, caller: Reader) -> Response:
+    try:
+        located = locate(runtime, caller.account_id, record_id)
+    except ChainDeleted as error:
+        return _deleted_response(request, record_id, error)
+    return respond(record_trail(runtime, caller.account_id, located))
 
 
 @router.get(

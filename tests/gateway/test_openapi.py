@@ -48,6 +48,8 @@ PATHS = {
     "/api/v1/campaign-groups/{group_id}/{action}": {"post"},
     "/api/v1/contact-lists": {"get", "post"},
     "/api/v1/contact-lists/{list_id}": {"get", "patch", "delete"},
+    "/api/v1/contact-lists/{list_id}/records": {"get"},
+    "/api/v1/records/{record_id}": {"get"},
     "/api/v1/api-keys": {"get", "post"},
     "/api/v1/api-keys/{key_id}": {"delete"},
     "/api/v1/hierarchy": {"get"},
