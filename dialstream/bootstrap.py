@@ -246,8 +246,8 @@ def _call_results(runtime: Runtime) -> Service:
         from processors.host.kafka import KafkaHost
 
         config = KafkaConfig.from_bus(runtime.settings.bus, runtime.settings.topic_prefix)
-        return KafkaHost(runtime.store, CallResults(runtime.store, runtime.handlers.queue), config)
-    return CallResultsProcessor(runtime.store, runtime.handlers.queue)
+        return KafkaHost(runtime.store, CallResults(runtime.store, runtime.handlers, runtime.suppression_lists), config)
+    return CallResultsProcessor(runtime.store, runtime.handlers, runtime.suppression_lists)
 
 
 def _dialer(runtime: Runtime) -> Service:

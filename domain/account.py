@@ -22,6 +22,8 @@ from schemas.settings import (
     ComplianceSettingsChanged,
     DefaultDialingProfileChosen,
     DefaultSessionProfileChosen,
+    DispositionSettings,
+    DispositionSettingsChanged,
     GeneralSettings,
     GeneralSettingsChanged,
     ListSettings,
@@ -87,6 +89,12 @@ class ChangeComplianceSettings(Struct, frozen=True, kw_only=True, forbid_unknown
     """Replace the compliance settings: calling hours and dates per region, attempt rules."""
 
     compliance: ComplianceSettings
+
+
+class ChangeDispositionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Replace the disposition codes catalogue."""
+
+    dispositions: DispositionSettings
 
 
 class ImportPublicKey(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -165,6 +173,26 @@ def change_compliance_settings(
         return []
     changes = Changes.of(state, now)
     changes.record(ComplianceSettingsChanged, compliance=compliance)
+    return changes.events
+
+
+def change_disposition_settings(
+    state: Account, command: ChangeDispositionSettings, *, now: datetime
+) -> list[Event]:
+    """A code names one outcome: two entries with one code (in any case) are refused, naming
+    the second (``codes[3].code``)."""
+    seen: dict[str, int] = {}
+    for index, code in enumerate(command.dispositions.codes):
+        key = code.code.casefold()
+        if key in seen:
+            raise RuleViolation(
+                f"disposition code {code.code!r} is also codes[{seen[key]}]", field=f"codes[{index}].code"
+            )
+        seen[key] = index
+    if command.dispositions == state.settings.dispositions:
+        return []
+    changes = Changes.of(state, now)
+    changes.record(DispositionSettingsChanged, dispositions=command.dispositions)
     return changes.events
 
 
@@ -273,6 +301,8 @@ def evolve(state: Account | None, event: Event) -> Account | None:
             return _with_settings(state, event, pacing=pacing)
         case ComplianceSettingsChanged(compliance=compliance):
             return _with_settings(state, event, compliance=compliance)
+        case DispositionSettingsChanged(dispositions=dispositions):
+            return _with_settings(state, event, dispositions=dispositions)
         case PublicKeyImported(key=key):
             return touched(state, event, public_keys=(*state.public_keys, key))
         case PublicKeyRemoved(fingerprint=fingerprint):

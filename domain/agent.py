@@ -293,10 +293,13 @@ def finish_wrap_up(
     reason: str = "",
     *,
     attempt_id: UUID | None = None,
+    disposition_code: str | None = None,
     now: datetime,
 ) -> list[Event]:
-    """End after-call work, then ready or not ready (with a reason). Given the attempt whose
-    wrap-up it ends (the dialer, for simulated agents), a repeat after the end stores nothing."""
+    """End after-call work, then ready or not ready (with a reason), with the disposition the
+    agent gave the call (checked against the account's catalogue by the caller). Given the
+    attempt whose wrap-up it ends (the dialer, for simulated agents), a repeat after the end
+    stores nothing."""
     agent = known(state)
     if then not in get_args(AfterWrapUp):
         raise RuleViolation(f"after wrap-up an agent is ready or not_ready, not {then!r}", field="then")
@@ -308,7 +311,10 @@ def finish_wrap_up(
         raise _refused(agent, f"its wrap-up is of another call (attempt {agent.attempt_id})")
     changes = Changes.of(agent, now)
     changes.record(
-        AgentWrapUpFinished, then=then, reason=_text(reason, "reason") if then == "not_ready" else ""
+        AgentWrapUpFinished,
+        then=then,
+        reason=_text(reason, "reason") if then == "not_ready" else "",
+        disposition_code=disposition_code,
     )
     return changes.events
 

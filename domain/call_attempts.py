@@ -29,6 +29,7 @@ from schemas.attempts import (
     CallAttemptConnected,
     CallAttemptFinished,
     CallAttemptMade,
+    CallAttemptWrappedUp,
 )
 from schemas.base import Event
 from schemas.profiles import Channel
@@ -80,6 +81,8 @@ class AttemptProgress(msgspec.Struct, frozen=True, kw_only=True):
     agent_id: UUID | None = None  # the agent it was connected to
     placed_at: datetime | None = None  # when it was made: the record's call time
     chain_n: int | None = None  # the record's position in its chain (its chain id follows)
+    call_result: int | None = None  # once finished
+    wrapped_up: bool = False  # its agent's after-call work is over (call_attempt.wrapped_up)
 
     @property
     def stage(self) -> Stage:
@@ -266,6 +269,41 @@ def finished(
     return changes.events
 
 
+def wrapped_up(
+    state: RecordAttempts | None, *, attempt_id: UUID, agent_id: UUID, disposition_code: str | None, now: datetime
+) -> list[Event]:
+    """The agent connected to a finished attempt finished (or left) its after-call work, with
+    the disposition it gave, if any (reported again: nothing)."""
+    state, progress = _progress(state, attempt_id)
+    if progress.wrapped_up:
+        return []
+    if progress.stage != "finished" or progress.call_result is None:
+        raise _refuse(attempt_id, progress, "wrapped up")
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptWrappedUp,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        agent_id=agent_id,
+        disposition_code=disposition_code,
+        call_result=progress.call_result,
+        call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
+        chain_n=progress.chain_n,
+    )
+    return changes.events
+
+
+def awaits_wrap_up(state: RecordAttempts | None, attempt_id: UUID, agent_busy_with: UUID | None) -> bool:
+    """Whether a finished attempt's result waits for its agent's disposition: the attempt was
+    connected to an agent who is still on it or wrapping it up (``agent_busy_with``: the attempt
+    the agent holds now), or whose wrap-up is stored already (its own event applies it)."""
+    progress = None if state is None else state.progress.get(attempt_id)
+    if progress is None or progress.agent_id is None:
+        return False
+    return progress.wrapped_up or agent_busy_with == attempt_id
+
+
 _STEP: dict[type[Event], Stage] = {
     CallAttemptAnswered: "answered",
     CallAttemptConnected: "connected",
@@ -300,13 +338,22 @@ def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:
             attempt_ids=state.attempt_ids | {event.attempt_id},
             progress={**state.progress, event.attempt_id: placed},
         )
+    if state is not None and isinstance(event, CallAttemptWrappedUp):
+        progress = state.progress.get(event.attempt_id)
+        if progress is None:
+            return touched(state, event)
+        wrapped = msgspec.structs.replace(progress, wrapped_up=True)
+        return touched(state, event, progress={**state.progress, event.attempt_id: wrapped})
     if state is None or not isinstance(event, Progressed):
         return state
     progress = state.progress.get(event.attempt_id)
     if progress is None:  # never decided so: a step of an attempt this stream did not place
         return touched(state, event)
     agent_id = event.agent_id if isinstance(event, CallAttemptConnected) else progress.agent_id
-    moved = msgspec.structs.replace(progress, steps=(*progress.steps, _STEP[type(event)]), agent_id=agent_id)
+    result = event.call_result if isinstance(event, CallAttemptFinished) else progress.call_result
+    moved = msgspec.structs.replace(
+        progress, steps=(*progress.steps, _STEP[type(event)]), agent_id=agent_id, call_result=result
+    )
     return touched(state, event, progress={**state.progress, event.attempt_id: moved})
 
 

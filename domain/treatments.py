@@ -23,7 +23,8 @@ Where the product is silent, what a contact-centre user expects:
 
 - **Which key.** A disposition code keys the plan when the plan has steps for it; else the
   call result does (an agent's "SALE" on an answered call uses the "SALE" steps; a code
-  with no steps falls back to the result's).
+  with no steps falls back to the result's, unless the account's catalogue marks it final:
+  then the record and its chain are done, whatever the result's steps say).
 - **Only next-in-chain moves a chain on.** No step for the result (typically answer or ok),
   an explicit no_treatment, or a sequence used up with no next-in-chain step: the record is
   done (status 3, updated) and so is its chain: a customer reached on the home phone is not
@@ -92,6 +93,7 @@ class Outcome(Struct, frozen=True, kw_only=True):
 
     call_result: int
     disposition_code: str | None = None
+    final: bool = False  # the disposition is final in the account's catalogue
 
 
 class Decision(Struct, frozen=True, kw_only=True):
@@ -260,6 +262,8 @@ def decide(
         raise ValueError("now must be an aware datetime")
     record = next(r for r in chain.records if r.chain_n == chain_n)
     key = _key(plan, outcome)
+    if outcome.final and key[0] == "call_result":
+        return _finish(chain, record, outcome, f"disposition {outcome.disposition_code} is final")
     steps = steps_for(plan, key)
     if not steps:
         return _finish(chain, record, outcome, f"no treatment for {describe(key)}")

@@ -105,10 +105,12 @@ class AgentWrapUpStarted(AgentEvent, frozen=True, kw_only=True, tag="agent.wrap_
 
 
 class AgentWrapUpFinished(AgentEvent, frozen=True, kw_only=True, tag="agent.wrap_up_finished"):
-    """The agent finished after-call work and is ready, or not ready with a reason."""
+    """The agent finished after-call work and is ready, or not ready with a reason; with the
+    disposition code it gave the call (one of the account's ``dispositions``), if any."""
 
     then: AfterWrapUp = "ready"
     reason: str = ""
+    disposition_code: str | None = None
 
 
 class AgentLoggedOut(AgentEvent, frozen=True, kw_only=True, tag="agent.logged_out"):

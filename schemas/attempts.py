@@ -88,10 +88,27 @@ class CallAttemptFinished(CallAttemptEvent, frozen=True, kw_only=True, tag="call
     chain_n: int | None = None  # the record's position in its chain (None before it was kept)
 
 
+class CallAttemptWrappedUp(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.wrapped_up"):
+    """The agent the attempt was connected to finished its after-call work (or left it: logged
+    out, released), with the disposition code it gave the call, if any. Stored with the agent's
+    own event; the call results processor treats a connected attempt's result from this, once
+    the disposition is known. Carries the attempt's result as its ``finished`` stored it."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    agent_id: UUID
+    disposition_code: str | None = None
+    call_result: int
+    call_time: int | None = None  # UTC epoch seconds the attempt was made
+    chain_n: int | None = None
+
+
 EVENTS: tuple[type[Event], ...] = (
     CallAttemptMade,
     CallAttemptAnswered,
     CallAttemptConnected,
     CallAttemptAbandoned,
     CallAttemptFinished,
+    CallAttemptWrappedUp,
 )

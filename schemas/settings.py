@@ -146,6 +146,38 @@ class ComplianceSettings(Struct, frozen=True, kw_only=True, forbid_unknown_field
     attempt_rules: Annotated[tuple[AttemptRuleSettings, ...], Meta(max_length=MAX_ATTEMPT_RULES)] = ()
 
 
+DispositionCodeText = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+MAX_DISPOSITION_CODES = 200
+
+
+class DispositionCode(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One outcome an agent can give a call at wrap-up.
+
+    ``final``: the customer's business is done (a sale, a refusal): with no treatment keyed on
+    the code, the record and its chain are finished even when the call result's treatment
+    would dial again. ``do_not_call``: the customer asked not to be called again; the
+    ``device`` called or the ``client_id`` is added to the account's required suppression list
+    of the call's channel at once.
+    """
+
+    code: DispositionCodeText
+    label: NonEmpty
+    final: bool = False
+    do_not_call: Literal["device", "client_id"] | None = None
+
+
+class DispositionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The account's disposition codes: the catalogue wrap-ups and treatments refer to.
+    ``object_name``: the name of the configuration object that stores them (the product's
+    "Disposition Codes" setting)."""
+
+    object_name: NonEmpty = "Disposition Codes"
+    codes: Annotated[tuple[DispositionCode, ...], Meta(max_length=MAX_DISPOSITION_CODES)] = ()
+
+    def find(self, code: str) -> DispositionCode | None:
+        return next((c for c in self.codes if c.code == code), None)
+
+
 class AccountSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     general: GeneralSettings
     region: RegionSettings = RegionSettings()
@@ -153,6 +185,7 @@ class AccountSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     security: SecuritySettings = SecuritySettings()
     pacing: PacingSettings = PacingSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    dispositions: DispositionSettings = DispositionSettings()
 
 
 class PublicKey(Struct, frozen=True, kw_only=True):
@@ -203,6 +236,14 @@ class ComplianceSettingsChanged(
     """The account's calling hours, contact dates and attempt rules were replaced."""
 
     compliance: ComplianceSettings
+
+
+class DispositionSettingsChanged(
+    SettingsEvent, frozen=True, kw_only=True, tag="account.disposition_settings_changed"
+):
+    """The account's disposition codes were replaced."""
+
+    dispositions: DispositionSettings
 
 
 class PublicKeyImported(SettingsEvent, frozen=True, kw_only=True, tag="account.public_key_imported"):
@@ -258,6 +299,7 @@ EVENTS: tuple[type[Event], ...] = (
     SecuritySettingsChanged,
     PacingSettingsChanged,
     ComplianceSettingsChanged,
+    DispositionSettingsChanged,
     PublicKeyImported,
     PublicKeyRemoved,
     DefaultDialingProfileChosen,

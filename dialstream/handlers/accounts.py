@@ -15,7 +15,7 @@ from domain import account
 from domain.account import MIN_API_KEY_LENGTH, UpdateSettings
 from domain.errors import RuleViolation
 from domain.zones import ensure_zone
-from schemas.settings import ComplianceSettings, PublicKey, Role
+from schemas.settings import ComplianceSettings, DispositionSettings, PublicKey, Role
 
 API_KEY_PREFIX = "dsk_"
 
@@ -58,6 +58,16 @@ class AccountHandlers:
         command = account.ChangeComplianceSettings(compliance=compliance)
         return self.context.commit(
             account_id, account.change_compliance_settings(state, command, now=self.context.now())
+        )
+
+    def change_disposition_settings(
+        self, account_id: UUID, dispositions: DispositionSettings, expected_version: int | None = None
+    ) -> Done:
+        state = self.context.account(account_id)
+        expect(state, expected_version)
+        command = account.ChangeDispositionSettings(dispositions=dispositions)
+        return self.context.commit(
+            account_id, account.change_disposition_settings(state, command, now=self.context.now())
         )
 
     def import_public_key(self, account_id: UUID, key: PublicKey) -> Done:

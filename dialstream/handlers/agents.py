@@ -11,17 +11,21 @@ one that changes nothing stores nothing and answers the log's head position.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from uuid import UUID
 
 from dialstream.handlers.context import Context, owned
 from dialstream.results import Done
 from dialstream.store import retry_on_conflict
-from domain import agent, campaign_group
+from domain import agent, call_attempts, campaign_group
 from domain.agent import Agent
 from domain.aggregate import existing
-from schemas.agents import ReservationPurpose
+from domain.errors import DomainError, RuleViolation
+from schemas.agents import AgentWrapUpFinished, ReservationPurpose
 from schemas.base import Event
+
+log = logging.getLogger(__name__)
 
 # An agent's id, or its login within the account.
 AgentRef = UUID | str
@@ -51,11 +55,35 @@ class AgentHandlers:
 
         def attempt() -> Done:
             state = self.agent(account_id, ref)
-            return self.context.commit(state.id, decide(state))
+            events = decide(state)
+            return self.context.commit(state.id, [*events, *self._wrapped_up(state, events)])
 
         stored = retry_on_conflict(attempt, attempts=ATTEMPTS, what=f"{what} agent {ref}")
         assert stored is not None  # attempts >= 1 and no `settled`: a result or the last conflict
         return stored
+
+    def _wrapped_up(self, before: Agent, events: list[Event]) -> list[Event]:
+        """When ``events`` end the agent's wrap-up of an attempt (finished, logged out,
+        released), the attempt's ``call_attempt.wrapped_up`` with the disposition given, stored
+        with them: the call results processor treats a connected call's result from it."""
+        if before.state != "wrap_up" or before.attempt_id is None or before.record_id is None or not events:
+            return []
+        after = agent.project(before, events)
+        if after is not None and after.state == "wrap_up" and after.attempt_id == before.attempt_id:
+            return []
+        disposition = next((e.disposition_code for e in events if isinstance(e, AgentWrapUpFinished)), None)
+        attempts = self.context.store.load(before.record_id, call_attempts.project)
+        try:
+            return call_attempts.wrapped_up(
+                attempts,
+                attempt_id=before.attempt_id,
+                agent_id=before.id,
+                disposition_code=disposition,
+                now=self.context.now(),
+            )
+        except DomainError as error:  # the attempt's end is not stored: its result waits for nothing
+            log.warning("agent %s: wrap-up of attempt %s not recorded on it: %s", before.login, before.attempt_id, error)
+            return []
 
     # The agent desktop ---------------------------------------------------------------------
 
@@ -139,13 +167,25 @@ class AgentHandlers:
         reason: str = "",
         *,
         attempt_id: UUID | None = None,
+        disposition_code: str | None = None,
     ) -> Done:
-        """End wrap-up, then ready or not ready; the dialer names the attempt (for simulated agents)
-        so that a repeat stores nothing."""
+        """End wrap-up, then ready or not ready, with the disposition the agent gave the call
+        (one of the account's disposition codes: another is refused, naming them); the dialer
+        names the attempt (for simulated agents) so that a repeat stores nothing."""
+        if disposition_code is not None:
+            catalogue = self.context.account(account_id).settings.dispositions
+            if catalogue.find(disposition_code) is None:
+                known = ", ".join(c.code for c in catalogue.codes) or "none: see /api/v1/settings/dispositions"
+                raise RuleViolation(
+                    f"{disposition_code!r} is not one of the account's disposition codes ({known})",
+                    field="disposition_code",
+                )
         return self._decide(
             account_id,
             agent_id,
-            lambda a: agent.finish_wrap_up(a, then, reason, attempt_id=attempt_id, now=self.context.now()),
+            lambda a: agent.finish_wrap_up(
+                a, then, reason, attempt_id=attempt_id, disposition_code=disposition_code, now=self.context.now()
+            ),
             "finish wrap-up of",
         )
 

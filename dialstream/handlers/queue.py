@@ -29,6 +29,7 @@ from domain.record_chain import RecordChain, chain_candidates
 from schemas.base import Event
 from schemas.profiles import Filtering, Treatment
 from schemas.records import Record, ReturnReason
+from schemas.settings import DispositionCode
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,17 @@ class Result:
     call_time: int | None  # UTC epoch seconds the call was made
     disposition_code: str | None = None
     chain_n: int | None = None  # the record's position in its chain, when known: no look-up
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A result applied: the record it ended (as drawn), its chain's client id, and the
+    disposition code's catalogue entry (None: no code, or one no longer in the catalogue)."""
+
+    result: Result
+    record: Record
+    client_id: str
+    disposition: DispositionCode | None
 
 
 @dataclass(frozen=True)
@@ -208,25 +220,31 @@ class QueueHandlers:
         epoch seconds) and apply its treatment. Whether it was stored (False: that attempt no
         longer holds the record, e.g. this report came before)."""
         result = Result(record_id, attempt_id, call_result, call_time, disposition_code)
-        return self.apply_results(account_id, [result]) == 1
+        return len(self.apply_results(account_id, [result])) == 1
 
-    def apply_results(self, account_id: UUID, results: Sequence[Result]) -> int:
+    def apply_results(self, account_id: UUID, results: Sequence[Result]) -> list[Applied]:
         """End each result's attempt on the record it drew and apply the treatment the
         drawing group's effective dialing profile gives the result
-        (:func:`domain.treatments.treat`), all in one append; how many were applied (a result
-        whose attempt no longer holds its record, applied before, is left out)."""
+        (:func:`domain.treatments.treat`; a disposition code the account's catalogue marks
+        final finishes the record), all in one append; the results applied (one whose attempt
+        no longer holds its record, applied before, is left out)."""
+        catalogue = (
+            self.context.account(account_id).settings.dispositions
+            if any(r.disposition_code is not None for r in results)
+            else None
+        )
         located = self._chains(account_id, [r.record_id for r in results if r.chain_n is None])
         for result in results:
             if result.chain_n is not None:
                 located[result.record_id] = (record_chain.chain_of(result.record_id, result.chain_n), result.chain_n)
         plans: dict[UUID, tuple[Sequence[Treatment], int]] = {}
 
-        def decide_and_store() -> int:
+        def decide_and_store() -> list[Applied]:
             now = self.context.now()
             loaded = self.context.store.load_many([chain_id for chain_id, _ in located.values()], record_chain.project)
             chains = {chain_id: chain for chain_id, chain in loaded.items() if chain.account_id == account_id}
             events: list[Event] = []
-            applied = 0
+            applied: list[Applied] = []
             for result in results:
                 where = located.get(result.record_id)
                 if where is None:
@@ -240,10 +258,15 @@ class QueueHandlers:
                 if group_id not in plans:
                     plans[group_id] = self._plan(account_id, group_id)
                 plan, max_attempts = plans[group_id]
+                code = None if catalogue is None or result.disposition_code is None else catalogue.find(result.disposition_code)
                 decided = treatments.treat(
                     chain,
                     chain_n,
-                    treatments.Outcome(call_result=result.call_result, disposition_code=result.disposition_code),
+                    treatments.Outcome(
+                        call_result=result.call_result,
+                        disposition_code=result.disposition_code,
+                        final=code is not None and code.final,
+                    ),
                     attempt_id=result.attempt_id,
                     call_time=result.call_time,
                     plan=plan,
@@ -253,14 +276,15 @@ class QueueHandlers:
                 if decided:
                     after = record_chain.project(chain, decided)
                     assert after is not None
+                    record = next(r for r in chain.records if r.chain_n == chain_n)
+                    applied.append(Applied(result, record, chain.client_id, code))
                     chains[chain_id] = after
                     events += decided
-                    applied += 1
             if events:
                 self.context.store.append(events)
             return applied
 
-        return retry_on_conflict(decide_and_store, attempts=ATTEMPTS, what="call results") or 0
+        return retry_on_conflict(decide_and_store, attempts=ATTEMPTS, what="call results") or []
 
     def _plan(self, account_id: UUID, group_id: UUID) -> tuple[Sequence[Treatment], int]:
         """The group's treatment plan and maximum attempts, as its effective dialing profile

@@ -54,6 +54,7 @@ class NextPreview(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
 class FinishWrapUp(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     then: AfterWrapUp = "ready"
     reason: Text = ""  # when not_ready
+    disposition_code: str | None = None  # one of /api/v1/settings/dispositions
 
 
 def _agent(runtime: Runtime, account_id: UUID, login: str) -> Response:
@@ -185,5 +186,7 @@ async def finish_wrap_up(
         runtime,
         caller.account_id,
         login,
-        lambda: handlers.agents.finish_wrap_up(caller.account_id, login, command.then, command.reason),
+        lambda: handlers.agents.finish_wrap_up(
+            caller.account_id, login, command.then, command.reason, disposition_code=command.disposition_code
+        ),
     )

@@ -14,7 +14,7 @@ from gateway.io import doc, read_body, respond
 from gateway.views import fetch, settled, view
 from processors.files import openpgp
 from projections.catalogue import ACCOUNT
-from schemas.settings import ComplianceSettings, PublicKey
+from schemas.settings import ComplianceSettings, DispositionSettings, PublicKey
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 
@@ -52,6 +52,31 @@ async def update_settings(
         return _settings_response(_account(runtime, caller))
 
     return await run_in_threadpool(update_and_settle)
+
+
+@router.get("/dispositions", **doc(response=DispositionSettings))
+def get_disposition_settings(runtime: RuntimeDep, caller: Reader) -> Response:
+    """The disposition codes agents give calls at wrap-up; the ETag is the account's version."""
+    account = _account(runtime, caller)
+    return respond(account.settings.dispositions, version=account.version)
+
+
+@router.put("/dispositions", **doc(body=DispositionSettings, response=DispositionSettings))
+async def change_disposition_settings(
+    request: Request, runtime: RuntimeDep, handlers: HandlersDep, caller: Admin, expected: IfMatch
+) -> Response:
+    """Replace the disposition codes catalogue as a whole (code, label, final, do_not_call)."""
+    dispositions = await read_body(request, DispositionSettings)
+
+    def change_and_settle() -> Response:
+        done = handlers.accounts.change_disposition_settings(
+            caller.account_id, dispositions, expected_version=expected
+        )
+        settled(runtime, done)
+        account = _account(runtime, caller)
+        return respond(account.settings.dispositions, version=account.version)
+
+    return await run_in_threadpool(change_and_settle)
 
 
 @router.get("/compliance", **doc(response=ComplianceSettings))

@@ -43,6 +43,8 @@ from domain import (
 )
 from domain.codes import CallResult
 from processors.results.processor import CallResultsProcessor
+from projections.sql import connect
+from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings, Treatment
 from schemas.records import Record, RecordChainImported, RecordTreated
@@ -157,7 +159,8 @@ def _round(chains: int) -> tuple[float, float]:
                 store.load(chain_id, record_chain.project)
             loads = chains / (time.perf_counter() - started)
 
-            host = CallResultsProcessor(store, handlers.queue)
+            views = connect(f"sqlite:///{Path(directory) / 'views.sqlite'}")  # no list: no do-not-call look-up
+            host = CallResultsProcessor(store, handlers, SuppressionListQueries(views))
             head = store.position()
             started = time.perf_counter()
             host.catch_up()

@@ -82,6 +82,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
         "supervisor",
     ),
     ("PUT", f"{h.SETTINGS}/compliance", {}, "admin"),
+    ("PUT", f"{h.SETTINGS}/dispositions", {}, "admin"),
     (
         "POST",
         "/api/v1/compliance/validate",

@@ -87,8 +87,9 @@ def test_every_role_reads_the_settings(
     bodies = [h.get(client, h.SETTINGS) for client in (admin, supervisor, viewer)]
     for response in bodies:
         assert response.headers["ETag"] == f'"{response.json()["version"]}"'
-        # compliance has its own route and tests (test_settings_compliance.py).
-        assert set(response.json()["settings"]) == set(SECTIONS) | {"compliance"}
+        # compliance and dispositions have their own routes and tests (test_settings_compliance.py,
+        # test_settings_dispositions.py).
+        assert set(response.json()["settings"]) == set(SECTIONS) | {"compliance", "dispositions"}
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))

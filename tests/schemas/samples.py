@@ -367,6 +367,19 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     settings.SecuritySettingsChanged: (ACCOUNT, 6, dict(security=SECURITY)),
     settings.PacingSettingsChanged: (ACCOUNT, 7, dict(pacing=PACING)),
     settings.ComplianceSettingsChanged: (ACCOUNT, 13, dict(compliance=COMPLIANCE)),
+    settings.DispositionSettingsChanged: (
+        ACCOUNT,
+        14,
+        dict(
+            dispositions=settings.DispositionSettings(
+                codes=(
+                    settings.DispositionCode(code="SALE", label="Sale", final=True),
+                    settings.DispositionCode(code="CALLBACK", label="Call back later"),
+                    settings.DispositionCode(code="DNC", label="Do not call", final=True, do_not_call="device"),
+                )
+            )
+        ),
+    ),
     settings.PublicKeyRemoved: (ACCOUNT, 8, dict(fingerprint=PUBLIC_KEY.fingerprint)),
     settings.DefaultDialingProfileChosen: (ACCOUNT, 9, dict(profile_id=DIALING)),
     settings.DefaultSessionProfileChosen: (ACCOUNT, 10, dict(profile_id=SESSION)),
@@ -493,6 +506,20 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
             ring_ms=11_250,
             talk_ms=184_300,
             agent_id=AGENT_ON_CALL,
+        ),
+    ),
+    attempts.CallAttemptWrappedUp: (
+        RECORD_ATTEMPTS,
+        5,
+        dict(
+            attempt_id=CALL,
+            campaign_group_id=GROUP,
+            list_id=LIST_1,
+            agent_id=AGENT_ON_CALL,
+            disposition_code="SALE",
+            call_result=33,
+            call_time=1_741_944_612,
+            chain_n=1,
         ),
     ),
 }
