@@ -270,10 +270,19 @@ def finished(
 
 
 def wrapped_up(
-    state: RecordAttempts | None, *, attempt_id: UUID, agent_id: UUID, disposition_code: str | None, now: datetime
+    state: RecordAttempts | None,
+    *,
+    attempt_id: UUID,
+    agent_id: UUID,
+    disposition_code: str | None,
+    callback_at: datetime | None = None,
+    now: datetime,
 ) -> list[Event]:
     """The agent connected to a finished attempt finished (or left) its after-call work, with
-    the disposition it gave, if any (reported again: nothing)."""
+    the disposition it gave and the callback it agreed (local time in the contact's zone), if
+    any (reported again: nothing)."""
+    if callback_at is not None and callback_at.tzinfo is not None:
+        raise RuleViolation("a callback's time is wall-clock time in the contact's zone, without an offset", field="callback.at")
     state, progress = _progress(state, attempt_id)
     if progress.wrapped_up:
         return []
@@ -290,6 +299,7 @@ def wrapped_up(
         call_result=progress.call_result,
         call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
         chain_n=progress.chain_n,
+        callback_at=callback_at,
     )
     return changes.events
 

@@ -94,6 +94,8 @@ class Outcome(Struct, frozen=True, kw_only=True):
     call_result: int
     disposition_code: str | None = None
     final: bool = False  # the disposition is final in the account's catalogue
+    # A campaign callback the agent agreed: wall-clock time in the record's zone.
+    callback_at: datetime | None = None
 
 
 class Decision(Struct, frozen=True, kw_only=True):
@@ -152,7 +154,7 @@ def treat(
         attempt_id=attempt_id,
         call_result=int(outcome.call_result),
         disposition_code=outcome.disposition_code,
-        action=decision.action,
+        action=decision.action if decision.action is not None or decision.step is None else decision.step.action,
         record=decision.record,
         others=list(decision.others),
         next_chain_n=decision.next_chain_n,
@@ -261,6 +263,8 @@ def decide(
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     record = next(r for r in chain.records if r.chain_n == chain_n)
+    if outcome.callback_at is not None:
+        return _callback(record, outcome, outcome.callback_at, now)
     key = _key(plan, outcome)
     if outcome.final and key[0] == "call_result":
         return _finish(chain, record, outcome, f"disposition {outcome.disposition_code} is final")
@@ -282,6 +286,37 @@ def decide(
             return _finish(chain, record, outcome, capped)
         position = _Position(after[0], 1)
     return _apply(chain, record, outcome, position, max_attempts=max_attempts, now=now, capped=capped)
+
+
+def _callback(record: Record, outcome: Outcome, at: datetime, now: datetime) -> Decision:
+    """A campaign callback agreed with the customer wins over the plan: the record (type 6,
+    campaign callback) is due at that time, read in its zone (passed: at once), and its chain
+    waits for it. It is dialled like any record: drawn when due, put to the pre-dial gate."""
+    local, zone_note = _local(at, record.time_zone)
+    due = max(_epoch(local), _epoch(now))
+    change = RecordChange(
+        chain_n=record.chain_n,
+        record_type=int(RecordType.CAMPAIGN_CALLBACK),
+        record_status=int(RecordStatus.READY),
+        dial_sched_time=due,
+        attempt=record.attempt,
+        call_result=int(outcome.call_result),
+    )
+    step = TreatmentStep(
+        call_result=int(outcome.call_result),
+        action="campaign_callback",
+        at=_epoch(now),
+        disposition_code=outcome.disposition_code,
+        dial_sched_time=due,
+    )
+    past = " (passed: due now)" if _epoch(local) < _epoch(now) else ""
+    return Decision(
+        action=None,
+        record=change,
+        next_chain_n=record.chain_n,
+        step=step,
+        reason=f"campaign callback at {at:%Y-%m-%d %H:%M} {record.time_zone}{zone_note}{past} = {_utc(due)}",
+    )
 
 
 def _key(plan: Sequence[Treatment], outcome: Outcome) -> Key:

@@ -10,8 +10,11 @@ spent in each state (occupancy), are a replay of its stream.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
+
+from msgspec import Struct
 
 from schemas import topics
 from schemas.base import Event
@@ -111,6 +114,13 @@ class AgentWrapUpFinished(AgentEvent, frozen=True, kw_only=True, tag="agent.wrap
     then: AfterWrapUp = "ready"
     reason: str = ""
     disposition_code: str | None = None
+
+
+class CallbackRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A campaign callback the agent agreed with the customer at wrap-up: ``at`` is wall-clock
+    time in the contact's zone (no offset); any agent of the campaign may take it."""
+
+    at: datetime
 
 
 class AgentLoggedOut(AgentEvent, frozen=True, kw_only=True, tag="agent.logged_out"):

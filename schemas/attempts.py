@@ -12,6 +12,7 @@ result (:class:`domain.codes.CallResult`). Treatments of a result belong to call
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -102,6 +103,9 @@ class CallAttemptWrappedUp(CallAttemptEvent, frozen=True, kw_only=True, tag="cal
     call_result: int
     call_time: int | None = None  # UTC epoch seconds the attempt was made
     chain_n: int | None = None
+    # A campaign callback the agent agreed with the customer: when, as wall-clock time in the
+    # contact's zone.
+    callback_at: datetime | None = None
 
 
 EVENTS: tuple[type[Event], ...] = (

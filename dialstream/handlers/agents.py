@@ -22,7 +22,7 @@ from domain import agent, call_attempts, campaign_group
 from domain.agent import Agent
 from domain.aggregate import existing
 from domain.errors import DomainError, RuleViolation
-from schemas.agents import AgentWrapUpFinished, ReservationPurpose
+from schemas.agents import AgentWrapUpFinished, CallbackRequest, ReservationPurpose
 from schemas.base import Event
 
 log = logging.getLogger(__name__)
@@ -49,23 +49,29 @@ class AgentHandlers:
         return ref if isinstance(ref, UUID) else agent.agent_id(account_id, ref)
 
     def _decide(
-        self, account_id: UUID, ref: AgentRef, decide: Callable[[Agent], list[Event]], what: str
+        self,
+        account_id: UUID,
+        ref: AgentRef,
+        decide: Callable[[Agent], list[Event]],
+        what: str,
+        callback: CallbackRequest | None = None,
     ) -> Done:
         """Load the agent, decide on it and store, deciding again after a lost race."""
 
         def attempt() -> Done:
             state = self.agent(account_id, ref)
             events = decide(state)
-            return self.context.commit(state.id, [*events, *self._wrapped_up(state, events)])
+            return self.context.commit(state.id, [*events, *self._wrapped_up(state, events, callback)])
 
         stored = retry_on_conflict(attempt, attempts=ATTEMPTS, what=f"{what} agent {ref}")
         assert stored is not None  # attempts >= 1 and no `settled`: a result or the last conflict
         return stored
 
-    def _wrapped_up(self, before: Agent, events: list[Event]) -> list[Event]:
+    def _wrapped_up(self, before: Agent, events: list[Event], callback: CallbackRequest | None) -> list[Event]:
         """When ``events`` end the agent's wrap-up of an attempt (finished, logged out,
-        released), the attempt's ``call_attempt.wrapped_up`` with the disposition given, stored
-        with them: the call results processor treats a connected call's result from it."""
+        released), the attempt's ``call_attempt.wrapped_up`` with the disposition and callback
+        given, stored with them: the call results processor treats a connected call's result
+        from it."""
         if before.state != "wrap_up" or before.attempt_id is None or before.record_id is None or not events:
             return []
         after = agent.project(before, events)
@@ -79,6 +85,7 @@ class AgentHandlers:
                 attempt_id=before.attempt_id,
                 agent_id=before.id,
                 disposition_code=disposition,
+                callback_at=None if callback is None else callback.at,
                 now=self.context.now(),
             )
         except DomainError as error:  # the attempt's end is not stored: its result waits for nothing
@@ -168,10 +175,16 @@ class AgentHandlers:
         *,
         attempt_id: UUID | None = None,
         disposition_code: str | None = None,
+        callback: CallbackRequest | None = None,
     ) -> Done:
         """End wrap-up, then ready or not ready, with the disposition the agent gave the call
         (one of the account's disposition codes: another is refused, naming them); the dialer
-        names the attempt (for simulated agents) so that a repeat stores nothing."""
+        names the attempt (for simulated agents) so that a repeat stores nothing. ``callback``:
+        the callback agreed with the customer (see :class:`schemas.agents.CallbackRequest`)."""
+        if callback is not None and callback.at.tzinfo is not None:
+            raise RuleViolation(
+                "a callback's time is wall-clock time in the contact's zone, without an offset", field="callback.at"
+            )
         if disposition_code is not None:
             catalogue = self.context.account(account_id).settings.dispositions
             if catalogue.find(disposition_code) is None:
@@ -187,6 +200,7 @@ class AgentHandlers:
                 a, then, reason, attempt_id=attempt_id, disposition_code=disposition_code, now=self.context.now()
             ),
             "finish wrap-up of",
+            callback,
         )
 
     # The dialer ------------------------------------------------------------------------------

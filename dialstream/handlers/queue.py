@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from dialstream.handlers.campaigns import CampaignHandlers
@@ -51,6 +52,7 @@ class Result:
     call_time: int | None  # UTC epoch seconds the call was made
     disposition_code: str | None = None
     chain_n: int | None = None  # the record's position in its chain, when known: no look-up
+    callback_at: datetime | None = None  # a campaign callback agreed: wall-clock time in the record's zone
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ class QueueHandlers:
                         call_result=result.call_result,
                         disposition_code=result.disposition_code,
                         final=code is not None and code.final,
+                        callback_at=result.callback_at,
                     ),
                     attempt_id=result.attempt_id,
                     call_time=result.call_time,

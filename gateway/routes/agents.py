@@ -29,7 +29,7 @@ from gateway.io import doc, read_body, respond
 from gateway.problems import Problem
 from gateway.views import settled
 from projections.agents import AgentRow
-from schemas.agents import AfterWrapUp
+from schemas.agents import AfterWrapUp, CallbackRequest
 from schemas.settings import NonEmpty, Text
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -55,6 +55,7 @@ class FinishWrapUp(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     then: AfterWrapUp = "ready"
     reason: Text = ""  # when not_ready
     disposition_code: str | None = None  # one of /api/v1/settings/dispositions
+    callback: CallbackRequest | None = None  # a campaign callback: {"at": "2026-03-11T10:00"} (the contact's time)
 
 
 def _agent(runtime: Runtime, account_id: UUID, login: str) -> Response:
@@ -187,6 +188,11 @@ async def finish_wrap_up(
         caller.account_id,
         login,
         lambda: handlers.agents.finish_wrap_up(
-            caller.account_id, login, command.then, command.reason, disposition_code=command.disposition_code
+            caller.account_id,
+            login,
+            command.then,
+            command.reason,
+            disposition_code=command.disposition_code,
+            callback=command.callback,
         ),
     )

@@ -77,14 +77,16 @@ class CallResults:
             if isinstance(event, CallAttemptFinished) and event.attempt_id in waiting:
                 continue
             if isinstance(event, CallAttemptFinished | CallAttemptWrappedUp):
+                wrapped = event if isinstance(event, CallAttemptWrappedUp) else None
                 by_account[event.account_id].append(
                     Result(
                         event.originator_id,
                         event.attempt_id,
                         event.call_result,
                         event.call_time,
-                        event.disposition_code if isinstance(event, CallAttemptWrappedUp) else None,
+                        None if wrapped is None else wrapped.disposition_code,
                         chain_n=event.chain_n,
+                        callback_at=None if wrapped is None else wrapped.callback_at,
                     )
                 )
         for account_id, results in by_account.items():
