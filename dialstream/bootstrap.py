@@ -176,16 +176,18 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         follower = SuppressionIndexFollower(store, runtime.suppression_index)
         runtime.services[SUPPRESSION_INDEX] = follower
         lookups = FollowedIndex(runtime.suppression_index, follower)
+    history = AttemptHistoryQueries(views)
     runtime.predial = PreDialValidator(
         lookups,
         runtime.suppression_lists.applicable,
         _compliance_of(runtime),
-        attempts=AttemptHistoryQueries(views).history,
+        attempts=history.history,
         # The process's one clock (a test or a virtual-time run sets the handlers').
         clock=lambda: runtime.handlers.clock(),
         group_names=lambda account_id, group_id: getattr(
             runtime.catalogue.get(account_id, CAMPAIGN_GROUP, group_id), "name", None
         ),
+        abandoned=history.abandoned,
     )
     if COMPLIANCE in hosted:
         from processors.compliance.processor import Compliance, ComplianceProcessor

@@ -399,8 +399,9 @@ def _intersect(first: Iterable[Interval], second: Iterable[Interval]) -> Iterato
             b = next(right, None)
 
 
-def _regions(rules: CallingRules, target: Target) -> list[tuple[str, RegionRules]]:
-    """The regions that apply to the target, most specific first, the default last."""
+def region_keys(target: Target) -> tuple[str, ...]:
+    """The region keys the target falls in, most specific first (``("US-FL", "US")``), the
+    default not included: the keys account settings name regions by."""
     country = target.country.strip().upper()
     country = _COUNTRY_ALIASES.get(country, country)
     state = target.state.strip().upper()
@@ -409,7 +410,12 @@ def _regions(rules: CallingRules, target: Target) -> list[tuple[str, RegionRules
         keys.append(state if state.startswith(f"{country}-") else f"{country}-{state}")
     if country:
         keys.append(country)
-    found = [(key, rules.regions[key]) for key in keys if key in rules.regions]
+    return tuple(keys)
+
+
+def _regions(rules: CallingRules, target: Target) -> list[tuple[str, RegionRules]]:
+    """The regions that apply to the target, most specific first, the default last."""
+    found = [(key, rules.regions[key]) for key in region_keys(target) if key in rules.regions]
     return [*found, (DEFAULT_REGION, rules.default)]
 
 

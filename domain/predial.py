@@ -15,19 +15,25 @@ every reason at once:
   entries are ignored.
 - **the calling window** (:mod:`domain.calling_windows`): each of its reasons.
 - **attempt rules** (:mod:`domain.contact_rules`): each rule breached.
+- **an abandoned call** (:class:`AbandonedCallRule`): a voice call to a device whose last
+  call was abandoned less than the region's quiet hours ago (the UK's 72 h) is denied, unless
+  an agent is reserved for it before it is placed (:func:`abandoned_quiet_hours` says
+  whether the rule applies to a call, and with which hours; the caller looks up the
+  device's last abandoned call and passes it as ``abandoned``).
 - **unanswered questions**: reasons the caller passes as ``unavailable`` when it could not
   get an answer it needed (the suppression index down, settings unreadable). They deny:
   the validation fails closed, no answer, no call.
 
 ``next_allowed`` of a denial is the earliest instant at which every reason found is lifted
 if nothing changes meanwhile (no attempt made, no entry added): the later of the scheduled
-time, the attempt rules' ``allowed_from`` and the expiry of the suppressing entries, moved
-on to the next opening of the calling window. It is None when some reason has no known end
+time, the attempt rules' ``allowed_from``, the end of the quiet hours after an abandoned
+call and the expiry of the suppressing entries, moved on to the next opening of the calling
+window. It is None when some reason has no known end
 (a no-call record, a status that is not ready, a permanent entry, no window opening within
 the horizon, a question left unanswered).
 
 The second half of this module turns the account's :class:`ComplianceSettings` into the
-domain's :class:`~domain.calling_windows.CallingRules` and
+domain's :class:`~domain.calling_windows.CallingRules`, :class:`AbandonedCallRule` and
 :class:`~domain.contact_rules.AttemptRule` list, naming the field at fault, relative to the
 settings (``regions.US-FL.hours.weekdays.saturday``), when they are wrong.
 
@@ -37,10 +43,10 @@ Everything here is pure: no clock, index, store or settings read.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 from uuid import UUID
 
@@ -76,6 +82,8 @@ ReasonCode = Literal[
     # attempt rules (domain.contact_rules)
     "attempts_today",
     "attempts_in_hours",
+    # a call to the device was abandoned within the quiet hours (AbandonedCallRule)
+    "abandoned_recently",
     # no answer: fail closed
     "index_unavailable",
     "settings_unavailable",
@@ -113,6 +121,7 @@ SCHEDULED_TYPES = frozenset(
         RecordType.CAMPAIGN_CALLBACK,
     }
 )
+MAX_ABANDONED_QUIET_HOURS = 720  # 30 days; the UK rule is 72 h
 
 
 # --- the answer -----------------------------------------------------------------------
@@ -177,6 +186,76 @@ class SuppressionMatch(Protocol):
     def active_at(self, now: float) -> bool: ...
 
 
+# --- abandoned calls ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """The abandoned-call rule as it applies to one contact: ``hours``, set by ``region``."""
+
+    hours: int
+    region: str  # "default", "GB", "US-FL"
+
+
+@dataclass(frozen=True)
+class AbandonedCallRule:
+    """No voice call to a device within ``hours`` after a call to it was abandoned, unless an
+    agent is reserved for the call before it is placed (engage-agent-first): the UK rule
+    (Ofcom's persistent-misuse policy: 72 h).
+
+    ``default`` and ``regions`` (keyed as :class:`~domain.calling_windows.CallingRules`'s:
+    ``"GB"``, ``"US-FL"``) give the hours where they are set, None or absent where not; the
+    most specific region of the contact that sets them wins, as for calling hours. Nowhere
+    set: no rule.
+    """
+
+    default: int | None = None
+    regions: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        places = [("default", self.default), *((f"regions.{key}", h) for key, h in self.regions.items())]
+        for where, hours in places:
+            if hours is not None and not 1 <= hours <= MAX_ABANDONED_QUIET_HOURS:
+                raise RuleViolation(
+                    f"abandoned_quiet_hours must be 1–{MAX_ABANDONED_QUIET_HOURS}, not {hours}",
+                    field=f"{where}.abandoned_quiet_hours",
+                )
+
+    def for_target(self, target: windows.Target) -> QuietHours | None:
+        """The hours of the most specific region of ``target`` that sets them, or None."""
+        for key in windows.region_keys(target):
+            hours = self.regions.get(key)
+            if hours is not None:
+                return QuietHours(hours, key)
+        return None if self.default is None else QuietHours(self.default, windows.DEFAULT_REGION)
+
+
+@dataclass(frozen=True)
+class AbandonedCall:
+    """The last abandoned call to the device of a request, and the quiet hours that apply."""
+
+    device: str
+    at: datetime  # when it was abandoned (aware)
+    quiet: QuietHours
+
+    @property
+    def until(self) -> datetime:
+        """UTC: from this instant on, the device may be called again without an agent reserved."""
+        return _utc(self.at) + timedelta(hours=self.quiet.hours)
+
+
+def abandoned_quiet_hours(
+    rule: AbandonedCallRule, target: windows.Target, *, channel: str, agent_reserved: bool
+) -> QuietHours | None:
+    """The quiet hours that hold a call to ``target`` back after an abandoned call, or None
+    when the rule does not apply to this call: no region of the contact sets it, the call
+    has an agent reserved before it is placed, or the channel is not voice (SMS and e-mail
+    are never answered live, so never abandoned; the rule is about repeat calls)."""
+    if channel != "voice" or agent_reserved:
+        return None
+    return rule.for_target(target)
+
+
 def deny(*reasons: Reason) -> Verdict:
     """A denial with no known end (for answers that could not be had)."""
     return Verdict(allowed=False, reasons=list(reasons), next_allowed=None)
@@ -194,6 +273,7 @@ def decide(
     *,
     window_opens: Callable[[datetime], datetime | None] | None = None,
     unavailable: Sequence[Reason] = (),
+    abandoned: AbandonedCall | None = None,
 ) -> Verdict:
     """Whether the record may be dialled at ``now`` (aware), with every reason it may not.
 
@@ -205,6 +285,9 @@ def decide(
     (:func:`domain.calling_windows.next_allowed`); without it a closed window has no known
     end, and a later instant found from the other reasons is not checked against the window.
     ``unavailable`` are reasons an answer is missing: they deny, with no known end.
+    ``abandoned`` is the device's last abandoned call when the abandoned-call rule applies
+    to this call (:func:`abandoned_quiet_hours`): it denies while its quiet hours last,
+    i.e. until ``abandoned.at`` plus the hours (from that instant on it allows).
     """
     moment = _utc(now)
     reasons: list[Reason] = list(unavailable)
@@ -271,6 +354,19 @@ def decide(
             )
         later = max(later, _utc(attempt_verdict.next_allowed))
 
+    # An abandoned call to the device (an abandon stamped after now, clock skew between
+    # hosts, holds the device back from its own stamp: failing closed).
+    if abandoned is not None and abandoned.until > moment:
+        later = max(later, abandoned.until)
+        reasons.append(
+            Reason(
+                code="abandoned_recently",
+                text=_abandoned_text(abandoned),
+                region=abandoned.quiet.region,
+                until=abandoned.until,
+            )
+        )
+
     if not reasons:
         return Verdict(allowed=True, reasons=[], next_allowed=None)
     if open_ended:
@@ -335,6 +431,15 @@ def _suppressed_text(match: SuppressionMatch, until: datetime | None) -> str:
     return (
         f"the {what} {match.value} is on suppression list {match.list_id} "
         f"(entry {match.entry_id}), {expiry}"
+    )
+
+
+def _abandoned_text(call: AbandonedCall) -> str:
+    region = "the default region" if call.quiet.region == windows.DEFAULT_REGION else call.quiet.region
+    return (
+        f"a call to {call.device} was abandoned at {_utc(call.at):%Y-%m-%d %H:%M:%S} UTC; {region} "
+        f"allows no repeat call within {call.quiet.hours} h of an abandoned call unless an agent is "
+        f"reserved before it is placed: not before {call.until:%Y-%m-%d %H:%M:%S} UTC"
     )
 
 
@@ -435,11 +540,23 @@ def _attempt_rule(rule: AttemptRuleSettings) -> contact_rules.AttemptRule:
     )
 
 
+def abandoned_call_rule(settings: ComplianceSettings) -> AbandonedCallRule:
+    """The account's quiet hours after an abandoned call as an :class:`AbandonedCallRule`."""
+    return AbandonedCallRule(
+        settings.default.abandoned_quiet_hours,
+        {
+            key: region.abandoned_quiet_hours
+            for key, region in settings.regions.items()
+            if region.abandoned_quiet_hours is not None
+        },
+    )
+
+
 def compliance_rules(
     settings: ComplianceSettings,
-) -> tuple[windows.CallingRules, list[contact_rules.AttemptRule]]:
-    """Both, checking every field; :class:`RuleViolation` names the first one at fault."""
-    return calling_rules(settings), attempt_rules(settings)
+) -> tuple[windows.CallingRules, list[contact_rules.AttemptRule], AbandonedCallRule]:
+    """All three, checking every field; :class:`RuleViolation` names the first one at fault."""
+    return calling_rules(settings), attempt_rules(settings), abandoned_call_rule(settings)
 
 
 def normalised(settings: ComplianceSettings) -> ComplianceSettings:

@@ -68,10 +68,11 @@ class PacingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_attempts_per_minute: MaxAttemptsPerMinute = MaxAttemptsPerMinute()
 
 
-# Compliance: calling hours per region, contact dates and attempt rules. The shapes mirror
-# domain.calling_windows (CallingRules, RegionRules, Week, Hours) and domain.contact_rules
-# (AttemptRule); domain.predial.compliance_rules turns them into those rules and is where
-# what a pattern cannot say is checked (opening before closing, weekday and region names).
+# Compliance: calling hours per region, contact dates, quiet hours after an abandoned call and
+# attempt rules. The shapes mirror domain.calling_windows (CallingRules, RegionRules, Week,
+# Hours), domain.predial (AbandonedCallRule) and domain.contact_rules (AttemptRule);
+# domain.predial.compliance_rules turns them into those rules and is where what a pattern
+# cannot say is checked (opening before closing, weekday and region names).
 
 ClockTime = Annotated[
     str,
@@ -85,6 +86,7 @@ MAX_DATES = 1000  # holidays or blocked dates per region
 MAX_REGIONS = 500
 MAX_ATTEMPT_RULES = 100
 MAX_ATTEMPT_HOURS = 24 * 366  # as domain.contact_rules.MAX_HOURS
+MAX_ABANDONED_QUIET_HOURS = 720  # 30 days, as domain.predial.MAX_ABANDONED_QUIET_HOURS
 
 
 class CallingHours(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -107,16 +109,38 @@ class WeeklyHours(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
 
 
 class RegionCompliance(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What one region says: its week of hours, and dates on which it allows no calls.
+    """What one region says: its week of hours, dates on which it allows no calls, and how
+    long a number whose call was abandoned is left alone.
 
     ``hours`` null leaves the hours to the next less specific region (a state's to its
     country's, a country's to the default's; the default's own null is 08:00–21:00 every
     day). Holidays and blocked dates add up across the regions of a contact.
+
+    ``abandoned_quiet_hours``: for so many hours after a voice call to a number was
+    abandoned (a live answer no agent took within the abandon call definition), that number
+    is not called again unless an agent is reserved for the call before it is placed
+    (engage-agent-first). The UK rule (Ofcom's persistent-misuse policy) is 72. Like
+    ``hours``, the most specific region that sets it wins, and null leaves it to the next
+    less specific region; null everywhere: no such rule. It applies to the voice channel
+    only.
     """
 
     hours: WeeklyHours | None = None
     holidays: Annotated[tuple[date, ...], Meta(max_length=MAX_DATES)] = ()
     blocked_dates: Annotated[tuple[date, ...], Meta(max_length=MAX_DATES)] = ()
+    abandoned_quiet_hours: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=MAX_ABANDONED_QUIET_HOURS,
+                description="Hours after an abandoned call during which the number is not called "
+                "again without an agent reserved first (UK: 72); null: the less specific region's",
+                examples=[72],
+            ),
+        ]
+        | None
+    ) = None
 
 
 class AttemptRuleSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -135,10 +159,12 @@ class AttemptRuleSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class ComplianceSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Calling hours and dates per region, in the contact's local time, and attempt rules.
+    """Calling hours and dates per region, in the contact's local time, the quiet hours
+    after an abandoned call, and attempt rules.
 
     ``regions`` are keyed by ISO 3166 code: a country (``"GB"``) or a country and state or
-    province (``"US-FL"``); the most specific region with hours wins whole.
+    province (``"US-FL"``); the most specific region with hours wins whole, and so does the
+    most specific region with ``abandoned_quiet_hours``.
     """
 
     default: RegionCompliance = RegionCompliance(hours=WeeklyHours())
@@ -233,7 +259,8 @@ class PacingSettingsChanged(SettingsEvent, frozen=True, kw_only=True, tag="accou
 class ComplianceSettingsChanged(
     SettingsEvent, frozen=True, kw_only=True, tag="account.compliance_settings_changed"
 ):
-    """The account's calling hours, contact dates and attempt rules were replaced."""
+    """The account's calling hours, contact dates, abandoned-call quiet hours and attempt rules
+    were replaced."""
 
     compliance: ComplianceSettings
 

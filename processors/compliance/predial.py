@@ -20,6 +20,12 @@ It **fails closed**: a question it cannot get answered is a reason to deny, neve
   (``settings_unavailable``, ``suppression_lists_unavailable``,
   ``attempt_history_unavailable``). An attempt rule that applies while no attempt history is
   configured denies too: a rule that cannot be counted is not assumed kept.
+- The abandoned-call rule (a region's ``abandoned_quiet_hours``, the UK's 72 h): the
+  ``abandoned`` port is asked **once per account per batch** for the last abandoned call of
+  every device the rule applies to (voice requests without ``agent_reserved``, in a region
+  that sets it), as far back as the longest quiet hours among them. A port that fails, or
+  none configured while the rule applies, denies those requests with
+  ``attempt_history_unavailable``; requests the rule does not apply to never wait for it.
 - A request that is not well formed (:meth:`PreDialRequest.check`) is denied with
   ``invalid_request``; the HTTP route refuses it with 422 before it gets here.
 
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -46,10 +52,14 @@ from domain import contact_rules
 from domain.codes import ContactInfoType
 from domain.errors import RuleViolation
 from domain.predial import (
+    AbandonedCall,
+    AbandonedCallRule,
+    QuietHours,
     Reason,
     ReasonCode,
     RecordView,
     Verdict,
+    abandoned_quiet_hours,
     compliance_rules,
     decide,
     deny,
@@ -78,7 +88,9 @@ SettingsPort = Callable[[UUID], ComplianceSettings]
 AttemptsPort = Callable[[UUID, str, str, datetime], contact_rules.AttemptHistory]
 # (account, campaign group) -> its name, for optional attempt rules that name groups by name
 GroupNamesPort = Callable[[UUID, UUID], str | None]
-
+# (account, devices, abandoned after this instant) -> the last abandoned call of each device
+# that had one
+AbandonedPort = Callable[[UUID, Sequence[str], datetime], Mapping[str, datetime]]
 
 
 class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +98,9 @@ class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     ``contact_info`` is an E.164 number on the voice and SMS channels, an e-mail address on
     the e-mail channel. ``account_id`` may be left out over HTTP (the API key's account).
+    ``agent_reserved``: an agent is reserved for this call before it is placed
+    (engage-agent-first), so a live answer cannot be abandoned; the abandoned-call rule
+    (a region's ``abandoned_quiet_hours``) then does not hold the call back.
     """
 
     account_id: UUID | None = None
@@ -103,6 +118,7 @@ class PreDialRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     second_time_zone: ZoneName | None = None
     country: Annotated[str, Meta(max_length=8)] = ""  # ISO 3166-1 alpha-2; "UK", "USA" read too
     state: Annotated[str, Meta(max_length=16)] = ""  # "FL" or "US-FL"
+    agent_reserved: bool = False  # an agent is reserved for this call before it is placed
 
     def check(self) -> windows.Target:
         """The contact's calling-window target; :class:`RuleViolation` names the first
@@ -193,6 +209,7 @@ class _Account:
 
     calling: windows.CallingRules | None = None
     attempt_rules: list[contact_rules.AttemptRule] | None = None
+    abandoned: AbandonedCallRule | None = None
     problem: Reason | None = None
 
 
@@ -206,6 +223,7 @@ class _Pending:
     list_ids: frozenset[UUID]
     queries: list[int]  # indexes into the batch's queries
     unavailable: list[Reason]
+    quiet: QuietHours | None = None  # the abandoned-call rule's hours, when it applies
 
 
 class PreDialValidator:
@@ -221,6 +239,7 @@ class PreDialValidator:
         *,
         group_names: GroupNamesPort | None = None,
         horizon: timedelta = windows.DEFAULT_HORIZON,
+        abandoned: AbandonedPort | None = None,
     ):
         self.index = index
         self.lists = lists
@@ -229,6 +248,7 @@ class PreDialValidator:
         self.clock = clock
         self.group_names = group_names
         self.horizon = horizon
+        self.abandoned = abandoned
         self.predial_total = Counter("predial_total")
         self.predial_denied_total = Counter("predial_denied_total")
         self.predial_index_unavailable_total = Counter("predial_index_unavailable_total")
@@ -278,13 +298,19 @@ class PreDialValidator:
             else:
                 list_ids = frozenset(found)
             slots = [queries.setdefault(query, len(queries)) for query in request.queries()]
-            pending[position] = _Pending(request, account, target, list_ids, slots, unavailable)
+            quiet = None
+            if account.abandoned is not None:
+                quiet = abandoned_quiet_hours(
+                    account.abandoned, target, channel=request.channel, agent_reserved=request.agent_reserved
+                )
+            pending[position] = _Pending(request, account, target, list_ids, slots, unavailable, quiet)
 
         matches, index_problem = self._lookup(list(queries), list(pending.values()))
+        abandons = self._abandons(pending.values(), now)
         # A batch's records share a few zones and regions: each window is checked once.
         windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict] = {}
         for position, item in pending.items():
-            verdicts[position] = self._verdict(item, matches, index_problem, now, windows_seen)
+            verdicts[position] = self._verdict(item, matches, index_problem, abandons, now, windows_seen)
 
         answered = [verdict for verdict in verdicts if verdict is not None]
         assert len(answered) == len(requests)
@@ -304,11 +330,11 @@ class PreDialValidator:
             log.warning("pre-dial: compliance settings of account %s unavailable: %r", account_id, error)
             return _Account(problem=_unavailable("settings_unavailable", "compliance settings", error))
         try:
-            calling, rules = compliance_rules(settings)
+            calling, rules, abandoned = compliance_rules(settings)
         except RuleViolation as error:
             text = f"the account's compliance settings are invalid at {error.field}: {error.detail}"
             return _Account(problem=Reason(code="settings_unavailable", text=f"{text}; no call"))
-        return _Account(calling=calling, attempt_rules=rules)
+        return _Account(calling=calling, attempt_rules=rules, abandoned=abandoned)
 
     def _lists(self, account_id: UUID, channel: str, group_id: UUID | None) -> list[UUID] | Reason:
         try:
@@ -358,6 +384,39 @@ class PreDialValidator:
             log.warning("pre-dial: attempt history unavailable: %r", error)
             return _unavailable("attempt_history_unavailable", "the attempt history", error)
 
+    def _abandons(
+        self, pending: Iterable[_Pending], now: datetime
+    ) -> dict[UUID, Mapping[str, datetime] | Reason]:
+        """The last abandoned call of every device the abandoned-call rule applies to, asked
+        once per account: back to the longest quiet hours of the account's requests."""
+        devices: dict[UUID, set[str]] = {}
+        hours: dict[UUID, int] = {}
+        for item in pending:
+            if item.quiet is None:
+                continue
+            account_id = item.request.account_id
+            assert account_id is not None  # check() says so
+            devices.setdefault(account_id, set()).add(item.request.device)
+            hours[account_id] = max(hours.get(account_id, 0), item.quiet.hours)
+        found: dict[UUID, Mapping[str, datetime] | Reason] = {}
+        for account_id, wanted in devices.items():
+            if self.abandoned is None:
+                found[account_id] = Reason(
+                    code="attempt_history_unavailable",
+                    text="the abandoned-call rule applies but no attempt history is configured: no call",
+                )
+                continue
+            try:
+                found[account_id] = self.abandoned(
+                    account_id, sorted(wanted), now - timedelta(hours=hours[account_id])
+                )
+            except Exception as error:  # any failure is "no answer": deny
+                log.warning("pre-dial: abandoned calls of account %s unavailable: %r", account_id, error)
+                found[account_id] = _unavailable(
+                    "attempt_history_unavailable", "the abandoned calls of the attempt history", error
+                )
+        return found
+
     def _group_name(self, request: PreDialRequest) -> str | None:
         if self.group_names is None or request.campaign_group_id is None:
             return None
@@ -371,11 +430,12 @@ class PreDialValidator:
         item: _Pending,
         matches: list[list[SuppressionEntry]],
         index_problem: Reason | None,
+        abandons: dict[UUID, Mapping[str, datetime] | Reason],
         now: datetime,
         windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict],
     ) -> Verdict:
         try:
-            return self._decide(item, matches, index_problem, now, windows_seen)
+            return self._decide(item, matches, index_problem, abandons, now, windows_seen)
         except Exception as error:  # a verdict we cannot reach is a denial
             log.exception("pre-dial: validation failed")
             return deny(*item.unavailable, _unavailable("validation_failed", "the validation", error))
@@ -385,6 +445,7 @@ class PreDialValidator:
         item: _Pending,
         matches: list[list[SuppressionEntry]],
         index_problem: Reason | None,
+        abandons: dict[UUID, Mapping[str, datetime] | Reason],
         now: datetime,
         windows_seen: dict[tuple[UUID, windows.Target], windows.WindowVerdict],
     ) -> Verdict:
@@ -424,6 +485,15 @@ class PreDialValidator:
                 else:
                     attempt = contact_rules.check(rules, None, history, request.time_zone, now)
 
+        abandoned: AbandonedCall | None = None
+        if item.quiet is not None:
+            assert request.account_id is not None  # check() says so
+            last = abandons[request.account_id]
+            if isinstance(last, Reason):
+                unavailable.append(last)
+            elif (at := last.get(request.device)) is not None:
+                abandoned = AbandonedCall(request.device, at, item.quiet)
+
         return decide(
             request.record(),
             found,
@@ -432,6 +502,7 @@ class PreDialValidator:
             now,
             window_opens=window_opens,
             unavailable=unavailable,
+            abandoned=abandoned,
         )
 
 

@@ -665,7 +665,14 @@ class GroupRun:
             second_time_zone=record.second_time_zone,
             country=chain.contact.country,
             state=chain.contact.state,
+            # Engage-agent-first reserves an agent before it places the call; a preview record is
+            # gated once its agent accepted it, the agent held for it.
+            agent_reserved=self._agent_first(),
         )
+
+    def _agent_first(self) -> bool:
+        mode = self.dialing.dialing_mode
+        return mode in dialing.ENGAGE_FIRST_MODES or dialing.is_preview(mode)
 
     def _reserve(self, drawn: Drawn, now: float) -> UUID | None:
         for agent in sorted(self._ready_agents(), key=lambda a: a.ready_since):

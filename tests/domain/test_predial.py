@@ -1,5 +1,6 @@
 """Pre-dial validation, the pure decision: the record, suppression, the calling window,
-attempt rules, answers that are missing; and compliance settings turned into rules."""
+attempt rules, an abandoned call, answers that are missing; and compliance settings turned
+into rules."""
 
 from __future__ import annotations
 
@@ -16,9 +17,14 @@ from domain.errors import RuleViolation
 from domain.predial import (
     DIALABLE_TYPES,
     SCHEDULED_TYPES,
+    AbandonedCall,
+    AbandonedCallRule,
+    QuietHours,
     Reason,
     RecordView,
     Verdict,
+    abandoned_call_rule,
+    abandoned_quiet_hours,
     attempt_rules,
     calling_rules,
     compliance_rules,
@@ -319,6 +325,172 @@ def test_today_rule_allows_again_at_the_next_local_opening() -> None:
     assert result.next_allowed == datetime(2026, 3, 11, 12, tzinfo=UTC)  # and 08:00 then
 
 
+# --- an abandoned call -----------------------------------------------------------------
+
+LONDON = "Europe/London"
+GB_TARGET = windows.Target(time_zone=LONDON, country="GB")
+UK_72 = AbandonedCallRule(regions={"GB": 72})
+GB_72 = QuietHours(72, "GB")
+DEVICE = "+441632960123"
+
+
+def gb_opens(at: datetime) -> datetime | None:
+    return windows.next_allowed(RULES, GB_TARGET, at)
+
+
+def abandoned_verdict(ago: timedelta, now: datetime = NOW, quiet: QuietHours = GB_72) -> Verdict:
+    return decide(
+        READY_GENERAL, [], windows.check(RULES, GB_TARGET, now), None, now,
+        window_opens=gb_opens, abandoned=AbandonedCall(DEVICE, now - ago, quiet),
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "target", "channel", "agent_reserved", "expected"),
+    [
+        (UK_72, GB_TARGET, "voice", False, GB_72),
+        (UK_72, windows.Target(time_zone=LONDON, country="uk"), "voice", False, GB_72),  # "UK" read as GB
+        (UK_72, GB_TARGET, "voice", True, None),  # an agent is reserved before the call is placed
+        (UK_72, GB_TARGET, "sms", False, None),  # not applied to other channels
+        (UK_72, GB_TARGET, "email", False, None),
+        (UK_72, TARGET, "voice", False, None),  # a US contact: no region of it sets the rule
+        (UK_72, windows.Target(time_zone=LONDON), "voice", False, None),  # no country: the default's
+        (AbandonedCallRule(), GB_TARGET, "voice", False, None),
+        # The most specific region that sets it wins; the default where none does.
+        (AbandonedCallRule(24, {"US": 48, "US-FL": 12}), windows.Target(time_zone=NEW_YORK, country="US", state="FL"),
+         "voice", False, QuietHours(12, "US-FL")),
+        (AbandonedCallRule(24, {"US": 48, "US-FL": 12}), TARGET, "voice", False, QuietHours(48, "US")),
+        (AbandonedCallRule(24, {"US": 48, "US-FL": 12}), GB_TARGET, "voice", False, QuietHours(24, "default")),
+        (AbandonedCallRule(24, {"US-FL": 12}), TARGET, "voice", False, QuietHours(24, "default")),
+        (AbandonedCallRule(24, {"US": 48}), windows.Target(time_zone=NEW_YORK, country="US", state="US-FL"),
+         "voice", False, QuietHours(48, "US")),
+    ],
+)
+def test_which_quiet_hours_apply_to_a_call(
+    rule: AbandonedCallRule, target: windows.Target, channel: str, agent_reserved: bool, expected: QuietHours | None
+) -> None:
+    assert abandoned_quiet_hours(rule, target, channel=channel, agent_reserved=agent_reserved) == expected
+
+
+@pytest.mark.parametrize(
+    ("ago", "allowed"),
+    [
+        (timedelta(minutes=5), False),
+        (timedelta(hours=71, minutes=59, seconds=59), False),
+        (timedelta(hours=72), True),  # exactly at the end of the quiet hours: allowed again
+        (timedelta(hours=72, seconds=1), True),
+        (timedelta(hours=73), True),
+        (timedelta(hours=-1), False),  # stamped after now (clock skew): quiet from its own stamp
+    ],
+    ids=["5 min", "just inside", "exactly 72 h", "just outside", "73 h", "stamped later"],
+)
+def test_an_abandoned_call_denies_within_the_quiet_hours(ago: timedelta, allowed: bool) -> None:
+    result = abandoned_verdict(ago)
+    assert result.allowed is allowed
+    if allowed:
+        assert result == Verdict(allowed=True, reasons=[], next_allowed=None)
+        return
+    until = NOW - ago + timedelta(hours=72)
+    assert codes(result) == ["abandoned_recently"]
+    assert result.reasons[0].region == "GB"
+    assert result.reasons[0].until == until
+    assert result.next_allowed == until  # inside the calling window
+
+
+def test_the_reason_names_when_the_call_was_abandoned_and_until_when() -> None:
+    result = abandoned_verdict(timedelta(hours=1))
+    assert result.reasons == [
+        Reason(
+            code="abandoned_recently",
+            text="a call to +441632960123 was abandoned at 2026-03-10 14:00:00 UTC; GB allows no "
+            "repeat call within 72 h of an abandoned call unless an agent is reserved before it is "
+            "placed: not before 2026-03-13 14:00:00 UTC",
+            region="GB",
+            until=datetime(2026, 3, 13, 14, tzinfo=UTC),
+        )
+    ]
+    default = abandoned_verdict(timedelta(hours=1), quiet=QuietHours(24, "default"))
+    assert "the default region allows no repeat call within 24 h" in default.reasons[0].text
+    assert default.next_allowed == NOW + timedelta(hours=23)
+
+
+def test_quiet_hours_ending_at_night_wait_for_the_window() -> None:
+    # Abandoned on Saturday 21:30 GMT: 72 h on is Tuesday 21:30 GMT, after the 21:00 closing.
+    abandoned_at = datetime(2026, 3, 7, 21, 30, tzinfo=UTC)
+    result = abandoned_verdict(NOW - abandoned_at)
+    assert codes(result) == ["abandoned_recently"]
+    assert result.reasons[0].until == datetime(2026, 3, 10, 21, 30, tzinfo=UTC)
+    assert result.next_allowed == datetime(2026, 3, 11, 8, tzinfo=UTC)  # Wednesday 08:00 GMT
+
+
+def test_an_abandoned_call_with_other_reasons_waits_for_the_latest() -> None:
+    rule = contact_rules.AttemptRule("one in 4 h", 1, by="device", in_last_hours=4)
+    attempts = contact_rules.check(
+        [rule], None, contact_rules.AttemptHistory(device=(NOW - timedelta(hours=1),)), LONDON, NOW
+    )
+    result = decide(
+        READY_GENERAL, [], windows.check(RULES, GB_TARGET, NOW), attempts, NOW,
+        window_opens=gb_opens, abandoned=AbandonedCall(DEVICE, NOW - timedelta(hours=1), GB_72),
+    )
+    assert codes(result) == ["attempts_in_hours", "abandoned_recently"]
+    assert result.next_allowed == NOW + timedelta(hours=71)
+    # An unanswered question still leaves no known end.
+    missing = Reason(code="settings_unavailable", text="no settings")
+    result = decide(
+        READY_GENERAL, [], None, None, NOW, unavailable=[missing],
+        abandoned=AbandonedCall(DEVICE, NOW - timedelta(hours=1), GB_72),
+    )
+    assert codes(result) == ["settings_unavailable", "abandoned_recently"]
+    assert result.next_allowed is None
+
+
+def test_an_abandoned_call_needs_an_aware_time() -> None:
+    with pytest.raises(ValueError, match="no time zone"):
+        decide(
+            READY_GENERAL, [], OPEN, None, NOW,
+            abandoned=AbandonedCall(DEVICE, NOW.replace(tzinfo=None), GB_72),
+        )
+
+
+def test_settings_become_the_abandoned_call_rule() -> None:
+    settings = ComplianceSettings(
+        regions={
+            "GB": RegionCompliance(abandoned_quiet_hours=72),
+            "US-FL": RegionCompliance(hours=WeeklyHours(daily=hours("08:00", "20:00"))),
+            "US": RegionCompliance(abandoned_quiet_hours=24),
+        }
+    )
+    rule = abandoned_call_rule(settings)
+    assert rule == AbandonedCallRule(None, {"GB": 72, "US": 24})
+    assert compliance_rules(settings)[2] == rule
+    assert abandoned_call_rule(ComplianceSettings(default=RegionCompliance(abandoned_quiet_hours=1))) == (
+        AbandonedCallRule(1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        (ComplianceSettings(regions={"GB": RegionCompliance(abandoned_quiet_hours=0)}), "regions.GB.abandoned_quiet_hours"),
+        (ComplianceSettings(default=RegionCompliance(abandoned_quiet_hours=721)), "default.abandoned_quiet_hours"),
+    ],
+)
+def test_quiet_hours_out_of_bounds_name_their_field(settings: ComplianceSettings, field: str) -> None:
+    with pytest.raises(RuleViolation) as raised:
+        compliance_rules(settings)
+    assert raised.value.field == field
+    assert "1–720" in raised.value.detail
+
+
+@pytest.mark.parametrize("value", [0, 721, "72", 7.5])
+def test_quiet_hours_decode_strictly(value: object) -> None:
+    with pytest.raises(msgspec.ValidationError, match="abandoned_quiet_hours"):
+        msgspec.convert({"regions": {"GB": {"abandoned_quiet_hours": value}}}, ComplianceSettings)
+    for good in (1, 72, 720, None):
+        converted = msgspec.convert({"regions": {"GB": {"abandoned_quiet_hours": good}}}, ComplianceSettings)
+        assert converted.regions["GB"].abandoned_quiet_hours == good
+
+
 # --- together --------------------------------------------------------------------------
 
 
@@ -397,9 +569,10 @@ def hours(opens: str, closes: str) -> CallingHours:
 
 
 def test_default_settings_are_08_to_21_every_day_and_no_rules() -> None:
-    rules, attempts = compliance_rules(ComplianceSettings())
+    rules, attempts, abandoned = compliance_rules(ComplianceSettings())
     assert rules == windows.CallingRules()
     assert attempts == []
+    assert abandoned == AbandonedCallRule()
     bare = ComplianceSettings(default=RegionCompliance())  # null hours: the standard week
     assert calling_rules(bare) == windows.CallingRules()
 
@@ -483,7 +656,11 @@ def test_normalised_settings_name_weekdays_in_full_and_sort_dates() -> None:
             AttemptRuleSettings(name=" r ", max_attempts=1, required=False, campaign_groups=(" g ", "g")),
         ),
     )
+    settings = msgspec.structs.replace(
+        settings, regions={"GB": msgspec.structs.replace(settings.regions["GB"], abandoned_quiet_hours=72)}
+    )
     result = normalised(settings)
+    assert result.regions["GB"].abandoned_quiet_hours == 72
     assert result.default.hours == WeeklyHours()
     assert result.default.holidays == (date(2026, 1, 1), date(2026, 12, 25))
     assert result.regions["GB"].hours == WeeklyHours(weekdays={"saturday": None, "sunday": hours("12:00", "16:00")})

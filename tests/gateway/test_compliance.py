@@ -252,5 +252,69 @@ def test_the_route_is_documented(base_url: str) -> None:
     assert {"PreDialRequest", "ValidateBatch", "Verdict", "VerdictBatch", "Reason"} <= set(
         spec["components"]["schemas"]
     )
+    reserved = spec["components"]["schemas"]["PreDialRequest"]["properties"]["agent_reserved"]
+    assert reserved == {"type": "boolean", "default": False}
+    assert "abandoned_recently" in spec["components"]["schemas"]["Reason"]["properties"]["code"]["enum"]
     compliance = spec["paths"]["/api/v1/settings/compliance"]
     assert {"get", "put"} <= set(compliance)
+
+
+# --- an abandoned call -----------------------------------------------------------------------
+
+GB_NUMBER = "+441632960143"
+
+
+@pytest.fixture
+def quiet(
+    runtime: Runtime, account_a: Account, index: CountingIndex, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[list[str]]]:
+    """The GB rule (72 h), and GB_NUMBER's call abandoned an hour before NOW; what the
+    abandoned-calls port was asked."""
+    asked: list[list[str]] = []
+
+    def abandoned(account: UUID, devices: Sequence[str], after: datetime) -> dict[str, datetime]:
+        asked.append(list(devices))
+        return {GB_NUMBER: NOW - timedelta(hours=1)} if account == account_a.id and GB_NUMBER in devices else {}
+
+    def settings(account: UUID) -> ComplianceSettings:
+        return ComplianceSettings(regions={"GB": RegionCompliance(abandoned_quiet_hours=72)})
+
+    index.clear()
+    index.add([])
+    built = PreDialValidator(index, lambda *_: [], settings, None, lambda: NOW, abandoned=abandoned)
+    monkeypatch.setattr(runtime, "predial", built, raising=False)
+    yield asked
+
+
+def gb(**fields: Any) -> dict[str, Any]:
+    return one(contact_info=GB_NUMBER, time_zone="Europe/London", country="GB", state="", **fields)
+
+
+def test_agent_reserved_is_accepted_like_the_other_fields(
+    supervisor: httpx.Client, quiet: list[list[str]]
+) -> None:
+    denied = supervisor.post(VALIDATE, json=gb())
+    assert denied.status_code == 200, denied.text
+    body = denied.json()
+    assert body["allowed"] is False
+    assert body["next_allowed"] == "2026-03-13T14:00:00Z"
+    assert [(r["code"], r["region"], r["until"]) for r in body["reasons"]] == [
+        ("abandoned_recently", "GB", "2026-03-13T14:00:00Z")
+    ]
+    assert "abandoned at 2026-03-10 14:00:00 UTC" in body["reasons"][0]["text"]
+
+    reserved = supervisor.post(VALIDATE, json=gb(agent_reserved=True))
+    assert reserved.status_code == 200, reserved.text
+    assert reserved.json() == {"allowed": True, "reasons": [], "next_allowed": None}
+
+    batch = supervisor.post(VALIDATE, json={"requests": [gb(agent_reserved=True), gb(agent_reserved=False)]})
+    assert [v["allowed"] for v in batch.json()["verdicts"]] == [True, False]
+    assert quiet == [[GB_NUMBER], [GB_NUMBER]]  # asked once per batch, never for the reserved call
+
+
+def test_agent_reserved_must_be_a_boolean(supervisor: httpx.Client, quiet: list[list[str]]) -> None:
+    h.assert_problem(supervisor.post(VALIDATE, json=gb(agent_reserved="yes")), 422, "agent_reserved")
+    h.assert_problem(
+        supervisor.post(VALIDATE, json={"requests": [gb(), gb(agent_reserved=1)]}), 422, "requests[1].agent_reserved"
+    )
+    assert quiet == []

@@ -1,5 +1,6 @@
 """/api/v1/settings/compliance over HTTP: calling hours per weekday and region, holidays and
-blocked dates, attempt rules; errors name the field, relative to the body."""
+blocked dates, quiet hours after an abandoned call, attempt rules; errors name the field,
+relative to the body."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ DEFAULT = {
         "hours": {"daily": {"opens": "08:00", "closes": "21:00"}, "weekdays": {}},
         "holidays": [],
         "blocked_dates": [],
+        "abandoned_quiet_hours": None,
     },
     "regions": {},
     "attempt_rules": [],
@@ -28,14 +30,17 @@ FLORIDA = {
         "hours": {"daily": {"opens": "08:00", "closes": "21:00"}, "weekdays": {"sunday": None}},
         "holidays": ["2026-01-01", "2026-12-25"],
         "blocked_dates": [],
+        "abandoned_quiet_hours": None,
     },
     "regions": {
         "US-FL": {
             "hours": {"daily": {"opens": "08:00", "closes": "20:00"}, "weekdays": {}},
             "holidays": [],
             "blocked_dates": ["2026-07-03"],
+            "abandoned_quiet_hours": None,
         },
-        "GB": {"hours": None, "holidays": ["2026-12-26"], "blocked_dates": []},
+        # The UK rule: no repeat call within 72 h of an abandoned call without an agent reserved.
+        "GB": {"hours": None, "holidays": ["2026-12-26"], "blocked_dates": [], "abandoned_quiet_hours": 72},
     },
     "attempt_rules": [
         {
@@ -104,7 +109,9 @@ def test_fields_left_out_take_their_defaults_and_names_are_normalised(account: A
         "daily": {"opens": "08:00", "closes": "21:00"},
         "weekdays": {"sunday": None, "saturday": {"opens": "10:00", "closes": "16:00"}},
     }
-    assert stored["regions"]["GB"] == {"hours": None, "holidays": ["2026-12-25", "2026-12-26"], "blocked_dates": []}
+    assert stored["regions"]["GB"] == {
+        "hours": None, "holidays": ["2026-12-25", "2026-12-26"], "blocked_dates": [], "abandoned_quiet_hours": None,
+    }
     assert stored["attempt_rules"] == [
         {"name": "two a day", "max_attempts": 2, "by": "client_id", "in_last_hours": None,
          "required": True, "campaign_groups": []},
@@ -129,6 +136,10 @@ def hours(opens: str, closes: str) -> dict[str, Any]:
         ({"default": {"blocked_dates": ["tomorrow"]}}, "default.blocked_dates[0]"),
         ({"regions": {"florida": {}}}, "regions.florida"),
         ({"regions": {"US-FL": {"hours": hours("20:00", "20:00")}}}, "regions.US-FL.hours.daily"),
+        ({"default": {"abandoned_quiet_hours": 0}}, "default.abandoned_quiet_hours"),
+        ({"default": {"abandoned_quiet_hours": "72"}}, "default.abandoned_quiet_hours"),
+        # The decoder's own bounds (1–720); it does not name a dict's key ("GB") in its path.
+        ({"regions": {"GB": {"abandoned_quiet_hours": 721}}}, "regions[...].abandoned_quiet_hours"),
         ({"attempt_rules": [{"name": "x", "max_attempts": 0}]}, "attempt_rules[0].max_attempts"),
         ({"attempt_rules": [{"name": "x", "max_attempts": 1, "by": "household"}]}, "attempt_rules[0].by"),
         ({"attempt_rules": [{"name": "x", "max_attempts": 1, "campaign_groups": ["g"]}]},
@@ -164,3 +175,29 @@ def test_each_account_has_its_own_settings(account: Account, admin: httpx.Client
     assert account.admin.put(COMPLIANCE, json=FLORIDA).status_code == 200
     assert h.get(account.admin, COMPLIANCE).json() == FLORIDA
     assert h.get(admin, COMPLIANCE).json() == theirs
+
+
+def test_quiet_hours_after_an_abandoned_call_per_region(account: Account) -> None:
+    client = account.admin
+    body = {
+        "default": {"abandoned_quiet_hours": 24},
+        "regions": {"GB": {"abandoned_quiet_hours": 72}, "US": {"abandoned_quiet_hours": 1}},
+    }
+    response = client.put(COMPLIANCE, json=body)
+    assert response.status_code == 200, response.text
+    stored = response.json()
+    assert stored["default"]["abandoned_quiet_hours"] == 24
+    assert {key: region["abandoned_quiet_hours"] for key, region in stored["regions"].items()} == {"GB": 72, "US": 1}
+    assert h.get(client, COMPLIANCE).json() == stored
+    # Replaced as a whole: left out, it is null again (no rule).
+    cleared = client.put(COMPLIANCE, json={"regions": {"GB": {}}}).json()
+    assert cleared["default"]["abandoned_quiet_hours"] is None
+    assert cleared["regions"]["GB"]["abandoned_quiet_hours"] is None
+
+
+def test_the_setting_is_documented(base_url: str) -> None:
+    spec = httpx.get(f"{base_url}/openapi.json").json()
+    region = spec["components"]["schemas"]["RegionCompliance"]["properties"]["abandoned_quiet_hours"]
+    number = next(option for option in region["anyOf"] if option.get("type") == "integer")
+    assert (number["minimum"], number["maximum"]) == (1, 720)
+    assert "72" in number["description"]

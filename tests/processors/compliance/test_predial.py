@@ -389,6 +389,96 @@ def test_an_attempt_history_that_fails_denies(counting: CountingIndex) -> None:
     assert "attempt log unreachable" in verdict.reasons[0].text
 
 
+# --- an abandoned call ----------------------------------------------------------------------
+
+LONDON = "Europe/London"
+GB_PHONE = "+441632960123"
+GB_OTHER = "+441632960999"
+UK_RULE = ComplianceSettings(
+    regions={"GB": RegionCompliance(abandoned_quiet_hours=72), "IE": RegionCompliance(abandoned_quiet_hours=24)}
+)
+
+
+def gb(**fields: Any) -> PreDialRequest:
+    values: dict[str, Any] = {"contact_info": GB_PHONE, "time_zone": LONDON, "country": "GB", "state": ""}
+    values.update(fields)
+    return request(**values)
+
+
+class Abandons:
+    """An abandoned-calls port over a fixed log of abandons; records what it was asked."""
+
+    def __init__(self, log: dict[str, list[datetime]]):
+        self.log = log
+        self.asked: list[tuple[UUID, list[str], datetime]] = []
+
+    def __call__(self, account_id: UUID, devices: Sequence[str], after: datetime) -> dict[str, datetime]:
+        self.asked.append((account_id, list(devices), after))
+        found = {device: [t for t in self.log.get(device, []) if t > after] for device in devices}
+        return {device: max(times) for device, times in found.items() if times}
+
+
+def test_a_device_abandoned_within_the_quiet_hours_is_denied_unless_an_agent_is_reserved(
+    counting: CountingIndex,
+) -> None:
+    abandons = Abandons({GB_PHONE: [NOW - timedelta(hours=80), NOW - timedelta(hours=2)]})
+    checker = PreDialValidator(counting, lists, lambda _: UK_RULE, clock=lambda: NOW, abandoned=abandons)
+    verdicts = checker.validate_many([
+        gb(),
+        gb(agent_reserved=True),
+        gb(contact_info=GB_OTHER),
+        gb(channel="sms", contact_info_type=4),
+        request(contact_info=GB_PHONE),  # a US contact: no region of it sets the rule
+    ])
+    assert [codes(v) for v in verdicts] == [["abandoned_recently"], [], [], [], []]
+    assert verdicts[0].next_allowed == NOW + timedelta(hours=70)  # the last abandon counts
+    assert verdicts[0].reasons[0].region == "GB"
+    # One question for the batch: only the devices the rule applies to, back 72 h.
+    assert abandons.asked == [(ACCOUNT_A, [GB_PHONE, GB_OTHER], NOW - timedelta(hours=72))]
+
+
+def test_the_lookup_reaches_back_the_longest_quiet_hours_of_the_batch(counting: CountingIndex) -> None:
+    abandons = Abandons({GB_PHONE: [NOW - timedelta(hours=30)], GB_OTHER: [NOW - timedelta(hours=30)]})
+    checker = PreDialValidator(counting, lists, lambda _: UK_RULE, clock=lambda: NOW, abandoned=abandons)
+    ireland = gb(contact_info=GB_OTHER, country="IE", time_zone="Europe/Dublin")
+    assert [codes(v) for v in checker.validate_many([ireland])] == [[]]  # 30 h ago: past Ireland's 24 h
+    assert abandons.asked[-1][2] == NOW - timedelta(hours=24)
+    verdicts = checker.validate_many([ireland, gb()])
+    assert [codes(v) for v in verdicts] == [[], ["abandoned_recently"]]
+    assert abandons.asked[-1] == (ACCOUNT_A, [GB_PHONE, GB_OTHER], NOW - timedelta(hours=72))
+    assert len(abandons.asked) == 2
+
+
+def test_no_lookup_when_the_rule_applies_to_no_request(counting: CountingIndex) -> None:
+    abandons = Abandons({GB_PHONE: [NOW]})
+    checker = PreDialValidator(counting, lists, lambda _: UK_RULE, clock=lambda: NOW, abandoned=abandons)
+    assert checker.validate_many([gb(agent_reserved=True), request()])[0].allowed
+    assert abandons.asked == []
+
+
+def test_abandoned_calls_that_cannot_be_read_deny_where_the_rule_applies(counting: CountingIndex) -> None:
+    def broken(account_id: UUID, devices: Sequence[str], after: datetime) -> dict[str, datetime]:
+        raise TimeoutError("views database timed out")
+
+    checker = PreDialValidator(counting, lists, lambda _: UK_RULE, clock=lambda: NOW, abandoned=broken)
+    verdicts = checker.validate_many([gb(), gb(agent_reserved=True), request()])
+    assert [codes(v) for v in verdicts] == [["attempt_history_unavailable"], [], []]
+    assert "views database timed out" in verdicts[0].reasons[0].text
+    assert verdicts[0].next_allowed is None
+
+    unwired = PreDialValidator(counting, lists, lambda _: UK_RULE, clock=lambda: NOW)
+    verdicts = unwired.validate_many([gb(), gb(agent_reserved=True)])
+    assert [codes(v) for v in verdicts] == [["attempt_history_unavailable"], []]
+    assert "no attempt history is configured" in verdicts[0].reasons[0].text
+
+
+def test_quiet_hours_out_of_bounds_in_stored_settings_deny(counting: CountingIndex) -> None:
+    bad = ComplianceSettings(regions={"GB": RegionCompliance(abandoned_quiet_hours=0)})
+    verdict = PreDialValidator(counting, lists, lambda _: bad, clock=lambda: NOW).validate(gb())
+    assert codes(verdict) == ["settings_unavailable"]
+    assert "regions.GB.abandoned_quiet_hours" in verdict.reasons[0].text
+
+
 # --- counters ------------------------------------------------------------------------------
 
 
@@ -414,6 +504,11 @@ def test_requests_decode_strictly() -> None:
     raw = msgspec.json.encode({"contact_info": CLEAN_PHONE, "time_zone": NEW_YORK, "channel": "fax"})
     with pytest.raises(msgspec.ValidationError, match="channel"):
         msgspec.json.decode(raw, type=PreDialRequest)
+    raw = msgspec.json.encode({"contact_info": CLEAN_PHONE, "time_zone": NEW_YORK, "agent_reserved": "yes"})
+    with pytest.raises(msgspec.ValidationError, match="agent_reserved"):
+        msgspec.json.decode(raw, type=PreDialRequest)
+    raw = msgspec.json.encode({"contact_info": CLEAN_PHONE, "time_zone": NEW_YORK})
+    assert msgspec.json.decode(raw, type=PreDialRequest).agent_reserved is False
 
 
 # --- a real Redis --------------------------------------------------------------------------
