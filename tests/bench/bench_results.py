@@ -14,9 +14,12 @@ Figures: ``results_per_s_embedded`` (the best of ``--rounds``), and as a baselin
 the same round, ``results_baseline_chain_loads_per_s``: the same chains only loaded from the
 store, one by one (the processor's floor: every result loads its chain).
 
-Not measured yet: ``results_per_s_kafka`` (the processor as consumer group
-``dialstream.call-results`` behind the relay) and ``email_per_s`` (the e-mail channel is not
-built).
+``results_per_s_kafka``: the same results stored in a Kafka-mode runtime's SQLite store, then
+the runtime started with the relay and the processor as consumer group
+``dialstream.call-results`` (no read models): results per second from the first
+``record.treated`` stored to the last (the start-up before it — topics, partition leaders,
+the consumer group's join, 10-60 s on a fresh broker here — is printed on stderr, not counted). One real broker
+(``tests.kafka.running()``) for the group.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
+from dialstream.bootstrap import RESULTS, build
 from dialstream.handlers import Handlers
 from dialstream.store import EventStore, store_env, stored_topic_of
 from domain import (
@@ -48,7 +52,9 @@ from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings, Treatment
 from schemas.records import Record, RecordChainImported, RecordTreated
+from tests import kafka
 from tests.bench.figures import Figure, Options
+from tests.kafka_support import kafka_settings
 
 CHAINS = 20_000
 NOW = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -66,8 +72,9 @@ PLAN = [
     Treatment(call_result=CallResult.ANSWERING_MACHINE, sequence=1, action="next_in_chain_after", interval_minutes=60),
 ]
 # Out of every ten results: four busy, three no answer, two answered, one machine.
-RESULTS = [CallResult.BUSY] * 4 + [CallResult.NO_ANSWER] * 3 + [CallResult.ANSWER] * 2 + [CallResult.ANSWERING_MACHINE]
+RESULT_MIX = [CallResult.BUSY] * 4 + [CallResult.NO_ANSWER] * 3 + [CallResult.ANSWER] * 2 + [CallResult.ANSWERING_MACHINE]
 APPEND_EVERY = 2_000
+KAFKA_TIMEOUT_S = 600.0
 
 
 def _group(handlers: Handlers, account: UUID) -> tuple[UUID, UUID]:
@@ -128,7 +135,7 @@ def _dialled(account: UUID, list_id: UUID, group: UUID, n: int) -> list[Event]:
     finished = call_attempts.finished(
         call_attempts.project(None, made),
         attempt_id=attempt,
-        call_result=int(RESULTS[n % len(RESULTS)]),
+        call_result=int(RESULT_MIX[n % len(RESULT_MIX)]),
         ring_ms=20_000,
         talk_ms=0,
         now=NOW,
@@ -136,23 +143,32 @@ def _dialled(account: UUID, list_id: UUID, group: UUID, n: int) -> list[Event]:
     return [imported, *drawn, *made, *finished]
 
 
+def _store_results(store: EventStore, handlers: Handlers, chains: int) -> list[UUID]:
+    """Store ``chains`` dialled chains and their finished attempts; their chain ids."""
+    account = handlers.accounts.open_account("Bench").id
+    list_id, group = _group(handlers, account)
+    events: list[Event] = []
+    for n in range(chains):
+        events += _dialled(account, list_id, group, n)
+        if len(events) >= APPEND_EVERY:
+            store.append(events)
+            events = []
+    if events:
+        store.append(events)
+    return [record_chain.chain_id(list_id, f"C{n:06d}") for n in range(chains)]
+
+
+def _treated(store: EventStore, after: int, limit: int) -> int:
+    return len(store.read_topics((stored_topic_of(RecordTreated),), after=after, limit=limit))
+
+
 def _round(chains: int) -> tuple[float, float]:
-    """(results applied per second, chains loaded per second) of one run."""
+    """(results applied per second, chains loaded per second) of one run, embedded."""
     with tempfile.TemporaryDirectory() as directory:
         store = EventStore(store_env(f"sqlite:///{Path(directory) / 'events.sqlite'}"))
         try:
             handlers = Handlers(store, clock=lambda: NOW)
-            account = handlers.accounts.open_account("Bench").id
-            list_id, group = _group(handlers, account)
-            events: list[Event] = []
-            for n in range(chains):
-                events += _dialled(account, list_id, group, n)
-                if len(events) >= APPEND_EVERY:
-                    store.append(events)
-                    events = []
-            if events:
-                store.append(events)
-            chain_ids = [record_chain.chain_id(list_id, f"C{n:06d}") for n in range(chains)]
+            chain_ids = _store_results(store, handlers, chains)
 
             started = time.perf_counter()
             for chain_id in chain_ids:
@@ -166,11 +182,37 @@ def _round(chains: int) -> tuple[float, float]:
             host.catch_up()
             elapsed = time.perf_counter() - started
             assert host.position >= head, (host.position, head)
-            treated = len(store.read_topics((stored_topic_of(RecordTreated),), after=head, limit=chains + 1))
+            treated = _treated(store, head, chains + 1)
             assert treated == chains, f"{treated} of {chains} results treated"
             return chains / elapsed, loads
         finally:
             store.close()
+
+
+def _kafka_round(bootstrap: str, chains: int) -> float:
+    """Results applied per second by the processor as a Kafka consumer group behind the relay,
+    from the runtime's start (relay and consumer start-up included) to the last result."""
+    with tempfile.TemporaryDirectory() as directory:
+        runtime = build(kafka_settings(Path(directory), bootstrap), workers=[RESULTS])
+        runtime.handlers.clock = lambda: NOW
+        try:
+            _store_results(runtime.store, runtime.handlers, chains)
+            head = runtime.store.position()
+            started = time.perf_counter()
+            runtime.start()
+            deadline = started + KAFKA_TIMEOUT_S
+            first: tuple[float, int] | None = None  # when results began to be stored, and how many then
+            while (treated := _treated(runtime.store, head, chains + 1)) < chains:
+                assert time.perf_counter() < deadline, f"{treated} of {chains} results treated in {KAFKA_TIMEOUT_S} s"
+                if first is None and treated:
+                    first = (time.perf_counter(), treated)
+                time.sleep(0.02)
+            ended = time.perf_counter()
+            assert first is not None and first[1] < chains, "the round was too short to time"
+            print(f"results kafka: start-up {first[0] - started:.1f} s (topics, leaders, consumer group)", file=sys.stderr)
+            return (chains - first[1]) / (ended - first[0])
+        finally:
+            runtime.stop()
 
 
 def run(options: Options) -> Iterator[Figure]:
@@ -183,3 +225,10 @@ def run(options: Options) -> Iterator[Figure]:
             best, baseline = rate, loads
     yield Figure("results_per_s_embedded", best, "results/s")
     yield Figure("results_baseline_chain_loads_per_s", baseline, "loads/s")
+    best_kafka = 0.0
+    with kafka.running() as broker:
+        for n in range(options.rounds):
+            rate = _kafka_round(broker.bootstrap, chains)
+            print(f"results kafka round {n + 1}: {chains} results, {rate:.0f}/s", file=sys.stderr)
+            best_kafka = max(best_kafka, rate)
+    yield Figure("results_per_s_kafka", best_kafka, "results/s")
