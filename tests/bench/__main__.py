@@ -24,6 +24,7 @@ GROUPS: dict[str, str] = {
     "dialer": "tests.bench.bench_dialer",
     "queue": "tests.bench.bench_queue",
     "results": "tests.bench.bench_results",
+    "day": "tests.bench.bench_day",
 }
 
 

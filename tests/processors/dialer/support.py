@@ -31,7 +31,7 @@ from processors.dialer.ports import DialerPorts
 from processors.dialer.runner import Dialer
 from processors.dialer.virtual import run_virtual, store_clock
 from processors.telephony.simulator import CallModel, Rates, SimulatedTelephony, Timings, VirtualClock
-from schemas.profiles import DialingMode, DialingSettings, Filtering, Pacing, SessionSettings
+from schemas.profiles import DialingMode, DialingSettings, Filtering, Pacing, SessionSettings, Treatment
 from schemas.records import Contact, Record, RecordChainImported
 from schemas.settings import PacingSettings
 
@@ -143,6 +143,7 @@ def campaign(
     pacing: Pacing | None = None,
     filtering: Filtering | None = None,
     start: bool = True,
+    treatments: Sequence[Treatment] = (),
 ) -> UUID:
     """A group dialling ``records`` (client id, E.164 number, IANA zone) in one list, with
     ``agents`` simulated agents logged in and ready."""
@@ -157,6 +158,7 @@ def campaign(
                 caller_id="+12025550100",
                 pacing=pacing or Pacing(),
                 filtering=filtering or Filtering(),
+                treatments=list(treatments),
             ),
         ),
     ).id
