@@ -276,11 +276,12 @@ def wrapped_up(
     agent_id: UUID,
     disposition_code: str | None,
     callback_at: datetime | None = None,
+    callback_personal: bool = False,
     now: datetime,
 ) -> list[Event]:
     """The agent connected to a finished attempt finished (or left) its after-call work, with
-    the disposition it gave and the callback it agreed (local time in the contact's zone), if
-    any (reported again: nothing)."""
+    the disposition it gave and the callback it agreed (local time in the contact's zone;
+    ``callback_personal``: the agent's own), if any (reported again: nothing)."""
     if callback_at is not None and callback_at.tzinfo is not None:
         raise RuleViolation("a callback's time is wall-clock time in the contact's zone, without an offset", field="callback.at")
     state, progress = _progress(state, attempt_id)
@@ -300,6 +301,7 @@ def wrapped_up(
         call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
         chain_n=progress.chain_n,
         callback_at=callback_at,
+        callback_personal=callback_at is not None and callback_personal,
     )
     return changes.events
 

@@ -10,13 +10,33 @@ A chain is dialled one record at a time, in chain order. Its next record
    (:mod:`domain.treatments`, stored with the update) made it ready again (a retry), or
    moved the chain on to its next record, or closed the chain's waiting records.
 2. Its first **candidate** in chain order: record type 2 (general), 3 (campaign
-   rescheduled) or 6 (campaign callback), status 1 (ready) and fewer attempts than the
-   dialing profile's maximum. Records that are not candidates (no call, personal callbacks,
-   cancelled, out of attempts) are skipped to the next in chain order.
-3. That candidate only if it is due (``dial_sched_time`` unset or passed) and inside its
+   rescheduled), 6 (campaign callback) or 5 (personal callback) with its agent, status 1
+   (ready) and fewer attempts than the dialing profile's maximum. Records that are not
+   candidates (no call, personal rescheduled, a personal callback of no agent, cancelled,
+   out of attempts) are skipped to the next in chain order.
+3. That candidate only if it is due (``dial_sched_time`` unset or passed), inside its
    own daily window (``daily_from``–``daily_till``, seconds since local midnight, in its
-   time zone and in its second zone when it has one). Otherwise the chain waits: a later
-   record is never drawn ahead of an earlier one that is only not due yet.
+   time zone and in its second zone when it has one) and the draw may take it
+   (:func:`may_take`). Otherwise the chain waits: a later record is never drawn ahead of an
+   earlier one that is only not due yet, nor ahead of a personal callback waiting for its
+   agent.
+
+**Personal callbacks** (:func:`may_take`, ``grace_s`` the dialing profile's
+``personal_callback_grace_minutes``):
+
+=========================  ==============  ==================  =====================
+record                     before due      due, within grace   due + grace passed
+=========================  ==============  ==================  =====================
+personal, for its agent    nobody          its agent only      any agent (its too)
+any other candidate        nobody          any agent           any agent
+=========================  ==============  ==================  =====================
+
+A draw is made either for one agent (``for_agent``: the dialer reserves that ready agent
+for the call before placing it, and takes only that agent's personal callbacks) or for
+whichever agent of the group is free (``for_agent`` None: an ordinary draw). So a personal
+callback whose agent is logged out, not ready or busy waits until its grace period is over,
+then goes to the next free agent; the draw says which it was
+(:attr:`~schemas.records.RecordRetrieved.personal_callback`).
 
 The account's calling hours, contact dates and suppression are the pre-dial gate's
 (:mod:`domain.predial`), judged when the record is dialled, not when it is drawn.
@@ -41,7 +61,14 @@ from domain.calling_windows import DAY
 from domain.codes import CallResult, RecordStatus, RecordType
 from domain.record_chain import RecordChain
 from schemas.base import Event
-from schemas.records import Record, RecordRetrieved, RecordReturned, RecordUpdated, ReturnReason
+from schemas.records import (
+    PersonalCallbackDraw,
+    Record,
+    RecordRetrieved,
+    RecordReturned,
+    RecordUpdated,
+    ReturnReason,
+)
 
 DIALABLE_TYPES: frozenset[int] = frozenset(
     {RecordType.GENERAL, RecordType.CAMPAIGN_RESCHEDULED, RecordType.CAMPAIGN_CALLBACK}
@@ -66,18 +93,40 @@ class Candidate(NamedTuple):
     dial_sched_time: int | None
     time_zone: str
     second_time_zone: str | None
+    callback_agent_id: UUID | None = None  # a personal callback's agent
 
 
 # The rules -------------------------------------------------------------------------------
 
 
 def is_candidate(record: Record, max_attempts: int) -> bool:
-    """Step 2: a dialable type, ready, and attempts left."""
+    """Step 2: a dialable type (or a personal callback with its agent), ready, and attempts left."""
     return (
-        record.record_type in DIALABLE_TYPES
+        (record.record_type in DIALABLE_TYPES or callback_agent(record) is not None)
         and record.record_status == RecordStatus.READY
         and record.attempt < max_attempts
     )
+
+
+def callback_agent(record: Record) -> UUID | None:
+    """The agent whose own the record is: a personal callback's (type 5); None for any other."""
+    return record.callback_agent_id if record.record_type == RecordType.PERSONAL_CALLBACK else None
+
+
+def may_take(record: Record, agent_id: UUID | None, *, now: datetime, grace_s: int) -> bool:
+    """Whether a draw at ``now`` for agent ``agent_id`` (None: for whichever agent is free)
+    may take the record, once due: a personal callback only for its own agent until its grace
+    period (``grace_s`` seconds after it fell due) is over, then for any agent; any other
+    record for any agent (see the table in the module's notes)."""
+    if not is_due(record, now):
+        return False
+    owner = callback_agent(record)
+    return owner is None or agent_id == owner or grace_over(record, now, grace_s)
+
+
+def grace_over(record: Record, now: datetime, grace_s: int) -> bool:
+    """Whether ``grace_s`` seconds have passed since the record fell due."""
+    return (record.dial_sched_time or 0) + grace_s <= now.timestamp()
 
 
 def holds(chain: RecordChain) -> bool:
@@ -95,10 +144,23 @@ def first_candidate(chain: RecordChain, max_attempts: int) -> Record | None:
     return None
 
 
-def next_record(chain: RecordChain, *, now: datetime, max_attempts: int) -> Record | None:
-    """The record of the chain a dialer may draw at ``now`` (aware), or None."""
+def next_record(
+    chain: RecordChain,
+    *,
+    now: datetime,
+    max_attempts: int,
+    grace_s: int = 0,
+    for_agent: UUID | None = None,
+) -> Record | None:
+    """The record of the chain a dialer may draw at ``now`` (aware), or None: for whichever
+    agent is free, or with ``for_agent`` only that agent's own personal callback (see
+    :func:`may_take`; ``grace_s``: the personal callbacks' grace period)."""
     record = first_candidate(chain, max_attempts)
-    if record is None or not is_due(record, now) or not inside_daily_window(record, now):
+    if record is None or not may_take(record, for_agent, now=now, grace_s=grace_s):
+        return None
+    if for_agent is not None and callback_agent(record) != for_agent:
+        return None
+    if not inside_daily_window(record, now):
         return None
     return record
 
@@ -162,17 +224,24 @@ def retrieve(
     retrieved_by: str = "",
     now: datetime,
     max_attempts: int,
+    grace_s: int = 0,
+    for_agent: UUID | None = None,
 ) -> list[Event]:
-    """Draw the ``chain_n``-th record for the group's attempt ``attempt_id``; no event unless
-    it is the record :func:`next_record` names at ``now``."""
-    record = next_record(chain, now=now, max_attempts=max_attempts)
+    """Draw the ``chain_n``-th record for the group's attempt ``attempt_id`` (``for_agent``:
+    a personal callback for its own agent); no event unless it is the record
+    :func:`next_record` names at ``now``."""
+    record = next_record(chain, now=now, max_attempts=max_attempts, grace_s=grace_s, for_agent=for_agent)
     if record is None or record.chain_n != chain_n:
         return []
+    personal: PersonalCallbackDraw = ""
+    if callback_agent(record) is not None:
+        personal = "own_agent" if for_agent is not None else "any_agent"
     changes = Changes.of(chain, now)
     changes.record(
         RecordRetrieved,
         **_names(chain, record, campaign_group_id, attempt_id),
         retrieved_by=retrieved_by,
+        personal_callback=personal,
     )
     return changes.events
 

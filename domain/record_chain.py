@@ -298,6 +298,7 @@ def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
                         record_status=change.record_status,
                         dial_sched_time=change.dial_sched_time,
                         call_result=change.call_result,
+                        callback_agent_id=change.callback_agent_id,
                         treatments=history,
                     )
                 records.append(record)

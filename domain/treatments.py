@@ -46,7 +46,10 @@ Where the product is silent, what a contact-centre user expects:
   treatment, next in chain) apply at the cap as below it.
 - **Retries.** A retried record is ready (1) and campaign rescheduled (3); redial is due at
   once. A record that is "no call" (7: suppressed meanwhile) or personal (4, 5) keeps its
-  type: a retry must not lift a suppression nor turn an agent's callback into anyone's.
+  type (and a personal callback its agent): a retry must not lift a suppression nor turn an
+  agent's callback into anyone's.
+- **Callbacks** agreed at wrap-up win over the plan: a campaign callback (6), or a personal
+  callback (5) remembering the agent who agreed it, due at the agreed local time.
   assign_to_group makes the record a campaign callback (6) for the named agent group, due
   after ``interval`` (at once when 0); its callback handling is the callbacks work's.
 - **Local dates.** retry_at / next_in_chain_at read ``date_time`` as wall-clock time in the
@@ -94,8 +97,10 @@ class Outcome(Struct, frozen=True, kw_only=True):
     call_result: int
     disposition_code: str | None = None
     final: bool = False  # the disposition is final in the account's catalogue
-    # A campaign callback the agent agreed: wall-clock time in the record's zone.
+    # A callback the agent agreed: wall-clock time in the record's zone; the campaign's, or
+    # with ``callback_agent_id`` that agent's own (a personal callback).
     callback_at: datetime | None = None
+    callback_agent_id: UUID | None = None
 
 
 class Decision(Struct, frozen=True, kw_only=True):
@@ -289,33 +294,39 @@ def decide(
 
 
 def _callback(record: Record, outcome: Outcome, at: datetime, now: datetime) -> Decision:
-    """A campaign callback agreed with the customer wins over the plan: the record (type 6,
-    campaign callback) is due at that time, read in its zone (passed: at once), and its chain
-    waits for it. It is dialled like any record: drawn when due, put to the pre-dial gate."""
+    """A callback agreed with the customer wins over the plan: the record is due at that time,
+    read in its zone (passed: at once), and its chain waits for it. A campaign callback (type
+    6) is dialled like any record; a personal one (type 5) remembers its agent and is dialled
+    for that agent (:func:`domain.dialing_queue.may_take`). Either is drawn when due and put
+    to the pre-dial gate."""
     local, zone_note = _local(at, record.time_zone)
     due = max(_epoch(local), _epoch(now))
+    agent_id = outcome.callback_agent_id
+    kind = "campaign" if agent_id is None else "personal"
     change = RecordChange(
         chain_n=record.chain_n,
-        record_type=int(RecordType.CAMPAIGN_CALLBACK),
+        record_type=int(RecordType.CAMPAIGN_CALLBACK if agent_id is None else RecordType.PERSONAL_CALLBACK),
         record_status=int(RecordStatus.READY),
         dial_sched_time=due,
         attempt=record.attempt,
         call_result=int(outcome.call_result),
+        callback_agent_id=agent_id,
     )
     step = TreatmentStep(
         call_result=int(outcome.call_result),
-        action="campaign_callback",
+        action=f"{kind}_callback",
         at=_epoch(now),
         disposition_code=outcome.disposition_code,
         dial_sched_time=due,
     )
     past = " (passed: due now)" if _epoch(local) < _epoch(now) else ""
+    whose = "" if agent_id is None else f" for agent {agent_id}"
     return Decision(
         action=None,
         record=change,
         next_chain_n=record.chain_n,
         step=step,
-        reason=f"campaign callback at {at:%Y-%m-%d %H:%M} {record.time_zone}{zone_note}{past} = {_utc(due)}",
+        reason=f"{kind} callback{whose} at {at:%Y-%m-%d %H:%M} {record.time_zone}{zone_note}{past} = {_utc(due)}",
     )
 
 
@@ -436,6 +447,7 @@ def _next_in_chain(
         dial_sched_time=due,
         attempt=following.attempt,
         call_result=following.call_result,
+        callback_agent_id=following.callback_agent_id,
     )
     others = (moved,) if due != following.dial_sched_time else ()
     return Decision(
@@ -523,6 +535,7 @@ def _closed(chain: RecordChain, treated: Record, stamp: Outcome | None) -> tuple
                 dial_sched_time=other.dial_sched_time,
                 attempt=other.attempt,
                 call_result=int(stamp.call_result) if stamp is not None else other.call_result,
+                callback_agent_id=other.callback_agent_id,
             )
         )
     return tuple(closed)
@@ -536,13 +549,16 @@ def _change(
     record_type: int | None = None,
     due: int | None = None,
 ) -> RecordChange:
+    kind = record.record_type if record_type is None else record_type
     return RecordChange(
         chain_n=record.chain_n,
-        record_type=record.record_type if record_type is None else record_type,
+        record_type=kind,
         record_status=int(status),
         dial_sched_time=record.dial_sched_time if due is None else due,
         attempt=record.attempt,
         call_result=int(outcome.call_result),
+        # A retry keeps an agent's callback its own; another type has no agent.
+        callback_agent_id=record.callback_agent_id if kind == RecordType.PERSONAL_CALLBACK else None,
     )
 
 

@@ -78,7 +78,10 @@ COLUMNS = (
 # Who holds a drawn record (NULL while it is not drawn): not in COLUMNS, so exports and
 # selection rules keep the calling-list fields only.
 DRAWN_COLUMNS = ("campaign_group_id", "attempt_id", "retrieved_at")
-_INSERT = f"INSERT INTO records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# A personal callback's agent (NULL for any other record): not in COLUMNS either.
+CALLBACK_COLUMNS = ("callback_agent_id",)
+_INSERTED = (*COLUMNS, *CALLBACK_COLUMNS)
+_INSERT = f"INSERT INTO records ({', '.join(_INSERTED)}) VALUES ({', '.join('?' * len(_INSERTED))})"
 _custom = msgspec.json.Encoder()
 _decode_custom = msgspec.json.Decoder(dict[str, str])
 
@@ -108,10 +111,11 @@ class Records:
             "time_zone_rule TEXT NOT NULL, second_time_zone TEXT, postal_code TEXT NOT NULL, "
             "country TEXT NOT NULL, state TEXT NOT NULL, contact_time_zone TEXT NOT NULL, "
             "custom TEXT NOT NULL, imported_at TEXT NOT NULL, job_id TEXT, line INTEGER NOT NULL, "
-            "campaign_group_id TEXT, attempt_id TEXT, retrieved_at TEXT, "
+            "campaign_group_id TEXT, attempt_id TEXT, retrieved_at TEXT, callback_agent_id TEXT, "
             "PRIMARY KEY (list_id, client_id, chain_n))"
         )
         _add_drawn_columns(cursor)
+        _add_callback_columns(cursor)
         # The dialable-records index: the ready records of a list in chain order. Partial, so
         # it shrinks as a list is dialled and a page of candidates never walks finished chains;
         # and the few records held now (drawn, stale), which hold their chains. (Named anew
@@ -126,6 +130,10 @@ class Records:
         cursor.execute(
             "CREATE INDEX IF NOT EXISTS records_drawn ON records (campaign_group_id) "
             "WHERE campaign_group_id IS NOT NULL"
+        )
+        # The personal callbacks waiting (few): what a dialer asks about its ready agents.
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS records_personal ON records (list_id, dial_sched_time) WHERE {_PERSONAL_ROW}"
         )
         # A custom field's user-defined label (from the import's mapping), for exports.
         cursor.execute(
@@ -194,14 +202,15 @@ class Records:
                 )
             case RecordTreated():
                 cursor.executemany(
-                    "UPDATE records SET record_type = ?, record_status = ?, dial_sched_time = ?, call_result = ? "
-                    "WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    "UPDATE records SET record_type = ?, record_status = ?, dial_sched_time = ?, call_result = ?, "
+                    "callback_agent_id = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
                     [
                         (
                             change.record_type,
                             change.record_status,
                             change.dial_sched_time,
                             change.call_result,
+                            _text_or_none(change.callback_agent_id),
                             str(event.list_id),
                             event.client_id,
                             change.chain_n,
@@ -235,6 +244,20 @@ def _add_drawn_columns(cursor: Cursor) -> None:
             cursor.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
 
 
+def _add_callback_columns(cursor: Cursor) -> None:
+    """Add the personal callback's column to a records table made before it (as
+    :func:`_add_drawn_columns` does)."""
+    try:
+        cursor.execute(f"SELECT {', '.join(CALLBACK_COLUMNS)} FROM records WHERE 1 = 0")
+    except Exception:  # the database's own "no such column" error
+        for column in CALLBACK_COLUMNS:
+            cursor.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _lean(name: str, schema: type[msgspec.Struct], names: Collection[str], **extra: tuple[Any, ...]) -> Any:
     """A struct of the schema's fields ``names`` as JSON has them (ids and times left as text,
     nothing validated twice), with the schema's defaults for what the JSON omits."""
@@ -252,7 +275,7 @@ def _lean(name: str, schema: type[msgspec.Struct], names: Collection[str], **ext
     return msgspec.defstruct(name, fields, frozen=True, kw_only=True, gc=False)
 
 
-_RECORD_COLUMNS = [c for c in COLUMNS if c in {f.name for f in msgspec.structs.fields(Record)}]
+_RECORD_COLUMNS = [c for c in _INSERTED if c in {f.name for f in msgspec.structs.fields(Record)}]
 _StoredRecord = _lean("_StoredRecord", Record, _RECORD_COLUMNS)
 _StoredContact = _lean("_StoredContact", Contact, ("postal_code", "country", "state", "time_zone"))
 _StoredChain = _lean(
@@ -332,7 +355,8 @@ def _chain_rows(
     custom: str,
     imported_at: str,
 ) -> list[tuple[Any, ...]]:
-    """The rows of a chain's records, in ``COLUMNS`` order (from a decoded event or its JSON)."""
+    """The rows of a chain's records, in ``COLUMNS`` order then ``CALLBACK_COLUMNS`` (from a
+    decoded event or its JSON)."""
     return [
         (
             list_id,
@@ -362,6 +386,7 @@ def _chain_rows(
             imported_at,
             job_id,
             line,
+            _text_or_none(r.callback_agent_id),
         )
         for r in records
     ]
@@ -491,6 +516,8 @@ class RecordQueries:
         sort: Sequence[SortField] = (),
         limit: int = 500,
         exclude_chains: Collection[UUID] = (),
+        callback_grace_s: int = 0,
+        for_agents: Collection[UUID] | None = None,
     ) -> list[Candidate]:
         """The records a campaign group may draw now from its lists (``list_ids``, in the
         group's order), at most ``limit``, one per chain: its next record as
@@ -503,17 +530,50 @@ class RecordQueries:
         id and chain position. Record fields sort in SQL; a custom field sorts here, after
         reading every candidate of the lists. The rule runs in SQL when it translates
         (:meth:`domain.selection.Rule.to_sql`), else here on each row.
+
+        Personal callbacks (:func:`domain.dialing_queue.may_take`): an ordinary draw takes one
+        once ``callback_grace_s`` seconds have passed since it fell due; with ``for_agents``,
+        only the due personal callbacks of those agents are listed (a draw for each of them),
+        the longest due first, whatever the sort fields.
         """
         lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
-        if not lists or limit <= 0:
+        if not lists or limit <= 0 or (for_agents is not None and not for_agents):
             return []
-        query = _Dialable(now, max_attempts, rule, sort, {chain.int for chain in exclude_chains})
+        agents = None if for_agents is None else sorted({str(agent) for agent in for_agents})
+        query = _Dialable(
+            now,
+            max_attempts,
+            rule,
+            sort,
+            {chain.int for chain in exclude_chains},
+            grace_s=callback_grace_s,
+            for_agents=agents,
+        )
         with self.db.transaction() as cursor:
+            if agents is not None:
+                return query.own_callbacks(cursor, lists, limit)
             if query.custom_sort:
                 return query.sorted_here(cursor, lists, limit)
             if query.order:
                 return query.sorted_in_sql(cursor, lists, limit)
             return query.in_chain_order(cursor, lists, limit)
+
+    def personal_callbacks_due_at(self, list_ids: Sequence[UUID], *, max_attempts: int | None = None) -> int | None:
+        """When the first personal callback of the lists waiting for its agent (attempts left)
+        falls due (UTC epoch seconds; None: none waits): a dialer looks for its agents'
+        callbacks only from then on (a read of the few rows of the partial index
+        records_personal)."""
+        lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
+        if not lists:
+            return None
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                f"SELECT MIN(COALESCE(r.dial_sched_time, 0)) FROM records r WHERE r.list_id IN ({', '.join('?' * len(lists))}) "
+                f"AND {_PERSONAL_R} AND r.callback_agent_id IS NOT NULL AND r.attempt < ?",
+                [*lists, _NO_CAP if max_attempts is None else max_attempts],
+            )
+            row = cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def retrieved(self, group_id: UUID) -> list[Retrieved]:
         """The records the group's dialer holds drawn now, the longest held first."""
@@ -604,18 +664,25 @@ _COUNTED = {
 _NO_CAP = 2**31 - 1
 _TYPES = ", ".join(str(int(t)) for t in sorted(dialing_queue.DIALABLE_TYPES))
 _HOLDING = ", ".join(str(int(s)) for s in sorted(dialing_queue.HOLDING_STATUSES))
+_PERSONAL = int(RecordType.PERSONAL_CALLBACK)
 # A chain's next record, as domain.dialing_queue.next_record finds it: its first candidate in
-# chain order (a dialable type, ready, attempts left) in a chain holding no record retrieved,
-# updated or stale, kept only when it is due. The codes are literals, written as the partial
+# chain order (a dialable type or a personal callback with its agent, ready, attempts left) in
+# a chain holding no record retrieved, updated or stale, kept only when it is due and the draw
+# may take it (domain.dialing_queue.may_take). The codes are literals, written as the partial
 # indexes' conditions are, so the planner uses them: records_ready for the rows and for an
 # earlier candidate of the chain (never looked for at position 1), records_holding (the rows
-# held now) for a held record.
+# held now) for a held record, records_personal for the personal callbacks of some agents.
 _READY_ROW = f"record_status = {int(RecordStatus.READY)}"
 _HELD_ROW = f"record_status IN ({_HOLDING})"
-# Parameters: max attempts, now (epoch seconds).
+_PERSONAL_ROW = f"record_type = {_PERSONAL} AND {_READY_ROW}"
+_PERSONAL_R = f"r.record_type = {_PERSONAL} AND r.{_READY_ROW}"
+_DUE = "(r.dial_sched_time IS NULL OR r.dial_sched_time <= ?)"
+# An ordinary draw, for whichever agent is free. Parameters: now less the personal callbacks'
+# grace period, max attempts, now (epoch seconds).
 _CANDIDATE_ROW = (
-    f"r.{_READY_ROW} AND r.record_type IN ({_TYPES}) AND r.attempt < ? "
-    "AND (r.dial_sched_time IS NULL OR r.dial_sched_time <= ?)"
+    f"r.{_READY_ROW} AND (r.record_type IN ({_TYPES}) OR (r.record_type = {_PERSONAL} "
+    "AND r.callback_agent_id IS NOT NULL AND COALESCE(r.dial_sched_time, 0) <= ?)) "
+    f"AND r.attempt < ? AND {_DUE}"
 )
 # A held record of the chain, looked up row by row: best when a page stops early.
 _NOT_HELD = (
@@ -629,22 +696,40 @@ _NOT_HELD_IN_LIST = f"r.client_id NOT IN (SELECT h.client_id FROM records h WHER
 _NO_EARLIER = (
     "(r.chain_n = 1 OR NOT EXISTS (SELECT 1 FROM records o WHERE o.list_id = r.list_id "
     f"AND o.client_id = r.client_id AND o.chain_n < r.chain_n AND o.{_READY_ROW} "
-    f"AND o.record_type IN ({_TYPES}) AND o.attempt < ?))"
+    f"AND (o.record_type IN ({_TYPES}) OR (o.record_type = {_PERSONAL} AND o.callback_agent_id IS NOT NULL)) "
+    "AND o.attempt < ?))"
 )
 
 
-def _next_records(lists: Sequence[str], now: datetime, max_attempts: int, *, scan: bool) -> tuple[str, list[Any]]:
+def _next_records(
+    lists: Sequence[str],
+    now: datetime,
+    max_attempts: int,
+    *,
+    scan: bool,
+    grace_s: int = 0,
+    for_agents: Sequence[str] | None = None,
+) -> tuple[str, list[Any]]:
     """The condition (on ``records r``) selecting the lists' next records, and its parameters;
-    ``scan``: the query reads every one of them (a sort, a count), not a page."""
+    ``scan``: the query reads every one of them (a sort, a count), not a page. ``grace_s``:
+    the personal callbacks' grace period; ``for_agents``: only the personal callbacks of these
+    agents (a draw for each of them), else the next records an ordinary draw may take."""
     epoch = int(now.timestamp() // 1)  # dial_sched_time is whole seconds: due within this second
+    if for_agents is not None:
+        return (
+            f"r.list_id IN ({', '.join('?' * len(lists))}) AND {_PERSONAL_R} "
+            f"AND r.callback_agent_id IN ({', '.join('?' * len(for_agents))}) AND r.attempt < ? AND {_DUE} "
+            f"AND {_NOT_HELD} AND {_NO_EARLIER}",
+            [*lists, *for_agents, max_attempts, epoch, max_attempts],
+        )
     if scan and len(lists) == 1:
         return (
             f"r.list_id = ? AND {_CANDIDATE_ROW} AND {_NOT_HELD_IN_LIST} AND {_NO_EARLIER}",
-            [lists[0], max_attempts, epoch, lists[0], max_attempts],
+            [lists[0], epoch - grace_s, max_attempts, epoch, lists[0], max_attempts],
         )
     return (
         f"r.list_id IN ({', '.join('?' * len(lists))}) AND {_CANDIDATE_ROW} AND {_NOT_HELD} AND {_NO_EARLIER}",
-        [*lists, max_attempts, epoch, max_attempts],
+        [*lists, epoch - grace_s, max_attempts, epoch, max_attempts],
     )
 
 
@@ -663,6 +748,7 @@ _CANDIDATE_COLUMNS = (
     "second_time_zone",
     "daily_from",
     "daily_till",
+    "callback_agent_id",
 )
 _RULE_COLUMNS = frozenset(FIELDS) & frozenset(COLUMNS)
 
@@ -698,10 +784,20 @@ class _Dialable:
     """One dialable() call: the SQL it runs and the filters and sorting left to Python."""
 
     def __init__(
-        self, now: datetime, max_attempts: int, rule: Rule | None, sort: Sequence[SortField], excluded: set[int]
+        self,
+        now: datetime,
+        max_attempts: int,
+        rule: Rule | None,
+        sort: Sequence[SortField],
+        excluded: set[int],
+        *,
+        grace_s: int = 0,
+        for_agents: Sequence[str] | None = None,
     ):
         self.now = now
         self.max_attempts = max_attempts
+        self.grace_s = grace_s
+        self.for_agents = for_agents
         self.clock = _LocalClock(now)
         # The chains left out, by their ids' integers: a row's id is parsed only when some are
         # (a UUID's own hash and text are Python calls; a dialer holds a hundred chains).
@@ -717,7 +813,7 @@ class _Dialable:
         # made here reads, otherwise.
         self.columns: tuple[str, ...]
         if self.python_rule is not None:
-            self.columns = COLUMNS
+            self.columns = _INSERTED
         elif self.custom_sort:
             sorted_by = [column for column, _, _ in self.order if column is not None]
             self.columns = tuple(dict.fromkeys((*_CANDIDATE_COLUMNS, "custom", *sorted_by)))
@@ -727,7 +823,9 @@ class _Dialable:
         self.index = {c: i for i, c in enumerate(self.columns)}
 
     def where(self, lists: Sequence[str], *, scan: bool) -> tuple[str, list[Any]]:
-        condition, params = _next_records(lists, self.now, self.max_attempts, scan=scan)
+        condition, params = _next_records(
+            lists, self.now, self.max_attempts, scan=scan, grace_s=self.grace_s, for_agents=self.for_agents
+        )
         if self.sql_rule is not None:
             condition += f" AND {self.sql_rule[0]}"
             params += self.sql_rule[1]
@@ -766,6 +864,7 @@ class _Dialable:
             dial_sched_time=row[i["dial_sched_time"]],
             time_zone=str(row[i["time_zone"]]),
             second_time_zone=row[i["second_time_zone"]],
+            callback_agent_id=None if (agent := row[i["callback_agent_id"]]) is None else _uuid_of(agent),
         )
 
     def page_size(self, limit: int) -> int:
@@ -800,6 +899,23 @@ class _Dialable:
                 if rows < page or last is None:
                     break
                 after = (str(last[self.index["client_id"]]), int(last[self.index["chain_n"]]))
+        return found
+
+    def own_callbacks(self, cursor: Cursor, lists: Sequence[str], limit: int) -> list[Candidate]:
+        """Personal callbacks of the agents asked for (few: the partial index of them), the
+        longest due first."""
+        condition, params = self.where(lists, scan=False)
+        cursor.execute(
+            f"SELECT {self.select} FROM records r WHERE {condition} "
+            "ORDER BY r.dial_sched_time, r.list_id, r.client_id, r.chain_n",
+            params,
+        )
+        found: list[Candidate] = []
+        for row in cursor.fetchall():
+            if self.keep(row):
+                found.append(self.candidate(row))
+                if len(found) == limit:
+                    break
         return found
 
     def sorted_in_sql(self, cursor: Cursor, lists: Sequence[str], limit: int) -> list[Candidate]:
@@ -928,6 +1044,10 @@ def _id_int(stored: Any) -> int:
 def _uuid(shared: str) -> UUID:
     """The id of a list, which every row of a page shares."""
     return UUID(shared)
+
+
+def _uuid_of(stored: Any) -> UUID:
+    return stored if isinstance(stored, UUID) else UUID(str(stored))
 
 
 def _instant(text: str) -> datetime:

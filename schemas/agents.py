@@ -117,10 +117,14 @@ class AgentWrapUpFinished(AgentEvent, frozen=True, kw_only=True, tag="agent.wrap
 
 
 class CallbackRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A campaign callback the agent agreed with the customer at wrap-up: ``at`` is wall-clock
-    time in the contact's zone (no offset); any agent of the campaign may take it."""
+    """A callback the agent agreed with the customer at wrap-up: ``at`` is wall-clock time in
+    the contact's zone (no offset). A campaign callback (the default): any agent of the
+    campaign may take it. ``personal``: a personal callback, the agent's own: dialled for that
+    agent, and offered to another only once the dialing profile's grace period after ``at``
+    is over (``personal_callback_grace_minutes``)."""
 
     at: datetime
+    personal: bool = False
 
 
 class AgentLoggedOut(AgentEvent, frozen=True, kw_only=True, tag="agent.logged_out"):

@@ -103,9 +103,10 @@ class CallAttemptWrappedUp(CallAttemptEvent, frozen=True, kw_only=True, tag="cal
     call_result: int
     call_time: int | None = None  # UTC epoch seconds the attempt was made
     chain_n: int | None = None
-    # A campaign callback the agent agreed with the customer: when, as wall-clock time in the
-    # contact's zone.
+    # A callback the agent agreed with the customer: when, as wall-clock time in the contact's
+    # zone; ``callback_personal``: the agent's own (a personal callback), else the campaign's.
     callback_at: datetime | None = None
+    callback_personal: bool = False
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -102,6 +102,10 @@ class DialingSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     pacing: Pacing = Pacing()
     filtering: Filtering = Filtering()
     treatments: list[Treatment] = []
+    # A personal callback is dialled only for the agent who agreed it until this long after it
+    # fell due; then it is offered to any agent of the group (0: as soon as it is due and its
+    # agent is not ready). At most a day.
+    personal_callback_grace_minutes: Annotated[int, Meta(ge=0, le=1440)] = 15
 
 
 OptionSection = dict[str, dict[str, str]]

@@ -64,6 +64,8 @@ class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit
     # the record may be called only when both are inside its calling window.
     second_time_zone: str | None = None
     treatments: list[TreatmentStep] = []
+    # A personal callback (record type 5): the agent who agreed it, whose own it is.
+    callback_agent_id: UUID | None = None
 
 
 class Contact(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -157,11 +159,20 @@ class RecordQueueEvent(RecordEvent, frozen=True, kw_only=True):
     attempt_id: UUID
 
 
+# How a personal callback was drawn: for its own agent (reserved for the call before it is
+# placed), or for any agent of the group once its grace period was over.
+PersonalCallbackDraw = Literal["", "own_agent", "any_agent"]
+
+
 class RecordRetrieved(RecordQueueEvent, frozen=True, kw_only=True, tag="record.retrieved"):
     """A campaign group's dialer drew the record to dial it: its status became 2 (retrieved),
-    and no other record of its chain is drawn until this one is returned or updated."""
+    and no other record of its chain is drawn until this one is returned or updated.
+
+    ``personal_callback`` (a personal callback's draw only): ``own_agent``, drawn for the agent
+    who agreed it; ``any_agent``, offered to another agent, its grace period being over."""
 
     retrieved_by: str = ""  # the dialer (worker) that drew it
+    personal_callback: PersonalCallbackDraw = ""
 
 
 class RecordReturned(RecordQueueEvent, frozen=True, kw_only=True, tag="record.returned"):
@@ -187,7 +198,7 @@ class RecordUpdated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.upd
     record_status: int
 
 
-class RecordChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class RecordChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """A record's fields after a treatment (see :mod:`domain.treatments`)."""
 
     chain_n: int
@@ -196,6 +207,7 @@ class RecordChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     dial_sched_time: int | None  # UTC epoch seconds
     attempt: int
     call_result: int
+    callback_agent_id: UUID | None = None  # a personal callback's agent (see Record)
 
 
 class RecordTreated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.treated"):

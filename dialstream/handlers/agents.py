@@ -86,6 +86,7 @@ class AgentHandlers:
                 agent_id=before.id,
                 disposition_code=disposition,
                 callback_at=None if callback is None else callback.at,
+                callback_personal=callback is not None and callback.personal,
                 now=self.context.now(),
             )
         except DomainError as error:  # the attempt's end is not stored: its result waits for nothing

@@ -52,7 +52,8 @@ class Result:
     call_time: int | None  # UTC epoch seconds the call was made
     disposition_code: str | None = None
     chain_n: int | None = None  # the record's position in its chain, when known: no look-up
-    callback_at: datetime | None = None  # a campaign callback agreed: wall-clock time in the record's zone
+    callback_at: datetime | None = None  # a callback agreed: wall-clock time in the record's zone
+    callback_agent_id: UUID | None = None  # a personal callback: the agent who agreed it
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,14 @@ class QueueHandlers:
         *,
         max_attempts: int,
         retrieved_by: str = "",
+        callback_grace_s: int = 0,
+        for_own_agents: bool = False,
     ) -> list[Drawn]:
         """Draw the candidates the group may dial now, each for a new attempt id, in one
-        transaction; what was drawn, in the candidates' order.
+        transaction; what was drawn, in the candidates' order. ``callback_grace_s``: the
+        personal callbacks' grace period; ``for_own_agents``: each candidate is a personal
+        callback drawn for its own agent (``Candidate.callback_agent_id``), whom the dialer
+        reserves for the call (see :func:`domain.dialing_queue.may_take`).
 
         A candidate is left out when its chain is not in one of the group's lists or not the
         account's, or its chain's next record (:func:`domain.dialing_queue.next_record`) is not
@@ -116,6 +122,8 @@ class QueueHandlers:
             chain = store.load(candidate.chain_id, record_chain.project)
             if chain is None or chain.account_id != account_id or chain.list_id not in lists:
                 continue
+            if for_own_agents and candidate.callback_agent_id is None:
+                continue
             attempt_id = self.context.new_id()
             events = dialing_queue.retrieve(
                 chain,
@@ -125,6 +133,8 @@ class QueueHandlers:
                 retrieved_by=retrieved_by,
                 now=now,
                 max_attempts=max_attempts,
+                grace_s=callback_grace_s,
+                for_agent=candidate.callback_agent_id if for_own_agents else None,
             )
             if not events:
                 continue
@@ -269,6 +279,7 @@ class QueueHandlers:
                         disposition_code=result.disposition_code,
                         final=code is not None and code.final,
                         callback_at=result.callback_at,
+                        callback_agent_id=result.callback_agent_id,
                     ),
                     attempt_id=result.attempt_id,
                     call_time=result.call_time,

@@ -55,7 +55,9 @@ class FinishWrapUp(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     then: AfterWrapUp = "ready"
     reason: Text = ""  # when not_ready
     disposition_code: str | None = None  # one of /api/v1/settings/dispositions
-    callback: CallbackRequest | None = None  # a campaign callback: {"at": "2026-03-11T10:00"} (the contact's time)
+    # A callback: {"at": "2026-03-11T10:00:00"} (the contact's time), the campaign's; with
+    # "personal": true, this agent's own (a personal callback).
+    callback: CallbackRequest | None = None
 
 
 def _agent(runtime: Runtime, account_id: UUID, login: str) -> Response:

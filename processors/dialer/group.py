@@ -13,6 +13,13 @@ State: the calls in flight, the records drawn and not dialled yet, timers (aband
 simulated agents' wrap-ups). Everything else is read again from events; a new owner rebuilds
 what a dead one held (:meth:`GroupRun.take_over`).
 
+Personal callbacks (:func:`domain.dialing_queue.may_take`): while one is due and its agent is
+ready in the group, it is drawn for that agent, gated, and placed with the agent reserved first
+(preview: offered to that agent); once its grace period is over, an ordinary draw takes it for
+any agent. The group looks for its agents' callbacks only once one of its lists has one due
+(:meth:`RecordQueries.personal_callbacks_due_at`, read every ``PERSONAL_LOOK_S``): no query
+more per step otherwise.
+
 Every record passes the pre-dial gate (:class:`PreDialValidator`, fail closed) at the moment
 it is dialled; the attempt is stored before the call is placed, so a dialer killed between the
 two leaves a stale record (never dialled twice for one schedule), not a lost one.
@@ -55,6 +62,8 @@ GATE_RETRY_S = 5.0
 UNANSWERED_CODES = frozenset(
     {"index_unavailable", "settings_unavailable", "suppression_lists_unavailable", "attempt_history_unavailable"}
 )
+# How often a group reads when its lists' first personal callback falls due (telephony seconds).
+PERSONAL_LOOK_S = 5.0
 # A simulated agent reads a preview record this long before it accepts it.
 SIMULATED_PREVIEW_S = 5.0
 ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not connect you; we will call again."
@@ -93,6 +102,8 @@ class GroupRun:
         self.unhandled: list[Progress] = []  # progress of a step that was decided again
         self.group_read_at = -1e18
         self.agents_read_at = -1e18
+        self.personal_due_at: int | None = None  # epoch seconds: see _personal
+        self.personal_read_at = -1e18
 
     # -- ownership -----------------------------------------------------------------------
 
@@ -558,6 +569,10 @@ class GroupRun:
         if now < self.gate_retry_at:
             return
         mode = self.dialing.dialing_mode
+        if mode not in dialing.AGENTLESS_MODES:
+            self._personal(now)
+            if now < self.gate_retry_at:
+                return  # the gate cannot answer: nothing more this step
         if dialing.is_preview(mode):
             self._preview(now)
             return
@@ -601,9 +616,15 @@ class GroupRun:
             self._draw(wanted - len(self.drawn))
         return [self.drawn.popleft() for _ in range(min(wanted, len(self.drawn)))]
 
-    def _draw(self, count: int) -> None:
+    def _held(self) -> set[UUID]:
         held = {d.chain.id for d in self.drawn} | {c.drawn.chain.id for c in self.calls.values()}
         held |= {d.chain.id for d in self.offers.values()}
+        return held
+
+    def _grace_s(self) -> int:
+        return self.dialing.personal_callback_grace_minutes * 60
+
+    def _draw(self, count: int) -> None:
         candidates = self.ports.records.dialable(
             list(self.list_ids),
             now=self.ports.clock(),
@@ -611,7 +632,8 @@ class GroupRun:
             rule=self.rule,
             sort=self.dialing.filtering.sort,
             limit=count,
-            exclude_chains=held,
+            exclude_chains=self._held(),
+            callback_grace_s=self._grace_s(),
         )
         if not candidates:
             return
@@ -622,13 +644,70 @@ class GroupRun:
                 candidates,
                 max_attempts=self.dialing.filtering.max_attempts,
                 retrieved_by=self.owner,
+                callback_grace_s=self._grace_s(),
             )
         )
 
-    def _gate(self, batch: list[Drawn], now: float) -> list[bool]:
+    def _personal(self, now: float) -> None:
+        """Personal callbacks due for agents of the group who are ready and free: each drawn
+        for its own agent and, after the gate, placed with that agent reserved (engage first:
+        the call has its agent); in preview modes offered to that agent (gated once accepted).
+        A callback the gate denies goes back with the gate's next time and reasons, still its
+        agent's; one whose agent cannot be reserved after all goes back unused."""
+        if now - self.personal_read_at >= PERSONAL_LOOK_S:
+            self.personal_due_at = self.ports.records.personal_callbacks_due_at(
+                list(self.list_ids), max_attempts=self.dialing.filtering.max_attempts
+            )
+            self.personal_read_at = now
+        clock = self.ports.clock()
+        if self.personal_due_at is None or self.personal_due_at > clock.timestamp():
+            return
+        preview = dialing.is_preview(self.dialing.dialing_mode)
+        pull = self.dialing.dialing_mode == "preview"
+        ready = [agent_id for agent_id, view in self._ready() if not pull or view.row.preview == "requested"]
+        if not ready:
+            return
+        candidates = self.ports.records.dialable(
+            list(self.list_ids),
+            now=clock,
+            max_attempts=self.dialing.filtering.max_attempts,
+            rule=self.rule,
+            limit=len(ready),
+            exclude_chains=self._held(),
+            for_agents=ready,
+        )
+        if not candidates:
+            return
+        drawn = self.ports.handlers.queue.draw(
+            self.account_id,
+            self.group_id,
+            candidates,
+            max_attempts=self.dialing.filtering.max_attempts,
+            retrieved_by=self.owner,
+            callback_grace_s=self._grace_s(),
+            for_own_agents=True,
+        )
+        if preview:
+            unused = [d for d in drawn if not self._offer(_own_agent(d), d, now)]
+        else:
+            unused = []
+            verdicts = self._gate(drawn, now, agent_reserved=True) if drawn else []
+            for each, allowed in zip(drawn, verdicts, strict=True):
+                if not allowed:
+                    continue
+                agent_id = _own_agent(each)
+                if self._reserve_agent(agent_id, each, now):
+                    self._call(each, now, agent_id)
+                else:
+                    unused.append(each)
+        if unused:
+            self._return(unused, "unused")
+
+    def _gate(self, batch: list[Drawn], now: float, *, agent_reserved: bool | None = None) -> list[bool]:
         """The pre-dial gate, for every record at the moment it is dialled; a denied record goes
-        back to the queue with its next allowed time and the reasons."""
-        verdicts = self.ports.predial.validate_many([self._request(d) for d in batch])
+        back to the queue with its next allowed time and the reasons. ``agent_reserved``: an
+        agent is reserved before the call is placed (None: as the dialing mode does)."""
+        verdicts = self.ports.predial.validate_many([self._request(d, agent_reserved) for d in batch])
         allowed = []
         for drawn, verdict in zip(batch, verdicts, strict=True):
             allowed.append(verdict.allowed)
@@ -646,7 +725,7 @@ class GroupRun:
             )
         return allowed
 
-    def _request(self, drawn: Drawn) -> PreDialRequest:
+    def _request(self, drawn: Drawn, agent_reserved: bool | None = None) -> PreDialRequest:
         record, chain = drawn.record, drawn.chain
         return PreDialRequest(
             account_id=self.account_id,
@@ -667,7 +746,7 @@ class GroupRun:
             state=chain.contact.state,
             # Engage-agent-first reserves an agent before it places the call; a preview record is
             # gated once its agent accepted it, the agent held for it.
-            agent_reserved=self._agent_first(),
+            agent_reserved=self._agent_first() if agent_reserved is None else agent_reserved,
         )
 
     def _agent_first(self) -> bool:
@@ -676,21 +755,25 @@ class GroupRun:
 
     def _reserve(self, drawn: Drawn, now: float) -> UUID | None:
         for agent in sorted(self._ready_agents(), key=lambda a: a.ready_since):
-            try:
-                self.ports.handlers.agents.reserve(
-                    self.account_id,
-                    agent.agent_id,
-                    group_id=self.group_id,
-                    record_id=drawn.record.record_id,
-                    attempt_id=drawn.attempt_id,
-                    purpose="engage",
-                )
-            except DomainError:
-                self._set_agent(agent.agent_id, "unavailable", now)
-                continue
-            self._set_agent(agent.agent_id, "reserved", now)
-            return agent.agent_id
+            if self._reserve_agent(agent.agent_id, drawn, now):
+                return agent.agent_id
         return None
+
+    def _reserve_agent(self, agent_id: UUID, drawn: Drawn, now: float) -> bool:
+        try:
+            self.ports.handlers.agents.reserve(
+                self.account_id,
+                agent_id,
+                group_id=self.group_id,
+                record_id=drawn.record.record_id,
+                attempt_id=drawn.attempt_id,
+                purpose="engage",
+            )
+        except DomainError:
+            self._set_agent(agent_id, "unavailable", now)
+            return False
+        self._set_agent(agent_id, "reserved", now)
+        return True
 
     def _call(self, drawn: Drawn, now: float, agent_id: UUID | None) -> None:
         record, chain = drawn.record, drawn.chain
@@ -753,21 +836,25 @@ class GroupRun:
             batch = self._take(1)
             if not batch:
                 return
-            drawn = batch[0]
-            try:
-                agents.offer_preview(
-                    self.account_id,
-                    agent.agent_id,
-                    group_id=self.group_id,
-                    record_id=drawn.record.record_id,
-                    attempt_id=drawn.attempt_id,
-                )
-            except DomainError:
-                self.drawn.appendleft(drawn)
-                continue
-            self.offers[agent.agent_id] = drawn
-            self.offered_at[agent.agent_id] = now
-            self._set_agent(agent.agent_id, "reserved", now)
+            if not self._offer(agent.agent_id, batch[0], now):
+                self.drawn.appendleft(batch[0])
+
+    def _offer(self, agent_id: UUID, drawn: Drawn, now: float) -> bool:
+        """Offer a drawn record to an agent for preview; whether it was offered."""
+        try:
+            self.ports.handlers.agents.offer_preview(
+                self.account_id,
+                agent_id,
+                group_id=self.group_id,
+                record_id=drawn.record.record_id,
+                attempt_id=drawn.attempt_id,
+            )
+        except DomainError:
+            return False
+        self.offers[agent_id] = drawn
+        self.offered_at[agent_id] = now
+        self._set_agent(agent_id, "reserved", now)
+        return True
 
     # -- giving back ---------------------------------------------------------------------------
 
@@ -802,6 +889,13 @@ class GroupRun:
         )
         self.paced = (decision.mode, decision.ratio, now)
         self.group_version += 1  # our own event: no need to read the settings again
+
+
+def _own_agent(drawn: Drawn) -> UUID:
+    """The agent of a personal callback drawn for its own agent."""
+    agent_id = drawn.record.callback_agent_id
+    assert agent_id is not None  # the draw for own agents takes nothing else
+    return agent_id
 
 
 def _ms(seconds: float) -> int:

@@ -87,6 +87,7 @@ class CallResults:
                         None if wrapped is None else wrapped.disposition_code,
                         chain_n=event.chain_n,
                         callback_at=None if wrapped is None else wrapped.callback_at,
+                        callback_agent_id=wrapped.agent_id if wrapped is not None and wrapped.callback_personal else None,
                     )
                 )
         for account_id, results in by_account.items():

@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "queue": "tests.bench.bench_queue",
     "results": "tests.bench.bench_results",
     "day": "tests.bench.bench_day",
+    "email": "tests.bench.bench_email",
 }
 
 

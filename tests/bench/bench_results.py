@@ -20,6 +20,7 @@ the runtime started with the relay and the processor as consumer group
 ``record.treated`` stored to the last (the start-up before it — topics, partition leaders,
 the consumer group's join, 10-60 s on a fresh broker here — is printed on stderr, not counted). One real broker
 (``tests.kafka.running()``) for the group.
+``email_per_s`` is the ``email`` group's (:mod:`tests.bench.bench_email`).
 """
 
 from __future__ import annotations

@@ -284,3 +284,23 @@ def test_the_routes_are_documented(base_url: str) -> None:
     schemas = spec["components"]["schemas"]
     assert {"AgentRow", "LogIn", "NotReady", "NextPreview", "FinishWrapUp"} <= set(schemas)
     assert set(schemas["LogIn"]["required"]) == {"agent_group"}
+
+
+def test_wrap_up_accepts_a_personal_callback(supervisor: httpx.Client, runtime: Runtime, account_a: Account) -> None:
+    """``"personal": true`` makes the callback the agent's own (what it does to the record:
+    tests/processors/results/test_callbacks.py); a value that is not a boolean is 422 naming it."""
+    login = logged_in(supervisor, a_team())
+    agent, calls = agent_id(account_a.id, login), runtime.handlers.agents
+    record, attempt = uuid.uuid4(), uuid.uuid4()
+    as_dialer(runtime, calls.connect_call(account_a.id, agent, group_id=uuid.uuid4(), record_id=record, attempt_id=attempt))
+    as_dialer(runtime, calls.end_call(account_a.id, agent, attempt))
+    h.assert_problem(
+        post(supervisor, login, "wrap-up/finish", {"callback": {"at": "2026-03-11T10:00:00", "personal": "yes"}}),
+        422,
+        "callback.personal",
+    )
+    body = {"callback": {"at": "2026-03-11T10:00:00", "personal": True}}
+    assert ok(post(supervisor, login, "wrap-up/finish", body))["state"] == "ready"
+    spec = supervisor.get("/openapi.json").json()
+    request = spec["components"]["schemas"]["CallbackRequest"]["properties"]
+    assert request["personal"] == {"type": "boolean", "default": False}

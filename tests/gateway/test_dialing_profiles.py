@@ -45,6 +45,7 @@ class TestDialingProfiles(ProfileContract):
                 "increment_minutes": 10,
             }
         ],
+        "personal_callback_grace_minutes": 30,
     }
     changed_settings: ClassVar[dict[str, Any]] = {"dialing_mode": "preview", "caller_id": "+15550199"}
 
@@ -67,6 +68,8 @@ class TestDialingProfiles(ProfileContract):
         ({"pacing": {"max_attempts_per_minute": 0}}, "settings.pacing.max_attempts_per_minute"),
         ({"filtering": {"max_attempts": 0}}, "settings.filtering.max_attempts"),
         ({"dialing_mode": "telepathic"}, "settings.dialing_mode"),
+        ({"personal_callback_grace_minutes": -1}, "settings.personal_callback_grace_minutes"),
+        ({"personal_callback_grace_minutes": 1441}, "settings.personal_callback_grace_minutes"),
         (
             {"treatments": [{"call_result": 54, "action": "redial"}]},
             "settings.treatments[0].call_result",

@@ -15,6 +15,7 @@ import pytest
 
 from dialstream.handlers import Handlers
 from dialstream.store import EventStore, store_env
+from dialstream.store.events import LogEntry, stored_topic
 from domain import (
     campaign_group,
     campaign_template,
@@ -30,6 +31,7 @@ from domain.record_chain import RecordChain
 from projections.base import ProjectionStore
 from projections.records import RecordQueries, Records, dump_rows
 from projections.sql import SQLiteDatabase, connect
+from schemas import registry
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings, SortField
 from schemas.records import (
@@ -66,12 +68,14 @@ class Lists:
         self.queries = RecordQueries(db)
         self.chains: dict[UUID, RecordChain] = {}
         self.position = 0
+        self.log: list[tuple[int, Event]] = []  # every event applied, for a replay
 
     def apply(self, events: Sequence[Event]) -> None:
         batch = []
         for event in events:
             self.position += 1
             batch.append((self.position, event))
+            self.log.append((self.position, event))
             chain = record_chain.project(self.chains.get(event.originator_id), [event])
             assert chain is not None
             self.chains[event.originator_id] = chain
@@ -606,3 +610,162 @@ def test_on_postgresql_the_query_and_the_columns_behave_the_same(fresh_postgres_
         assert lists.queries.queue_counts([LIST_A, LIST_B], now=NOW)["dialable_now"] == 3
     finally:
         db.close()
+
+
+# Personal callbacks --------------------------------------------------------------------------
+
+AMY = UUID("0a000000-0000-4000-8000-0000000000e1")
+BOB = UUID("0a000000-0000-4000-8000-0000000000e2")
+GRACE_S = 900
+
+
+def _personal(agent: UUID | None, due: int | None, **fields: Any) -> dict[str, Any]:
+    return {"record_type": RecordType.PERSONAL_CALLBACK, "callback_agent_id": agent, "dial_sched_time": due, **fields}
+
+
+def _callback_agent(lists: Lists, chain_id: UUID, chain_n: int) -> str | None:
+    with lists.db.transaction() as cursor:
+        cursor.execute("SELECT callback_agent_id FROM records WHERE chain_id = ? AND chain_n = ?", (str(chain_id), chain_n))
+        row = cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_a_personal_callback_is_drawn_for_its_agent_then_for_any_once_its_grace_is_over(lists: Lists) -> None:
+    lists.add("AMY-DUE", _personal(AMY, EPOCH), {})
+    lists.add("AMY-LATER", _personal(AMY, EPOCH + 60), {})
+    lists.add("BOB-OVER", _personal(BOB, EPOCH - GRACE_S), {})
+    lists.add("C1")
+    ordinary = {"callback_grace_s": GRACE_S}
+    # An ordinary draw: the general record and Bob's callback, its grace over; the chains
+    # waiting for Amy offer nothing, their record 2 neither.
+    assert lists.dialable(**ordinary) == [("BOB-OVER", 1), ("C1", 1)]
+    assert lists.dialable(**ordinary, sort=[SortField(field="attempt")]) == [("BOB-OVER", 1), ("C1", 1)]
+    # Draws for Amy: her callback due now; for Bob, his; for both, the longest due first.
+    assert lists.dialable(for_agents=[AMY], **ordinary) == [("AMY-DUE", 1)]
+    assert lists.dialable(for_agents=[BOB, AMY], **ordinary) == [("BOB-OVER", 1), ("AMY-DUE", 1)]
+    assert lists.dialable(for_agents=[], **ordinary) == []
+    (candidate,) = lists.queries.dialable([LIST_A], now=NOW, max_attempts=MAX, for_agents=[AMY])
+    assert candidate.callback_agent_id == AMY and candidate.record_type == RecordType.PERSONAL_CALLBACK
+    later = NOW + timedelta(seconds=GRACE_S + 60)
+    assert lists.dialable(now=later, **ordinary) == [("AMY-DUE", 1), ("AMY-LATER", 1), ("BOB-OVER", 1), ("C1", 1)]
+    assert lists.queries.personal_callbacks_due_at([LIST_A]) == EPOCH - GRACE_S
+    assert lists.queries.personal_callbacks_due_at([LIST_B]) is None
+    lists.add("SPENT", _personal(AMY, EPOCH - 2 * GRACE_S, attempt=MAX))  # no attempts left: not waiting
+    assert lists.queries.personal_callbacks_due_at([LIST_A], max_attempts=MAX) == EPOCH - GRACE_S
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_query_agrees_with_next_record_on_personal_callbacks_for_each_agent_and_for_any(
+    lists: Lists, seed: int
+) -> None:
+    rng = random.Random(seed)
+    offsets = [None, -GRACE_S - 60, -GRACE_S, -GRACE_S + 1, -60, 0, 60]
+    for n in range(150):
+        records = []
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.choice(["general", "personal", "personal", "orphan"])
+            due = rng.choice(offsets)
+            fields: dict[str, Any] = {
+                "record_status": rng.choice([1, 1, 1, 1, 2, 3]),
+                "attempt": rng.randint(0, MAX),
+                "dial_sched_time": None if due is None else EPOCH + due,
+            }
+            if kind != "general":
+                fields.update(record_type=RecordType.PERSONAL_CALLBACK, callback_agent_id=None if kind == "orphan" else rng.choice([AMY, BOB]))
+            records.append(fields)
+        lists.add(f"C{n:04d}", *records)
+
+    def expected(for_agent: UUID | None) -> list[tuple[str, int]]:
+        found = []
+        for chain in lists.chains.values():
+            record = dialing_queue.next_record(chain, now=NOW, max_attempts=MAX, grace_s=GRACE_S, for_agent=for_agent)
+            if record is not None:
+                found.append((chain.client_id, record.chain_n))
+        return sorted(found)
+
+    anyone = expected(None)
+    assert lists.dialable(callback_grace_s=GRACE_S) == anyone
+    assert sorted(lists.dialable(callback_grace_s=GRACE_S, sort=[SortField(field="attempt")])) == anyone
+    assert lists.queries.queue_counts([LIST_A], now=NOW, max_attempts=MAX)["dialable_now"] == len(expected_at_zero(lists))
+    for agent in (AMY, BOB):
+        own = expected(agent)
+        assert sorted(lists.dialable(for_agents=[agent], callback_grace_s=GRACE_S)) == own
+        assert 0 < len(own) < 40
+    assert sorted(lists.dialable(for_agents=[AMY, BOB])) == sorted(expected(AMY) + expected(BOB))
+    assert 10 < len(anyone) < 140
+
+
+def expected_at_zero(lists: Lists) -> list[tuple[str, int]]:
+    """What queue_counts counts dialable now: no grace (a personal callback counts once due)."""
+    return [
+        (chain.client_id, record.chain_n)
+        for chain in lists.chains.values()
+        if (record := dialing_queue.next_record(chain, now=NOW, max_attempts=MAX)) is not None
+    ]
+
+
+def test_a_treatment_sets_and_clears_the_callback_agent_and_replay_equals_live(lists: Lists, tmp_path: Path) -> None:
+    chain = lists.add("C1", {}, {})
+    attempt = uuid4()
+    lists.queue_event(RecordRetrieved, chain, 1, attempt)
+    lists.queue_event(RecordUpdated, chain, 1, attempt, call_result=33, call_time=EPOCH, attempt=1, record_status=3)
+    lists.queue_event(
+        RecordTreated,
+        chain,
+        1,
+        attempt,
+        call_result=33,
+        action="personal_callback",
+        record=RecordChange(
+            chain_n=1, record_type=5, record_status=1, dial_sched_time=EPOCH + 3600, attempt=1, call_result=33,
+            callback_agent_id=AMY,
+        ),
+        next_chain_n=1,
+        reason="personal callback",
+    )
+    assert _callback_agent(lists, chain, 1) == str(AMY)
+    assert lists.chains[chain].records[0].callback_agent_id == AMY
+    assert lists.dialable(now=NOW + timedelta(hours=1), for_agents=[AMY]) == [("C1", 1)]
+    assert lists.dialable(now=NOW + timedelta(hours=1), callback_grace_s=GRACE_S) == []
+    # Imported with its agent (a chain built so): the column holds it too.
+    imported = lists.add("C2", _personal(BOB, EPOCH))
+    assert _callback_agent(lists, imported, 1) == str(BOB)
+    # A retry of it keeps its agent; a campaign callback made of it has none.
+    again = uuid4()
+    lists.queue_event(RecordRetrieved, chain, 1, again)
+    lists.queue_event(RecordUpdated, chain, 1, again, call_result=7, call_time=EPOCH, attempt=2, record_status=3)
+    kept = RecordChange(chain_n=1, record_type=5, record_status=1, dial_sched_time=EPOCH, attempt=2, call_result=7, callback_agent_id=AMY)
+    lists.queue_event(RecordTreated, chain, 1, again, call_result=7, action="retry_in", record=kept, next_chain_n=1, reason="retry")
+    assert _callback_agent(lists, chain, 1) == str(AMY)
+    last = uuid4()
+    lists.queue_event(RecordRetrieved, chain, 1, last, personal_callback="own_agent")
+    lists.queue_event(RecordUpdated, chain, 1, last, call_result=33, call_time=EPOCH, attempt=3, record_status=3)
+    made = RecordChange(chain_n=1, record_type=6, record_status=1, dial_sched_time=EPOCH, attempt=3, call_result=33)
+    lists.queue_event(RecordTreated, chain, 1, last, call_result=33, action="campaign_callback", record=made, next_chain_n=1, reason="cb")
+    assert _callback_agent(lists, chain, 1) is None
+    assert lists.chains[chain].records[0].callback_agent_id is None
+    # Replay (through the wire contract) equals live.
+    replica = SQLiteDatabase(f"sqlite:///{tmp_path / 'replica.sqlite'}")
+    try:
+        # as the bus hands it over: each event's stored JSON (an import's read straight from it)
+        wire = [LogEntry(n, stored_topic(e), registry.encode(e)) for n, e in lists.log]
+        ProjectionStore(replica, [Records()]).apply_log("records", wire)
+        assert dump_rows(replica) == dump_rows(lists.db)
+        assert any(str(BOB) in row for row in dump_rows(replica)["records"])
+    finally:
+        replica.close()
+
+
+def test_a_records_table_made_before_personal_callbacks_gets_its_column(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = SQLiteDatabase(url)
+    with old.transaction() as cursor:
+        Records().create_tables(cursor)
+        cursor.execute("DROP INDEX records_personal")
+        cursor.execute("ALTER TABLE records DROP COLUMN callback_agent_id")
+    old.close()
+    lists = Lists(SQLiteDatabase(url))
+    chain = lists.add("C1", _personal(AMY, EPOCH))
+    assert _callback_agent(lists, chain, 1) == str(AMY)
+    assert lists.dialable(for_agents=[AMY]) == [("C1", 1)]

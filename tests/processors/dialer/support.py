@@ -144,6 +144,7 @@ def campaign(
     filtering: Filtering | None = None,
     start: bool = True,
     treatments: Sequence[Treatment] = (),
+    callback_grace_minutes: int = 15,
 ) -> UUID:
     """A group dialling ``records`` (client id, E.164 number, IANA zone) in one list, with
     ``agents`` simulated agents logged in and ready."""
@@ -159,6 +160,7 @@ def campaign(
                 pacing=pacing or Pacing(),
                 filtering=filtering or Filtering(),
                 treatments=list(treatments),
+                personal_callback_grace_minutes=callback_grace_minutes,
             ),
         ),
     ).id

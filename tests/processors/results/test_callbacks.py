@@ -52,3 +52,27 @@ def test_a_callback_time_already_passed_is_due_at_once_and_an_offset_is_refused(
     record = setup.chain("C2").records[0]
     assert (record.record_type, record.dial_sched_time) == (RecordType.CAMPAIGN_CALLBACK, int(NOW.timestamp()))
     assert record.treatments[-1].dial_sched_time == int((NOW + timedelta(0)).timestamp())
+
+
+def test_a_personal_callback_agreed_at_wrap_up_is_the_agents_own_due_at_that_local_time(setup: Setup) -> None:  # noqa: F811
+    setup.talked("C3", "amy")
+    amy = setup.handlers.agents.agent(setup.account, "amy").id
+    setup.handlers.agents.finish_wrap_up(
+        setup.account, "amy", callback=CallbackRequest(at=datetime(2026, 3, 11, 10, 0), personal=True)
+    )
+    setup.settle()
+    due = int(datetime(2026, 3, 11, 14, 0, tzinfo=UTC).timestamp())
+    first, second = setup.chain("C3").records
+    assert (first.record_type, first.record_status, first.dial_sched_time, first.callback_agent_id) == (
+        RecordType.PERSONAL_CALLBACK, RecordStatus.READY, due, amy,
+    )
+    assert second.record_status == RecordStatus.READY
+    assert first.treatments[-1].action == "personal_callback"
+    records = setup.runtime.records
+    at_due = datetime(2026, 3, 11, 14, 0, tzinfo=UTC)
+    # Due: Amy's, not anyone's, for the grace period; the mobile waits behind it.
+    assert [c.client_id for c in records.dialable([setup.list_id], now=at_due, max_attempts=10, callback_grace_s=900) if c.client_id == "C3"] == []
+    assert [(c.chain_n, c.callback_agent_id) for c in records.dialable([setup.list_id], now=at_due, max_attempts=10, for_agents=[amy])] == [(1, amy)]
+    after = at_due + timedelta(minutes=15)
+    assert [(c.client_id, c.chain_n) for c in records.dialable([setup.list_id], now=after, max_attempts=10, callback_grace_s=900) if c.client_id == "C3"] == [("C3", 1)]
+    assert records.personal_callbacks_due_at([setup.list_id]) == due
