@@ -38,23 +38,19 @@ from dialstream.handlers import Handlers
 from dialstream.store import EventStore, store_env, stored_topic_of
 from domain import (
     call_attempts,
-    campaign_group,
-    campaign_template,
-    contact_list,
-    dialing_profile,
     dialing_queue,
     record_chain,
-    session_profile,
 )
 from domain.codes import CallResult
 from processors.results.processor import CallResultsProcessor
 from projections.sql import connect
 from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
-from schemas.profiles import DialingSettings, SessionSettings, Treatment
+from schemas.profiles import DialingSettings, Treatment
 from schemas.records import Record, RecordChainImported, RecordTreated
 from tests import kafka
 from tests.bench.figures import Figure, Options
+from tests.dialstream.groups import running_group
 from tests.kafka_support import kafka_settings
 
 CHAINS = 20_000
@@ -76,29 +72,6 @@ PLAN = [
 RESULT_MIX = [CallResult.BUSY] * 4 + [CallResult.NO_ANSWER] * 3 + [CallResult.ANSWER] * 2 + [CallResult.ANSWERING_MACHINE]
 APPEND_EVERY = 2_000
 KAFKA_TIMEOUT_S = 600.0
-
-
-def _group(handlers: Handlers, account: UUID) -> tuple[UUID, UUID]:
-    profile = handlers.profiles.create(
-        dialing_profile.KIND,
-        account,
-        dialing_profile.CreateDialingProfile(name="Treated", settings=DialingSettings(treatments=PLAN)),
-    ).id
-    session = handlers.profiles.create(
-        session_profile.KIND,
-        account,
-        session_profile.CreateSessionProfile(name="Voice", settings=SessionSettings(agent_group="A")),
-    ).id
-    template = handlers.campaigns.create_template(
-        account,
-        campaign_template.CreateCampaignTemplate(name="T", dialing_profile_id=profile, session_profile_id=session),
-    ).id
-    list_id = handlers.lists.create(account, contact_list.CreateContactList(name="L")).id
-    group = handlers.campaigns.create_group(
-        account, campaign_group.CreateCampaignGroup(name="G", template_id=template, contact_list_ids=[list_id])
-    ).id
-    handlers.campaigns.transition_group(account, group, "start")
-    return list_id, group
 
 
 def _dialled(account: UUID, list_id: UUID, group: UUID, n: int) -> list[Event]:
@@ -147,7 +120,7 @@ def _dialled(account: UUID, list_id: UUID, group: UUID, n: int) -> list[Event]:
 def _store_results(store: EventStore, handlers: Handlers, chains: int) -> list[UUID]:
     """Store ``chains`` dialled chains and their finished attempts; their chain ids."""
     account = handlers.accounts.open_account("Bench").id
-    list_id, group = _group(handlers, account)
+    list_id, group = running_group(handlers, account, dialing=DialingSettings(treatments=PLAN))
     events: list[Event] = []
     for n in range(chains):
         events += _dialled(account, list_id, group, n)

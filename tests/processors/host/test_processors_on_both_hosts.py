@@ -26,7 +26,6 @@ from redis import Redis
 from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, DIALER, RETENTION, SUPPRESSION_EXPIRY, Runtime
 from dialstream.clock import utc_now
 from dialstream.store import stored_topic_of
-from domain import campaign_group, campaign_template, dialing_profile, session_profile
 from domain.codes import CallResult
 from domain.contact_list import CreateContactList
 from domain.suppression_list import CreateSuppressionList, EntryInput
@@ -35,8 +34,9 @@ from processors.retention.sweep import SweepReport
 from processors.suppression.index import SuppressionQuery
 from schemas.base import Event
 from schemas.lists import ContactListSettings, Retention, RetentionScope
-from schemas.profiles import DialingSettings, SessionSettings, Treatment
+from schemas.profiles import DialingSettings, Treatment
 from schemas.records import RecordTreated
+from tests.dialstream.groups import running_group
 from tests.imports.support import finished, request, write
 from tests.kafka import Broker
 from tests.processors.host.both_hosts import (
@@ -672,32 +672,10 @@ def results_scenario(process: Process) -> dict[str, Any]:
     runtime, names = process.runtime, Names()
     handlers = runtime.handlers
     handlers.clock = lambda: RESULTS_AT
-    names["customers"] = list_id = handlers.lists.create(
-        DEFAULT_ACCOUNT_ID, CreateContactList(name="customers")
-    ).id
-    dialing = handlers.profiles.create(
-        dialing_profile.KIND,
-        DEFAULT_ACCOUNT_ID,
-        dialing_profile.CreateDialingProfile(
-            name="treated", settings=DialingSettings(treatments=RESULTS_PLAN)
-        ),
-    ).id
-    session = handlers.profiles.create(
-        session_profile.KIND,
-        DEFAULT_ACCOUNT_ID,
-        session_profile.CreateSessionProfile(name="voice", settings=SessionSettings(agent_group="Sales")),
-    ).id
-    template = handlers.campaigns.create_template(
-        DEFAULT_ACCOUNT_ID,
-        campaign_template.CreateCampaignTemplate(
-            name="t", dialing_profile_id=dialing, session_profile_id=session
-        ),
-    ).id
-    names["group"] = group = handlers.campaigns.create_group(
-        DEFAULT_ACCOUNT_ID,
-        campaign_group.CreateCampaignGroup(name="g", template_id=template, contact_list_ids=[list_id]),
-    ).id
-    handlers.campaigns.transition_group(DEFAULT_ACCOUNT_ID, group, "start")
+    list_id, group = running_group(
+        handlers, DEFAULT_ACCOUNT_ID, dialing=DialingSettings(treatments=RESULTS_PLAN), list_name="customers"
+    )
+    names["customers"], names["group"] = list_id, group
     runtime.store.append(
         [
             chain(list_id, DEFAULT_ACCOUNT_ID, "busy", READY, READY),
@@ -797,6 +775,7 @@ RESULTS_OUTCOME: dict[str, Any] = {
             "chain_n": 1,
             "campaign_group_id": "group",
             "retrieved_by": "",
+            "personal_callback": "",
         },
         {
             "event": "record.treated",

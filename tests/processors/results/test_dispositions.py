@@ -19,20 +19,16 @@ from dialstream.bootstrap import COMPLIANCE, RESULTS, SUPPRESSION_INDEX, Runtime
 from dialstream.settings import Settings
 from dialstream.store import stored_topic_of
 from domain import (
-    campaign_group,
-    campaign_template,
-    contact_list,
-    dialing_profile,
     record_chain,
-    session_profile,
 )
 from domain.codes import CallResult, RecordStatus, RecordType
 from domain.errors import RuleViolation
 from domain.suppression_list import CreateSuppressionList
 from processors.compliance.predial import PreDialRequest
-from schemas.profiles import DialingSettings, SessionSettings, Treatment
+from schemas.profiles import DialingSettings, Treatment
 from schemas.records import Record, RecordChainImported, RecordTreated
 from schemas.settings import DispositionCode, DispositionSettings
+from tests.dialstream.groups import running_group
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 11:00 in New York
 PLAN = [
@@ -103,25 +99,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         account = handlers.accounts.open_account("Acme").id
         handlers.accounts.change_disposition_settings(account, CATALOGUE)
         dnc = handlers.suppression.create_list(account, CreateSuppressionList(name="Do not call", required=True)).id
-        dialing = handlers.profiles.create(
-            dialing_profile.KIND,
-            account,
-            dialing_profile.CreateDialingProfile(name="p", settings=DialingSettings(treatments=PLAN)),
-        ).id
-        session = handlers.profiles.create(
-            session_profile.KIND,
-            account,
-            session_profile.CreateSessionProfile(name="s", settings=SessionSettings(agent_group="Sales")),
-        ).id
-        template = handlers.campaigns.create_template(
-            account,
-            campaign_template.CreateCampaignTemplate(name="t", dialing_profile_id=dialing, session_profile_id=session),
-        ).id
-        list_id = handlers.lists.create(account, contact_list.CreateContactList(name="l")).id
-        group = handlers.campaigns.create_group(
-            account, campaign_group.CreateCampaignGroup(name="g", template_id=template, contact_list_ids=[list_id])
-        ).id
-        handlers.campaigns.transition_group(account, group, "start")
+        list_id, group = running_group(handlers, account, dialing=DialingSettings(treatments=PLAN))
         runtime.store.append([_chain(account, list_id, f"C{n}", n) for n in range(1, 6)])
         for login in ("amy", "bob"):
             handlers.agents.log_in(account, login, agent_group="Sales")
