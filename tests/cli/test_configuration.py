@@ -96,7 +96,9 @@ def test_postgresql_that_nobody_listens_on_is_named_at_once(tmp_path: Path) -> N
         data_dir=tmp_path / "data",
         env={"DIALSTREAM_DATABASE_URL": f"postgresql://dialstream:pw@127.0.0.1:{port}/dialstream"},
     )
-    assert time.monotonic() - started < 15, "the refusal must come in seconds, not after the pool's 30 s"
+    # The pool would give up only after 30 s: anything short of it is the check's own refusal,
+    # however long the interpreter takes to start on a loaded machine (18 s once, on two cores).
+    assert time.monotonic() - started < 28, "the refusal must come before the pool's 30 s"
     assert_refused(
         result,
         starts=f"dialstream: DIALSTREAM_DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:{port}"
