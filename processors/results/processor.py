@@ -98,8 +98,11 @@ class CallResults:
         """The attempts of ``finished`` whose result waits for their agent's wrap-up."""
         if not finished:
             return set()
-        attempts = self.store.load_many([e.originator_id for e in finished], call_attempts.project)
+        # Agents before attempts: an agent's wrap-up ends in the same transaction that stores
+        # the attempt's ``wrapped_up``, so an agent read as no longer busy has its attempt's
+        # wrap-up visible to the later read (the other order can miss both and apply too early).
         agents = self.store.load_many([e.agent_id for e in finished if e.agent_id is not None], agent.project)
+        attempts = self.store.load_many([e.originator_id for e in finished], call_attempts.project)
         waiting = set()
         for event in finished:
             if event.call_result == CallResult.STALE:
