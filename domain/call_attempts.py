@@ -7,7 +7,8 @@ The stream remembers, per attempt id, the steps recorded so far, so that:
 - a dialer reporting a step again (a retry after a lost answer, a redelivered progress event)
   stores nothing the second time;
 - steps arrive in order: placed, then answered (by a person, a machine or a fax), then
-  connected to an agent *or* abandoned, and finished last. A step out of that order is refused
+  connected to an agent *or* abandoned, and finished last; an SMS is placed, sent (the
+  provider took it) and finished by its delivery report. A step out of that order is refused
   with :class:`InvalidTransition` naming the stage the attempt is in.
 """
 
@@ -29,12 +30,13 @@ from schemas.attempts import (
     CallAttemptConnected,
     CallAttemptFinished,
     CallAttemptMade,
+    CallAttemptSent,
     CallAttemptWrappedUp,
 )
 from schemas.base import Event
 from schemas.profiles import Channel
 
-Stage = Literal["placed", "answered", "connected", "abandoned", "finished"]
+Stage = Literal["placed", "answered", "connected", "abandoned", "sent", "finished"]
 ANSWERED_BY = frozenset({"person", "machine", "fax"})
 
 # What an unanswered attempt's call result says about the line, for activity counters and
@@ -233,6 +235,27 @@ def _after_answer(
     return changes.events
 
 
+def sent(state: RecordAttempts | None, *, attempt_id: UUID, message_id: str, now: datetime) -> list[Event]:
+    """The channel's provider took a placed attempt's message as ``message_id`` (reported
+    again: nothing)."""
+    state, progress = _progress(state, attempt_id)
+    if "sent" in progress.steps:
+        return []
+    if not message_id:
+        raise RuleViolation("a sent message needs the provider's message id", field="message_id")
+    if progress.stage != "placed":
+        raise _refuse(attempt_id, progress, "sent")
+    changes = Changes.of(state, now)
+    changes.record(
+        CallAttemptSent,
+        attempt_id=attempt_id,
+        campaign_group_id=progress.campaign_group_id,
+        list_id=progress.list_id,
+        message_id=message_id,
+    )
+    return changes.events
+
+
 def finished(
     state: RecordAttempts | None,
     *,
@@ -241,6 +264,7 @@ def finished(
     ring_ms: int,
     talk_ms: int,
     agent_id: UUID | None = None,
+    detail: str = "",
     now: datetime,
 ) -> list[Event]:
     """The attempt ended with ``call_result`` (reported again: nothing). The agent defaults
@@ -265,6 +289,7 @@ def finished(
         agent_id=agent_id if agent_id is not None else progress.agent_id,
         call_time=int(progress.placed_at.timestamp()) if progress.placed_at is not None else None,
         chain_n=progress.chain_n,
+        detail=detail,
     )
     return changes.events
 
@@ -320,9 +345,10 @@ _STEP: dict[type[Event], Stage] = {
     CallAttemptAnswered: "answered",
     CallAttemptConnected: "connected",
     CallAttemptAbandoned: "abandoned",
+    CallAttemptSent: "sent",
     CallAttemptFinished: "finished",
 }
-Progressed = CallAttemptAnswered | CallAttemptConnected | CallAttemptAbandoned | CallAttemptFinished
+Progressed = CallAttemptAnswered | CallAttemptConnected | CallAttemptAbandoned | CallAttemptSent | CallAttemptFinished
 
 
 def evolve(state: RecordAttempts | None, event: Event) -> RecordAttempts | None:

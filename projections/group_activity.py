@@ -15,7 +15,7 @@ abandoned, finished) and the group's pacing (``CampaignGroupPaced`` on ``campaig
   depend on the order the partitions of a Kafka topic interleave in.
 - ``group_in_flight``: each attempt placed and not finished, with its stage (placed = ringing,
   answered = a live answer waiting for an agent, machine, connected, abandoned = hearing the
-  message) and since when.
+  message, sent = an SMS the provider holds until its delivery report) and since when.
 - ``group_pacing``: the group's last pacing (mode, ratio, reason).
 
 Every counter is a sum and every in-flight row follows one attempt's stream in its order,
@@ -42,6 +42,7 @@ from schemas.attempts import (
     CallAttemptConnected,
     CallAttemptFinished,
     CallAttemptMade,
+    CallAttemptSent,
 )
 from schemas.base import Event
 from schemas.campaigns import CampaignGroupPaced
@@ -180,6 +181,7 @@ class GroupActivity:
         CallAttemptAnswered,
         CallAttemptConnected,
         CallAttemptAbandoned,
+        CallAttemptSent,
         CallAttemptFinished,
         CampaignGroupPaced,
     )
@@ -241,6 +243,8 @@ class GroupActivity:
         elif isinstance(event, CallAttemptAbandoned):
             _add(cursor, event, event.list_id, group_id, abandons=1)
             _move(cursor, event, event.attempt_id, "abandoned")
+        elif isinstance(event, CallAttemptSent):
+            _move(cursor, event, event.attempt_id, "sent")
         elif isinstance(event, CallAttemptFinished):
             self._finished(cursor, event, group_id)
 
@@ -279,7 +283,7 @@ class GroupActivity:
     def _finished(cursor: Cursor, event: CallAttemptFinished, group_id: UUID) -> None:
         amounts = {"finished": 1}
         stage = _stage(cursor, event.attempt_id)
-        failure = failure_of(event.call_result) if stage == "placed" else None  # never answered
+        failure = failure_of(event.call_result) if stage in ("placed", "sent") else None  # never answered
         if failure is not None:
             amounts[failure] = 1
             amounts["failed_ms"] = event.ring_ms
@@ -395,11 +399,12 @@ class GroupActivityQueries:
         )
 
     def calls_in_flight(self, group_id: UUID) -> list[InFlightCall]:
-        """Each attempt of the group placed and not finished, oldest stage change first."""
+        """Each attempt of the group placed and not finished, oldest stage change first; not
+        the messages a provider holds (sent), whose delivery reports finish them."""
         with self.db.transaction() as cursor:
             cursor.execute(
                 "SELECT attempt_id, record_id, list_id, stage, since FROM group_in_flight WHERE group_id = ? "
-                "ORDER BY since, attempt_id",
+                "AND stage <> 'sent' ORDER BY since, attempt_id",
                 (str(group_id),),
             )
             rows = cursor.fetchall()

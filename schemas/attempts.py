@@ -6,7 +6,8 @@ it is what attempt rules count ("no more than N attempts today / in the last H h
 client id, per device or both, across every list and channel). Its progress follows on the same
 stream, each step at most once and in order: answered (by a person, a machine or a fax), then
 connected to an agent or abandoned (a live answer no agent took within the account's abandon
-call definition: it heard the recorded message), and finished last, with its Genesys call
+call definition: it heard the recorded message) — or, for an SMS, sent (the provider took it) —
+and finished last, with its Genesys call
 result (:class:`domain.codes.CallResult`). Treatments of a result belong to call results.
 """
 
@@ -87,6 +88,18 @@ class CallAttemptFinished(CallAttemptEvent, frozen=True, kw_only=True, tag="call
     agent_id: UUID | None = None
     call_time: int | None = None  # UTC epoch seconds the attempt was made (None before it was kept)
     chain_n: int | None = None  # the record's position in its chain (None before it was kept)
+    # Why, in the words of whoever said so: a channel's refusal or error, a delivery report.
+    detail: str = ""
+
+
+class CallAttemptSent(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.sent"):
+    """An SMS the provider took (``message_id``: its id there); the provider's delivery report
+    finishes the attempt. Between the two the message is the provider's, not the dialer's."""
+
+    attempt_id: UUID
+    campaign_group_id: UUID | None
+    list_id: UUID
+    message_id: str
 
 
 class CallAttemptWrappedUp(CallAttemptEvent, frozen=True, kw_only=True, tag="call_attempt.wrapped_up"):
@@ -114,6 +127,7 @@ EVENTS: tuple[type[Event], ...] = (
     CallAttemptAnswered,
     CallAttemptConnected,
     CallAttemptAbandoned,
+    CallAttemptSent,
     CallAttemptFinished,
     CallAttemptWrappedUp,
 )

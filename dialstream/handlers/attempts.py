@@ -124,8 +124,10 @@ class AttemptHandlers:
         ring_ms: int,
         talk_ms: int,
         agent_id: UUID | None = None,
+        detail: str = "",
     ) -> Done:
-        """The attempt ended with ``call_result`` (a ``domain.codes.CallResult``)."""
+        """The attempt ended with ``call_result`` (a ``domain.codes.CallResult``); ``detail``:
+        why, in the words of the channel or its delivery report."""
         return self._report(
             account_id,
             record_id,
@@ -136,9 +138,19 @@ class AttemptHandlers:
                 ring_ms=ring_ms,
                 talk_ms=talk_ms,
                 agent_id=agent_id,
+                detail=detail,
                 now=self.context.now(),
             ),
             what=f"end of attempt {attempt_id}",
+        )
+
+    def sent(self, account_id: UUID, record_id: UUID, attempt_id: UUID, *, message_id: str) -> Done:
+        """The SMS provider took the attempt's message as ``message_id``."""
+        return self._report(
+            account_id,
+            record_id,
+            lambda state: call_attempts.sent(state, attempt_id=attempt_id, message_id=message_id, now=self.context.now()),
+            what=f"message of attempt {attempt_id}",
         )
 
     def record_attempts(self, account_id: UUID, record_id: UUID) -> RecordAttempts:

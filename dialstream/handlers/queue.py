@@ -319,7 +319,8 @@ class QueueHandlers:
     def settle_stale(self, account_id: UUID, record_id: UUID, attempt_id: UUID) -> bool:
         """Settle a record drawn by a dialer that died: returned (reason stale) when no call
         attempt was recorded for ``attempt_id``, else updated as stale; left alone when the
-        attempt's end was recorded (the call results processor applies it). Whether it was
+        attempt's end was recorded (the call results processor applies it) or its message is
+        with the SMS provider (its delivery report ends it). Whether it was
         stored."""
 
         def decide(chain: RecordChain, chain_n: int) -> list[Event]:
@@ -327,8 +328,8 @@ class QueueHandlers:
                 return []
             attempts = self.context.store.load(record_id, call_attempts.project)
             progress = None if attempts is None else attempts.progress.get(attempt_id)
-            if progress is not None and progress.stage == "finished":
-                return []
+            if progress is not None and progress.stage in ("sent", "finished"):
+                return []  # its delivery report, or its result, is on its way to the record
             placed = attempts is not None and attempt_id in attempts.attempt_ids
             return dialing_queue.stale(
                 chain, chain_n, attempt_id=attempt_id, placed=placed, now=self.context.now()

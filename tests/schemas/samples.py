@@ -495,6 +495,12 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
         3,
         dict(attempt_id=CALL, campaign_group_id=GROUP, list_id=LIST_1, wait_ms=2_000, message_played=True),
     ),
+    # An SMS the provider took, awaiting its delivery report.
+    attempts.CallAttemptSent: (
+        RECORD_ATTEMPTS,
+        2,
+        dict(attempt_id=CALL, campaign_group_id=GROUP, list_id=LIST_1, message_id="SM3f1c9a0e5b"),
+    ),
     attempts.CallAttemptFinished: (
         RECORD_ATTEMPTS,
         4,
