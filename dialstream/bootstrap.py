@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers
@@ -16,6 +18,11 @@ from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
 from domain import account
 from processors.bus.embedded import EmbeddedBus
 from processors.bus.port import Bus
+from processors.channels.config import sms_from_url, smtp_from_url
+from processors.channels.email import SmtpChannel, SmtpSettings
+from processors.channels.links import MessageLinks
+from processors.channels.port import Channel
+from processors.channels.sms import HttpSmsChannel, SmsSettings
 from processors.compliance.predial import PreDialValidator
 from processors.host.lifecycle import Health
 from processors.host.schedule import Scheduler
@@ -35,6 +42,8 @@ from projections.records import RecordQueries, Records
 from projections.sql import Database, connect
 from projections.suppression_lists import SuppressionListQueries, SuppressionLists
 from schemas.settings import AccountOpened, ComplianceSettings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +106,7 @@ class Runtime:
     services: dict[str, Service] = field(default_factory=dict)
     checkpointers: list[WalCheckpointer] = field(default_factory=list)
     predial: PreDialValidator | None = None  # the compliance gate every attempt passes
+    messaging: Messaging = field(default_factory=lambda: Messaging())  # SMS and e-mail channels
 
     def start(self) -> None:
         for checkpointer in self.checkpointers:
@@ -132,6 +142,63 @@ class Runtime:
         self.store.close()
 
 
+@dataclass(frozen=True)
+class Messaging:
+    """The message channels this process is configured with (none: that channel's campaigns
+    wait), and the public links their messages carry (none: no delivery reports or replies,
+    no unsubscribe links)."""
+
+    smtp: SmtpSettings | None = None
+    sms: SmsSettings | None = None
+    links: MessageLinks | None = None
+
+    def channels(self) -> dict[str, Channel]:
+        """A new adapter per configured channel (each holds its own connections)."""
+        channels: dict[str, Channel] = {}
+        if self.smtp is not None:
+            channels["email"] = SmtpChannel(self.smtp)
+        if self.sms is not None:
+            channels["sms"] = HttpSmsChannel(self.sms)
+        return channels
+
+
+def messaging(settings: Settings) -> Messaging:
+    """The channels of ``settings``; a SettingsError names the variable that cannot work."""
+
+    def parsed(name: str, parse: Callable[[str], T]) -> T | None:
+        value = getattr(settings, name)
+        if not value:
+            return None
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise SettingsError(settings.source(name), str(error)) from None
+
+    smtp, sms = parsed("smtp", smtp_from_url), parsed("sms_provider", sms_from_url)
+    links = None
+    if settings.public_url:
+        if not settings.public_url.startswith(("https://", "http://")):
+            raise SettingsError(settings.source("public_url"), "the public URL is http(s)://HOST[:PORT][/PREFIX]")
+        links = MessageLinks(settings.public_url, _link_secret(settings))
+    return Messaging(smtp=smtp, sms=sms, links=links)
+
+
+def _link_secret(settings: Settings) -> bytes:
+    if settings.link_secret is not None:
+        if len(settings.link_secret) < 16:
+            raise SettingsError(settings.source("link_secret"), "the link secret is at least 16 characters")
+        return settings.link_secret.encode()
+    path = settings.data_dir / "link-secret"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        secret = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(secret)
+        return secret
+
+
 def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | None = None) -> Runtime:
     """Wire one process. On Kafka, ``relay`` and ``workers`` (default: every projection)
     say what this process hosts besides the API; the rest run as their own processes."""
@@ -142,6 +209,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         raise SettingsError(
             settings.source("data_dir"), f"cannot create {settings.data_dir}: {error.strerror or error}"
         ) from None
+    channels = messaging(settings)
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())
@@ -168,6 +236,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             for url in (settings.database_url, settings.views_url)
             if url.startswith("sqlite:") and sqlite_path(url) != ":memory:"
         ],
+        messaging=channels,
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)
@@ -275,6 +344,8 @@ def _dialer(runtime: Runtime) -> Service:
         clock=lambda: runtime.handlers.clock(),
         simulated_agents=model,
         wait_for_head=runtime.wait_for_head,
+        channels=runtime.messaging.channels(),
+        links=runtime.messaging.links,
     )
     return Dialer(ports, runtime.views)
 

@@ -28,6 +28,10 @@ VARIABLES = {
     "bootstrap_key": "DIALSTREAM_BOOTSTRAP_KEY",
     "suppression_index": "DIALSTREAM_SUPPRESSION_INDEX",
     "telephony": "DIALSTREAM_TELEPHONY",
+    "smtp": "DIALSTREAM_SMTP",
+    "sms_provider": "DIALSTREAM_SMS_PROVIDER",
+    "public_url": "DIALSTREAM_PUBLIC_URL",
+    "link_secret": "DIALSTREAM_LINK_SECRET",
 }
 DATABASE_FORMS = "use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB"
 
@@ -62,6 +66,17 @@ class Settings:
     # built-in telephony simulator in wall-clock time, SPEED times faster than life, with the
     # simulated agents' wrap-ups); the only adapter so far.
     telephony: str = "simulator"
+    # Message channels (processors/channels/config.py): the SMTP server e-mail campaigns send
+    # through, smtp://USER:PASSWORD@HOST[:PORT] (none: e-mail campaigns wait); the SMS
+    # provider's API, https://ACCOUNT_SID:AUTH_TOKEN@HOST/API_ROOT (none: SMS campaigns wait).
+    smtp: str = field(default="", repr=False)
+    sms_provider: str = field(default="", repr=False)
+    # The URL the world reaches this system's API at: SMS delivery reports and replies are
+    # posted to it, e-mails carry unsubscribe links to it (none: neither).
+    public_url: str = ""
+    # Signs the unsubscribe links (16 bytes or more; every process of a deployment the same).
+    # None: a random one kept in data_dir/link-secret.
+    link_secret: str | None = field(default=None, repr=False)
     # Field name -> the variable or flag its value came from, for error messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -29,6 +29,9 @@ from schemas import campaigns, topics
 from schemas import suppression as s
 from schemas.base import Event
 
+# Words in a required list's name that mark it as the "do not contact" list of its channel.
+_DO_NOT_CONTACT_NAMES = ("dnc", "not call", "not contact", "opt-out", "opt out", "unsubscribe")
+
 TABLES = ("suppression_lists", "suppression_entries", "suppression_selections")
 # Entry ids per "IN (...)" query: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
@@ -220,6 +223,15 @@ class SuppressionListQueries:
         return [
             SuppressionListRow(state=_decoder.decode(body), entry_count=int(count)) for body, count in rows
         ]
+
+    def required_for(self, account_id: UUID, channel: str) -> UUID | None:
+        """The account's required list of ``channel`` that a contact's "do not contact me" goes
+        on: the one named as such when there are several ("DNC", "do not call", "opt-out"),
+        else the first by name; None when the account has no required list of the channel."""
+        required = [row.state for row in self.list_by_account(account_id) if row.state.required and row.state.channel == channel]
+        named = [s for s in required if any(word in s.name.casefold() for word in _DO_NOT_CONTACT_NAMES)]
+        chosen = (named or required)[:1]
+        return chosen[0].id if chosen else None
 
     def any_active(self) -> bool:
         """Whether any account has a suppression list that is not archived."""

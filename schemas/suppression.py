@@ -26,7 +26,8 @@ from schemas.base import Event
 from schemas.profiles import Channel
 
 EntryKind = Literal["phone", "client_id", "email"]
-EntrySource = Literal["api", "file", "disposition"]  # disposition: a "do not call" at a call's end
+# disposition: a "do not call" at a call's end; opt_out: the contact's own STOP reply or unsubscribe.
+EntrySource = Literal["api", "file", "disposition", "opt_out"]
 RemovalReason = Literal["removed", "flush"]
 # Entries per event: a file of millions of entries becomes many events, each small enough
 # for a Kafka record and a quick decode.

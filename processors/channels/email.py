@@ -213,6 +213,12 @@ def _email_of(message: OutboundMessage) -> MIMEText:
     email["Subject"] = message.subject if message.subject.isascii() else Header(message.subject, "utf-8").encode()
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = f"<{message.attempt_id}@{address.rpartition('@')[2]}>"
+    if message.unsubscribe_url:
+        if "\r" in message.unsubscribe_url or "\n" in message.unsubscribe_url or ">" in message.unsubscribe_url:
+            raise ValueError(f"unsubscribe link {message.unsubscribe_url!r} is not one URL")
+        # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to the link.
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return email
 
 

@@ -1,8 +1,8 @@
 """The channel port: what a message campaign asks of an SMS or e-mail service, and what it hears.
 
 Adapters: :mod:`processors.channels.email` (SMTP) and :mod:`processors.channels.sms` (a
-CPaaS provider's HTTP API). The dialer's power mode (agentless) will hand them the messages of
-the records it draws, one :class:`OutboundMessage` per attempt.
+CPaaS provider's HTTP API). The dialer's power mode (agentless) hands them the messages of
+the records it draws, one :class:`OutboundMessage` per attempt (:mod:`processors.dialer.messages`).
 
 Guarantee: :meth:`Channel.send_many` returns one :class:`SendResult` per message, in the
 messages' order, and never raises for anything the service or the network does: a message the
@@ -30,7 +30,9 @@ MessageChannel = Literal["sms", "email"]
 class OutboundMessage:
     """One attempt's message. ``to``: an E.164 number (SMS) or an e-mail address; ``sender``:
     the SMS sender (number, short code or alphanumeric id) or the e-mail From
-    (``"Acme Billing <billing@acme.example>"``); ``subject``: e-mail only."""
+    (``"Acme Billing <billing@acme.example>"``); ``subject``: e-mail only. ``status_callback``:
+    where the SMS provider posts this message's delivery reports (default: the adapter's);
+    ``unsubscribe_url``: the e-mail's one-click unsubscribe link (RFC 8058), none when empty."""
 
     attempt_id: UUID
     channel: MessageChannel
@@ -38,6 +40,8 @@ class OutboundMessage:
     sender: str
     body: str
     subject: str = ""
+    status_callback: str = ""
+    unsubscribe_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ no answer (refused, timeout, reset),
 2xx without a sid
 =======================================  ===================
 
-Webhooks (the routes that receive them are the integration's): :func:`delivery_report` reads
+Webhooks (the routes that receive them are :mod:`gateway.routes.channels`; each is checked
+with :func:`signed_by_provider`, the provider's signature): :func:`delivery_report` reads
 a status callback (``MessageSid``, ``MessageStatus``, ``ErrorCode``), :func:`inbound_reply` an
 incoming message (``From``, ``To``, ``Body``); both take the form fields as a mapping.
 A status callback's ``MessageStatus`` becomes: accepted, scheduled, queued, sending, sent →
@@ -39,6 +40,9 @@ failed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,8 +146,9 @@ class HttpSmsChannel:
 
     def _submit(self, message: OutboundMessage) -> SendResult:
         form = {"To": message.to, "From": message.sender, "Body": message.body}
-        if self.settings.status_callback:
-            form["StatusCallback"] = self.settings.status_callback
+        status_callback = message.status_callback or self.settings.status_callback
+        if status_callback:
+            form["StatusCallback"] = status_callback
         url = self.settings.messages_url
         try:
             response = self._http().post(url, data=form)
@@ -210,6 +215,21 @@ def delivery_report(payload: Mapping[str, str]) -> DeliveryReport:
         status = _DELIVERY_ERRORS.get(error_code, "failed")
     detail = raw + (f", error {error_code}" if error_code else "")
     return DeliveryReport(sid, status, detail)
+
+
+def request_signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
+    """The signature a provider sends with a webhook (header ``X-Twilio-Signature``): the
+    base64 HMAC-SHA1, keyed with the account's auth token, of the full URL it posted to followed
+    by each form field's name and value, sorted by name. Only the provider and we know the
+    token, so a matching signature says the provider sent these very fields to this URL."""
+    text = url + "".join(name + form[name] for name in sorted(form))
+    digest = hmac.new(auth_token.encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_by_provider(auth_token: str, url: str, form: Mapping[str, str], signature: str) -> bool:
+    """Whether ``signature`` is the provider's for this request (compared in constant time)."""
+    return hmac.compare_digest(request_signature(auth_token, url, form), signature)
 
 
 class InboundReply(NamedTuple):

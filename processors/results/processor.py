@@ -125,7 +125,7 @@ class CallResults:
             record = done.record
             email = record.contact_info_type == ContactInfoType.EMAIL
             channel = "email" if email else "voice"
-            list_id = self._required_list(account_id, channel)
+            list_id = self.lists.required_for(account_id, channel)
             if list_id is None:
                 log.warning(
                     "account %s: no required %s suppression list: do-not-call request of record %s not recorded",
@@ -139,16 +139,6 @@ class CallResults:
             else:
                 entry = EntryInput(kind="email" if email else "phone", value=record.contact_info)
             self.handlers.suppression.add_entries(account_id, list_id, [entry], source="disposition")
-
-    def _required_list(self, account_id: UUID, channel: str) -> UUID | None:
-        """The account's required list of the channel: the one named as a do-not-call list when
-        there are several ("DNC", "do not call"), else the first by name."""
-        required = [
-            row.state for row in self.lists.list_by_account(account_id) if row.state.required and row.state.channel == channel
-        ]
-        named = [s for s in required if "dnc" in s.name.casefold() or "not call" in s.name.casefold()]
-        chosen = (named or required)[:1]
-        return chosen[0].id if chosen else None
 
 
 class CallResultsProcessor(EmbeddedHost):
