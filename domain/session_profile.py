@@ -5,6 +5,7 @@ from __future__ import annotations
 from msgspec import UNSET, Struct, UnsetType
 
 from domain import account
+from domain.message_template import MessageTemplate
 from domain.profile import Profile, ProfileKind
 from schemas.profiles import (
     Description,
@@ -30,6 +31,12 @@ class ChangeSessionProfile(Struct, frozen=True, kw_only=True, forbid_unknown_fie
     settings: SessionSettings | UnsetType = UNSET
 
 
+def check_message(settings: SessionSettings) -> None:
+    """A message's placeholders are plain field names (InvalidTemplate otherwise, naming it)."""
+    if settings.message is not None:
+        MessageTemplate(settings.message.body, settings.message.subject)
+
+
 KIND: ProfileKind[SessionSettings] = ProfileKind(
     kind="session-profile",
     label="session profile",
@@ -40,5 +47,7 @@ KIND: ProfileKind[SessionSettings] = ProfileKind(
     choose_default=account.choose_default_session_profile,
     # Campaign groups' contact lists are of the profile's channel.
     frozen_in_use=lambda old, new: "settings.channel" if old.channel != new.channel else None,
+    validate=check_message,
 )
+
 project = KIND.projector()

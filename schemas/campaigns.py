@@ -18,6 +18,7 @@ from schemas.profiles import (
     Channel,
     DialingMode,
     Filtering,
+    MessageSettings,
     OptionSections,
     Pacing,
     Treatment,
@@ -37,6 +38,7 @@ class DialingOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 class SessionOverrides(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     channel: Channel | UnsetType = UNSET
+    message: MessageSettings | UnsetType | None = UNSET
     agent_group: Text | UnsetType = UNSET
     trunk_group: Text | UnsetType = UNSET
     destination_dn: Text | UnsetType = UNSET

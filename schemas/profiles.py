@@ -119,8 +119,21 @@ class OptionSections(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     campaign: OptionSection = {}
 
 
+class MessageSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What an SMS or e-mail campaign sends each record: from ``sender`` (the SMS number, short
+    code or alphanumeric id; the e-mail From, ``"Acme Billing <billing@acme.example>"``), the
+    ``body`` (and the e-mail's ``subject``) with ``{field}`` placeholders filled from the record
+    (:mod:`domain.message_template`)."""
+
+    sender: NonEmpty
+    body: NonEmpty
+    subject: Text = ""
+
+
 class SessionSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     channel: Channel = "voice"
+    # The message of an SMS or e-mail campaign (channel sms or email; unused on voice).
+    message: MessageSettings | None = None
     agent_group: Text = ""
     trunk_group: Text = ""
     destination_dn: Text = ""

@@ -39,7 +39,9 @@ from domain import dialing, pacing, selection
 from domain.abandon import AbandonWindows
 from domain.codes import CallResult, RecordStatus
 from domain.errors import DomainError
+from domain.message_template import TemplateFieldMissing
 from processors.compliance.predial import PreDialRequest
+from processors.dialer.messages import MESSAGE_CHANNELS, Outbox
 from processors.dialer.ports import DialerPorts
 from processors.dialer.state import HISTORY_WINDOW_S, JOURNAL, AgentView, Call, Observations, seed_history
 from processors.telephony.port import PlaceCall, Progress
@@ -104,6 +106,7 @@ class GroupRun:
         self.agents_read_at = -1e18
         self.personal_due_at: int | None = None  # epoch seconds: see _personal
         self.personal_read_at = -1e18
+        self.outbox = Outbox(ports.channels, ports.links)  # message campaigns (sms, email)
 
     # -- ownership -----------------------------------------------------------------------
 
@@ -141,7 +144,7 @@ class GroupRun:
     def idle(self) -> bool:
         """Nothing in flight or held: a stopped group's owner may let it go (once its simulated
         agents have finished their wrap-ups)."""
-        return not self.calls and not self.drawn and not self.offers and not self.wrap_ups
+        return not self.calls and not self.drawn and not self.offers and not self.wrap_ups and not self.outbox.answered
 
     # -- one step ------------------------------------------------------------------------
 
@@ -190,6 +193,7 @@ class GroupRun:
             self.paced,
             self.started_at,
             self.gate_retry_at,
+            list(self.outbox.answered),
         )
 
     def _restore(self, saved: tuple[object, ...]) -> None:
@@ -204,13 +208,17 @@ class GroupRun:
             self.paced,
             self.started_at,
             self.gate_retry_at,
+            self.outbox.answered,
         ) = saved  # type: ignore[assignment]
+        self.outbox.pending = []  # never sent: the step that made them was not stored
         self.observed.discard()
         self.group_version = -1  # read the settings again: the change may be the group's
 
     def step(self, now: float, progress: list[Progress]) -> None:
         self._refresh(now)
         self._refresh_agents(now)
+        if self.outbox.answered:
+            self.outbox.store_answers(self.ports.handlers, reports=self._delivery_reports())
         for event in progress:
             call = self.calls.get(event.call_id)
             if call is not None:
@@ -224,13 +232,16 @@ class GroupRun:
             self._dial(now)
         else:
             self._give_back("paused" if self.status == "paused" else "stopped")
+        send = self.outbox.send_later(self.session.channel)
+        if send is not None:
+            self.effects.append(send)
 
     def next_due(self) -> float | None:
         """The earliest timer of this group (virtual time jumps to it)."""
         times = [c.deadline for c in self.calls.values() if c.deadline is not None and c.stage == "waiting"]
         times += [due for _, due in self.wrap_ups.values()]
         times += [at + SIMULATED_PREVIEW_S for at in self.offered_at.values()]
-        if self.unhandled:  # a step to decide again
+        if self.unhandled or self.outbox.answered:  # a step to decide again, answers to store
             times.append(self.ports.telephony.now())
         return min(times, default=None)
 
@@ -568,6 +579,9 @@ class GroupRun:
     def _dial(self, now: float) -> None:
         if now < self.gate_retry_at:
             return
+        if self.session.channel in MESSAGE_CHANNELS:
+            self._send_messages(now)
+            return
         mode = self.dialing.dialing_mode
         if mode not in dialing.AGENTLESS_MODES:
             self._personal(now)
@@ -588,6 +602,24 @@ class GroupRun:
             wanted = min(wanted, len(self._ready()))
         if wanted > 0:
             self._place(wanted, now, engage=mode in dialing.ENGAGE_FIRST_MODES)
+
+    def _send_messages(self, now: float) -> None:
+        """An SMS or e-mail campaign: paced as power mode (the profile's calls per minute, under
+        the account's attempts-per-minute cap of the channel), whatever its dialing mode says:
+        a message needs no agent. One that cannot send says why in its pacing."""
+        unusable = self.outbox.unusable(self.session)
+        if unusable is not None:
+            self._record_pacing(pacing.Decision(0, 0.0, "power", unusable), now)
+            return
+        decision = pacing.decide("power", self._situation(now), self._limits())
+        self.decision = decision
+        self._record_pacing(decision, now)
+        if decision.calls > 0:
+            self._place(decision.calls, now, engage=False)
+
+    def _delivery_reports(self) -> bool:
+        """Whether the provider reports delivery (SMS with a public URL for its callbacks)."""
+        return self.session.channel == "sms" and self.ports.links is not None
 
     def _place(self, wanted: int, now: float, *, engage: bool) -> None:
         for _ in range(GATE_ROUNDS):
@@ -777,15 +809,19 @@ class GroupRun:
 
     def _call(self, drawn: Drawn, now: float, agent_id: UUID | None) -> None:
         record, chain = drawn.record, drawn.chain
+        message = self.session.channel in MESSAGE_CHANNELS
         self.ports.handlers.attempts.make_attempt(
             chain,
             record.chain_n,
             attempt_id=drawn.attempt_id,
             channel=self.session.channel,
             campaign_group_id=self.group_id,
-            caller_id=self.dialing.caller_id,
-            mode=self.dialing.dialing_mode,
+            caller_id="" if message else self.dialing.caller_id,
+            mode="power" if message else self.dialing.dialing_mode,
         )
+        if message:
+            self._compose(drawn, now)
+            return
         call = PlaceCall(
             call_id=drawn.attempt_id,
             number=record.contact_info,
@@ -799,6 +835,23 @@ class GroupRun:
         self.placed.append(now)
 
     # -- preview -----------------------------------------------------------------------------
+
+    def _compose(self, drawn: Drawn, now: float) -> None:
+        """The attempt's message, sent once the step is stored; a record its template cannot
+        be filled for ends here, as a general error naming the field."""
+        self.placed.append(now)
+        try:
+            self.outbox.pending.append((drawn, self.outbox.compose(drawn, self.session)))
+        except TemplateFieldMissing as error:
+            self.ports.handlers.attempts.finished(
+                self.account_id,
+                drawn.record.record_id,
+                drawn.attempt_id,
+                call_result=int(CallResult.GENERAL_ERROR),
+                ring_ms=0,
+                talk_ms=0,
+                detail=str(error),
+            )
 
     def _preview(self, now: float) -> None:
         """Push preview offers a record to every ready agent; pull preview to the agents that

@@ -2,17 +2,20 @@
 
 The dialer writes only through the service layer (``handlers``: queue, attempts, agents,
 campaigns); it reads the read models (records, agents, group activity, catalogue), asks the
-pre-dial gate before every call, and places calls on the :class:`Telephony` port.
+pre-dial gate before every call, places calls on the :class:`Telephony` port and sends the
+messages of SMS and e-mail campaigns on the :class:`Channel` port.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from dialstream.handlers import Handlers
+from processors.channels.links import MessageLinks
+from processors.channels.port import Channel
 from processors.compliance.predial import PreDialValidator
 from processors.telephony.port import Telephony
 from projections.agents import AgentQueries
@@ -43,3 +46,7 @@ class DialerPorts:
     # Blocks until the read models hold everything stored so far (True) or the timeout passes:
     # a new owner reads what the dead one left only once the read models have it all.
     wait_for_head: Callable[[float], bool] | None = None
+    # The message channels this process sends on ("sms", "email"; none: message campaigns wait),
+    # and the links their messages carry back (none: no delivery reports, no unsubscribe link).
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+    links: MessageLinks | None = None
