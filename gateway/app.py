@@ -24,6 +24,7 @@ from gateway.routes import (
     campaign_groups,
     campaign_status,
     campaign_templates,
+    channels,
     compliance,
     contact_lists,
     data_mappings,
@@ -61,6 +62,7 @@ ROUTERS = (
     records.router,
     attempts.router,
     agents.router,
+    channels.router,
 )
 
 

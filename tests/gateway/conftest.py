@@ -9,9 +9,6 @@ for tests that need one (first profile, settings, encryption).
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,12 +17,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 
 from dialstream.bootstrap import DIALER, Runtime, build, ensure_bootstrap_key
 from dialstream.settings import Settings
-from gateway.app import create_app
 from tests.gateway import gpg, helpers
+from tests.gateway.serve import loopback_socket, served
 
 
 @dataclass
@@ -42,28 +38,10 @@ class Account:
     admin: httpx.Client
 
 
-def _wait_until_up(base_url: str, thread: threading.Thread, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn stopped before it answered /healthz")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError as error:
-            last = error
-        time.sleep(0.05)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout} s: {last}")
-
-
 @contextmanager
 def serving(data_dir: Path, bootstrap_key: str | None = None) -> Iterator[Server]:
     """Dialstream on ``data_dir`` (SQLite), served by uvicorn on a free 127.0.0.1 port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = loopback_socket()
     runtime = build(Settings(data_dir=data_dir, host="127.0.0.1", port=port, bootstrap_key=bootstrap_key))
     # The tests play the dialer themselves (the handlers it calls). A dialer of the server's
     # own would dial the groups they start beside them, and append events while a later test
@@ -72,19 +50,8 @@ def serving(data_dir: Path, bootstrap_key: str | None = None) -> Iterator[Server
     try:
         account_id, secret = ensure_bootstrap_key(runtime)
         runtime.start()
-        config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-        uvicorn_server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=uvicorn_server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
-        )
-        thread.start()
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(base_url, thread)
+        with served(runtime, sock) as base_url:
             yield Server(runtime, base_url, account_id, secret)
-        finally:
-            uvicorn_server.should_exit = True
-            thread.join(timeout=15)
     finally:
         runtime.stop()
         sock.close()

@@ -53,6 +53,9 @@ PATHS = {
     "/api/v1/api-keys": {"get", "post"},
     "/api/v1/api-keys/{key_id}": {"delete"},
     "/api/v1/hierarchy": {"get"},
+    "/api/v1/channels/sms/status": {"post"},
+    "/api/v1/channels/sms/inbound": {"post"},
+    "/api/v1/channels/email/unsubscribe": {"get", "post"},
 }
 
 

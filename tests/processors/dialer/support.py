@@ -27,10 +27,12 @@ from domain import (
     session_profile,
 )
 from domain.account import UpdateSettings
+from domain.codes import ContactInfoType
 from processors.dialer.ports import DialerPorts
 from processors.dialer.runner import Dialer
 from processors.dialer.virtual import run_virtual, store_clock
 from processors.telephony.simulator import CallModel, Rates, SimulatedTelephony, Timings, VirtualClock
+from schemas.lists import ContactListSettings
 from schemas.profiles import DialingMode, DialingSettings, Filtering, Pacing, SessionSettings, Treatment
 from schemas.records import Contact, Record, RecordChainImported
 from schemas.settings import PacingSettings
@@ -98,6 +100,8 @@ def new_dialer(runtime: Runtime, telephony: SimulatedTelephony, model: CallModel
         clock=lambda: runtime.handlers.clock(),
         simulated_agents=model,
         wait_for_head=runtime.wait_for_head,
+        channels=runtime.messaging.channels(),
+        links=runtime.messaging.links,
     )
     dialer = Dialer(ports, runtime.views, **kwargs)
     dialer.discovered_at = -1e18
@@ -114,9 +118,12 @@ def lab(
     suppression_index: str = "embedded",
     pacing: PacingSettings | None = None,
     epoch: datetime = EPOCH,
+    **settings: str,
 ) -> Iterator[Lab]:
+    """``settings``: more of the process's :class:`Settings` (the message channels)."""
     runtime = build(
-        Settings(data_dir=tmp_path, suppression_index=suppression_index), workers=[SUPPRESSION_INDEX, COMPLIANCE, RESULTS]
+        Settings(data_dir=tmp_path, suppression_index=suppression_index, **settings),
+        workers=[SUPPRESSION_INDEX, COMPLIANCE, RESULTS],
     )
     clock = VirtualClock()
     runtime.handlers.clock = store_clock(clock, epoch)
@@ -145,9 +152,10 @@ def campaign(
     start: bool = True,
     treatments: Sequence[Treatment] = (),
     callback_grace_minutes: int = 15,
+    session: SessionSettings | None = None,
 ) -> UUID:
-    """A group dialling ``records`` (client id, E.164 number, IANA zone) in one list, with
-    ``agents`` simulated agents logged in and ready."""
+    """A group dialling ``records`` (client id, E.164 number or e-mail address, IANA zone) in
+    one list, with ``agents`` simulated agents logged in and ready."""
     handlers, account = lab.handlers, lab.account_id
     profile = handlers.profiles.create(
         dialing_profile.KIND,
@@ -164,20 +172,24 @@ def campaign(
             ),
         ),
     ).id
-    session = handlers.profiles.create(
+    session_settings = session or SessionSettings(agent_group=AGENT_GROUP)
+    session_id = handlers.profiles.create(
         session_profile.KIND,
         account,
-        session_profile.CreateSessionProfile(
-            name=f"voice {uuid4().hex[:6]}", settings=SessionSettings(agent_group=AGENT_GROUP)
-        ),
+        session_profile.CreateSessionProfile(name=f"session {uuid4().hex[:6]}", settings=session_settings),
     ).id
     template = handlers.campaigns.create_template(
         account,
         campaign_template.CreateCampaignTemplate(
-            name=f"template {uuid4().hex[:6]}", dialing_profile_id=profile, session_profile_id=session
+            name=f"template {uuid4().hex[:6]}", dialing_profile_id=profile, session_profile_id=session_id
         ),
     ).id
-    list_id = handlers.lists.create(account, contact_list.CreateContactList(name=f"list {uuid4().hex[:6]}")).id
+    list_id = handlers.lists.create(
+        account,
+        contact_list.CreateContactList(
+            name=f"list {uuid4().hex[:6]}", settings=ContactListSettings(channel=session_settings.channel)
+        ),
+    ).id
     lab.runtime.store.append([chain_event(lab, list_id, *record) for record in records])
     group = handlers.campaigns.create_group(
         account,
@@ -209,7 +221,7 @@ def chain_event(lab: Lab, list_id: UUID, client_id: str, phone: str, zone: str) 
                 record_id=record_chain.record_id(chain_id, 1),
                 chain_n=1,
                 contact_info=phone,
-                contact_info_type=1,
+                contact_info_type=int(ContactInfoType.EMAIL) if "@" in phone else 1,
                 time_zone=zone,
                 time_zone_rule="device",
             )
