@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers
@@ -42,6 +42,9 @@ from projections.records import RecordQueries, Records
 from projections.sql import Database, connect
 from projections.suppression_lists import SuppressionListQueries, SuppressionLists
 from schemas.settings import AccountOpened, ComplianceSettings
+
+if TYPE_CHECKING:
+    from processors.bus.relay import RelayProgress
 
 T = TypeVar("T")
 
@@ -276,7 +279,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             from processors.host.kafka import KafkaHost
 
             config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
-            runtime.services[COMPLIANCE] = KafkaHost(store, processor, config)
+            runtime.services[COMPLIANCE] = KafkaHost(store, processor, config, progress=_relay_progress(runtime))
         else:  # a store from before tracking records kept the position with the read models
             runtime.services[COMPLIANCE] = ComplianceProcessor(
                 store, processor, legacy_position=lambda: projections.position(COMPLIANCE)
@@ -317,8 +320,17 @@ def _call_results(runtime: Runtime) -> Service:
         from processors.host.kafka import KafkaHost
 
         config = KafkaConfig.from_bus(runtime.settings.bus, runtime.settings.topic_prefix)
-        return KafkaHost(runtime.store, CallResults(runtime.store, runtime.handlers, runtime.suppression_lists), config)
+        results = CallResults(runtime.store, runtime.handlers, runtime.suppression_lists)
+        return KafkaHost(runtime.store, results, config, progress=_relay_progress(runtime))
     return CallResultsProcessor(runtime.store, runtime.handlers, runtime.suppression_lists)
+
+
+def _relay_progress(runtime: Runtime) -> RelayProgress | None:
+    """The relay's progress when this process runs the relay (a processor waits on it)."""
+    from processors.bus.kafka import KafkaBus
+
+    bus = runtime.bus
+    return bus.progress if isinstance(bus, KafkaBus) and bus.relay is not None else None
 
 
 def _dialer(runtime: Runtime) -> Service:

@@ -12,6 +12,9 @@ zombie or a SIGKILL can make a batch be handled again, never stored twice (its t
 record is there already: the conflict is recognised and the batch skipped). On assignment the
 consumer seeks to those offsets. Delivery: exactly-once effect per record.
 
+Progress for read-your-writes (:meth:`KafkaHost.wait_until`): the last log position this
+member handled on each partition, against the relay's record of what it published.
+
 The processor's wait for the read models and the suppression index uses log positions: each
 record carries the event's position in the store (the ``position`` header), so a batch's
 ``upto`` is the last of them.
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from dialstream.store import EventStore, retry_on_conflict
 from processors.bus.kafka_cluster import KafkaConfig, create_topics
 from processors.bus.kafka_worker import KafkaWorker
+from processors.bus.relay import RelayProgress
 from processors.host.lifecycle import Backoff, Hosted
 from processors.host.processor import Batch, Processor
 from projections.base import PartitionItem
@@ -57,6 +61,8 @@ class ProcessorPartitions:
         self._recorded_at: dict[str, float] = {}  # tracking name -> time.monotonic() of its last record
         self._dormant = False
         self._dormant_checked_at = float("-inf")
+        # (topic, partition) -> the last log position handled there (skipped ones included).
+        self.handled: dict[tuple[str, int], int] = {}
 
     def next_offsets(self) -> dict[tuple[str, int], int]:
         offsets: dict[tuple[str, int], int] = {}
@@ -80,6 +86,13 @@ class ProcessorPartitions:
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         if not items:
             return 0
+        done = self._apply(topic, partition, items)
+        last = max((position for _, position, _ in items if position is not None), default=None)
+        if last is not None:
+            self.handled[(topic, partition)] = max(last, self.handled.get((topic, partition), last))
+        return done
+
+    def _apply(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         name = tracking_name(self.name, topic, partition)
         next_offset = items[-1][0] + 1
         if self._idle_and_recorded_lately(name, items):
@@ -121,8 +134,11 @@ class KafkaHost(Hosted):
     """A processor's consumer group member, on the one lifecycle (a worker that fails is
     started again after a back-off; its partitions meanwhile go to the other workers)."""
 
-    def __init__(self, store: EventStore, processor: Processor, config: KafkaConfig):
+    def __init__(
+        self, store: EventStore, processor: Processor, config: KafkaConfig, *, progress: RelayProgress | None = None
+    ):
         super().__init__(name=processor.name, backoff=Backoff(first_s=1.0, max_s=15.0))
+        self.progress = progress  # the relay's, when it runs beside this member (wait_until)
         self.partitions = ProcessorPartitions(store, processor)
         self.partitions.stopping = lambda: self.stopping
         self.config = config
@@ -150,6 +166,29 @@ class KafkaHost(Hosted):
 
     def idle(self) -> None:
         return  # a round ends only when stopping (or failing, which backs off)
+
+    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until this member has handled every record of its topics the relay published
+        up to log ``position`` (True), or ``timeout`` passes. Counts what it handled since it
+        started, and needs the relay's progress; a group of several members, each holding some
+        partitions, is asked as a whole through its effects instead."""
+        if self.progress is None:
+            raise RuntimeError(f"{self.name}: no relay progress to wait on (the relay runs elsewhere)")
+        topics = set(self.partitions.topics)
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            if not self.partitions.needs_events(position):
+                return True  # nothing up to it can have an effect (a dormant member fetches nothing)
+            relayed, published = self.progress.snapshot()
+            if relayed >= position and all(
+                self.partitions.handled.get(key, -1) >= last for key, last in published.items() if key[0] in topics
+            ):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.05)
 
     def interrupt(self) -> None:
         loop, stop = self._loop, self._stop_consuming

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from msgspec import structs
 
-from dialstream.bootstrap import COMPLIANCE, RESULTS, SUPPRESSION_INDEX, Runtime, build
+from dialstream.bootstrap import COMPLIANCE, RESULTS, SUPPRESSION_INDEX, Runtime, all_projections, build
 from dialstream.settings import Settings
 from domain import (
     campaign_group,
@@ -36,6 +36,7 @@ from schemas.lists import ContactListSettings
 from schemas.profiles import DialingMode, DialingSettings, Filtering, Pacing, SessionSettings, Treatment
 from schemas.records import Contact, Record, RecordChainImported
 from schemas.settings import PacingSettings
+from tests.kafka_support import kafka_settings
 
 # A Tuesday, 14:00 UTC: 10:00 in New York, 07:00 in Los Angeles (before its 08:00 opening): both
 # on daylight saving time since 8 March 2026.
@@ -118,13 +119,19 @@ def lab(
     suppression_index: str = "embedded",
     pacing: PacingSettings | None = None,
     epoch: datetime = EPOCH,
+    kafka: str | None = None,
     **settings: str,
 ) -> Iterator[Lab]:
-    """``settings``: more of the process's :class:`Settings` (the message channels)."""
-    runtime = build(
-        Settings(data_dir=tmp_path, suppression_index=suppression_index, **settings),
-        workers=[SUPPRESSION_INDEX, COMPLIANCE, RESULTS],
-    )
+    """``settings``: more of the process's :class:`Settings` (the message channels);
+    ``kafka``: the broker to run the bus, the compliance and the call results processors on
+    (topics of the lab's own), rather than embedded."""
+    workers = [SUPPRESSION_INDEX, COMPLIANCE, RESULTS]
+    if kafka is None:
+        chosen = Settings(data_dir=tmp_path, suppression_index=suppression_index, **settings)
+    else:
+        chosen = kafka_settings(tmp_path, kafka, suppression_index=suppression_index, **settings)
+        workers += [projection.name for projection in all_projections()]  # consumer groups of this process
+    runtime = build(chosen, workers=workers)
     clock = VirtualClock()
     runtime.handlers.clock = store_clock(clock, epoch)
     runtime.start()

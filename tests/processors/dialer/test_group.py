@@ -5,6 +5,7 @@ only), which lifts the quiet hours after an abandoned call."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, cast, get_args
 from uuid import UUID
 
@@ -40,7 +41,8 @@ def drawn() -> Drawn:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_engage_agent_first_and_preview_say_an_agent_is_reserved(mode: Any) -> None:
-    group = GroupRun(cast(DialerPorts, None), ACCOUNT, GROUP, owner="test")  # _request uses no port
+    # _request uses no port; the group's message outbox is made with the (no) channels.
+    group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
     group.dialing = structs.replace(DialingSettings(), dialing_mode=mode)
     request = group._request(drawn())
     assert isinstance(request, PreDialRequest)
