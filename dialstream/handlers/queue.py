@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from dialstream.handlers.campaigns import CampaignHandlers
@@ -67,6 +68,17 @@ class Applied:
     disposition: DispositionCode | None
 
 
+class Return(NamedTuple):
+    """A drawn record to give back: its chain and position, the attempt that drew it, when it is
+    due again (epoch seconds; None: as it was) and why, in words."""
+
+    chain_id: UUID
+    chain_n: int
+    attempt_id: UUID
+    dial_sched_time: int | None = None
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class Drawn:
     """A record drawn for one attempt: the record (status retrieved) and its chain as stored."""
@@ -114,12 +126,16 @@ class QueueHandlers:
         now = self.context.now()
         store = self.context.store
         decided: dict[UUID, tuple[int, list[Event], Drawn]] = {}  # chain id -> version, events, drawn
+        unique: list[Candidate] = []
         seen: set[UUID] = set()
         for candidate in candidates:
-            if candidate.chain_id in seen:
-                continue
-            seen.add(candidate.chain_id)
-            chain = store.load(candidate.chain_id, record_chain.project)
+            if candidate.chain_id not in seen:
+                seen.add(candidate.chain_id)
+                unique.append(candidate)
+        # One read for every chain (a draw takes a page of them), not one per chain.
+        chains = store.load_many([candidate.chain_id for candidate in unique], record_chain.project)
+        for candidate in unique:
+            chain = chains.get(candidate.chain_id)
             if chain is None or chain.account_id != account_id or chain.list_id not in lists:
                 continue
             if for_own_agents and candidate.callback_agent_id is None:
@@ -178,38 +194,47 @@ class QueueHandlers:
         ids of the records returned; an item the attempt no longer holds (returned or updated
         already, drawn by another attempt or group) is left alone."""
         located = self._chains(account_id, [record_id for record_id, _ in items])
+        returns = [
+            Return(*located[record_id], attempt_id, dial_sched_time, detail)
+            for record_id, attempt_id in items
+            if record_id in located
+        ]
+        return self.return_drawn(account_id, group_id, returns, reason=reason)
+
+    def return_drawn(
+        self, account_id: UUID, group_id: UUID, returns: Sequence[Return], *, reason: ReturnReason
+    ) -> list[UUID]:
+        """:meth:`return_records` of records whose chain the caller knows (the dialer's drawn
+        records), each with its own due time and detail: one read of all their chains."""
 
         def decide_and_store() -> list[UUID]:
             now = self.context.now()
-            chains: dict[UUID, RecordChain] = {}
+            loaded = self.context.store.load_many(list({r.chain_id for r in returns}), record_chain.project)
+            chains = {chain_id: chain for chain_id, chain in loaded.items() if chain.account_id == account_id}
             events: list[Event] = []
             returned: list[UUID] = []
-            for record_id, attempt_id in items:
-                where = located.get(record_id)
-                if where is None:
-                    continue
-                chain_id, chain_n = where
-                chain = chains[chain_id] if chain_id in chains else self._chain(chain_id, account_id)
+            for item in returns:
+                chain = chains.get(item.chain_id)
                 if chain is None:
                     continue
-                retrieval = chain.retrievals.get(chain_n)
+                retrieval = chain.retrievals.get(item.chain_n)
                 if retrieval is None or retrieval.campaign_group_id != group_id:
                     continue
                 decided = dialing_queue.return_record(
                     chain,
-                    chain_n,
-                    attempt_id=attempt_id,
+                    item.chain_n,
+                    attempt_id=item.attempt_id,
                     reason=reason,
-                    dial_sched_time=dial_sched_time,
-                    detail=detail,
+                    dial_sched_time=item.dial_sched_time,
+                    detail=item.detail,
                     now=now,
                 )
                 if decided:
                     after = record_chain.project(chain, decided)
                     assert after is not None
-                    chains[chain_id] = after
+                    chains[item.chain_id] = after
                     events += decided
-                    returned.append(record_id)
+                    returned.append(record_chain.record_id(item.chain_id, item.chain_n))
             if events:
                 self.context.store.append(events)
             return returned

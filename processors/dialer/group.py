@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from dialstream.handlers.queue import Drawn
+from dialstream.handlers.queue import Drawn, Return
 from dialstream.store import ConcurrencyConflict
 from domain import dialing, pacing, selection
 from domain.abandon import AbandonWindows
@@ -64,6 +64,11 @@ GATE_RETRY_S = 5.0
 UNANSWERED_CODES = frozenset(
     {"index_unavailable", "settings_unavailable", "suppression_lists_unavailable", "attempt_history_unavailable"}
 )
+# A record the gate refuses without saying when it may be called (a suppressed number, one the
+# compliance processor has not marked yet) is due again this long after, not at once: drawn and
+# refused at every step, its chain's stream grew without end, and the compliance processor's
+# marking of that chain lost every race with the dialer's draws.
+DENIED_AGAIN_AFTER = timedelta(minutes=15)
 # How often a group reads when its lists' first personal callback falls due (telephony seconds).
 PERSONAL_LOOK_S = 5.0
 # A simulated agent reads a preview record this long before it accepts it.
@@ -741,20 +746,24 @@ class GroupRun:
         agent is reserved before the call is placed (None: as the dialing mode does)."""
         verdicts = self.ports.predial.validate_many([self._request(d, agent_reserved) for d in batch])
         allowed = []
+        denied: list[Return] = []
         for drawn, verdict in zip(batch, verdicts, strict=True):
             allowed.append(verdict.allowed)
             if verdict.allowed:
                 continue
             if any(reason.code in UNANSWERED_CODES for reason in verdict.reasons):
                 self.gate_retry_at = now + GATE_RETRY_S
-            self.ports.handlers.queue.return_records(
-                self.account_id,
-                self.group_id,
-                [(drawn.record.record_id, drawn.attempt_id)],
-                reason="denied",
-                dial_sched_time=_epoch(verdict.next_allowed) if verdict.next_allowed else None,
-                detail="; ".join(f"{r.code}: {r.text}" for r in verdict.reasons),
+            denied.append(
+                Return(
+                    drawn.chain.id,
+                    drawn.record.chain_n,
+                    drawn.attempt_id,
+                    dial_sched_time=_epoch(verdict.next_allowed or self.ports.clock() + DENIED_AGAIN_AFTER),
+                    detail="; ".join(f"{r.code}: {r.text}" for r in verdict.reasons),
+                )
             )
+        if denied:
+            self.ports.handlers.queue.return_drawn(self.account_id, self.group_id, denied, reason="denied")
         return allowed
 
     def _request(self, drawn: Drawn, agent_reserved: bool | None = None) -> PreDialRequest:
@@ -924,9 +933,8 @@ class GroupRun:
             self._return([drawn], reason)
 
     def _return(self, drawn: list[Drawn], reason: Returned) -> None:
-        self.ports.handlers.queue.return_records(
-            self.account_id, self.group_id, [(d.record.record_id, d.attempt_id) for d in drawn], reason=reason
-        )
+        returns = [Return(d.chain.id, d.record.chain_n, d.attempt_id) for d in drawn]
+        self.ports.handlers.queue.return_drawn(self.account_id, self.group_id, returns, reason=reason)
 
     # -- pacing record -----------------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ from msgspec import structs
 
 from dialstream.handlers.queue import Drawn
 from domain import dialing, record_chain
+from domain.predial import Reason, Verdict
 from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
-from processors.dialer.group import GroupRun
+from processors.dialer.group import DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
@@ -53,3 +54,25 @@ def test_engage_agent_first_and_preview_say_an_agent_is_reserved(mode: Any) -> N
     assert (request.account_id, request.campaign_group_id, request.contact_info, request.country) == (
         ACCOUNT, GROUP, "+441632960143", "GB",
     )
+
+
+def test_a_record_refused_without_a_time_it_may_be_called_is_due_again_later_not_at_once() -> None:
+    """A suppressed number the compliance processor has not marked yet: the gate says no and
+    knows no end. Given back due at once, it was drawn and refused at every step."""
+    returned: list[Any] = []
+    refused = Verdict(allowed=False, reasons=[Reason(code="suppressed", text="on the DNC list")])
+    ports = SimpleNamespace(
+        channels={},
+        links=None,
+        clock=lambda: T0,
+        predial=SimpleNamespace(validate_many=lambda requests: [refused for _ in requests]),
+        handlers=SimpleNamespace(
+            queue=SimpleNamespace(return_drawn=lambda *args, **kwargs: returned.append((args, kwargs)))
+        ),
+    )
+    group = GroupRun(cast(DialerPorts, ports), ACCOUNT, GROUP, owner="test")
+    assert group._gate([drawn()], now=0.0) == [False]
+    ((args, kwargs),) = returned
+    (back,) = args[2]
+    assert kwargs["reason"] == "denied" and back.detail == "suppressed: on the DNC list"
+    assert back.dial_sched_time == int((T0 + DENIED_AGAIN_AFTER).timestamp())
