@@ -91,30 +91,14 @@ class Outbox:
         """Store what the channel answered (``reports``: the provider will report delivery)."""
         answered, self.answered = self.answered, []
         for drawn, result in answered:
-            record = drawn.record
-            account_id = drawn.chain.account_id
-            attempts = handlers.attempts
-            if result.failure is not None:
-                assert result.call_result is not None
-                attempts.finished(
-                    account_id,
-                    record.record_id,
-                    drawn.attempt_id,
-                    call_result=int(result.call_result),
-                    ring_ms=0,
-                    talk_ms=0,
-                    detail=result.reason,
-                )
-            elif reports:
-                attempts.sent(account_id, record.record_id, drawn.attempt_id, message_id=result.message_id or "")
+            record_id, account_id = drawn.record.record_id, drawn.chain.account_id
+            if result.failure is None and reports:
+                handlers.attempts.sent(account_id, record_id, drawn.attempt_id, message_id=result.message_id or "")
+                continue
+            if result.call_result is not None:  # refused
+                call_result, detail = result.call_result, result.reason
             else:
-                attempts.finished(
-                    account_id,
-                    record.record_id,
-                    drawn.attempt_id,
-                    call_result=int(CallResult.ANSWER),
-                    ring_ms=0,
-                    talk_ms=0,
-                    detail=f"taken by the server as {result.message_id}",
-                )
-
+                call_result, detail = CallResult.ANSWER, f"taken by the server as {result.message_id}"
+            handlers.attempts.finished(
+                account_id, record_id, drawn.attempt_id, call_result=int(call_result), ring_ms=0, talk_ms=0, detail=detail
+            )
