@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from dialstream.handlers import Handlers
 from dialstream.handlers.queue import Drawn
@@ -48,7 +49,7 @@ class Outbox:
         if session.message is None:
             return "no_message"
         try:
-            MessageTemplate(session.message.body, session.message.subject)
+            _template(session.message.body, session.message.subject)
         except DomainError:
             return "invalid_message"  # an override the profile's own check never saw
         return None
@@ -58,7 +59,7 @@ class Outbox:
         assert session.message is not None and session.channel in MESSAGE_CHANNELS  # see unusable()
         chain, record = drawn.chain, drawn.record
         message = message_for(
-            MessageTemplate(session.message.body, session.message.subject),
+            _template(session.message.body, session.message.subject),
             channel="sms" if session.channel == "sms" else "email",
             sender=session.message.sender,
             attempt_id=drawn.attempt_id,
@@ -102,3 +103,9 @@ class Outbox:
             handlers.attempts.finished(
                 account_id, record_id, drawn.attempt_id, call_result=int(call_result), ring_ms=0, talk_ms=0, detail=detail
             )
+
+
+@lru_cache(maxsize=64)
+def _template(body: str, subject: str) -> MessageTemplate:
+    """The checked template of a message (parsed once, not per record and per step)."""
+    return MessageTemplate(body, subject)
