@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -41,6 +42,7 @@ from domain.codes import CallResult, RecordStatus
 from domain.errors import DomainError
 from domain.message_template import TemplateFieldMissing
 from processors.compliance.predial import PreDialRequest
+from processors.dialer.budget import AttemptBudget
 from processors.dialer.messages import MESSAGE_CHANNELS, Outbox
 from processors.dialer.ports import DialerPorts
 from processors.dialer.state import HISTORY_WINDOW_S, JOURNAL, AgentView, Call, Observations, seed_history
@@ -77,8 +79,18 @@ ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not conne
 
 
 class GroupRun:
-    def __init__(self, ports: DialerPorts, account_id: UUID, group_id: UUID, *, owner: str):
+    def __init__(
+        self,
+        ports: DialerPorts,
+        account_id: UUID,
+        group_id: UUID,
+        *,
+        owner: str,
+        budget: AttemptBudget | None = None,
+    ):
         self.ports = ports
+        self.budget = budget  # the account's cap per channel, shared by its groups (None: no account cap)
+        self.claim: tuple[datetime, int, int] | None = None  # this step's claim: (at, granted, spent)
         self.account_id = account_id
         self.group_id = group_id
         self.owner = owner
@@ -162,6 +174,7 @@ class GroupRun:
         self.unhandled = []
         saved = self._snapshot()
         self.effects = []
+        self.claim = None
         journal: dict[int, tuple[object, dict[str, object]]] = {}
         token = JOURNAL.set(journal)
         try:
@@ -174,12 +187,14 @@ class GroupRun:
                 changed.__dict__.clear()
                 changed.__dict__.update(fields)
             self._restore(saved)
+            self._settle_claim(stored=False)
             self.unhandled = progress
             if isinstance(error, ConcurrencyConflict):
                 return False
             raise
         finally:
             JOURNAL.reset(token)
+        self._settle_claim(stored=True)
         self.observed.commit()
         effects, self.effects = self.effects, []
         for effect in effects:
@@ -599,14 +614,14 @@ class GroupRun:
         # Engage-agent-first reserves an agent per call before placing it: paced as progressive.
         paced_as = "progressive" if mode in dialing.ENGAGE_FIRST_MODES else mode
         decision = pacing.decide(paced_as, situation, self._limits())
+        if mode in dialing.ENGAGE_FIRST_MODES:
+            decision = replace(decision, calls=min(decision.calls, len(self._ready())))
+        decision = self._claimed(decision)
         self.decision = decision
         if situation.logged_in or mode in dialing.AGENTLESS_MODES:  # nothing is paced without agents
             self._record_pacing(decision, now)
-        wanted = decision.calls
-        if mode in dialing.ENGAGE_FIRST_MODES:
-            wanted = min(wanted, len(self._ready()))
-        if wanted > 0:
-            self._place(wanted, now, engage=mode in dialing.ENGAGE_FIRST_MODES)
+        if decision.calls > 0:
+            self._place(decision.calls, now, engage=mode in dialing.ENGAGE_FIRST_MODES)
 
     def _send_messages(self, now: float) -> None:
         """An SMS or e-mail campaign: paced as power mode (the profile's calls per minute, under
@@ -616,11 +631,47 @@ class GroupRun:
         if unusable is not None:
             self._record_pacing(pacing.Decision(0, 0.0, "power", unusable), now)
             return
-        decision = pacing.decide("power", self._situation(now), self._limits())
+        decision = self._claimed(pacing.decide("power", self._situation(now), self._limits()))
         self.decision = decision
         self._record_pacing(decision, now)
         if decision.calls > 0:
             self._place(decision.calls, now, engage=False)
+
+    # -- the account's cap ------------------------------------------------------------------
+
+    def _claimed(self, decision: pacing.Decision) -> pacing.Decision:
+        """The decision as far as the account's attempts-per-minute cap of the channel allows,
+        shared with the account's other groups (:mod:`processors.dialer.budget`)."""
+        granted = self._claim(decision.calls)
+        if granted < decision.calls:
+            return replace(decision, calls=granted, reason="cap_account_attempts_per_minute")
+        return decision
+
+    def _claim(self, wanted: int) -> int:
+        """Claim up to ``wanted`` attempts from the account's budget for this step."""
+        if self.budget is None or wanted <= 0:
+            return wanted
+        at, granted, spent = self.claim or (self.ports.clock(), 0, 0)
+        channel = self.session.channel
+        cap = getattr(self.pacing_settings.max_attempts_per_minute, channel)
+        more = self.budget.claim(self.account_id, channel, wanted, cap=cap, at=at)
+        self.claim = (at, granted + more, spent)
+        return more
+
+    def _spend(self) -> None:
+        """An attempt made: one of this step's claim used."""
+        if self.claim is not None:
+            at, granted, spent = self.claim
+            self.claim = (at, granted, spent + 1)
+
+    def _settle_claim(self, *, stored: bool) -> None:
+        """Give back what this step claimed and did not place (all of it if nothing was stored)."""
+        if self.claim is None or self.budget is None:
+            return
+        at, granted, spent = self.claim
+        self.claim = None
+        unused = granted - spent if stored else granted
+        self.budget.give_back(self.account_id, self.session.channel, unused, at=at)
 
     def _delivery_reports(self) -> bool:
         """Whether the provider reports delivery (SMS with a public URL for its callbacks)."""
@@ -702,14 +753,15 @@ class GroupRun:
         preview = dialing.is_preview(self.dialing.dialing_mode)
         pull = self.dialing.dialing_mode == "preview"
         ready = [agent_id for agent_id, view in self._ready() if not pull or view.row.preview == "requested"]
-        if not ready:
+        room = len(ready) if preview else self._claim(len(ready))  # a preview claims once accepted
+        if not room:
             return
         candidates = self.ports.records.dialable(
             list(self.list_ids),
             now=clock,
             max_attempts=self.dialing.filtering.max_attempts,
             rule=self.rule,
-            limit=len(ready),
+            limit=room,
             exclude_chains=self._held(),
             for_agents=ready,
         )
@@ -819,6 +871,7 @@ class GroupRun:
     def _call(self, drawn: Drawn, now: float, agent_id: UUID | None) -> None:
         record, chain = drawn.record, drawn.chain
         message = self.session.channel in MESSAGE_CHANNELS
+        self._spend()
         self.ports.handlers.attempts.make_attempt(
             chain,
             record.chain_n,
@@ -877,6 +930,8 @@ class GroupRun:
                 self.offered_at.pop(agent_id, None)
                 self._return([drawn], "skipped")
             elif row.state == "reserved" and row.preview == "accepted":
+                if not self._claim(1):
+                    continue  # the account's cap for this minute is reached: the next step
                 del self.offers[agent_id]
                 self.offered_at.pop(agent_id, None)
                 if self._gate([drawn], now)[0]:

@@ -5,7 +5,8 @@ queues and calls (see :mod:`processors.dialer.group`), and the telephony's progr
 Output: through the service layer only — records drawn and returned, call-attempt
 events (their results are the call results processor's to apply), agents' reservations and calls, each group's pacing.
 State: a :class:`~processors.host.lease.Lease` per group (``dialer:<group id>`` in the shared
-database) and, per owned group, its calls in flight and records drawn; everything else is
+database), the accounts' attempts-per-minute claims (:mod:`processors.dialer.budget`, in the
+same database) and, per owned group, its calls in flight and records drawn; everything else is
 read again from events. Of N dialer processes each group has one owner; another takes it over
 once the owner's lease runs out (``LEASE_S``), settling what the dead one held
 (:meth:`GroupRun.take_over`): records drawn and dialled become stale, records drawn and not
@@ -28,6 +29,7 @@ from uuid import UUID
 
 from domain.campaign_group import CampaignGroup
 from domain.errors import DomainError
+from processors.dialer.budget import AttemptBudget
 from processors.dialer.group import GroupRun
 from processors.dialer.ports import DialerPorts
 from processors.host.lease import Lease, new_holder
@@ -60,6 +62,7 @@ class Dialer(Hosted):
         super().__init__()
         self.ports = ports
         self.leases_db = leases
+        self.budget = AttemptBudget(leases)  # the accounts' attempts-per-minute caps, shared
         self.holder = holder or new_holder()
         self.lease_s = lease_s
         self.wall = wall_clock or time.monotonic
@@ -87,7 +90,8 @@ class Dialer(Hosted):
             lease = Lease(self.leases_db, f"dialer:{group_id}", duration_s=self.lease_s, holder=self.holder)
             if lease.acquire() is None:
                 continue
-            run = GroupRun(self.ports, group.account_id, group_id, owner=f"{self.holder}#{lease.token}")
+            owner = f"{self.holder}#{lease.token}"
+            run = GroupRun(self.ports, group.account_id, group_id, owner=owner, budget=self.budget)
             # A group that had an owner before (a token past the first) is taken over only once
             # the read models hold everything stored, so what the last owner left shows. A group
             # never owned has nothing to settle: no wait (on Kafka the wait polls the database).

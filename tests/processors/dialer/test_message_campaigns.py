@@ -152,6 +152,22 @@ def test_a_server_that_is_down_fails_each_attempt_with_its_reason_and_the_cap_st
         assert len(untouched) == 4 and all(R.record(group, c).record_status == RecordStatus.READY for c in untouched)
 
 
+def test_the_accounts_cap_binds_all_its_groups_of_the_channel_together(tmp_path: Path) -> None:
+    cap = PacingSettings(max_attempts_per_minute=MaxAttemptsPerMinute(email=5))
+    mailbox = smtp_server.Mailbox()
+    with smtp_server.running(mailbox) as port, rig(tmp_path, smtp=f"smtp+plain://127.0.0.1:{port}") as R:
+        R.lab.handlers.accounts.update_settings(R.lab.account_id, _pacing(cap))
+        for name in "AB":
+            R.message_campaign("email", EMAIL, {f"{name}{n}": f"{name}{n}@example.com" for n in range(8)}, rate=600)
+        R.lab.run(59)
+        made = R.made()
+        assert len(made) == 5, "two groups asking 600 a minute each share the account's 5"
+        assert len({m.campaign_group_id for m in made}) == 2, "neither group starves the other"
+        R.lab.run(60)
+        assert len(R.made()) == 10
+        assert len(mailbox.received) == 10
+
+
 def test_an_sms_waits_for_its_signed_delivery_report(tmp_path: Path) -> None:
     provider = Provider(answers={"+12125550003": Answer(400, {"code": 21211, "message": "Invalid 'To' Phone Number"})})
     with sms_provider.running(provider) as api:
