@@ -3,7 +3,9 @@ a real PostgreSQL), two dialers each on a connection of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -16,13 +18,13 @@ ACCOUNT = uuid4()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def connections(request: pytest.FixtureRequest, tmp_path) -> list[Database]:  # type: ignore[no-untyped-def]
+def connections(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Database]]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'views.sqlite'}"
     else:
-        url = request.getfixturevalue("fresh_postgres_database")
+        url = str(request.getfixturevalue("fresh_postgres_database"))
     opened: list[Database] = [connect(url), connect(url)]
-    yield opened  # type: ignore[misc]
+    yield opened
     for db in opened:
         db.close()
 
