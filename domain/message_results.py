@@ -42,12 +42,16 @@ undeliverable      unknown handset, landline, no such mailbox      11 SIT invali
 opted_out          the recipient had opted out                     51 do not call
 failed             anything else (carrier filtering, provider      3 general error
                    error, cancelled)
+(no report)        none came long after the provider's validity    28 unknown call result
+                   period (:data:`UNREPORTED_RESULT`)
 =================  ==============================================  ==========================
 
 Delivered is "answer" rather than "ok" (0): answer is what a plan's "the contact was reached,
 the chain is done" rules key on (outbound-facts: the results retry rules usually key on), and
 what a talked call gets (:func:`domain.dialing.connected_result`). An unreachable handset is
-"no answer": the device exists and a later attempt may reach it.
+"no answer": the device exists and a later attempt may reach it. A message never reported on
+may or may not have arrived: "unknown call result" says so, and a plan that retries no answers
+does not send it twice.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ from domain.codes import CallResult
 
 SendFailure = Literal["invalid_address", "opted_out", "rejected", "unavailable"]
 DeliveryStatus = Literal["pending", "delivered", "unreachable", "undeliverable", "opted_out", "failed"]
+
+UNREPORTED_RESULT: Final = CallResult.UNKNOWN_CALL_RESULT
 
 SEND_FAILURE_RESULTS: Final[dict[SendFailure, CallResult]] = {
     "invalid_address": CallResult.SIT_INVALID_NUMBER,

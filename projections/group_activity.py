@@ -408,16 +408,18 @@ class GroupActivityQueries:
                 (str(group_id),),
             )
             rows = cursor.fetchall()
-        return [
-            InFlightCall(
-                attempt_id=UUID(str(attempt)),
-                record_id=UUID(str(record)),
-                list_id=UUID(str(list_id)),
-                stage=str(stage),
-                since=datetime.fromtimestamp(float(since), UTC),
+        return _in_flight_calls(rows)
+
+    def unreported(self, group_id: UUID, sent_before: datetime) -> list[InFlightCall]:
+        """The group's messages a provider took before ``sent_before`` and has not reported on."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT attempt_id, record_id, list_id, stage, since FROM group_in_flight WHERE group_id = ? "
+                "AND stage = 'sent' AND since < ? ORDER BY since, attempt_id",
+                (str(group_id), sent_before.timestamp()),
             )
-            for attempt, record, list_id, stage, since in rows
-        ]
+            rows = cursor.fetchall()
+        return _in_flight_calls(rows)
 
     def pacing(self, group_id: UUID) -> Paced | None:
         """The group's last recorded pacing (None: never paced)."""
@@ -432,6 +434,19 @@ class GroupActivityQueries:
         return Paced(
             mode=str(mode), ratio=float(ratio), reason=str(reason), at=datetime.fromtimestamp(float(at), UTC)
         )
+
+
+def _in_flight_calls(rows: list[tuple[Any, ...]]) -> list[InFlightCall]:
+    return [
+        InFlightCall(
+            attempt_id=UUID(str(attempt)),
+            record_id=UUID(str(record)),
+            list_id=UUID(str(list_id)),
+            stage=str(stage),
+            since=datetime.fromtimestamp(float(since), UTC),
+        )
+        for attempt, record, list_id, stage, since in rows
+    ]
 
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:

@@ -6,8 +6,9 @@ Input: :class:`~processors.channels.port.OutboundMessage` s (channel "sms"). Out
 The request is the shape of Twilio's Messages resource, which other providers copy or
 accept: ``POST {base_url}/Accounts/{account_sid}/Messages.json``, HTTP basic auth
 (account sid, auth token), a form body ``To`` (E.164), ``From`` (number, short code or
-alphanumeric sender id), ``Body`` and, when configured, ``StatusCallback`` (the URL the
-provider posts delivery reports to). The provider answers 201 with JSON ``{"sid": ...}``; the
+alphanumeric sender id), ``Body``, ``ValidityPeriod`` (:data:`VALIDITY_S`: a message the
+provider could not deliver by then is reported failed, not tried for days) and, when
+configured, ``StatusCallback`` (the URL the provider posts delivery reports to). The provider answers 201 with JSON ``{"sid": ...}``; the
 sid is the message id. An error answers JSON ``{"code": <provider code>, "message": ...}``.
 One HTTP client (keep-alive connection pool) serves every message. The API must be https
 (plain http only for a provider on this host, as in tests): every request carries the token.
@@ -58,6 +59,11 @@ from processors.channels.port import DeliveryReport, OutboundMessage, SendResult
 # Provider error codes that say the number itself is wrong, or that it opted out.
 INVALID_NUMBER_CODES: Final = frozenset({21211, 21614})
 OPTED_OUT_CODE: Final = 21610
+# Seconds a provider may go on trying a message (Twilio's default ValidityPeriod; its range
+# is 1 to 36,000). A report that has not come some hours after that will not come:
+# :data:`REPORT_WAIT_S` is how long a campaign waits for it.
+VALIDITY_S: Final = 14_400
+REPORT_WAIT_S: Final = VALIDITY_S + 2 * 3600
 # Statuses a delivery report can carry and what each is; "undelivered" and "failed" are
 # refined by the error code (below).
 _STATUSES: Final[dict[str, DeliveryStatus]] = {
@@ -145,7 +151,7 @@ class HttpSmsChannel:
         return self._client
 
     def _submit(self, message: OutboundMessage) -> SendResult:
-        form = {"To": message.to, "From": message.sender, "Body": message.body}
+        form = {"To": message.to, "From": message.sender, "Body": message.body, "ValidityPeriod": str(VALIDITY_S)}
         status_callback = message.status_callback or self.settings.status_callback
         if status_callback:
             form["StatusCallback"] = status_callback

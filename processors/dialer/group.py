@@ -40,6 +40,7 @@ from domain import dialing, pacing, selection
 from domain.abandon import AbandonWindows
 from domain.codes import CallResult, RecordStatus
 from domain.errors import DomainError
+from domain.message_results import UNREPORTED_RESULT
 from domain.message_template import TemplateFieldMissing
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.budget import AttemptBudget
@@ -73,6 +74,8 @@ UNANSWERED_CODES = frozenset(
 DENIED_AGAIN_AFTER = timedelta(minutes=15)
 # How often a group reads when its lists' first personal callback falls due (telephony seconds).
 PERSONAL_LOOK_S = 5.0
+# How often a group looks for SMS whose delivery report is overdue (telephony seconds).
+REPORTS_LOOK_S = 60.0
 # A simulated agent reads a preview record this long before it accepts it.
 SIMULATED_PREVIEW_S = 5.0
 ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not connect you; we will call again."
@@ -124,6 +127,7 @@ class GroupRun:
         self.personal_due_at: int | None = None  # epoch seconds: see _personal
         self.personal_read_at = -1e18
         self.outbox = Outbox(ports.channels, ports.links)  # message campaigns (sms, email)
+        self.reports_read_at = -1e18
 
     # -- ownership -----------------------------------------------------------------------
 
@@ -239,6 +243,8 @@ class GroupRun:
         self._refresh_agents(now)
         if self.outbox.answered:
             self.outbox.store_answers(self.ports.handlers, reports=self._delivery_reports())
+        if self._delivery_reports() and now - self.reports_read_at >= REPORTS_LOOK_S:
+            self._overdue_reports(now)
         for event in progress:
             call = self.calls.get(event.call_id)
             if call is not None:
@@ -673,6 +679,22 @@ class GroupRun:
         unused = granted - spent if stored else granted
         self.budget.give_back(self.account_id, self.session.channel, unused, at=at)
 
+    def _overdue_reports(self, now: float) -> None:
+        """End the SMS whose delivery report has not come in ``report_wait_s``: long after the
+        provider stopped trying, it will not come, and the record must not stay drawn."""
+        self.reports_read_at = now
+        wait = self.ports.report_wait_s
+        for message in self.ports.activity.unreported(self.group_id, self._at(now - wait)):
+            self.ports.handlers.attempts.finished(
+                self.account_id,
+                message.record_id,
+                message.attempt_id,
+                call_result=int(UNREPORTED_RESULT),
+                ring_ms=0,
+                talk_ms=0,
+                detail=f"no delivery report {_duration(wait)} after the provider took the message",
+            )
+
     def _delivery_reports(self) -> bool:
         """Whether the provider reports delivery (SMS with a public URL for its callbacks)."""
         return self.session.channel == "sms" and self.ports.links is not None
@@ -1012,6 +1034,10 @@ def _own_agent(drawn: Drawn) -> UUID:
     agent_id = drawn.record.callback_agent_id
     assert agent_id is not None  # the draw for own agents takes nothing else
     return agent_id
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
 
 def _ms(seconds: float) -> int:

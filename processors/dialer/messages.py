@@ -8,7 +8,8 @@ Output (through the attempt handlers): the attempt, made before its message is h
 channel (a dialer killed in between leaves a stale record, never a second message); then what
 the channel answered, on the next step — refused: finished with the failure's call result
 (:mod:`domain.message_results`) and the channel's words; taken: an SMS whose provider reports
-delivery is ``sent`` (its delivery report, :mod:`gateway.routes.channels`, finishes it), an
+delivery is ``sent`` (its delivery report, :mod:`gateway.routes.channels`, finishes it; the
+group ends one whose report has not come in ``DialerPorts.report_wait_s`` as unknown), an
 e-mail (SMTP says no more than "taken") or an SMS without reports is finished as answered.
 A record whose template needs a field it lacks is finished as a general error naming the
 field, and nothing is sent. The call results processor treats every result as a call's.

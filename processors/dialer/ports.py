@@ -16,6 +16,7 @@ from typing import Protocol
 from dialstream.handlers import Handlers
 from processors.channels.links import MessageLinks
 from processors.channels.port import Channel
+from processors.channels.sms import REPORT_WAIT_S
 from processors.compliance.predial import PreDialValidator
 from processors.telephony.port import Telephony
 from projections.agents import AgentQueries
@@ -50,3 +51,5 @@ class DialerPorts:
     # and the links their messages carry back (none: no delivery reports, no unsubscribe link).
     channels: Mapping[str, Channel] = field(default_factory=dict)
     links: MessageLinks | None = None
+    # How long an SMS the provider took waits for its delivery report before it ends unknown.
+    report_wait_s: float = REPORT_WAIT_S

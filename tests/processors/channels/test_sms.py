@@ -53,6 +53,7 @@ def test_the_request_is_a_form_post_to_the_accounts_messages_with_basic_auth(
         "To": "+351912345678",
         "From": "+12125550000",
         "Body": "Olá Ana, 120.50 € due & payable",
+        "ValidityPeriod": "14400",
         "StatusCallback": CALLBACK,
     }
 

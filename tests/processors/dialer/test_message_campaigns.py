@@ -26,7 +26,7 @@ from domain import record_chain
 from domain.account import UpdateSettings
 from domain.codes import CallResult, RecordStatus
 from domain.suppression_list import CreateSuppressionList
-from processors.channels.sms import request_signature
+from processors.channels.sms import VALIDITY_S, request_signature
 from schemas.attempts import CallAttemptFinished, CallAttemptMade, CallAttemptSent
 from schemas.profiles import MessageSettings, Pacing, SessionSettings
 from schemas.settings import MaxAttemptsPerMinute, PacingSettings
@@ -203,6 +203,26 @@ def test_an_sms_waits_for_its_signed_delivery_report(tmp_path: Path) -> None:
             assert ends["+12125550002"].call_result == CallResult.NO_ANSWER  # handset off: may be tried again
             assert R.record(group, "S1").call_result == CallResult.ANSWER
             assert R.record(group, "S2").call_result == CallResult.NO_ANSWER
+
+
+def test_an_sms_whose_report_never_comes_ends_unknown_and_leaves_the_queue(tmp_path: Path) -> None:
+    provider = Provider()
+    with sms_provider.running(provider) as api:
+        url = f"http://{provider.account_sid}:{provider.auth_token}@{api.removeprefix('http://')}"
+        with rig(tmp_path, sms_provider=url) as R:
+            R.lab.dialer.ports.report_wait_s = 300  # the product waits VALIDITY_S and two hours more
+            group = R.message_campaign("sms", SMS, {"S1": "+12125550001"})
+            R.lab.run(240)
+            (request,) = provider.requests
+            assert request.form["ValidityPeriod"] == str(VALIDITY_S)  # the provider gives up first
+            assert R.finished() == {} and R.record(group, "S1").record_status == RecordStatus.RETRIEVED
+            R.lab.run(150)
+            end = R.finished()["+12125550001"]
+            assert end.call_result == CallResult.UNKNOWN_CALL_RESULT
+            assert end.detail == "no delivery report 300 s after the provider took the message"
+            record = R.record(group, "S1")
+            assert record.call_result == CallResult.UNKNOWN_CALL_RESULT and record.record_status != RecordStatus.RETRIEVED
+            assert len(provider.requests) == 1, "not sent again"
 
 
 def test_a_stop_reply_puts_the_number_on_the_sms_list_and_it_gets_nothing_more(tmp_path: Path) -> None:
