@@ -38,6 +38,12 @@ def is_preview(mode: str) -> bool:
     return mode in PREVIEW_MODES
 
 
+def reserves_agent_first(mode: str) -> bool:
+    """Whether a call in ``mode`` has its agent reserved before it is placed: engage-agent-first,
+    or a preview its agent accepted (what the abandoned-call quiet hours make an exception of)."""
+    return mode in ENGAGE_FIRST_MODES or is_preview(mode)
+
+
 @dataclass(frozen=True, slots=True)
 class ReadyAgent:
     agent_id: UUID

@@ -24,16 +24,25 @@ from uuid import UUID
 import msgspec
 
 from dialstream.queries.records import Located, Stored
-from domain import contact_list
+from domain import campaign_template, contact_list, dialing
 from domain import dialability as rules
+from domain.aggregate import apply_overrides
 from domain.campaign_group import CampaignGroup
+from domain.campaign_template import CampaignTemplate
 from domain.contact_list import ContactList
 from domain.errors import NotFound
 from domain.predial import Verdict
+from domain.profile import Profile
 from domain.record_chain import RecordChain
-from projections.catalogue import CAMPAIGN_GROUP, CONTACT_LIST, CatalogueQueries
+from projections.catalogue import (
+    CAMPAIGN_GROUP,
+    CAMPAIGN_TEMPLATE,
+    CONTACT_LIST,
+    DIALING_PROFILE,
+    CatalogueQueries,
+)
 from projections.suppression_lists import SuppressionListQueries
-from schemas.profiles import Channel
+from schemas.profiles import Channel, DialingSettings
 from schemas.records import Record
 
 
@@ -89,6 +98,7 @@ class Question(msgspec.Struct, frozen=True, kw_only=True):
     second_time_zone: str | None
     country: str
     state: str
+    agent_reserved: bool = False  # the group reserves the agent before it dials (its mode)
 
 
 class PreDialGate(Protocol):
@@ -124,8 +134,12 @@ def dialability(
     # A record made no call by suppression is judged with its own type: the gate then says
     # which entries hold it back now, and whether they lift.
     record_type = rules.judged_type(chain, record)
-    group_ids: list[UUID | None] = [group.id for group, _ in where.groups] or [None]
-    verdicts = gate.judge([_question(chain, record, record_type, where.channel, g) for g in group_ids])
+    groups: list[CampaignGroup | None] = [group for group, _ in where.groups] or [None]
+    questions = [
+        _question(chain, record, record_type, where.channel, group, _reserves_agent(sources.catalogue, group))
+        for group in groups
+    ]
+    verdicts = gate.judge(questions)
     mentioned = [match.suppression_list_id for match in chain.suppressions] + [
         reason.list_id
         for verdict in verdicts
@@ -208,12 +222,38 @@ def _suppression_list_names(
     return names
 
 
+def _reserves_agent(catalogue: CatalogueQueries, group: CampaignGroup | None) -> bool:
+    """Whether the group's effective dialing mode reserves an agent before each call (its
+    template's dialing profile with the template's and the group's overrides); a group whose
+    template or profile is gone dials nothing, and is judged as if it did not."""
+    if group is None:
+        return False
+    template: CampaignTemplate | None = catalogue.get(group.account_id, CAMPAIGN_TEMPLATE, group.template_id)
+    if template is None:
+        return False
+    profile: Profile[DialingSettings] | None = catalogue.get(
+        group.account_id, DIALING_PROFILE, template.dialing_profile_id
+    )
+    if profile is None:
+        return False
+    settings: DialingSettings = apply_overrides(
+        campaign_template.effective_dialing(template, profile), group.dialing_overrides
+    )
+    return dialing.reserves_agent_first(settings.dialing_mode)
+
+
 def _question(
-    chain: RecordChain, record: Record, record_type: int, channel: Channel, group_id: UUID | None
+    chain: RecordChain,
+    record: Record,
+    record_type: int,
+    channel: Channel,
+    group: CampaignGroup | None,
+    agent_reserved: bool,
 ) -> Question:
     return Question(
         account_id=chain.account_id,
-        campaign_group_id=group_id,
+        campaign_group_id=None if group is None else group.id,
+        agent_reserved=agent_reserved,
         channel=channel,
         client_id=chain.client_id,
         contact_info=record.contact_info,

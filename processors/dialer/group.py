@@ -865,8 +865,7 @@ class GroupRun:
         )
 
     def _agent_first(self) -> bool:
-        mode = self.dialing.dialing_mode
-        return mode in dialing.ENGAGE_FIRST_MODES or dialing.is_preview(mode)
+        return dialing.reserves_agent_first(self.dialing.dialing_mode)
 
     def _reserve(self, drawn: Drawn, now: float) -> UUID | None:
         for agent in sorted(self._ready_agents(), key=lambda a: a.ready_since):

@@ -9,9 +9,9 @@ that follows the log, the account's compliance settings) with its clock stopped 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,6 +26,7 @@ from processors.compliance.processor import ComplianceProcessor
 from processors.suppression.embedded_index import EmbeddedSuppressionIndex
 from processors.suppression.index import IndexUnavailable, Matches, SuppressionQuery
 from processors.suppression.projection import SuppressionIndexFollower
+from schemas.settings import ComplianceSettings, RegionCompliance
 from tests.gateway import helpers as h
 from tests.gateway.conftest import Account, _open_account
 
@@ -454,3 +455,47 @@ def test_a_mark_the_group_does_not_see_has_no_end(world: World, runtime: Runtime
     assert codes(body["reasons"]) == ["marked_no_call", "suppressed"]
     assert body["reasons"][1]["campaign_group_ids"] == [selecting["id"]]
     assert "campaign_group_ids" not in body["reasons"][0]
+
+
+# The abandoned-call quiet hours, judged with the group's dialing mode ---------------------------
+
+GB_FILE = "client_id,phone,country\nGB,+442071838750,GB\n"
+GB_NUMBER = "+442071838750"
+
+
+def test_a_group_that_reserves_its_agent_first_may_call_back_an_abandoned_number(
+    world: World, runtime: Runtime, gate: PreDialValidator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GB rule (72 h) and the number's call abandoned an hour ago: a predictive group may not
+    call it again, a progressive group that engages its agent first may (the rule's exception)."""
+
+    def abandoned(account: UUID, devices: Sequence[str], after: datetime) -> dict[str, datetime]:
+        return {GB_NUMBER: NOW - timedelta(hours=1)} if GB_NUMBER in devices else {}
+
+    def settings(account: UUID) -> ComplianceSettings:
+        return ComplianceSettings(regions={"GB": RegionCompliance(abandoned_quiet_hours=72)})
+
+    judged = PreDialValidator(gate.index, gate.lists, settings, clock=lambda: NOW, abandoned=abandoned)
+    monkeypatch.setattr(runtime, "predial", judged)
+    admin = world.account.admin
+    contacts = h.contact_list(admin)
+    predictive = h.group(admin, world.template_id, [contacts["id"]], name=h.unique("A predictive"))
+    engage = h.group(
+        admin,
+        world.template_id,
+        [contacts["id"]],
+        name=h.unique("B engages first"),
+        dialing_overrides={"dialing_mode": "progressive_engage"},
+    )
+    for group in (predictive, engage):
+        assert admin.post(f"{h.GROUPS}/{group['id']}/start").status_code == 200
+    job = import_file(admin, contacts["id"], GB_FILE)
+    assert job["counts"]["rejected"] == 0, job
+    settle_index(runtime, runtime.store.position())
+
+    body = answer(world.viewer, rid(contacts["id"], "GB"))
+    by_group = {g["campaign_group_id"]: g for g in body["groups"]}
+    assert by_group[predictive["id"]]["allowed"] is False
+    assert codes(by_group[predictive["id"]]["reasons"]) == ["abandoned_recently"]
+    assert by_group[engage["id"]]["allowed"] is True, by_group[engage["id"]]
+    assert body["dialable_now"] is True, "the engaging group may dial it now"
