@@ -71,7 +71,10 @@ class AgentHandlers:
         """When ``events`` end the agent's wrap-up of an attempt (finished, logged out,
         released), the attempt's ``call_attempt.wrapped_up`` with the disposition and callback
         given, stored with them: the call results processor treats a connected call's result
-        from it."""
+        from it. When the attempt cannot take it (its end not stored yet, a callback time with
+        an offset), a disposition or callback would be lost: the command fails and stores
+        nothing, so the desktop can say so and send it again. Without either (a log-out, a
+        release) there is nothing to lose, and the agent is not held in wrap-up for it."""
         if before.state != "wrap_up" or before.attempt_id is None or before.record_id is None or not events:
             return []
         after = agent.project(before, events)
@@ -89,7 +92,9 @@ class AgentHandlers:
                 callback_personal=callback is not None and callback.personal,
                 now=self.context.now(),
             )
-        except DomainError as error:  # the attempt's end is not stored: its result waits for nothing
+        except DomainError as error:
+            if disposition is not None or callback is not None:
+                raise
             log.warning("agent %s: wrap-up of attempt %s not recorded on it: %s", before.login, before.attempt_id, error)
             return []
 
@@ -182,10 +187,6 @@ class AgentHandlers:
         (one of the account's disposition codes: another is refused, naming them); the dialer
         names the attempt (for simulated agents) so that a repeat stores nothing. ``callback``:
         the callback agreed with the customer (see :class:`schemas.agents.CallbackRequest`)."""
-        if callback is not None and callback.at.tzinfo is not None:
-            raise RuleViolation(
-                "a callback's time is wall-clock time in the contact's zone, without an offset", field="callback.at"
-            )
         if disposition_code is not None:
             catalogue = self.context.account(account_id).settings.dispositions
             if catalogue.find(disposition_code) is None:

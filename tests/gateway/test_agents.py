@@ -288,7 +288,8 @@ def test_the_routes_are_documented(base_url: str) -> None:
 
 def test_wrap_up_accepts_a_personal_callback(supervisor: httpx.Client, runtime: Runtime, account_a: Account) -> None:
     """``"personal": true`` makes the callback the agent's own (what it does to the record:
-    tests/processors/results/test_callbacks.py); a value that is not a boolean is 422 naming it."""
+    tests/processors/results/test_callbacks.py); a value that is not a boolean is 422 naming it,
+    and a callback for an attempt that is not stored is refused, not dropped."""
     login = logged_in(supervisor, a_team())
     agent, calls = agent_id(account_a.id, login), runtime.handlers.agents
     record, attempt = uuid.uuid4(), uuid.uuid4()
@@ -299,8 +300,11 @@ def test_wrap_up_accepts_a_personal_callback(supervisor: httpx.Client, runtime: 
         422,
         "callback.personal",
     )
+    # This call's attempt was never stored (the dialer here is the test): the callback would
+    # have nowhere to go, so the wrap-up is refused rather than the callback dropped.
     body = {"callback": {"at": "2026-03-11T10:00:00", "personal": True}}
-    assert ok(post(supervisor, login, "wrap-up/finish", body))["state"] == "ready"
+    h.assert_problem(post(supervisor, login, "wrap-up/finish", body), 404, "attempt_id")
+    assert ok(post(supervisor, login, "wrap-up/finish", {}))["state"] == "ready", "nothing to lose: it ends"
     spec = supervisor.get("/openapi.json").json()
     request = spec["components"]["schemas"]["CallbackRequest"]["properties"]
     assert request["personal"] == {"type": "boolean", "default": False}

@@ -22,7 +22,7 @@ from domain import (
     record_chain,
 )
 from domain.codes import CallResult, RecordStatus, RecordType
-from domain.errors import RuleViolation
+from domain.errors import InvalidTransition, RuleViolation
 from domain.suppression_list import CreateSuppressionList
 from processors.compliance.predial import PreDialRequest
 from schemas.profiles import DialingSettings, Treatment
@@ -202,3 +202,27 @@ def test_a_code_not_in_the_catalogue_is_refused_naming_the_known_ones(setup: Set
             setup.account,
             DispositionSettings(codes=(DispositionCode(code="SALE", label="a"), DispositionCode(code="sale", label="b"))),
         )
+
+
+def test_a_disposition_the_attempt_cannot_take_yet_fails_the_wrap_up_and_is_not_lost(setup: Setup) -> None:
+    """The agent's call ended before the dialer stored the attempt's end: a wrap-up with a
+    disposition is refused (nothing stored, still in wrap-up) rather than dropping the code;
+    once the end is stored the same wrap-up goes through and keys the plan."""
+    handlers, account = setup.handlers, setup.account
+    candidates = [c for c in setup.runtime.records.dialable([setup.list_id], now=NOW, max_attempts=10) if c.client_id == "C1"]
+    (drawn,) = handlers.queue.draw(account, setup.group, candidates, max_attempts=10)
+    record_id, attempt = drawn.record.record_id, drawn.attempt_id
+    handlers.attempts.make_attempt(drawn.chain, 1, attempt_id=attempt, channel="voice", campaign_group_id=setup.group)
+    handlers.attempts.answered(account, record_id, attempt, answered_by="person", ring_ms=5_000)
+    handlers.agents.connect_call(account, "amy", group_id=setup.group, record_id=record_id, attempt_id=attempt)
+    handlers.attempts.connected(account, record_id, attempt, agent_id=handlers.agents.agent(account, "amy").id, wait_ms=300)
+    handlers.agents.end_call(account, "amy", attempt)
+
+    with pytest.raises(InvalidTransition, match="wrapped up"):
+        handlers.agents.finish_wrap_up(account, "amy", disposition_code="CALLBACK")
+    assert handlers.agents.agent(account, "amy").state == "wrap_up"
+
+    handlers.attempts.finished(account, record_id, attempt, call_result=int(CallResult.ANSWER), ring_ms=5_000, talk_ms=60_000)
+    handlers.agents.finish_wrap_up(account, "amy", disposition_code="CALLBACK")
+    setup.settle()
+    assert [(s.disposition_code, s.action) for s in setup.chain("C1").records[0].treatments] == [("CALLBACK", "retry_in")]
