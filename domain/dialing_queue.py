@@ -38,6 +38,10 @@ callback whose agent is logged out, not ready or busy waits until its grace peri
 then goes to the next free agent; the draw says which it was
 (:attr:`~schemas.records.RecordRetrieved.personal_callback`).
 
+**A record given to an agent group** (an assign_to_group step: ``callback_agent_group``) is
+drawn only by the campaign groups of that agent group; for any other it holds its chain like a
+record not due yet.
+
 The account's calling hours, contact dates and suppression are the pre-dial gate's
 (:mod:`domain.predial`), judged when the record is dialled, not when it is drawn.
 
@@ -113,12 +117,15 @@ def callback_agent(record: Record) -> UUID | None:
     return record.callback_agent_id if record.record_type == RecordType.PERSONAL_CALLBACK else None
 
 
-def may_take(record: Record, agent_id: UUID | None, *, now: datetime, grace_s: int) -> bool:
+def may_take(record: Record, agent_id: UUID | None, *, now: datetime, grace_s: int, agent_group: str = "") -> bool:
     """Whether a draw at ``now`` for agent ``agent_id`` (None: for whichever agent is free)
-    may take the record, once due: a personal callback only for its own agent until its grace
-    period (``grace_s`` seconds after it fell due) is over, then for any agent; any other
-    record for any agent (see the table in the module's notes)."""
+    of a campaign group of ``agent_group`` may take the record, once due: a personal callback
+    only for its own agent until its grace period (``grace_s`` seconds after it fell due) is
+    over, then for any agent; a record given to an agent group (assign_to_group) only by that
+    agent group's campaign groups; any other record for any agent (see the module's notes)."""
     if not is_due(record, now):
+        return False
+    if record.callback_agent_group and record.callback_agent_group != agent_group:
         return False
     owner = callback_agent(record)
     return owner is None or agent_id == owner or grace_over(record, now, grace_s)
@@ -151,12 +158,14 @@ def next_record(
     max_attempts: int,
     grace_s: int = 0,
     for_agent: UUID | None = None,
+    agent_group: str = "",
 ) -> Record | None:
     """The record of the chain a dialer may draw at ``now`` (aware), or None: for whichever
     agent is free, or with ``for_agent`` only that agent's own personal callback (see
-    :func:`may_take`; ``grace_s``: the personal callbacks' grace period)."""
+    :func:`may_take`; ``grace_s``: the personal callbacks' grace period; ``agent_group``: the
+    drawing campaign group's)."""
     record = first_candidate(chain, max_attempts)
-    if record is None or not may_take(record, for_agent, now=now, grace_s=grace_s):
+    if record is None or not may_take(record, for_agent, now=now, grace_s=grace_s, agent_group=agent_group):
         return None
     if for_agent is not None and callback_agent(record) != for_agent:
         return None
@@ -226,11 +235,14 @@ def retrieve(
     max_attempts: int,
     grace_s: int = 0,
     for_agent: UUID | None = None,
+    agent_group: str = "",
 ) -> list[Event]:
     """Draw the ``chain_n``-th record for the group's attempt ``attempt_id`` (``for_agent``:
-    a personal callback for its own agent); no event unless it is the record
-    :func:`next_record` names at ``now``."""
-    record = next_record(chain, now=now, max_attempts=max_attempts, grace_s=grace_s, for_agent=for_agent)
+    a personal callback for its own agent; ``agent_group``: the group's); no event unless it is
+    the record :func:`next_record` names at ``now``."""
+    record = next_record(
+        chain, now=now, max_attempts=max_attempts, grace_s=grace_s, for_agent=for_agent, agent_group=agent_group
+    )
     if record is None or record.chain_n != chain_n:
         return []
     personal: PersonalCallbackDraw = ""

@@ -299,6 +299,7 @@ def evolve(state: RecordChain | None, event: Event) -> RecordChain | None:
                         dial_sched_time=change.dial_sched_time,
                         call_result=change.call_result,
                         callback_agent_id=change.callback_agent_id,
+                        callback_agent_group=change.callback_agent_group,
                         treatments=history,
                     )
                 records.append(record)

@@ -51,7 +51,9 @@ Where the product is silent, what a contact-centre user expects:
 - **Callbacks** agreed at wrap-up win over the plan: a campaign callback (6), or a personal
   callback (5) remembering the agent who agreed it, due at the agreed local time.
   assign_to_group makes the record a campaign callback (6) for the named agent group, due
-  after ``interval`` (at once when 0); its callback handling is the callbacks work's.
+  after ``interval`` (at once when 0): only the campaign groups of that agent group draw it
+  (:func:`domain.dialing_queue.may_take`), and it stays that group's through later retries
+  until another assign_to_group step gives it to another.
 - **Local dates.** retry_at / next_in_chain_at read ``date_time`` as wall-clock time in the
   record's zone: a time the spring-forward gap skips is read with the offset before the
   change (02:30 on a New York spring-forward day is 03:30 EDT); an hour repeated in autumn is
@@ -68,7 +70,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from msgspec import UNSET, Struct
+from msgspec import UNSET, Struct, structs
 
 from domain import dialing_queue, record_chain
 from domain.aggregate import Changes
@@ -311,6 +313,7 @@ def _callback(record: Record, outcome: Outcome, at: datetime, now: datetime) -> 
         attempt=record.attempt,
         call_result=int(outcome.call_result),
         callback_agent_id=agent_id,
+        callback_agent_group=record.callback_agent_group,
     )
     step = TreatmentStep(
         call_result=int(outcome.call_result),
@@ -382,6 +385,8 @@ def _apply(
         elif record_type not in KEPT_TYPES:
             record_type = RecordType.CAMPAIGN_RESCHEDULED
         change = _change(record, outcome, record_type=int(record_type), status=RecordStatus.READY, due=due)
+        if action == "assign_to_group":
+            change = structs.replace(change, callback_agent_group=_group(treatment))
         return Decision(
             action=action,
             record=change,
@@ -448,6 +453,7 @@ def _next_in_chain(
         attempt=following.attempt,
         call_result=following.call_result,
         callback_agent_id=following.callback_agent_id,
+        callback_agent_group=following.callback_agent_group,
     )
     others = (moved,) if due != following.dial_sched_time else ()
     return Decision(
@@ -536,6 +542,7 @@ def _closed(chain: RecordChain, treated: Record, stamp: Outcome | None) -> tuple
                 attempt=other.attempt,
                 call_result=int(stamp.call_result) if stamp is not None else other.call_result,
                 callback_agent_id=other.callback_agent_id,
+                callback_agent_group=other.callback_agent_group,
             )
         )
     return tuple(closed)
@@ -559,6 +566,8 @@ def _change(
         call_result=int(outcome.call_result),
         # A retry keeps an agent's callback its own; another type has no agent.
         callback_agent_id=record.callback_agent_id if kind == RecordType.PERSONAL_CALLBACK else None,
+        # A record given to an agent group stays that group's until a step gives it to another.
+        callback_agent_group=record.callback_agent_group,
     )
 
 

@@ -78,8 +78,9 @@ COLUMNS = (
 # Who holds a drawn record (NULL while it is not drawn): not in COLUMNS, so exports and
 # selection rules keep the calling-list fields only.
 DRAWN_COLUMNS = ("campaign_group_id", "attempt_id", "retrieved_at")
-# A personal callback's agent (NULL for any other record): not in COLUMNS either.
-CALLBACK_COLUMNS = ("callback_agent_id",)
+# A personal callback's agent, and the agent group an assign_to_group step gave a record to
+# (NULL for any other record): not in COLUMNS either.
+CALLBACK_COLUMNS = ("callback_agent_id", "callback_agent_group")
 _INSERTED = (*COLUMNS, *CALLBACK_COLUMNS)
 _INSERT = f"INSERT INTO records ({', '.join(_INSERTED)}) VALUES ({', '.join('?' * len(_INSERTED))})"
 _custom = msgspec.json.Encoder()
@@ -112,7 +113,7 @@ class Records:
             "country TEXT NOT NULL, state TEXT NOT NULL, contact_time_zone TEXT NOT NULL, "
             "custom TEXT NOT NULL, imported_at TEXT NOT NULL, job_id TEXT, line INTEGER NOT NULL, "
             "campaign_group_id TEXT, attempt_id TEXT, retrieved_at TEXT, callback_agent_id TEXT, "
-            "PRIMARY KEY (list_id, client_id, chain_n))"
+            "callback_agent_group TEXT, PRIMARY KEY (list_id, client_id, chain_n))"
         )
         _add_drawn_columns(cursor)
         _add_callback_columns(cursor)
@@ -203,7 +204,7 @@ class Records:
             case RecordTreated():
                 cursor.executemany(
                     "UPDATE records SET record_type = ?, record_status = ?, dial_sched_time = ?, call_result = ?, "
-                    "callback_agent_id = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
+                    "callback_agent_id = ?, callback_agent_group = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
                     [
                         (
                             change.record_type,
@@ -211,6 +212,7 @@ class Records:
                             change.dial_sched_time,
                             change.call_result,
                             _text_or_none(change.callback_agent_id),
+                            change.callback_agent_group or None,
                             str(event.list_id),
                             event.client_id,
                             change.chain_n,
@@ -245,12 +247,12 @@ def _add_drawn_columns(cursor: Cursor) -> None:
 
 
 def _add_callback_columns(cursor: Cursor) -> None:
-    """Add the personal callback's column to a records table made before it (as
-    :func:`_add_drawn_columns` does)."""
-    try:
-        cursor.execute(f"SELECT {', '.join(CALLBACK_COLUMNS)} FROM records WHERE 1 = 0")
-    except Exception:  # the database's own "no such column" error
-        for column in CALLBACK_COLUMNS:
+    """Add each callback column to a records table made before it (as
+    :func:`_add_drawn_columns` does, one column at a time: they came one at a time)."""
+    for column in CALLBACK_COLUMNS:
+        try:
+            cursor.execute(f"SELECT {column} FROM records WHERE 1 = 0")
+        except Exception:  # the database's own "no such column" error
             cursor.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
 
 
@@ -387,6 +389,7 @@ def _chain_rows(
             job_id,
             line,
             _text_or_none(r.callback_agent_id),
+            r.callback_agent_group or None,
         )
         for r in records
     ]
@@ -518,6 +521,7 @@ class RecordQueries:
         exclude_chains: Collection[UUID] = (),
         callback_grace_s: int = 0,
         for_agents: Collection[UUID] | None = None,
+        agent_group: str = "",
     ) -> list[Candidate]:
         """The records a campaign group may draw now from its lists (``list_ids``, in the
         group's order), at most ``limit``, one per chain: its next record as
@@ -535,6 +539,9 @@ class RecordQueries:
         once ``callback_grace_s`` seconds have passed since it fell due; with ``for_agents``,
         only the due personal callbacks of those agents are listed (a draw for each of them),
         the longest due first, whatever the sort fields.
+
+        A record an assign_to_group step gave to an agent group is listed only for a draw of
+        that ``agent_group`` (the drawing group's), and holds its chain for the others.
         """
         lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
         if not lists or limit <= 0 or (for_agents is not None and not for_agents):
@@ -548,6 +555,7 @@ class RecordQueries:
             {chain.int for chain in exclude_chains},
             grace_s=callback_grace_s,
             for_agents=agents,
+            agent_group=agent_group,
         )
         with self.db.transaction() as cursor:
             if agents is not None:
@@ -793,10 +801,12 @@ class _Dialable:
         *,
         grace_s: int = 0,
         for_agents: Sequence[str] | None = None,
+        agent_group: str = "",
     ):
         self.now = now
         self.max_attempts = max_attempts
         self.grace_s = grace_s
+        self.agent_group = agent_group
         self.for_agents = for_agents
         self.clock = _LocalClock(now)
         # The chains left out, by their ids' integers: a row's id is parsed only when some are
@@ -826,6 +836,8 @@ class _Dialable:
         condition, params = _next_records(
             lists, self.now, self.max_attempts, scan=scan, grace_s=self.grace_s, for_agents=self.for_agents
         )
+        condition += " AND COALESCE(r.callback_agent_group, '') IN ('', ?)"
+        params.append(self.agent_group)
         if self.sql_rule is not None:
             condition += f" AND {self.sql_rule[0]}"
             params += self.sql_rule[1]

@@ -66,6 +66,9 @@ class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit
     treatments: list[TreatmentStep] = []
     # A personal callback (record type 5): the agent who agreed it, whose own it is.
     callback_agent_id: UUID | None = None
+    # A record an assign_to_group step gave to an agent group: only the campaign groups of that
+    # agent group dial it (empty: any group of its list).
+    callback_agent_group: str = ""
 
 
 class Contact(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -208,6 +211,7 @@ class RecordChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     attempt: int
     call_result: int
     callback_agent_id: UUID | None = None  # a personal callback's agent (see Record)
+    callback_agent_group: str = ""  # the agent group it was assigned to (see Record)
 
 
 class RecordTreated(RecordQueueEvent, frozen=True, kw_only=True, tag="record.treated"):

@@ -114,8 +114,8 @@ class QueueHandlers:
 
         A candidate is left out when its chain is not in one of the group's lists or not the
         account's, or its chain's next record (:func:`domain.dialing_queue.next_record`) is not
-        that record now; a chain changed by another writer between the decision and the append
-        is left out too. Nothing is drawn while the group is not running.
+        that record now (a record given to another agent group is not the group's to take); a
+        chain changed by another writer between the decision and the append is left out too. Nothing is drawn while the group is not running.
         """
         group = owned(
             self.context.store.load(group_id, campaign_group.project), account_id, campaign_group.LABEL
@@ -151,6 +151,7 @@ class QueueHandlers:
                 max_attempts=max_attempts,
                 grace_s=callback_grace_s,
                 for_agent=candidate.callback_agent_id if for_own_agents else None,
+                agent_group=group.agent_group,
             )
             if not events:
                 continue

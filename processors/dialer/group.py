@@ -744,6 +744,7 @@ class GroupRun:
             limit=count,
             exclude_chains=self._held(),
             callback_grace_s=self._grace_s(),
+            agent_group=self._agent_group(),
         )
         if not candidates:
             return
@@ -786,6 +787,7 @@ class GroupRun:
             limit=room,
             exclude_chains=self._held(),
             for_agents=ready,
+            agent_group=self._agent_group(),
         )
         if not candidates:
             return

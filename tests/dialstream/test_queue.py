@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
 
 from dialstream.handlers import Handlers
@@ -404,3 +405,26 @@ def test_a_stale_record_is_returned_when_its_call_was_not_placed_and_updated_sta
     )
     # The returned one is drawn again; the stale one never for this draw.
     assert [d.chain.id for d in setup.draw(setup.chains)] == [never.chain.id]
+
+
+def test_a_record_given_to_an_agent_group_is_drawn_only_by_that_agent_groups_campaign_groups(store: EventStore) -> None:
+    setup = Setup(store)
+    h = setup.handlers
+    template = h.campaigns.group(setup.account, setup.group).template_id
+    retention = h.campaigns.create_group(
+        setup.account,
+        campaign_group.CreateCampaignGroup(
+            name="Retention Nov", template_id=template, contact_list_ids=[setup.list_id], agent_group="Retention"
+        ),
+    ).id
+    h.campaigns.transition_group(setup.account, retention, "start")
+    chain_id = record_chain.chain_id(setup.list_id, "GIVEN")
+    given = setup.chain_event(setup.list_id, "GIVEN", 2)
+    given = msgspec.structs.replace(
+        given, records=[msgspec.structs.replace(given.records[0], callback_agent_group="Retention"), given.records[1]]
+    )
+    h.store.append([given])
+
+    assert setup.draw([chain_id]) == [], "Sales may not take it, nor the chain's next record ahead of it"
+    (drawn,) = h.queue.draw(setup.account, retention, setup.candidates([chain_id]), max_attempts=MAX)
+    assert drawn.record.chain_n == 1 and drawn.record.callback_agent_group == "Retention"

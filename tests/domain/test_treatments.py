@@ -356,6 +356,16 @@ def test_assign_to_group_makes_a_campaign_callback_for_the_group():
     assert decision.record.record_status == RecordStatus.READY
     assert decision.record.dial_sched_time == epoch(NOW)
     assert decision.agent_group == "Team B"
+    assert decision.record.callback_agent_group == "Team B"  # only Team B's campaign groups draw it
+
+
+def test_a_record_given_to_a_group_stays_its_through_a_retry():
+    given = a_chain(a_record(1, record_status=3, attempt=1, record_type=RecordType.CAMPAIGN_CALLBACK, callback_agent_group="Team B"))
+
+    decision = decide(given, BUSY, BUSY_PLAN)
+
+    assert decision.record.record_status == RecordStatus.READY
+    assert decision.record.callback_agent_group == "Team B"
 
 
 def test_a_suppressed_record_stays_no_call_when_retried():

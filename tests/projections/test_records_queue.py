@@ -769,3 +769,68 @@ def test_a_records_table_made_before_personal_callbacks_gets_its_column(tmp_path
     chain = lists.add("C1", _personal(AMY, EPOCH))
     assert _callback_agent(lists, chain, 1) == str(AMY)
     assert lists.dialable(for_agents=[AMY]) == [("C1", 1)]
+
+
+# Records given to an agent group (assign_to_group) ----------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_record_given_to_an_agent_group_is_drawn_only_by_its_groups_as_next_record_says(
+    lists: Lists, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for n in range(150):
+        records = []
+        for _ in range(rng.randint(1, 3)):
+            records.append(
+                {
+                    "record_type": rng.choice([2, 3, 6]),
+                    "record_status": rng.choice([1, 1, 1, 2, 3]),
+                    "attempt": rng.randint(0, MAX),
+                    "callback_agent_group": rng.choice(["", "", "Retention", "Sales"]),
+                }
+            )
+        lists.add(f"C{n:04d}", *records)
+
+    def expected(agent_group: str) -> list[tuple[str, int]]:
+        found = []
+        for chain in lists.chains.values():
+            record = dialing_queue.next_record(chain, now=NOW, max_attempts=MAX, agent_group=agent_group)
+            if record is not None:
+                found.append((chain.client_id, record.chain_n))
+        return sorted(found)
+
+    seen = {}
+    for agent_group in ("", "Retention", "Sales", "Billing"):
+        seen[agent_group] = expected(agent_group)
+        assert lists.dialable(agent_group=agent_group) == seen[agent_group]
+        assert sorted(lists.dialable(agent_group=agent_group, sort=[SortField(field="attempt")])) == seen[agent_group]
+    assert seen["Billing"] == seen[""], "a group nobody assigned to draws what is anyone's"
+    assert len(seen["Retention"]) > len(seen[""]) and set(seen[""]) <= set(seen["Retention"])
+    assert set(seen["Retention"]) != set(seen["Sales"])
+
+
+def test_an_assignment_is_set_by_its_treatment_in_the_row_and_the_chain_and_replay_equals_live(
+    lists: Lists, tmp_path: Path
+) -> None:
+    chain = lists.add("C1", {}, {})
+    attempt = uuid4()
+    lists.queue_event(RecordRetrieved, chain, 1, attempt)
+    lists.queue_event(RecordUpdated, chain, 1, attempt, call_result=47, call_time=EPOCH, attempt=1, record_status=3)
+    given = RecordChange(
+        chain_n=1, record_type=6, record_status=1, dial_sched_time=EPOCH, attempt=1, call_result=47,
+        callback_agent_group="Retention",
+    )
+    lists.queue_event(
+        RecordTreated, chain, 1, attempt, call_result=47, action="assign_to_group", record=given, next_chain_n=1,
+        agent_group="Retention", reason="assigned",
+    )
+    assert lists.chains[chain].records[0].callback_agent_group == "Retention"
+    assert lists.dialable(agent_group="Sales") == [] and lists.dialable(agent_group="Retention") == [("C1", 1)]
+    replica = SQLiteDatabase(f"sqlite:///{tmp_path / 'replica.sqlite'}")
+    try:
+        wire = [LogEntry(n, stored_topic(e), registry.encode(e)) for n, e in lists.log]
+        ProjectionStore(replica, [Records()]).apply_log("records", wire)
+        assert dump_rows(replica) == dump_rows(lists.db)
+    finally:
+        replica.close()
