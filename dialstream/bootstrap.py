@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -358,6 +359,9 @@ def _dialer(runtime: Runtime) -> Service:
         wait_for_head=runtime.wait_for_head,
         channels=runtime.messaging.channels(),
         links=runtime.messaging.links,
+        # Every dialer process runs its simulator at the settings' speed: a simulated minute
+        # of the account's cap is 60/speed real seconds, the same in each of them.
+        cap_clock=lambda: time.time() * speed,
     )
     return Dialer(ports, runtime.views)
 

@@ -6,8 +6,9 @@ dialer processes. So before it places calls a group *claims* them here, in the s
 the leases live in (a SQLite file embedded, PostgreSQL on Kafka), and gives back what it did not
 place.
 
-State: ``attempt_budget``, one row per account, channel and second (epoch seconds of the
-store's clock, which every dialer shares): the attempts granted in that second. Row ``-1`` of
+State: ``attempt_budget``, one row per account, channel and second (whole epoch seconds of
+a timeline every dialer shares: the store's clock, or the simulator's when it runs faster than
+life, see ``DialerPorts.cap_clock``): the attempts granted in that second. Row ``-1`` of
 an account and channel is its lock: a claim first writes it (unchanged), which serialises the claims of
 one account and channel on PostgreSQL (a row lock) as on SQLite (its one writer).
 Guarantee: a claim counts the seconds from ``now − 60`` to ``now`` inclusive, which covers
@@ -18,7 +19,6 @@ fewer calls, never more.
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from processors.host.lease import create_table
@@ -58,11 +58,12 @@ class AttemptBudget:
         self.db = db
         create_table(db, TABLE)
 
-    def claim(self, account_id: UUID, channel: str, wanted: int, *, cap: int, at: datetime) -> int:
-        """Up to ``wanted`` attempts granted at ``at`` under ``cap`` a minute: how many."""
+    def claim(self, account_id: UUID, channel: str, wanted: int, *, cap: int, at: float) -> int:
+        """Up to ``wanted`` attempts granted at ``at`` (epoch seconds) under ``cap`` a minute:
+        how many."""
         if wanted <= 0:
             return 0
-        second = int(at.timestamp())
+        second = int(at)
         key = (str(account_id), channel)
         with self.db.transaction() as cursor:
             cursor.execute(_LOCK, key)
@@ -75,16 +76,16 @@ class AttemptBudget:
                 cursor.execute(_GRANT, (*key, second, granted))
         return granted
 
-    def give_back(self, account_id: UUID, channel: str, unused: int, *, at: datetime) -> None:
+    def give_back(self, account_id: UUID, channel: str, unused: int, *, at: float) -> None:
         """Return ``unused`` attempts of a claim made at ``at`` (the same second)."""
         if unused <= 0:
             return
         with self.db.transaction() as cursor:
-            cursor.execute(_GIVE_BACK, (unused, unused, str(account_id), channel, int(at.timestamp())))
+            cursor.execute(_GIVE_BACK, (unused, unused, str(account_id), channel, int(at)))
 
-    def used(self, account_id: UUID, channel: str, *, at: datetime) -> int:
+    def used(self, account_id: UUID, channel: str, *, at: float) -> int:
         """Attempts granted in the minute that ends at ``at`` (for status and tests)."""
         with self.db.transaction() as cursor:
-            cursor.execute(_USED, (str(account_id), channel, int(at.timestamp()) - WINDOW_S))
+            cursor.execute(_USED, (str(account_id), channel, int(at) - WINDOW_S))
             row = cursor.fetchone()
         return int(row[0]) if row else 0

@@ -93,7 +93,7 @@ class GroupRun:
     ):
         self.ports = ports
         self.budget = budget  # the account's cap per channel, shared by its groups (None: no account cap)
-        self.claim: tuple[datetime, int, int] | None = None  # this step's claim: (at, granted, spent)
+        self.claim: tuple[float, int, int] | None = None  # this step's claim: (at, granted, spent)
         self.account_id = account_id
         self.group_id = group_id
         self.owner = owner
@@ -657,12 +657,16 @@ class GroupRun:
         """Claim up to ``wanted`` attempts from the account's budget for this step."""
         if self.budget is None or wanted <= 0:
             return wanted
-        at, granted, spent = self.claim or (self.ports.clock(), 0, 0)
+        at, granted, spent = self.claim or (self._cap_time(), 0, 0)
         channel = self.session.channel
         cap = getattr(self.pacing_settings.max_attempts_per_minute, channel)
         more = self.budget.claim(self.account_id, channel, wanted, cap=cap, at=at)
         self.claim = (at, granted + more, spent)
         return more
+
+    def _cap_time(self) -> float:
+        cap_clock = self.ports.cap_clock
+        return cap_clock() if cap_clock is not None else self.ports.clock().timestamp()
 
     def _spend(self) -> None:
         """An attempt made: one of this step's claim used."""

@@ -53,3 +53,7 @@ class DialerPorts:
     links: MessageLinks | None = None
     # How long an SMS the provider took waits for its delivery report before it ends unknown.
     report_wait_s: float = REPORT_WAIT_S
+    # Epoch seconds on the timeline the account's attempts-per-minute caps count in, the same
+    # in every dialer process (None: the store's clock). A simulator run faster than life
+    # counts its own minutes, as each group's pacing does.
+    cap_clock: Callable[[], float] | None = None

@@ -58,17 +58,35 @@ class Lab:
     def handlers(self):  # type: ignore[no-untyped-def]
         return self.runtime.handlers
 
-    def settle(self) -> None:
-        """Wait until the call results processor has applied every result stored and the read
-        models hold what it stored."""
-        results = self.runtime.services[RESULTS]
+    def settle(self, *, every_processor: bool = False) -> None:
+        """Wait until the call results processor (``every_processor``: the compliance processor
+        and the suppression index too) has handled everything stored and the read models hold
+        what it stored. (A test that stops Redis stops the index: it waits for the results.)"""
+        names = (RESULTS, COMPLIANCE, SUPPRESSION_INDEX) if every_processor else (RESULTS,)
+        processors = [self.runtime.services[name] for name in names]
         store = self.runtime.store
         while True:
             head = store.position()
-            assert results.wait_until(head, 10), "the call results processor did not reach the head of the log"  # type: ignore[attr-defined]
+            for processor in processors:
+                assert processor.wait_until(head, 10), f"{processor.name} did not reach the head of the log"  # type: ignore[attr-defined]
             assert self.runtime.wait_for_head(10), "the read models did not reach the head of the log"
             if store.position() == head:
                 return
+
+    def run_in_lockstep(self, seconds: float) -> None:
+        """Run the dialer with every processor and read model caught up before each round, so
+        that what it reads does not depend on how fast the host carries the log (the same
+        day on two hosts makes the same calls)."""
+        store, settled = self.runtime.store, [-1]
+
+        def catch_up() -> None:
+            if store.position() != settled[0]:
+                self.settle(every_processor=True)
+                settled[0] = store.position()
+
+        catch_up()
+        run_virtual(self.dialer, self.clock, until=self.clock.now() + seconds, between=catch_up)
+        catch_up()
 
     def run(self, seconds: float, between: Callable[[], None] | None = None) -> None:
         def step() -> None:
@@ -120,11 +138,13 @@ def lab(
     pacing: PacingSettings | None = None,
     epoch: datetime = EPOCH,
     kafka: str | None = None,
+    account_id: UUID | None = None,
     **settings: str,
 ) -> Iterator[Lab]:
     """``settings``: more of the process's :class:`Settings` (the message channels);
     ``kafka``: the broker to run the bus, the compliance and the call results processors on
-    (topics of the lab's own), rather than embedded."""
+    (topics of the lab's own), rather than embedded; ``account_id``: the account's id (two labs
+    with one id have the same agent ids, which break ties between agents ready together)."""
     workers = [SUPPRESSION_INDEX, COMPLIANCE, RESULTS]
     if kafka is None:
         chosen = Settings(data_dir=tmp_path, suppression_index=suppression_index, **settings)
@@ -138,7 +158,7 @@ def lab(
     try:
         model = CallModel(seed, default_rates=rates or Rates(answer_person=0.3), timings=timings or Timings())
         telephony = SimulatedTelephony(model, clock)
-        account_id = runtime.handlers.accounts.open_account("Lab").id
+        account_id = runtime.handlers.accounts.open_account("Lab", account_id).id
         if pacing is not None:
             runtime.handlers.accounts.update_settings(account_id, UpdateSettings(pacing=pacing))
         dialer = new_dialer(runtime, telephony, model)

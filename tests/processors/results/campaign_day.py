@@ -16,6 +16,9 @@ on a real embedded runtime in virtual time. At the end (:func:`check`):
 - **the gate held**: no call to a suppressed number, none outside 08:00-21:00 in its zone;
 - **replay equals live**: the ``records`` read model rebuilt from the log equals the live one.
 
+:func:`outcome` is the day as a value to compare (every call, every record's end): the same
+day run in lockstep (:meth:`Lab.run_in_lockstep`) on the embedded host and on Kafka gives one.
+
 Used by ``tests/processors/results/test_campaign_day.py`` (a small day) and ``make bench
 ONLY=day`` (10,000 records).
 """
@@ -30,6 +33,8 @@ from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+from msgspec import structs
+
 from dialstream.store import EventStore, stored_topic_of
 from domain import record_chain
 from domain.codes import CallResult
@@ -38,7 +43,7 @@ from domain.treatments import NEXT_IN_CHAIN
 from projections.base import ProjectionStore
 from projections.records import Records, dump_rows
 from projections.sql import connect
-from schemas.attempts import CallAttemptMade
+from schemas.attempts import CallAttemptFinished, CallAttemptMade
 from schemas.profiles import Filtering, Treatment
 from schemas.records import Contact, Record, RecordChainImported, RecordTreated, RecordUpdated
 from tests.processors.dialer.support import Lab, campaign
@@ -174,6 +179,26 @@ def check(lab: Lab, day: Day, replica_dir: Path) -> dict[str, int]:
     moved = sum(1 for e in treated if e.next_chain_n not in (None, e.chain_n))
     retried = sum(1 for e in treated if e.next_chain_n == e.chain_n)
     return {"calls": len(made), "treated": len(treated), "retried": retried, "moved_on": moved, "stale": len(stale)}
+
+
+def outcome(lab: Lab, day: Day) -> dict[str, Any]:
+    """The day as a value: every call in the order placed (when, which chain's record, how it
+    ended) and every record's end (type, status, result, attempts, due and call times, its
+    treatment history), without ids (each run makes its own)."""
+    store = lab.runtime.store
+    assert day.list_id is not None
+    records = {}
+    for n in range(day.chains):
+        chain = store.load(record_chain.chain_id(day.list_id, f"D{n:05d}"), record_chain.project)
+        assert chain is not None
+        for r in chain.records:
+            records[(chain.client_id, r.chain_n)] = (
+                r.record_type, r.record_status, r.call_result, r.attempt, r.dial_sched_time, r.call_time,
+                [structs.astuple(step) for step in r.treatments],
+            )
+    ends = {e.attempt_id: (e.timestamp, e.call_result) for e in _events(store, CallAttemptFinished)}
+    calls = [(e.timestamp, e.client_id, e.chain_n, ends.get(e.attempt_id)) for e in _events(store, CallAttemptMade)]
+    return {"calls": calls, "records": records}
 
 
 def _inside(at: datetime, zone: str) -> bool:
