@@ -6,6 +6,13 @@ fails the run); the figures are what the day did and how long it took.
 
 Figures: ``day_calls``, ``day_results_treated``, ``day_retried``, ``day_moved_on`` (records
 whose chain went on to its next device), ``day_wall_s``.
+
+Then embedded equals Kafka at a larger scale than ``make test``'s: a day over LOCKSTEP_CHAINS
+chains (10 agents, four virtual hours) runs in lockstep (every processor and read model caught
+up before each dialer round) on the embedded host and on a real broker
+(``tests.kafka.running()``), and the two outcomes are compared call for call and record for
+record (a difference fails the run): ``day_lockstep_calls``, ``day_lockstep_kafka_equal`` (1)
+and ``day_lockstep_kafka_wall_s``.
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ from pathlib import Path
 
 from processors.dialer.virtual import run_virtual
 from processors.telephony.simulator import Rates, Timings
+from tests import kafka
 from tests.bench.figures import Figure, Options
 from tests.processors.dialer.support import lab
-from tests.processors.results.campaign_day import EVENING, check, plan_day
+from tests.processors.results.campaign_day import EVENING, check, lockstep_day, plan_day
 
 CHAINS = 10_000
 AGENTS = 40
 HOURS = 8
+LOCKSTEP_CHAINS = 1_000
 
 
 def run(options: Options) -> Iterator[Figure]:
@@ -44,3 +53,22 @@ def run(options: Options) -> Iterator[Figure]:
     yield Figure("day_retried", counts["retried"], "records")
     yield Figure("day_moved_on", counts["moved_on"], "records")
     yield Figure("day_wall_s", wall, "s")
+
+    yield from _embedded_equals_kafka(LOCKSTEP_CHAINS if options.events is None else max(40, chains // 10))
+
+
+def _embedded_equals_kafka(chains: int) -> Iterator[Figure]:
+    with tempfile.TemporaryDirectory() as directory, kafka.running() as broker:
+        embedded, counts = lockstep_day(Path(directory) / "embedded", chains, agents=10, hours=4)
+        started = time.perf_counter()
+        on_kafka, _ = lockstep_day(Path(directory) / "kafka", chains, agents=10, hours=4, kafka=broker.bootstrap)
+        wall = time.perf_counter() - started
+    print(f"lockstep day: {chains} chains, {counts}", file=sys.stderr)
+    if on_kafka != embedded:
+        parted = next(
+            (n for n, (a, b) in enumerate(zip(on_kafka["calls"], embedded["calls"], strict=False)) if a != b), None
+        )
+        raise AssertionError(f"the day on Kafka differs from the embedded one (first different call: {parted})")
+    yield Figure("day_lockstep_calls", counts["calls"], "calls")
+    yield Figure("day_lockstep_kafka_equal", 1, "bool")
+    yield Figure("day_lockstep_kafka_wall_s", wall, "s")

@@ -40,13 +40,14 @@ from domain import record_chain
 from domain.codes import CallResult
 from domain.suppression_list import CreateSuppressionList, EntryInput
 from domain.treatments import NEXT_IN_CHAIN
+from processors.telephony.simulator import Rates, Timings
 from projections.base import ProjectionStore
 from projections.records import Records, dump_rows
 from projections.sql import connect
 from schemas.attempts import CallAttemptFinished, CallAttemptMade
 from schemas.profiles import Filtering, Treatment
 from schemas.records import Contact, Record, RecordChainImported, RecordTreated, RecordUpdated
-from tests.processors.dialer.support import Lab, campaign
+from tests.processors.dialer.support import Lab, campaign, lab
 
 EVENING = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # 19:00 New York, 16:00 Los Angeles
 ZONES = (("America/New_York", "212"), ("America/Chicago", "312"), ("America/Los_Angeles", "213"), ("Pacific/Honolulu", "808"))
@@ -199,6 +200,27 @@ def outcome(lab: Lab, day: Day) -> dict[str, Any]:
     ends = {e.attempt_id: (e.timestamp, e.call_result) for e in _events(store, CallAttemptFinished)}
     calls = [(e.timestamp, e.client_id, e.chain_n, ends.get(e.attempt_id)) for e in _events(store, CallAttemptMade)]
     return {"calls": calls, "records": records}
+
+
+LOCKSTEP_ACCOUNT = UUID("0d0d0d0d-0000-4000-8000-00000000da75")  # one id: the same agent ids
+
+
+def lockstep_day(path: Path, chains: int, *, agents: int, hours: float, **host: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """The day over ``chains`` chains, every processor and read model caught up before each
+    dialer round (``host``: ``kafka=<bootstrap>`` for a broker): its :func:`outcome` and the
+    counts of :func:`check`, which it passed."""
+    with lab(
+        path / "data",
+        seed=5,
+        rates=Rates(answer_person=0.3),
+        timings=Timings(talk_mean_s=60.0),
+        epoch=EVENING,
+        account_id=LOCKSTEP_ACCOUNT,
+        **host,  # type: ignore[arg-type]
+    ) as L:
+        day = plan_day(L, chains, agents=agents)
+        L.run_in_lockstep(hours * 3600.0)
+        return outcome(L, day), check(L, day, path)
 
 
 def _inside(at: datetime, zone: str) -> bool:

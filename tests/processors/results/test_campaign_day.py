@@ -5,8 +5,6 @@ runs the same day over 10,000 chains. A shorter day run on both hosts ends the s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -14,7 +12,7 @@ from processors.dialer.virtual import run_virtual
 from processors.telephony.simulator import Rates, Timings
 from tests.kafka import Broker
 from tests.processors.dialer.support import lab
-from tests.processors.results.campaign_day import EVENING, check, outcome, plan_day
+from tests.processors.results.campaign_day import EVENING, check, lockstep_day, plan_day
 
 
 @pytest.mark.timeout(600)  # about 30 s alone; several times that beside the other slow tests
@@ -28,37 +26,18 @@ def test_a_campaign_day_ends_with_every_record_explained_by_its_treatments(tmp_p
     assert counts["calls"] > 160 and counts["retried"] > 0 and counts["moved_on"] > 0, counts
 
 
-LOCKSTEP_ACCOUNT = UUID("0d0d0d0d-0000-4000-8000-00000000da75")  # one id: the same agent ids
-
-
-def _lockstep_day(path: Path, **host: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """A shorter day (40 chains, two agents, an hour), every processor and read model caught up
-    before each dialer round: its outcome and counts."""
-    with lab(
-        path / "data",
-        seed=5,
-        rates=Rates(answer_person=0.3),
-        timings=Timings(talk_mean_s=60.0),
-        epoch=EVENING,
-        account_id=LOCKSTEP_ACCOUNT,
-        **host,  # type: ignore[arg-type]
-    ) as L:
-        day = plan_day(L, 40, agents=2)
-        L.run_in_lockstep(3600.0)
-        return outcome(L, day), check(L, day, path)
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 def test_the_same_day_on_kafka_makes_the_same_calls_and_ends_the_same(tmp_path: Path, kafka_broker: Broker) -> None:
-    """Embedded equals Kafka: the day on the embedded host, and again with the bus, the read
+    """Embedded equals Kafka: a shorter day (40 chains, two agents, an hour) on the embedded
+    host, and again with the bus, the read
     models, the compliance and the call results processors on a real broker (relay and consumer
     groups), call for call and record for record. In lockstep, because the dialer draws from
     read models, which trail the log by however long each host takes: run freely, two days
     diverge from the first draw that sees a different queue (the rules still hold on each, as
     the test above checks on the embedded host)."""
-    embedded, counts = _lockstep_day(tmp_path / "embedded")
-    on_kafka, kafka_counts = _lockstep_day(tmp_path / "kafka", kafka=kafka_broker.bootstrap)
+    embedded, counts = lockstep_day(tmp_path / "embedded", 40, agents=2, hours=1)
+    on_kafka, kafka_counts = lockstep_day(tmp_path / "kafka", 40, agents=2, hours=1, kafka=kafka_broker.bootstrap)
     assert counts["calls"] > 40 and counts["retried"] > 0 and counts["moved_on"] > 0, counts
     assert kafka_counts == counts
     assert on_kafka["calls"] == embedded["calls"]
