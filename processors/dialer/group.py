@@ -780,19 +780,20 @@ class GroupRun:
         preview = dialing.is_preview(self.dialing.dialing_mode)
         pull = self.dialing.dialing_mode == "preview"
         ready = [agent_id for agent_id, view in self._ready() if not pull or view.row.preview == "requested"]
-        room = len(ready) if preview else self._claim(len(ready))  # a preview claims once accepted
-        if not room:
+        if not ready:
             return
         candidates = self.ports.records.dialable(
             list(self.list_ids),
             now=clock,
             max_attempts=self.dialing.filtering.max_attempts,
             rule=self.rule,
-            limit=room,
+            limit=len(ready),
             exclude_chains=self._held(),
             for_agents=ready,
             agent_group=self._agent_group(),
         )
+        if not preview:  # a preview claims its attempt once its agent accepts it
+            candidates = candidates[: self._claim(len(candidates))]
         if not candidates:
             return
         drawn = self.ports.handlers.queue.draw(
