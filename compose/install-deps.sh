@@ -9,10 +9,10 @@
 #             compose/kafka.sh (skipped when java and mvn are already on the PATH).
 # redis-server: the production suppression index, started per test run by compose/redis.sh.
 # curl:       the README's examples, which tests/test_readme.py runs.
-# openssh-server joins this list with the SFTP work.
+# openssh-server: the SFTP peer of list automation's tests, started by compose/sshd.sh.
 set -euo pipefail
 
-PACKAGES=(postgresql gnupg redis-server curl)
+PACKAGES=(postgresql gnupg redis-server curl openssh-server)
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     PACKAGES+=(openjdk-17-jre-headless maven)
 fi
