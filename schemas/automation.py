@@ -45,3 +45,19 @@ class CronSchedule(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 
 
 RunSchedule = ScheduleOptions | CronSchedule
+
+
+NameOperator = Literal["equals", "contains", "starts_with", "ends_with", "glob"]
+AfterImport = Literal["delete", "leave"]
+
+
+class FileRule(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which files of the directory a run takes (the document's "file format operation" and
+    "file name format"), whether a name already processed is taken again ("ignore duplicate
+    files"), and what becomes of a file once imported ("delete files after import", the
+    default; "leave" finds it again next run unless duplicates are ignored)."""
+
+    operator: NameOperator
+    value: Annotated[str, Meta(min_length=1, max_length=255)]
+    ignore_duplicates: bool = False
+    after_import: AfterImport = "delete"
