@@ -4,6 +4,7 @@ given to :class:`CampaignHandlers` by the composition root."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import msgspec
@@ -13,17 +14,23 @@ from dialstream.handlers.context import Context, expect, owned
 from dialstream.handlers.lists import ContactListHandlers
 from dialstream.handlers.profiles import ProfileHandlers
 from dialstream.results import Done
+from dialstream.store import retry_on_conflict
 from domain import campaign_group, campaign_template, contact_list, dialing_profile, session_profile
 from domain.aggregate import apply_overrides, existing, pick
 from domain.campaign_group import CampaignGroup, ChangeCampaignGroup, CreateCampaignGroup
 from domain.campaign_template import CampaignTemplate, ChangeCampaignTemplate, CreateCampaignTemplate
 from domain.errors import RuleViolation
 from domain.profile import Profile
+from schemas.base import Event
 from schemas.campaigns import DialingOverrides, SessionOverrides
 from schemas.profiles import DialingMode, DialingSettings, SessionSettings
 
 TemplateProfiles = dict[UUID, Profile[DialingSettings] | Profile[SessionSettings]]
 
+
+# A lifecycle command or pacing record on a group that another writer changed meanwhile is
+# decided again this many times.
+GROUP_ATTEMPTS = 5
 
 class CampaignHandlers:
     def __init__(self, context: Context, *, profiles: ProfileHandlers, lists: ContactListHandlers):
@@ -218,23 +225,44 @@ class CampaignHandlers:
         )
         return self.context.commit(group_id, events)
 
+    def _decide_on_group(
+        self, account_id: UUID, group_id: UUID, decide: Callable[[CampaignGroup], list[Event]], what: str
+    ) -> Done:
+        """Load the group, decide and store, deciding again after a lost race: a supervisor's
+        stop and the dialer's pacing record write the same stream, and neither depends on the
+        other, so the loser is decided again on the group as the winner left it."""
+
+        def attempt() -> Done:
+            state = self.group(account_id, group_id)
+            return self.context.commit(group_id, decide(state))
+
+        done = retry_on_conflict(attempt, attempts=GROUP_ATTEMPTS, what=f"{what} campaign group {group_id}")
+        assert done is not None  # attempts >= 1: a result or the last conflict raised
+        return done
+
     def transition_group(self, account_id: UUID, group_id: UUID, action: str) -> Done:
-        state = self.group(account_id, group_id)
-        return self.context.commit(group_id, campaign_group.transition(state, action, now=self.context.now()))
+        return self._decide_on_group(
+            account_id, group_id, lambda state: campaign_group.transition(state, action, now=self.context.now()), action
+        )
 
     def switch_dialing_mode(self, account_id: UUID, group_id: UUID, mode: DialingMode) -> Done:
         """A supervisor's switch (predictive ⇄ progressive) that takes effect at once."""
-        state = self.group(account_id, group_id)
-        template = self.template(account_id, state.template_id)
-        effective = self.effective_dialing(account_id, template, state.dialing_overrides).dialing_mode
-        events = campaign_group.switch_dialing_mode(state, mode, effective=effective, now=self.context.now())
-        return self.context.commit(group_id, events)
+
+        def decide(state: CampaignGroup) -> list[Event]:
+            template = self.template(account_id, state.template_id)
+            effective = self.effective_dialing(account_id, template, state.dialing_overrides).dialing_mode
+            return campaign_group.switch_dialing_mode(state, mode, effective=effective, now=self.context.now())
+
+        return self._decide_on_group(account_id, group_id, decide, "switch the dialing mode of")
 
     def record_pacing(self, account_id: UUID, group_id: UUID, *, mode: str, ratio: float, reason: str) -> Done:
         """The dialer's pacing of a running group changed (mode or ratio)."""
-        state = self.group(account_id, group_id)
-        events = campaign_group.paced(state, mode=mode, ratio=ratio, reason=reason, now=self.context.now())
-        return self.context.commit(group_id, events)
+        return self._decide_on_group(
+            account_id,
+            group_id,
+            lambda state: campaign_group.paced(state, mode=mode, ratio=ratio, reason=reason, now=self.context.now()),
+            "record the pacing of",
+        )
 
     def delete_group(self, account_id: UUID, group_id: UUID, expected_version: int | None = None) -> Done:
         state = self.group(account_id, group_id)

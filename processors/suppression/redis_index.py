@@ -190,6 +190,7 @@ class RedisSuppressionIndex:
         if buckets < 1:
             raise ValueError(f"buckets: {buckets} is not a positive number")
         parts = urlsplit(url)
+        self.url, self.prefix = url, prefix
         self.address = f"{parts.hostname}:{parts.port or 6379}"
         self.buckets = buckets
         self.lookup_timeout = lookup_timeout
@@ -389,6 +390,20 @@ class RedisSuppressionIndex:
                 ))
             results.append(matches)
         return results
+
+    def patient(self, lookup_timeout: float) -> RedisSuppressionIndex:
+        """The same index, with connections of its own whose lookups wait ``lookup_timeout``:
+        for a processor that looks up whole batches in the background, where the pre-dial gate
+        at dial time wants an answer in 50 ms or none."""
+        return RedisSuppressionIndex(
+            self.url,
+            prefix=self.prefix,
+            buckets=self.buckets,
+            lookup_timeout=lookup_timeout,
+            write_timeout=self.write_timeout,
+            write_batch=self.write_batch,
+            sweep_fields=self.sweep_fields,
+        )
 
     def close(self) -> None:
         self._reader.close()

@@ -73,3 +73,25 @@ def test_switching_to_the_mode_it_has_stores_nothing(handlers: Handlers, running
     version = handlers.campaigns.group(account, group).version
     handlers.campaigns.switch_dialing_mode(account, group, "progressive")
     assert handlers.campaigns.group(account, group).version == version
+
+
+def test_a_stop_that_races_the_dialers_pacing_record_is_decided_again(
+    handlers: Handlers, running: tuple[UUID, UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dialer records its pacing on the group's stream while a supervisor stops it: the
+    stop, having lost the race for the next version, is decided again on the group as the
+    pacing record left it, rather than failing."""
+    account, group = running
+    commit = handlers.campaigns.context.commit
+    raced = []
+
+    def dialer_first(aggregate_id, events):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append(True)
+            handlers.campaigns.record_pacing(account, group, mode="predictive", ratio=1.5, reason="predictive")
+        return commit(aggregate_id, events)
+
+    monkeypatch.setattr(handlers.campaigns.context, "commit", dialer_first)
+    handlers.campaigns.transition_group(account, group, "stop")
+    state = handlers.campaigns.group(account, group)
+    assert state.status == "stopped" and raced
