@@ -4,17 +4,18 @@
 #
 #   compose/sshd.sh start DIR   configure DIR on first start, start sshd, wait until it
 #                               answers, print sftp://127.0.0.1:PORT (also in DIR/url)
-#   compose/sshd.sh stop DIR    stop the sshd of DIR (by its pid) and remove its two users;
+#   compose/sshd.sh stop DIR    stop the sshd of DIR (by its pid) and remove its users;
 #                               DIR stays, so `start DIR` brings the same server back
 #
 # First start writes, in DIR:
 #   port               a free port of 127.0.0.1 (kept: a restart comes back on it)
 #   host_ed25519[.pub] the server's own host key (its fingerprint: ssh-keygen -lf ...pub)
-#   users              two lines, "password USER" and "key USER": system users made for this
-#                      DIR (names from a hash of DIR, so that two DIRs never share one), with
-#                      no shell, allowed SFTP only (internal-sftp), each home DIR/home/USER
-#                      holding a writable "inbox" directory
-#   password           the password user's password (mode 600)
+#   users              three lines, "password USER", "key USER" and "both USER": system users
+#                      made for this DIR (names from a hash of DIR, so that two DIRs never
+#                      share one), with no shell, allowed SFTP only (internal-sftp), each home
+#                      DIR/home/USER holding a writable "inbox" directory; "both" must give a
+#                      key and then the password (the product's key-and-password login)
+#   password           the password of the password and both users (mode 600)
 #   client_key         a private key (RSA 3072, OpenSSH format) the key user logs in with;
 #   client_key_pass    another one, encrypted with the passphrase in DIR/passphrase
 #
@@ -86,9 +87,10 @@ configure() {  # $1: 1 to keep DIR's port (a restart), 0 for a new one
         ssh-keygen -q -t rsa -b 3072 -N "" -C "dialstream test client" -f "$DIR/client_key"
         ssh-keygen -q -t rsa -b 3072 -N "$(cat "$DIR/passphrase")" -C "dialstream test client (passphrase)" -f "$DIR/client_key_pass"
     fi
-    printf 'password %s\nkey %s\n' "$(user_name password)" "$(user_name key)" >"$DIR/users"
+    printf 'password %s\nkey %s\nboth %s\n' "$(user_name password)" "$(user_name key)" "$(user_name both)" >"$DIR/users"
     mkdir -p "$DIR/authorized_keys"
     cat "$DIR/client_key.pub" "$DIR/client_key_pass.pub" >"$DIR/authorized_keys/$(user_name key)"
+    cp "$DIR/client_key.pub" "$DIR/authorized_keys/$(user_name both)"
     cat >"$DIR/sshd_config" <<EOF
 # Written by compose/sshd.sh.
 ListenAddress 127.0.0.1:$PORT
@@ -101,7 +103,7 @@ PubkeyAuthentication yes
 AuthorizedKeysFile $DIR/authorized_keys/%u
 StrictModes no
 PermitRootLogin no
-AllowUsers $(user_name password) $(user_name key)
+AllowUsers $(user_name password) $(user_name key) $(user_name both)
 Subsystem sftp internal-sftp
 ForceCommand internal-sftp
 X11Forwarding no
@@ -110,6 +112,8 @@ AllowAgentForwarding no
 PermitTTY no
 MaxStartups 100
 LogLevel INFO
+Match User $(user_name both)
+    AuthenticationMethods publickey,password
 EOF
 }
 
@@ -133,7 +137,8 @@ start() {
         make_user "$(user_name password)"
         make_user "$(user_name key)"
         usermod -p '*' "$(user_name key)"  # no password, and not locked ("!"), which sshd refuses even a key
-        echo "$(user_name password):$(cat "$DIR/password")" | chpasswd
+        make_user "$(user_name both)"
+        printf '%s:%s\n' "$(user_name password)" "$(cat "$DIR/password")" "$(user_name both)" "$(cat "$DIR/password")" | chpasswd
         "$SSHD" -t -f "$DIR/sshd_config" || die "sshd refuses the configuration $DIR/sshd_config"
         setsid "$SSHD" -D -e -f "$DIR/sshd_config" </dev/null >>"$DIR/sshd.log" 2>&1 &
         PID=$!
@@ -173,7 +178,7 @@ stop() {
         say "not running in $DIR"
     fi
     rm -f "$DIR/sshd.pid" "$DIR/url"
-    for user in "$(user_name password)" "$(user_name key)"; do
+    for user in "$(user_name password)" "$(user_name key)" "$(user_name both)"; do
         if id "$user" >/dev/null 2>&1; then userdel "$user" 2>/dev/null || say "could not remove user $user"; fi
     done
 }

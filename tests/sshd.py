@@ -1,9 +1,9 @@
 """A real OpenSSH sshd for tests and benchmarks, started by ``compose/sshd.sh``: the SFTP peer
 of list automation.
 
-It listens on 127.0.0.1 only, on a free port, with its own host key and two system users made
-for it (one logs in with a password, one with a key); it is stopped (by its pid) and its users
-removed when the context ends. Starting it never degrades to a skip: if sshd is missing or
+It listens on 127.0.0.1 only, on a free port, with its own host key and three system users made
+for it (one logs in with a password, one with a key, one with a key and then the password); it
+is stopped (by its pid) and its users removed when the context ends. Starting it never degrades to a skip: if sshd is missing or
 does not start, :class:`SshdUnavailable` says why.
 """
 
@@ -41,7 +41,7 @@ class Server:
         return int(self.url.rsplit(":", 1)[1])
 
     def user(self, kind: str) -> str:
-        """The user who logs in with a ``password`` or a ``key``."""
+        """The user who logs in with a ``password``, a ``key``, or ``both`` (key, then password)."""
         users = dict(line.split() for line in (self.directory / "users").read_text().splitlines())
         return users[kind]
 

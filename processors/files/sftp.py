@@ -5,7 +5,8 @@ exports (issue 17; the jobs that use it are not built yet).
   and ``sftp:host/dir`` (port 22 unless given; the directory relative to the login's home
   unless it starts with ``//``, which names an absolute path, as in URLs).
 - **Who**: :class:`SftpCredentials`, a user with a password, a private key (OpenSSH or PEM
-  text), or a key and its passphrase. They are secrets: ``repr`` hides them, and neither the
+  text, with its passphrase if it has one), or a key and then a password (the product's
+  "username, SSH key, and password": a server that asks for both after each other). They are secrets: ``repr`` hides them, and neither the
   trace nor any error repeats them.
 - **Which server**: the server's host key is pinned. :func:`host_key` reads it once, for a
   "trust" step that stores its fingerprint; :func:`connect` compares the key it is shown with
@@ -81,7 +82,8 @@ class SftpCredentials:
 
     def method(self) -> str:
         if self.private_key is not None:
-            return "a private key and its passphrase" if self.passphrase else "a private key"
+            key = "a private key and its passphrase" if self.passphrase else "a private key"
+            return f"{key} and a password" if self.password is not None else key
         return "a password"
 
 
@@ -156,9 +158,14 @@ def connect(
         trace(f"host key {shown.get_name()} {actual} matches the pinned one")
         try:
             if key is not None:
-                transport.auth_publickey(credentials.username, key)
+                still = transport.auth_publickey(credentials.username, key)
+                # A server that wants a password after the key says so (partial success).
+                if still and "password" in still and credentials.password is not None:
+                    transport.auth_password(credentials.username, credentials.password)
             else:
                 transport.auth_password(credentials.username, credentials.password or "")
+            if not transport.is_authenticated():
+                raise paramiko.AuthenticationException("more is asked than was given")
         except paramiko.AuthenticationException:
             trace(f"login as {credentials.username} with {credentials.method()} refused")
             raise LoginRefused(

@@ -1,5 +1,5 @@
 """The SFTP adapter against a real OpenSSH sshd (``compose/sshd.sh`` on a loopback port, its
-own host key, a user with a password and one with a key): the location forms, the host key
+own host key, a user with a password, one with a key, one with both): the location forms, the host key
 pinned and checked before any credential is sent, the three ways to log in, whole-or-nothing
 transfers, and each failure said in words, traced, and never with a secret."""
 
@@ -111,6 +111,19 @@ def test_a_key_login_with_or_without_a_passphrase(server: sshd.Server, with_pass
     assert f"logged in as {server.user('key')} with {method}" in traced
     with pytest.raises(ValueError, match="encrypted: give its passphrase"):
         open_and_close(location(server), SftpCredentials(server.user("key"), private_key=server.private_key(with_passphrase=True)), pinned="")
+
+
+def test_a_server_that_wants_the_key_and_then_the_password_gets_both(server: sshd.Server) -> None:
+    """The product's "username, SSH key, and password": sshd asks for a key, then a password."""
+    user = server.user("both")
+    both = SftpCredentials(user, private_key=server.private_key(), password=server.password)
+    traced: list[str] = []
+    with connect(location(server), both, pinned=server.host_key_fingerprint(), trace=traced.append) as files:
+        assert files.files() == []
+    assert f"logged in as {user} with a private key and a password" in traced
+    for half in (SftpCredentials(user, private_key=server.private_key()), SftpCredentials(user, password=server.password)):
+        with pytest.raises(LoginRefused, match=f"refused the login of {user}"):
+            open_and_close(location(server), half, pinned=server.host_key_fingerprint())
 
 
 def test_a_wrong_password_is_refused_without_repeating_it(server: sshd.Server) -> None:
