@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.files.pgp import (
+from processors.files.openpgp import (
     DecryptionFailed,
     KeyPair,
     NotEncrypted,
