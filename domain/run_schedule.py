@@ -105,6 +105,8 @@ def runs(schedule: RunSchedule, after: datetime, count: int) -> list[datetime]:
     time once (module docstring). A checked schedule always has a next run."""
     local_zone = zone(schedule)
     found: list[datetime] = []
+    if count <= 0:
+        return found
     last = after.astimezone(UTC)
     for instant in _instants(schedule, local_zone, after):
         if instant <= last:  # skipped local times fall on one instant: one run

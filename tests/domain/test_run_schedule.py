@@ -45,6 +45,7 @@ def test_options_run_every_interval_from_the_start_up_to_the_end_on_the_chosen_d
         "Wed 2026-06-03 13:45 -0400",
         "Wed 2026-06-10 13:00 -0400",
     ]
+    assert run_schedule.runs(wednesdays, after, 0) == []
     # Strictly after: a run at the instant asked about is not "next".
     assert local(wednesdays, datetime(2026, 6, 3, 13, 15, tzinfo=NEW_YORK), 1) == ["Wed 2026-06-03 13:30 -0400"]
 
