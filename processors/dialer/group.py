@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -81,6 +81,16 @@ SIMULATED_PREVIEW_S = 5.0
 ABANDON_MESSAGE = "This is a call from {caller}. We are sorry we could not connect you; we will call again."
 
 
+@dataclass(slots=True)
+class StepClaim:
+    """What one step claimed of the account's budget (:mod:`processors.dialer.budget`): when
+    (on the cap's timeline), how many attempts were granted, and how many it made."""
+
+    at: float
+    granted: int = 0
+    spent: int = 0
+
+
 class GroupRun:
     def __init__(
         self,
@@ -93,7 +103,7 @@ class GroupRun:
     ):
         self.ports = ports
         self.budget = budget  # the account's cap per channel, shared by its groups (None: no account cap)
-        self.claim: tuple[float, int, int] | None = None  # this step's claim: (at, granted, spent)
+        self.claim: StepClaim | None = None  # this step's claim on the account's budget
         self.account_id = account_id
         self.group_id = group_id
         self.owner = owner
@@ -657,11 +667,12 @@ class GroupRun:
         """Claim up to ``wanted`` attempts from the account's budget for this step."""
         if self.budget is None or wanted <= 0:
             return wanted
-        at, granted, spent = self.claim or (self._cap_time(), 0, 0)
+        if self.claim is None:
+            self.claim = StepClaim(at=self._cap_time())
         channel = self.session.channel
         cap = getattr(self.pacing_settings.max_attempts_per_minute, channel)
-        more = self.budget.claim(self.account_id, channel, wanted, cap=cap, at=at)
-        self.claim = (at, granted + more, spent)
+        more = self.budget.claim(self.account_id, channel, wanted, cap=cap, at=self.claim.at)
+        self.claim.granted += more
         return more
 
     def _cap_time(self) -> float:
@@ -671,17 +682,15 @@ class GroupRun:
     def _spend(self) -> None:
         """An attempt made: one of this step's claim used."""
         if self.claim is not None:
-            at, granted, spent = self.claim
-            self.claim = (at, granted, spent + 1)
+            self.claim.spent += 1
 
     def _settle_claim(self, *, stored: bool) -> None:
         """Give back what this step claimed and did not place (all of it if nothing was stored)."""
-        if self.claim is None or self.budget is None:
+        claim, self.claim = self.claim, None
+        if claim is None or self.budget is None:
             return
-        at, granted, spent = self.claim
-        self.claim = None
-        unused = granted - spent if stored else granted
-        self.budget.give_back(self.account_id, self.session.channel, unused, at=at)
+        unused = claim.granted - claim.spent if stored else claim.granted
+        self.budget.give_back(self.account_id, self.session.channel, unused, at=claim.at)
 
     def _overdue_reports(self, now: float) -> None:
         """End the SMS whose delivery report has not come in ``report_wait_s``: long after the
