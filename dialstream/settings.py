@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from dialstream.secrets import key_problem
 from domain.account import MIN_API_KEY_LENGTH
 
 # Where each field is read from; a field given as a flag is named by its flag (--data-dir).
@@ -32,6 +33,7 @@ VARIABLES = {
     "sms_provider": "DIALSTREAM_SMS_PROVIDER",
     "public_url": "DIALSTREAM_PUBLIC_URL",
     "link_secret": "DIALSTREAM_LINK_SECRET",
+    "secret_key": "DIALSTREAM_SECRET_KEY",
 }
 DATABASE_FORMS = "use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB"
 
@@ -77,6 +79,10 @@ class Settings:
     # Signs the unsubscribe links (16 bytes or more; every process of a deployment the same).
     # None: a random one kept in data_dir/link-secret.
     link_secret: str | None = field(default=None, repr=False)
+    # Seals the secrets events keep (SFTP passwords, private keys): a Fernet key, the same in
+    # every process of a deployment. Empty: one made on first use and kept in
+    # data_dir/secret.key (dialstream/secrets.py).
+    secret_key: str = field(default="", repr=False)
     # Field name -> the variable or flag its value came from, for error messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -133,6 +139,8 @@ class Settings:
                 f"this one has {len(self.bootstrap_key)}",
             )
         _port(self.port, self.source("port"))
+        if self.secret_key and (problem := key_problem(self.secret_key)):
+            raise fail("secret_key", problem)
         problem = _data_dir_problem(self.data_dir)
         if problem:
             raise fail("data_dir", problem)

@@ -1,9 +1,10 @@
-"""The account (tenant): its settings page, public keys, API keys and default profiles."""
+"""The account (tenant): its settings page, public keys, API keys, default profiles and its own
+SSH and OpenPGP key pairs."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -38,12 +39,19 @@ from schemas.settings import (
     Role,
     SecuritySettings,
     SecuritySettingsChanged,
+    SystemPgpKeyGenerated,
+    SystemSshKeyGenerated,
 )
 
 # The product accepts only these OpenPGP public keys for list and report encryption.
 ACCEPTED_KEY_ALGORITHMS = frozenset({"rsa3072", "rsa4096"})
 # Shorter secrets are guessable; the bootstrap key from the environment obeys the same rule.
 MIN_API_KEY_LENGTH = 20
+# The account's own key pairs: SSH for customers' SFTP servers, OpenPGP for their files.
+SystemKeyKind = Literal["ssh", "pgp"]
+# How a sealed secret starts (dialstream/secrets.py writes "sealed:v1:…"). An event is kept
+# forever, so a private key that is not sealed is refused before it is recorded.
+SEALED = "sealed:"
 
 
 class ApiKey(Struct, frozen=True, kw_only=True):
@@ -54,12 +62,37 @@ class ApiKey(Struct, frozen=True, kw_only=True):
     revoked: bool = False
 
 
+class SystemKey(Struct, frozen=True, kw_only=True):
+    """The public half of one of the account's own key pairs, as customers download it."""
+
+    public_key: str
+    fingerprint: str
+    generated_at: datetime
+
+
+class SealedPrivateKeys(Struct, frozen=True, kw_only=True):
+    """The private halves of the account's own key pairs, sealed; no API view shows them."""
+
+    ssh: str | None = None
+    pgp: str | None = None
+
+
 class Account(Aggregate, frozen=True, kw_only=True):
     settings: AccountSettings
     public_keys: tuple[PublicKey, ...] = ()
     api_keys: tuple[ApiKey, ...] = ()
     default_dialing_profile_id: UUID | None = None
     default_session_profile_id: UUID | None = None
+    system_ssh_key: SystemKey | None = None
+    system_pgp_key: SystemKey | None = None
+    sealed_private_keys: SealedPrivateKeys = SealedPrivateKeys()
+
+    def system_key(self, kind: SystemKeyKind) -> SystemKey | None:
+        return self.system_ssh_key if kind == "ssh" else self.system_pgp_key
+
+    def sealed_private_key(self, kind: SystemKeyKind) -> str | None:
+        sealed = self.sealed_private_keys
+        return sealed.ssh if kind == "ssh" else sealed.pgp
 
     def api_key(self, key_id: UUID) -> ApiKey:
         for key in self.api_keys:
@@ -115,6 +148,15 @@ class IssueApiKey(Struct, frozen=True, kw_only=True):
 
 class RevokeApiKey(Struct, frozen=True, kw_only=True):
     key_id: UUID
+
+
+class RecordSystemKey(Struct, frozen=True, kw_only=True):
+    """Keep a key pair just made for the account (made outside: generating one is slow)."""
+
+    kind: SystemKeyKind
+    public_key: str
+    fingerprint: str
+    sealed_private_key: str
 
 
 # Decisions ----------------------------------------------------------------------------
@@ -253,6 +295,23 @@ def revoke_api_key(state: Account, command: RevokeApiKey, *, now: datetime) -> l
     return changes.events
 
 
+def record_system_key(state: Account, command: RecordSystemKey, *, now: datetime) -> list[Event]:
+    """An account has one key pair of each kind, made once: the first recorded is kept and a
+    later one is nothing (two first requests made a pair each; the other's was stored first)."""
+    if not command.sealed_private_key.startswith(SEALED):
+        raise RuleViolation("a private key is recorded sealed, never in clear", field="sealed_private_key")
+    if state.system_key(command.kind) is not None:
+        return []
+    changes = Changes.of(state, now)
+    changes.record(
+        SystemSshKeyGenerated if command.kind == "ssh" else SystemPgpKeyGenerated,
+        public_key=command.public_key,
+        fingerprint=command.fingerprint,
+        sealed_private_key=command.sealed_private_key,
+    )
+    return changes.events
+
+
 def choose_default_dialing_profile(state: Account, profile_id: UUID | None, *, now: datetime) -> list[Event]:
     if state.default_dialing_profile_id == profile_id:
         return []
@@ -320,6 +379,13 @@ def evolve(state: Account | None, event: Event) -> Account | None:
             return touched(state, event, default_dialing_profile_id=profile_id)
         case DefaultSessionProfileChosen(profile_id=profile_id):
             return touched(state, event, default_session_profile_id=profile_id)
+        case SystemSshKeyGenerated() | SystemPgpKeyGenerated():
+            kind = "ssh" if isinstance(event, SystemSshKeyGenerated) else "pgp"
+            public = SystemKey(
+                public_key=event.public_key, fingerprint=event.fingerprint, generated_at=event.timestamp
+            )
+            sealed = msgspec.structs.replace(state.sealed_private_keys, **{kind: event.sealed_private_key})
+            return touched(state, event, **{f"system_{kind}_key": public}, sealed_private_keys=sealed)
     return touched(state, event)
 
 

@@ -306,6 +306,36 @@ class ApiKeyRevoked(SettingsEvent, frozen=True, kw_only=True, tag="account.api_k
     key_id: UUID
 
 
+class SystemSshKeyGenerated(SettingsEvent, frozen=True, kw_only=True, tag="account.system_ssh_key_generated"):
+    """The account's own SSH key pair (RSA 4096) was made: it logs in to customers' SFTP
+    servers. Made once, on first need; separate from its OpenPGP key pair.
+
+    ``public_key``: OpenSSH's one-line form (``ssh-rsa AAAA… comment``), for the server's
+    authorized_keys; ``fingerprint``: ``SHA256:<base64>``, as ``ssh-keygen -lf`` prints it;
+    ``sealed_private_key``: the private key (PEM), sealed with the deployment's secret key
+    (``sealed:v1:…``), never in clear.
+    """
+
+    public_key: str
+    fingerprint: str
+    sealed_private_key: str
+
+
+class SystemPgpKeyGenerated(SettingsEvent, frozen=True, kw_only=True, tag="account.system_pgp_key_generated"):
+    """The account's own OpenPGP key pair (RSA 4096) was made: customers encrypt the files
+    they send to its public key, and list automation decrypts them with the private one.
+    Made once, on first need; separate from its SSH key pair.
+
+    ``public_key``: ASCII armour; ``fingerprint``: the key's 40 hex digits, upper case;
+    ``sealed_private_key``: the armoured secret key, sealed with the deployment's secret key
+    (``sealed:v1:…``), never in clear.
+    """
+
+    public_key: str
+    fingerprint: str
+    sealed_private_key: str
+
+
 class NameClaimed(SettingsEvent, frozen=True, kw_only=True, tag="name.claimed"):
     kind: str
     name: str
@@ -333,6 +363,8 @@ EVENTS: tuple[type[Event], ...] = (
     DefaultSessionProfileChosen,
     ApiKeyIssued,
     ApiKeyRevoked,
+    SystemSshKeyGenerated,
+    SystemPgpKeyGenerated,
     NameClaimed,
     NameReleased,
 )

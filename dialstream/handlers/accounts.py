@@ -1,18 +1,29 @@
 """Handlers of the account: opening it, its settings and compliance settings, its OpenPGP
-public keys and its API keys."""
+public keys, its API keys, and its own SSH and OpenPGP key pairs.
+
+The account's own key pairs are made on first need (the first download of a public key, or
+the first job that logs in or decrypts with one) by the :class:`KeyMaker` port, outside the
+decision: RSA 4096 takes seconds. Two first requests in one process make one pair (a lock
+per account and kind); in two processes each makes one, the first stored is kept and the
+other is dropped when its decision, taken again, finds it there.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
+import threading
+from typing import Protocol
 from uuid import UUID
 
 import msgspec
 
 from dialstream.handlers.context import Context, expect
 from dialstream.results import Done, IssuedKey
+from dialstream.store import retry_on_conflict
 from domain import account
-from domain.account import MIN_API_KEY_LENGTH, UpdateSettings
+from domain.account import MIN_API_KEY_LENGTH, SystemKey, SystemKeyKind, UpdateSettings
 from domain.errors import RuleViolation
 from domain.zones import ensure_zone
 from schemas.settings import ComplianceSettings, DispositionSettings, PublicKey, Role
@@ -24,9 +35,29 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class SystemKeyPair:
+    """One of the account's own key pairs: the public half as handed out (OpenSSH line or
+    ASCII armour), its fingerprint, and the private half in clear (PEM or armoured secret
+    key), which ``repr`` hides."""
+
+    public_key: str
+    fingerprint: str
+    private_key: str = dataclasses.field(repr=False)
+
+
+class KeyMaker(Protocol):
+    """Makes new key pairs (processors/files/system_keys.py)."""
+
+    def ssh_key_pair(self, comment: str) -> SystemKeyPair: ...
+    def pgp_key_pair(self, name: str, email: str) -> SystemKeyPair: ...
+
+
 class AccountHandlers:
-    def __init__(self, context: Context):
+    def __init__(self, context: Context, *, keys: KeyMaker | None = None):
         self.context = context
+        self.keys = keys
+        self._making: dict[tuple[UUID, SystemKeyKind], threading.Lock] = {}
 
     def open_account(self, name: str, account_id: UUID | None = None) -> Done:
         account_id = account_id or self.context.new_id()
@@ -109,3 +140,70 @@ class AccountHandlers:
         state = self.context.account(account_id)
         events = account.revoke_api_key(state, account.RevokeApiKey(key_id=key_id), now=self.context.now())
         return self.context.commit(key_id, events)
+
+    # The account's own key pairs --------------------------------------------------------------
+
+    def ssh_key(self, account_id: UUID) -> SystemKeyPair:
+        """The account's SSH key pair (RSA 4096), its private key opened; made on first need."""
+        return self._opened(account_id, "ssh")
+
+    def pgp_key(self, account_id: UUID) -> SystemKeyPair:
+        """The account's OpenPGP key pair (RSA 4096), its secret key opened; made on first need."""
+        return self._opened(account_id, "pgp")
+
+    def make_ssh_key(self, account_id: UUID) -> Done:
+        """Make the account's SSH key pair unless it has one (then nothing is stored)."""
+        return self._make(account_id, "ssh")
+
+    def make_pgp_key(self, account_id: UUID) -> Done:
+        """Make the account's OpenPGP key pair unless it has one (then nothing is stored)."""
+        return self._make(account_id, "pgp")
+
+    def ssh_public_key(self, account_id: UUID) -> SystemKey | None:
+        """The public half of the account's SSH key pair; None until it is made."""
+        return self.context.account(account_id).system_ssh_key
+
+    def pgp_public_key(self, account_id: UUID) -> SystemKey | None:
+        """The public half of the account's OpenPGP key pair; None until it is made."""
+        return self.context.account(account_id).system_pgp_key
+
+    def _opened(self, account_id: UUID, kind: SystemKeyKind) -> SystemKeyPair:
+        state = self.context.account(account_id)
+        if state.system_key(kind) is None:
+            self._make(account_id, kind)
+            state = self.context.account(account_id)
+        public, sealed = state.system_key(kind), state.sealed_private_key(kind)
+        assert public is not None and sealed is not None, f"the {kind} key pair was just made"
+        return SystemKeyPair(public.public_key, public.fingerprint, self.context.secrets.open(sealed))
+
+    def _make(self, account_id: UUID, kind: SystemKeyKind) -> Done:
+        with self._making.setdefault((account_id, kind), threading.Lock()):
+            state = self.context.account(account_id)
+            if state.system_key(kind) is not None:
+                return Done(account_id, self.context.store.position())
+            box = self.context.secrets  # refuses before the slow part when there is none
+            made = self._generate(account_id, kind)
+            command = account.RecordSystemKey(
+                kind=kind,
+                public_key=made.public_key,
+                fingerprint=made.fingerprint,
+                sealed_private_key=box.seal(made.private_key),
+            )
+
+            def attempt() -> Done:
+                fresh = self.context.account(account_id)
+                return self.context.commit(
+                    account_id, account.record_system_key(fresh, command, now=self.context.now())
+                )
+
+            done = retry_on_conflict(attempt, what=f"{kind} key pair of account {account_id}")
+            assert done is not None  # without ``settled`` it stores or raises
+            return done
+
+    def _generate(self, account_id: UUID, kind: SystemKeyKind) -> SystemKeyPair:
+        if self.keys is None:
+            raise RuntimeError("these handlers were built without a key maker: no key pair can be made")
+        if kind == "ssh":
+            return self.keys.ssh_key_pair(f"dialstream-{account_id}")
+        # The user id names the account by its id: a name can change, a key's user id cannot.
+        return self.keys.pgp_key_pair("Dialstream", f"account-{account_id}@dialstream.invalid")

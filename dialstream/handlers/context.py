@@ -1,5 +1,6 @@
 """What the handlers of every concern share, held by composition (never inherited): the store,
-the clock and the id generator, storing a decision, name claims and loading the account; and
+the clock, the id generator and the secret box, storing a decision, name claims and loading
+the account; and
 the two checks every handler of an owned object makes (:func:`owned`, :func:`expect`).
 
 The composition root (:class:`dialstream.handlers.Handlers`) builds one :class:`Context` and
@@ -14,6 +15,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from dialstream.results import Done
+from dialstream.secrets import SecretBox
 from dialstream.store import EventStore
 from domain import account, name_claim
 from domain.account import Account
@@ -26,12 +28,29 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class Context:
-    """The store, clock and id generator of one process's handlers, and the steps they share."""
+    """The store, clock, id generator and secret box of one process's handlers, and the steps
+    they share."""
 
-    def __init__(self, store: EventStore, *, clock: Callable[[], datetime], new_id: Callable[[], UUID]):
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        secrets: SecretBox | None = None,
+    ):
         self.store = store
         self.clock = clock
         self.new_id = new_id
+        self._secrets = secrets
+
+    @property
+    def secrets(self) -> SecretBox:
+        """The box that seals what events keep of a secret (and opens it again)."""
+        if self._secrets is None:
+            # A box of its own would seal with a key no other process has: refuse instead.
+            raise RuntimeError("these handlers were built without the deployment's secret box")
+        return self._secrets
 
     def now(self) -> datetime:
         """The time by the clock in force now (a test may replace :attr:`clock`)."""

@@ -1,4 +1,5 @@
-"""/api/v1/settings: the account's settings page and its OpenPGP public keys."""
+"""/api/v1/settings: the account's settings page, its users' OpenPGP public keys, and the
+public halves of the account's own SSH and OpenPGP key pairs (made on the first download)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from fastapi import APIRouter, Path, Request, Response
 from msgspec import Struct
 from starlette.concurrency import run_in_threadpool
 
-from domain.account import Account, UpdateSettings
-from gateway.deps import Admin, HandlersDep, IfMatch, Reader, RuntimeDep
+from domain.account import Account, SystemKey, SystemKeyKind, UpdateSettings
+from gateway.deps import Admin, Caller, HandlersDep, IfMatch, Reader, RuntimeDep
 from gateway.io import doc, read_body, respond
 from gateway.views import fetch, settled, view
 from processors.files import openpgp
@@ -17,6 +18,7 @@ from projections.catalogue import ACCOUNT
 from schemas.settings import ComplianceSettings, DispositionSettings, PublicKey
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+PGP_KEYS = "application/pgp-keys"  # RFC 3156's media type of an armoured key
 
 
 class ImportPublicKeyRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -30,9 +32,11 @@ def _account(runtime: RuntimeDep, caller: Reader) -> Account:
 
 
 def _settings_response(account: Account) -> Response:
-    """The settings page; API keys are listed only at /api/v1/api-keys, for admins."""
+    """The settings page; API keys are listed only at /api/v1/api-keys, for admins, and the
+    private halves of the account's own key pairs, sealed as they are, never leave."""
     body = view(account)
     body.pop("api_keys", None)
+    body.pop("sealed_private_keys", None)
     return respond(body, version=account.version)
 
 
@@ -131,3 +135,45 @@ def remove_public_key(
 ) -> Response:
     settled(runtime, handlers.accounts.remove_public_key(caller.account_id, fingerprint.upper()))
     return Response(status_code=204)
+
+
+def _system_key(runtime: RuntimeDep, handlers: HandlersDep, caller: Caller, kind: SystemKeyKind) -> SystemKey:
+    """The public half of the account's own ``kind`` key pair, made first if it has none (RSA
+    4096: seconds; a route run in the thread pool, so the server goes on meanwhile)."""
+    key = _account(runtime, caller).system_key(kind)
+    if key is None:
+        make = handlers.accounts.make_ssh_key if kind == "ssh" else handlers.accounts.make_pgp_key
+        settled(runtime, make(caller.account_id))
+        key = _account(runtime, caller).system_key(kind)
+    assert key is not None, "the key pair is stored and the read models include it"
+    return key
+
+
+def _download(key: SystemKey, media_type: str, file_name: str) -> Response:
+    return Response(
+        key.public_key.rstrip("\n") + "\n",
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
+
+
+@router.get(
+    "/ssh-public-key",
+    response_class=Response,
+    responses={200: {"description": "OpenSSH's one-line public key", "content": {"text/plain": {}}}},
+)
+def download_ssh_public_key(runtime: RuntimeDep, handlers: HandlersDep, caller: Reader) -> Response:
+    """The account's SSH public key (RSA 4096, one line), for the ``authorized_keys`` of the SFTP
+    servers its list automation jobs log in to with "SSH key" authentication."""
+    return _download(_system_key(runtime, handlers, caller, "ssh"), "text/plain", "dialstream_rsa.pub")
+
+
+@router.get(
+    "/pgp-public-key",
+    response_class=Response,
+    responses={200: {"description": "An ASCII-armoured OpenPGP public key", "content": {PGP_KEYS: {}}}},
+)
+def download_pgp_public_key(runtime: RuntimeDep, handlers: HandlersDep, caller: Reader) -> Response:
+    """The account's OpenPGP public key (RSA 4096, ASCII armour): encrypt the files sent to the
+    account's list automation jobs to it. Separate from the SSH key, as the product requires."""
+    return _download(_system_key(runtime, handlers, caller, "pgp"), PGP_KEYS, "dialstream.asc")

@@ -1,9 +1,10 @@
-"""Account: settings page sections, public keys, API keys, default profiles."""
+"""Account: settings page sections, public keys, API keys, default profiles, its own key pairs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from domain import account
@@ -29,6 +30,8 @@ from schemas.settings import (
     RegionSettingsChanged,
     SecuritySettings,
     SecuritySettingsChanged,
+    SystemPgpKeyGenerated,
+    SystemSshKeyGenerated,
 )
 from tests.domain.builders import (
     ACCOUNT_ID,
@@ -493,3 +496,68 @@ def test_dialing_and_session_defaults_are_independent():
 
     assert account.choose_default_session_profile(state, DIALING_ID, now=NOW) != []
     assert state.default_session_profile_id is None
+
+
+# The account's own key pairs ------------------------------------------------------------
+
+SSH_PUBLIC = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQDL0p7 dialstream-account"
+PGP_PUBLIC = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGfT...\n-----END PGP PUBLIC KEY BLOCK-----\n"
+
+
+def made(kind: account.SystemKeyKind, n: int = 1) -> account.RecordSystemKey:
+    """The ``n``th key pair made for the account (two first requests make two)."""
+    public = SSH_PUBLIC if kind == "ssh" else PGP_PUBLIC
+    return account.RecordSystemKey(
+        kind=kind, public_key=f"{public}{n}", fingerprint=f"{kind}-fingerprint-{n}",
+        sealed_private_key=f"sealed:v1:private-{kind}-{n}",
+    )
+
+
+@pytest.mark.parametrize(("kind", "event_class"), [("ssh", SystemSshKeyGenerated), ("pgp", SystemPgpKeyGenerated)])
+def test_the_first_key_pair_of_a_kind_is_recorded_and_folded_apart_from_its_sealed_private_half(
+    kind, event_class
+):
+    events = account.record_system_key(an_account(), made(kind), now=NOW)
+
+    assert_events(
+        events,
+        [
+            expected(
+                ACCOUNT_ID, 2, event_class, public_key=made(kind).public_key,
+                fingerprint=f"{kind}-fingerprint-1", sealed_private_key=f"sealed:v1:private-{kind}-1",
+            )
+        ],
+    )
+    state = given(account.project, account_history() + events)
+    assert state.system_key(kind) == account.SystemKey(
+        public_key=made(kind).public_key, fingerprint=f"{kind}-fingerprint-1", generated_at=NOW
+    )
+    assert state.sealed_private_key(kind) == f"sealed:v1:private-{kind}-1"
+    assert state.system_key("pgp" if kind == "ssh" else "ssh") is None
+
+
+def test_an_account_that_has_its_key_pair_keeps_it_and_a_second_one_records_nothing():
+    # Two first requests each made a pair; the other's was stored first.
+    history = account_history() + account.record_system_key(an_account(), made("ssh", 1), now=NOW)
+
+    assert account.record_system_key(given(account.project, history), made("ssh", 2), now=NOW) == []
+
+
+def test_the_ssh_and_openpgp_key_pairs_are_separate():
+    history = account_history() + account.record_system_key(an_account(), made("ssh"), now=NOW)
+
+    events = account.record_system_key(given(account.project, history), made("pgp"), now=NOW)
+
+    assert [type(e) for e in events] == [SystemPgpKeyGenerated]
+    state = given(account.project, history + events)
+    assert state.system_ssh_key.public_key != state.system_pgp_key.public_key
+    assert state.sealed_private_keys == account.SealedPrivateKeys(
+        ssh="sealed:v1:private-ssh-1", pgp="sealed:v1:private-pgp-1"
+    )
+
+
+def test_a_private_key_in_clear_is_never_recorded():
+    clear = msgspec.structs.replace(made("ssh"), sealed_private_key="-----BEGIN RSA PRIVATE KEY-----\nMIIJ...")
+
+    with refused(RuleViolation, "sealed_private_key"):
+        account.record_system_key(an_account(), clear, now=NOW)
