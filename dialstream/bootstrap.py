@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers
 from dialstream.handlers.accounts import hash_secret
+from dialstream.secrets import SecretBox
 from dialstream.settings import Settings, SettingsError
 from dialstream.store import ConcurrencyConflict, EventStore, store_env, stored_topic_of
 from dialstream.store.sqlite_wal import WalCheckpointer, sqlite_path
@@ -25,6 +26,7 @@ from processors.channels.links import MessageLinks
 from processors.channels.port import Channel
 from processors.channels.sms import HttpSmsChannel, SmsSettings
 from processors.compliance.predial import PreDialValidator
+from processors.files.system_keys import SystemKeys
 from processors.host.lifecycle import Health
 from processors.host.schedule import Scheduler
 from processors.suppression.expiry import SuppressionExpirySweeper
@@ -32,6 +34,7 @@ from processors.suppression.index import SuppressionIndex
 from processors.suppression.projection import FollowedIndex, SuppressionIndexFollower
 from projections.agents import AgentQueries, AgentStates
 from projections.attempt_history import AttemptHistoryProjection, AttemptHistoryQueries
+from projections.automation_runs import AutomationRunQueries, AutomationRuns
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
@@ -61,7 +64,8 @@ SUPPRESSION_EXPIRY = "suppression-expiry"
 COMPLIANCE = "compliance"
 DIALER = "dialer"
 RESULTS = "call-results"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER, RESULTS)
+LIST_AUTOMATION = "list-automation"
+SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER, RESULTS, LIST_AUTOMATION)
 
 
 class Service(Protocol):
@@ -87,6 +91,7 @@ def all_projections() -> list[Projection]:
         AttemptHistoryProjection(),
         GroupActivity(),
         AgentStates(),
+        AutomationRuns(),
     ]
 
 
@@ -105,8 +110,10 @@ class Runtime:
     suppression_lists: SuppressionListQueries
     activity: GroupActivityQueries
     agents: AgentQueries
+    automation_runs: AutomationRunQueries
     bus: Bus
     suppression_index: SuppressionIndex
+    secrets: SecretBox  # the handlers' too: seals what events keep of a secret
     services: dict[str, Service] = field(default_factory=dict)
     checkpointers: list[WalCheckpointer] = field(default_factory=list)
     predial: PreDialValidator | None = None  # the compliance gate every attempt passes
@@ -217,6 +224,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             settings.source("data_dir"), f"cannot create {settings.data_dir}: {error.strerror or error}"
         ) from None
     channels = messaging(settings)
+    secrets = SecretBox(settings.secret_key, directory=settings.data_dir, key_source=settings.source("secret_key"))
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())
@@ -225,7 +233,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
     runtime = Runtime(
         settings=settings,
         store=store,
-        handlers=Handlers(store),
+        handlers=Handlers(store, secrets=secrets, keys=SystemKeys()),
         views=views,
         projections=projections,
         catalogue=CatalogueQueries(views),
@@ -236,8 +244,10 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         suppression_lists=SuppressionListQueries(views),
         activity=GroupActivityQueries(views),
         agents=AgentQueries(views),
+        automation_runs=AutomationRunQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
         suppression_index=suppression_index(settings.suppression_index),
+        secrets=secrets,
         checkpointers=[
             WalCheckpointer(sqlite_path(url))
             for url in (settings.database_url, settings.views_url)
@@ -277,6 +287,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             runtime.records,
             RecordSuppressionQueries(views),
             runtime.wait,
+            clock=lambda: runtime.handlers.clock(),  # the process's one clock, as the gate's
         )
         if settings.bus.startswith("kafka://"):  # a consumer group: N workers share the partitions
             from processors.bus.kafka_cluster import KafkaConfig
@@ -304,6 +315,8 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             head=store.position,
         )
         runtime.services[SUPPRESSION_EXPIRY] = Scheduler(suppression_expiry.scheduled(expiry), views)
+    if LIST_AUTOMATION in hosted:
+        runtime.services[LIST_AUTOMATION] = _list_automation(runtime)
     if RETENTION in hosted:
         from processors.retention import sweep as retention
 
@@ -450,6 +463,27 @@ def suppression_index(where: str) -> SuppressionIndex:
 
         return RedisSuppressionIndex(where)
     raise ValueError(f"DIALSTREAM_SUPPRESSION_INDEX={where!r}: use embedded or redis://host:port/db")
+
+
+def _list_automation(runtime: Runtime) -> Service:
+    from processors.automation import runner as automation
+    from processors.files.openpgp import KeyPair
+
+    accounts = runtime.handlers.accounts
+
+    def pgp_key(account_id: UUID) -> KeyPair:
+        pair = accounts.pgp_key(account_id)
+        return KeyPair(pair.fingerprint, pair.public_key, pair.private_key)
+
+    worker = automation.ListAutomationRunner(
+        runtime.store,
+        runtime.catalogue,
+        runtime.handlers,
+        runtime.settings.data_dir,
+        ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
+        pgp_key=pgp_key,
+    )
+    return Scheduler(automation.scheduled(worker), runtime.views)
 
 
 def _import_runner(runtime: Runtime) -> Service:

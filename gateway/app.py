@@ -32,6 +32,7 @@ from gateway.routes import (
     exports,
     hierarchy,
     imports,
+    list_automations,
     records,
     session_profiles,
     settings,
@@ -63,6 +64,7 @@ ROUTERS = (
     attempts.router,
     agents.router,
     channels.router,
+    list_automations.router,
 )
 
 

@@ -19,6 +19,7 @@ from domain import (
     contact_list,
     data_mapping,
     dialing_profile,
+    list_automation,
     session_profile,
     specification_file,
     upload_rule,
@@ -29,7 +30,7 @@ from domain.campaign_template import CampaignTemplate
 from domain.contact_list import ContactList
 from domain.profile import Profile
 from projections.sql import Cursor, Database
-from schemas import campaigns, list_rules, lists, profiles, settings, topics
+from schemas import automation, campaigns, list_rules, lists, profiles, settings, topics
 from schemas.base import Event
 from schemas.profiles import DialingSettings, SessionSettings
 
@@ -90,6 +91,11 @@ CREATED_BY.update(
         list_rules.UploadRuleCreated: UPLOAD_RULE,
     }
 )
+# List automation jobs (topic automation).
+LIST_AUTOMATION = list_automation.KIND
+STATE_TYPES[LIST_AUTOMATION] = list_automation.ListAutomation
+EVOLVE[LIST_AUTOMATION] = list_automation.evolve
+CREATED_BY[automation.ListAutomationCreated] = LIST_AUTOMATION
 _decoders = {kind: msgspec.json.Decoder(state_type) for kind, state_type in STATE_TYPES.items()}
 _encoder = msgspec.json.Encoder()
 
@@ -107,7 +113,7 @@ def is_gone(state: Any) -> bool:
 class Catalogue:
     name = "catalogue"
     tables: tuple[str, ...] = ("catalogue",)
-    topics: tuple[str, ...] = (topics.SETTINGS, topics.PROFILES, topics.CAMPAIGNS, topics.LISTS)
+    topics: tuple[str, ...] = (topics.SETTINGS, topics.PROFILES, topics.CAMPAIGNS, topics.LISTS, topics.AUTOMATION)
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(

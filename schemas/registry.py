@@ -18,6 +18,7 @@ import msgspec
 from schemas import (
     agents,
     attempts,
+    automation,
     campaigns,
     imports,
     list_rules,
@@ -40,6 +41,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *suppression.EVENTS,
     *attempts.EVENTS,
     *agents.EVENTS,
+    *automation.EVENTS,
 )
 BY_TAG: dict[str, type[Event]] = {cls.tag(): cls for cls in ALL_EVENTS}
 if len(BY_TAG) != len(ALL_EVENTS):  # pragma: no cover - guards the contract at import

@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dialstream.cli import accounts, demo, lists, log, records, server
+from dialstream.cli import accounts, automation, demo, lists, log, records, server
 from dialstream.cli.common import CommandError
 from dialstream.settings import SettingsError
 
@@ -53,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     accounts.add_parsers(sub, common)
     lists.add_parser(sub, common)
     records.add_parser(sub, common)
+    automation.add_parser(sub, common)
     demo.add_parser(sub, common)
     return top
 

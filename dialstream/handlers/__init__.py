@@ -3,7 +3,7 @@
 Each handler loads the aggregates a decision needs, decides, and stores atomically; the rules
 are the pure functions of ``domain/``. :class:`Handlers` is the composition root of the
 concerns: it builds the shared :class:`~dialstream.handlers.context.Context` (store, clock,
-id generator) and gives every concern the context and the other concerns it uses, so callers
+id generator, secret box) and gives every concern the context and the other concerns it uses, so callers
 name the concern they address (``handlers.accounts.issue_api_key(...)``). Clock and id
 generator are injected so tests and replays are deterministic.
 """
@@ -16,9 +16,10 @@ from datetime import datetime
 from uuid import UUID
 
 from dialstream.clock import utc_now
-from dialstream.handlers.accounts import AccountHandlers
+from dialstream.handlers.accounts import AccountHandlers, KeyMaker
 from dialstream.handlers.agents import AgentHandlers
 from dialstream.handlers.attempts import AttemptHandlers
+from dialstream.handlers.automation import AutomationHandlers
 from dialstream.handlers.campaigns import CampaignHandlers
 from dialstream.handlers.compliance import ComplianceHandlers
 from dialstream.handlers.context import Context
@@ -30,11 +31,14 @@ from dialstream.handlers.profiles import ProfileHandlers
 from dialstream.handlers.queue import QueueHandlers
 from dialstream.handlers.records import RecordHandlers
 from dialstream.handlers.suppression import SuppressionHandlers
+from dialstream.secrets import SecretBox
 from dialstream.store import EventStore
 
 
 class Handlers:
-    """Every concern's handlers over one store, clock and id generator."""
+    """Every concern's handlers over one store, clock, id generator and secret box; ``keys``
+    makes the account's own key pairs (without a box or ``keys``, handlers that need them
+    refuse)."""
 
     def __init__(
         self,
@@ -42,11 +46,13 @@ class Handlers:
         *,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], UUID] = uuid.uuid4,
+        secrets: SecretBox | None = None,
+        keys: KeyMaker | None = None,
     ):
         self.store = store
-        self.context = Context(store, clock=clock, new_id=new_id)
+        self.context = Context(store, clock=clock, new_id=new_id, secrets=secrets)
         context = self.context
-        self.accounts = AccountHandlers(context)
+        self.accounts = AccountHandlers(context, keys=keys)
         self.profiles = ProfileHandlers(context)
         self.lists = ContactListHandlers(context)
         self.campaigns = CampaignHandlers(context, profiles=self.profiles, lists=self.lists)
@@ -61,6 +67,7 @@ class Handlers:
         self.agents = AgentHandlers(context)
         self.queue = QueueHandlers(context, campaigns=self.campaigns)  # the dialing queue: draws, returns, finishes
         self.compliance = ComplianceHandlers(store, clock=context.now)
+        self.automation = AutomationHandlers(context)  # list automation jobs and their runs
 
     @property
     def clock(self) -> Callable[[], datetime]:

@@ -1,7 +1,7 @@
 """A customer's SFTP directory, with paramiko: where list automation fetches files and sends
 exports (issue 17; the jobs that use it are not built yet).
 
-- **Where**: :func:`parse_location` reads the product's two forms, ``sftp://host[:port]/dir``
+- **Where**: :func:`domain.sftp_location.parse_location` reads the product's two forms, ``sftp://host[:port]/dir``
   and ``sftp:host/dir`` (port 22 unless given; the directory relative to the login's home
   unless it starts with ``//``, which names an absolute path, as in URLs).
 - **Who**: :class:`SftpCredentials`, a user with a password, a private key (OpenSSH or PEM
@@ -38,12 +38,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import paramiko
 
+from domain.sftp_location import SftpLocation
+
 Trace = Callable[[str], None]
-DEFAULT_PORT = 22
 TIMEOUT_S = 15.0
 
 
@@ -61,16 +61,6 @@ class HostKeyMismatch(SftpError):
 
 class LoginRefused(SftpError):
     """The server refused the credentials."""
-
-
-@dataclass(frozen=True)
-class SftpLocation:
-    host: str
-    port: int
-    directory: str  # relative to the login's home, or absolute
-
-    def __str__(self) -> str:
-        return f"sftp://{self.host}:{self.port}/{self.directory}"
 
 
 @dataclass(frozen=True)
@@ -94,37 +84,15 @@ class RemoteFile:
     modified: int  # epoch seconds, as the server reports
 
 
-def parse_location(text: str) -> SftpLocation:
-    """``sftp://host[:port]/dir`` or ``sftp:host/dir`` (ValueError saying what is wrong)."""
-    value = text.strip()
-    if value.startswith("sftp:") and not value.startswith("sftp://"):
-        value = "sftp://" + value.removeprefix("sftp:")
-    parts = urlsplit(value)
-    if parts.scheme != "sftp":
-        raise ValueError(f"{text!r} is not an SFTP location: sftp://host[:port]/directory or sftp:host/directory")
-    if not parts.hostname:
-        raise ValueError(f"{text!r} names no host")
-    if parts.username or parts.password:
-        raise ValueError(f"{text!r} carries a user name or password: give those as credentials, not in the location")
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        raise ValueError(f"{text!r} has a port that is not a number from 1 to 65535") from None
-    if parts.query or parts.fragment:
-        raise ValueError(f"{text!r} has a query or fragment; an SFTP location is a host and a directory")
-    # "/dir" is the home's dir; "//dir" is /dir from the root, as a URL's path says it.
-    directory = parts.path[1:] if parts.path.startswith("//") else parts.path.removeprefix("/")
-    directory = directory.rstrip("/") or ("/" if directory.startswith("/") else ".")
-    return SftpLocation(parts.hostname, port, directory)
-
-
 def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH's ``SHA256:<base64 without padding>`` fingerprint of a public key."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def host_key(location: SftpLocation, *, trace: Trace = lambda _: None, timeout_s: float = TIMEOUT_S) -> tuple[str, str]:
+def host_key(
+    location: SftpLocation, *, trace: Trace = lambda _: None, timeout_s: float = TIMEOUT_S
+) -> tuple[str, str]:
     """The server's host key, read without logging in, as (key type, fingerprint): what a
     "trust this server" step shows and stores."""
     with _transport(location, trace, timeout_s) as transport:
@@ -172,12 +140,16 @@ def connect(
                 f"{location.host}:{location.port} refused the login of {credentials.username} with {credentials.method()}"
             ) from None
         except (paramiko.SSHException, OSError) as error:
-            raise SftpUnavailable(f"the connection to {location.host}:{location.port} broke during login: {error}") from None
+            raise SftpUnavailable(
+                f"the connection to {location.host}:{location.port} broke during login: {error}"
+            ) from None
         trace(f"logged in as {credentials.username} with {credentials.method()}")
         try:
             client = paramiko.SFTPClient.from_transport(transport)
         except (paramiko.SSHException, OSError) as error:
-            raise SftpUnavailable(f"{location.host}:{location.port} opened no SFTP session: {error}") from None
+            raise SftpUnavailable(
+                f"{location.host}:{location.port} opened no SFTP session: {error}"
+            ) from None
         if client is None:
             raise SftpUnavailable(f"{location.host}:{location.port} opened no SFTP session")
         client.get_channel().settimeout(timeout_s)
@@ -205,7 +177,9 @@ class SftpDirectory:
         try:
             mode = self.client.stat(self.location.directory).st_mode or 0
         except OSError as error:
-            raise SftpUnavailable(f"no directory {self.location.directory!r} on {self.location.host}: {error}") from None
+            raise SftpUnavailable(
+                f"no directory {self.location.directory!r} on {self.location.host}: {error}"
+            ) from None
         if not stat.S_ISDIR(mode):
             raise SftpUnavailable(f"{self.location.directory!r} on {self.location.host} is not a directory")
 
@@ -237,7 +211,9 @@ class SftpDirectory:
         size = partial.stat().st_size
         if size != expected:
             partial.unlink(missing_ok=True)
-            raise SftpUnavailable(f"the transfer of {name} from {self.location} stopped at {size} of {expected} bytes")
+            raise SftpUnavailable(
+                f"the transfer of {name} from {self.location} stopped at {size} of {expected} bytes"
+            )
         os.replace(partial, target)
         return size
 
@@ -298,4 +274,6 @@ def _private_key(credentials: SftpCredentials) -> paramiko.PKey | None:
             raise ValueError("the private key is encrypted: give its passphrase") from None
         except paramiko.SSHException:
             continue
-    raise ValueError("the private key is not an RSA, Ed25519 or ECDSA key this system can read (or its passphrase is wrong)")
+    raise ValueError(
+        "the private key is not an RSA, Ed25519 or ECDSA key this system can read (or its passphrase is wrong)"
+    )

@@ -14,6 +14,7 @@ from uuid import UUID
 from schemas import attempts, campaigns, imports, lists, profiles, records, settings
 from schemas.base import Event
 from tests.schemas.agent_samples import AGENT_SPECS
+from tests.schemas.automation_samples import AUTOMATION_SPECS
 from tests.schemas.list_rule_samples import LIST_RULE_SPECS
 from tests.schemas.suppression_samples import SUPPRESSION_SPECS
 
@@ -395,6 +396,24 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
         ),
     ),
     settings.ApiKeyRevoked: (ACCOUNT, 12, dict(key_id=API_KEY)),
+    settings.SystemSshKeyGenerated: (
+        ACCOUNT,
+        15,
+        dict(
+            public_key="ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAACAQDL0p7Xq3vJ8yTz dialstream-6f1c2a9e-3b7d-4c1a-9e2f-0a1b2c3d4e5f",
+            fingerprint="SHA256:q8Vd0cJ3m1XkQ7Zt9hN2bW4sE6yR5uA1oP3lK8gF2jM",
+            sealed_private_key="sealed:v1:gAAAAABn1LrQ4xZr8s0Vd2c7Jk9QmW3nT5yB1hE6aP0uL4oF8iG2",
+        ),
+    ),
+    settings.SystemPgpKeyGenerated: (
+        ACCOUNT,
+        16,
+        dict(
+            public_key="-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGfT3sABEADL0p7Xq3vJ8yTz\n=Ab3d\n-----END PGP PUBLIC KEY BLOCK-----\n",
+            fingerprint="91C3BB7832C4B88A812FB3F764CF8EFDEA6AEC1B",
+            sealed_private_key="sealed:v1:gAAAAABn1LrR7kYp2w9Xc4e1Hm6TqV8nS3zC0jD5bO7tK2rE9uI4",
+        ),
+    ),
     settings.NameClaimed: (
         CLAIM,
         1,
@@ -463,6 +482,7 @@ _SPECS: dict[type[Event], tuple[UUID, int, dict[str, Any]]] = {
     **RECORD_SPECS,
     **LIST_RULE_SPECS,
     **SUPPRESSION_SPECS,
+    **AUTOMATION_SPECS,
     **AGENT_SPECS,
     attempts.CallAttemptMade: (
         RECORD_ATTEMPTS,

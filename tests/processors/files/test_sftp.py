@@ -12,15 +12,14 @@ from typing import Any
 
 import pytest
 
+from domain.sftp_location import SftpLocation, parse_location
 from processors.files.sftp import (
     HostKeyMismatch,
     LoginRefused,
     SftpCredentials,
-    SftpLocation,
     SftpUnavailable,
     connect,
     host_key,
-    parse_location,
 )
 from tests import sshd
 from tests.processors.channels.unused_port import refusing_port

@@ -1,0 +1,352 @@
+"""List automation runs against a real OpenSSH sshd and real GnuPG: files found by the job's rule
+are fetched, decrypted, imported and deleted; a group is sent; every fault is a failed run with
+its message, nothing imported twice, and a run that found nothing counted neither way."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from dialstream.bootstrap import IMPORTS, Runtime, build
+from dialstream.settings import Settings
+from dialstream.store import stored_topic_of
+from domain import campaign_template, dialing_profile, import_job, list_automation, session_profile
+from domain.list_automation import CreateListAutomation, ListAutomation, SourceInput
+from processors.automation.runner import ListAutomationRunner
+from processors.files import openpgp
+from processors.host.schedule import Tick
+from schemas.automation import (
+    CronSchedule,
+    FileRule,
+    ImportFileAction,
+    ImportSettings,
+    ListAutomationFileTaken,
+    SendCampaignGroupAction,
+    SuppressFileAction,
+)
+from schemas.profiles import DialingSettings, SessionSettings
+from tests import sshd
+from tests.processors.channels.unused_port import refusing_port
+
+pytestmark = pytest.mark.integration
+
+EVERY_HOUR = CronSchedule(cron="0 * * * *", time_zone="America/New_York")
+CSV = "client_id,phone\nC1,+12125550101\nC2,+12125550102\nC3,+12125550103\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[sshd.Server]:
+    with sshd.running() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    built = build(Settings(data_dir=tmp_path_factory.mktemp("automation")), workers=[IMPORTS])
+    built.start()
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@pytest.fixture(scope="module")
+def account(runtime: Runtime) -> UUID:
+    return runtime.handlers.accounts.open_account("Automation").id
+
+
+@pytest.fixture(scope="module")
+def runner(runtime: Runtime) -> ListAutomationRunner:
+    accounts = runtime.handlers.accounts
+
+    def pgp_key(account_id: UUID) -> openpgp.KeyPair:
+        pair = accounts.pgp_key(account_id)
+        return openpgp.KeyPair(pair.fingerprint, pair.public_key, pair.private_key)
+
+    return ListAutomationRunner(
+        runtime.store,
+        runtime.catalogue,
+        runtime.handlers,
+        runtime.settings.data_dir,
+        ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
+        pgp_key=pgp_key,
+        timeout_s=5.0,
+    )
+
+
+def new_job(
+    runtime: Runtime, account: UUID, server: sshd.Server, name: str, action: Any, **source: Any
+) -> ListAutomation:
+    given: dict[str, Any] = {
+        "location": f"{server.url}/inbox",
+        "username": server.user("password"),
+        "login": "password",
+        "password": server.password,
+        "host_key": server.host_key_fingerprint(),
+        "trace": True,
+    }
+    given.update(source)
+    done = runtime.handlers.automation.create(
+        account,
+        CreateListAutomation(name=name, schedule=EVERY_HOUR, source=SourceInput(**given), action=action),
+    )
+    assert runtime.wait(done.position)
+    return runtime.handlers.automation.job(account, done.id)
+
+
+def run_now(runtime: Runtime, runner: ListAutomationRunner, job: ListAutomation) -> ListAutomation:
+    """Ask for a run and let the worker's tick run it: the job after."""
+    runtime.handlers.automation.run_now(job.account_id, job.id)
+    tick = Tick(now=runtime.handlers.clock(), token=1, check=lambda: None, stopping=lambda: False)
+    assert runner(tick) >= 1
+    return runtime.handlers.automation.job(job.account_id, job.id)
+
+
+def import_action(value: str, **settings: Any) -> ImportFileAction:
+    files = FileRule(operator="starts_with", value=value, **settings.pop("files", {}))
+    return ImportFileAction(import_=ImportSettings(files=files, **settings))
+
+
+def imports_done(runtime: Runtime, job: ListAutomation) -> list[Any]:
+    """The import jobs of the files the job took, once each has finished."""
+    ids = [e.job_id for e in _taken(runtime) if e.originator_id == job.id]
+    deadline = time.monotonic() + 30
+    while True:
+        jobs = [runtime.store.load(i, import_job.project) for i in dict.fromkeys(ids)]
+        if all(j is not None and j.finished for j in jobs):
+            return jobs
+        assert time.monotonic() < deadline, "imports did not finish"
+        time.sleep(0.1)
+
+
+def _taken(runtime: Runtime) -> list[ListAutomationFileTaken]:
+    topics, after, found = (stored_topic_of(ListAutomationFileTaken),), 0, []
+    while batch := runtime.store.read_topics(topics, after, 10_000):
+        found += [event for _, event in batch]
+        after = batch[-1][0]
+    return found
+
+
+# Imports -----------------------------------------------------------------------------------
+
+
+def test_a_file_found_is_fetched_imported_and_deleted(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    inbox = server.inbox("password")
+    (inbox / "Collections_0601.csv").write_text(CSV)
+    (inbox / "other.csv").write_text(CSV)
+    job = new_job(runtime, account, server, "collections", import_action("collections"))
+    after = run_now(runtime, runner, job)
+    assert (after.last_result, after.successes, after.failures) == ("success", 1, 0), after.last_message
+    assert not (inbox / "Collections_0601.csv").exists() and (inbox / "other.csv").exists()
+    (imported,) = imports_done(runtime, job)
+    assert imported.status == "completed" and imported.counts.imported == 3
+    assert runtime.catalogue.get(account, "contact-list", imported.list_id).name == "Collections_0601"
+    (other := inbox / "other.csv").unlink()
+    # Nothing left to take: neither a success nor a failure.
+    again = run_now(runtime, runner, after)
+    assert (again.last_result, again.successes, again.failures) == ("nothing_found", 1, 0)
+    assert runtime.wait_for_head()
+    trace = runtime.automation_runs.runs(account, job.id)[0].trace
+    assert any("host key" in line for line in trace) and not any(server.password in line for line in trace)
+    assert not other.exists()
+
+
+def test_a_left_file_is_not_imported_twice_and_ignored_duplicates_are_not_taken(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    inbox = server.inbox("password")
+    (inbox / "leave_1.csv").write_text(CSV)
+    job = new_job(runtime, account, server, "leave", import_action("leave_", files={"after_import": "leave"}))
+    first = run_now(runtime, runner, job)
+    second = run_now(runtime, runner, first)
+    assert (second.successes, second.last_result) == (2, "success")
+    assert len(imports_done(runtime, job)) == 1  # the same file, seen again: one import
+    ignoring = new_job(
+        runtime,
+        account,
+        server,
+        "leave, ignoring duplicates",
+        import_action("leave_", files={"after_import": "leave", "ignore_duplicates": True}),
+    )
+    once = run_now(runtime, runner, ignoring)
+    twice = run_now(runtime, runner, once)
+    assert (once.last_result, twice.last_result) == ("success", "nothing_found")
+    (inbox / "leave_1.csv").unlink()
+
+
+# Encryption ----------------------------------------------------------------------------------
+
+
+def test_a_secured_job_takes_a_file_encrypted_to_the_account_and_refuses_a_clear_one(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner, tmp_path: Path
+) -> None:
+    inbox = server.inbox("password")
+    public = runtime.handlers.accounts.pgp_key(account).public_key
+    (tmp_path / "plain.csv").write_text(CSV)
+    openpgp.encrypt_file(tmp_path / "plain.csv", inbox / "secure_1.csv.pgp", [public])
+    job = new_job(runtime, account, server, "secured", import_action("secure_", secure=True))
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    (imported,) = imports_done(runtime, job)
+    assert imported.counts.imported == 3
+    (inbox / "secure_2.csv").write_text(CSV)
+    refused = run_now(runtime, runner, after)
+    assert (refused.last_result, refused.failures) == ("failure", 1)
+    assert "not OpenPGP encrypted" in refused.last_message
+    assert (inbox / "secure_2.csv").exists()  # refused, so left where it was
+    (inbox / "secure_2.csv").write_bytes(
+        b"-----BEGIN PGP MESSAGE-----\n\nnot really\n-----END PGP MESSAGE-----\n"
+    )
+    corrupt = run_now(runtime, runner, refused)
+    assert corrupt.last_result == "failure" and "secure_2.csv" in corrupt.last_message
+    (inbox / "secure_2.csv").unlink()
+
+
+# Faults ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ({"password": "wrong"}, "refused"),
+        ({"host_key": "SHA256:" + "A" * 43}, "SHA256:" + "A" * 43),
+    ],
+)
+def test_a_login_or_host_key_fault_fails_the_run_with_its_reason(
+    runtime: Runtime,
+    account: UUID,
+    server: sshd.Server,
+    runner: ListAutomationRunner,
+    source: dict[str, str],
+    words: str,
+) -> None:
+    (server.inbox("password") / "fault_1.csv").write_text(CSV)
+    job = new_job(runtime, account, server, f"fault {words[:12]}", import_action("fault_"), **source)
+    after = run_now(runtime, runner, job)
+    assert (after.last_result, after.failures, after.successes) == ("failure", 1, 0)
+    assert words in after.last_message
+    if "host_key" in source:
+        assert server.host_key_fingerprint() in after.last_message  # both fingerprints said
+    assert (server.inbox("password") / "fault_1.csv").exists()
+    (server.inbox("password") / "fault_1.csv").unlink()
+
+
+def test_a_server_that_is_down_fails_the_run(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    with refusing_port() as port:
+        job = new_job(
+            runtime, account, server, "down", import_action("x"), location=f"sftp://127.0.0.1:{port}/inbox"
+        )
+        after = run_now(runtime, runner, job)
+    assert after.last_result == "failure" and after.last_message
+
+
+def test_an_untrusted_server_is_not_connected_to(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    job = new_job(runtime, account, server, "untrusted", import_action("x"), host_key=None)
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "failure" and "not trusted" in after.last_message
+
+
+# The other file-in actions -------------------------------------------------------------------------
+
+
+def test_send_campaign_group_makes_one_group_that_does_not_start_for_a_new_list(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    handlers = runtime.handlers
+    dialing = handlers.profiles.create(
+        dialing_profile.KIND,
+        account,
+        dialing_profile.CreateDialingProfile(
+            name="auto dialing", settings=DialingSettings(caller_id="+12025550100")
+        ),
+    ).id
+    session = handlers.profiles.create(
+        session_profile.KIND,
+        account,
+        session_profile.CreateSessionProfile(
+            name="auto session", settings=SessionSettings(agent_group="Nightly agents")
+        ),
+    ).id
+    template = handlers.campaigns.create_template(
+        account,
+        campaign_template.CreateCampaignTemplate(
+            name="Nightly", dialing_profile_id=dialing, session_profile_id=session
+        ),
+    ).id
+    (server.inbox("password") / "send_1.csv").write_text(CSV)
+    action = SendCampaignGroupAction(
+        import_=ImportSettings(files=FileRule(operator="starts_with", value="send_")),
+        campaign_template_id=template,
+        group_name_format="%T for %L",
+    )
+    job = new_job(runtime, account, server, "send", action)
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    runtime.wait_for_head()
+    groups = [
+        g for g in runtime.catalogue.list_kind(account, "campaign-group") if g.name == "Nightly for send_1"
+    ]
+    assert len(groups) == 1 and groups[0].status != "running"
+
+
+def test_suppress_file_loads_a_new_suppression_list(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    (server.inbox("password") / "dnc_1.csv").write_text("phone\n+12125550199\n+12125550198\n")
+    job = new_job(
+        runtime,
+        account,
+        server,
+        "dnc",
+        SuppressFileAction(files=FileRule(operator="starts_with", value="dnc_"), required=True),
+    )
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    (imported,) = imports_done(runtime, job)
+    assert imported.status == "completed" and imported.counts.imported == 2
+
+
+def test_a_scheduled_run_is_made_once_by_two_workers(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    job = new_job(runtime, account, server, "scheduled", import_action("nothing-matches-this"))
+    due = list_automation.run_schedule.next_run(EVERY_HOUR, job.counts_from)
+    tick = Tick(now=due + timedelta(minutes=1), token=1, check=lambda: None, stopping=lambda: False)
+    other = ListAutomationRunner(
+        runtime.store,
+        runtime.catalogue,
+        runtime.handlers,
+        runtime.settings.data_dir,
+        ssh_key=runner.ssh_key,
+        pgp_key=runner.pgp_key,
+        worker="other",
+    )
+    real_clock = runtime.handlers.clock
+    runtime.handlers.clock = lambda: tick.now  # the store's clock at the tick, as a worker's is
+    try:
+        made = runner.run(job.id, runner_run_id(job.id, due), due, tick) + other.run(
+            job.id, runner_run_id(job.id, due), due, tick
+        )
+    finally:
+        runtime.handlers.clock = real_clock
+    assert made == 1
+    after = runtime.handlers.automation.job(account, job.id)
+    assert after.last_due == due and after.last_result == "nothing_found"
+
+
+def runner_run_id(job_id: UUID, due: datetime) -> UUID:
+    import uuid
+
+    return uuid.uuid5(job_id, due.isoformat())
