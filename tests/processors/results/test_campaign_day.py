@@ -17,7 +17,9 @@ from tests.processors.results.campaign_day import EVENING, check, lockstep_day, 
 
 @pytest.mark.timeout(600)  # about 30 s alone; several times that beside the other slow tests
 def test_a_campaign_day_ends_with_every_record_explained_by_its_treatments(tmp_path: Path) -> None:
-    with lab(tmp_path, seed=5, rates=Rates(answer_person=0.3), timings=Timings(talk_mean_s=60.0), epoch=EVENING) as L:
+    with lab(
+        tmp_path, seed=5, rates=Rates(answer_person=0.3), timings=Timings(talk_mean_s=60.0), epoch=EVENING
+    ) as L:
         day = plan_day(L, 160, agents=4)
         run_virtual(L.dialer, L.clock, until=L.clock.now() + 4 * 3600.0)
         L.settle()
@@ -28,7 +30,9 @@ def test_a_campaign_day_ends_with_every_record_explained_by_its_treatments(tmp_p
 
 @pytest.mark.integration
 @pytest.mark.timeout(900)
-def test_the_same_day_on_kafka_makes_the_same_calls_and_ends_the_same(tmp_path: Path, kafka_broker: Broker) -> None:
+def test_the_same_day_on_kafka_makes_the_same_calls_and_ends_the_same(
+    tmp_path: Path, kafka_broker: Broker
+) -> None:
     """Embedded equals Kafka: a shorter day (40 chains, two agents, an hour) on the embedded
     host, and again with the bus, the read
     models, the compliance and the call results processors on a real broker (relay and consumer
@@ -37,8 +41,22 @@ def test_the_same_day_on_kafka_makes_the_same_calls_and_ends_the_same(tmp_path: 
     diverge from the first draw that sees a different queue (the rules still hold on each, as
     the test above checks on the embedded host)."""
     embedded, counts = lockstep_day(tmp_path / "embedded", 40, agents=2, hours=1)
-    on_kafka, kafka_counts = lockstep_day(tmp_path / "kafka", 40, agents=2, hours=1, kafka=kafka_broker.bootstrap)
+    on_kafka, kafka_counts = lockstep_day(
+        tmp_path / "kafka", 40, agents=2, hours=1, kafka=kafka_broker.bootstrap
+    )
     assert counts["calls"] > 40 and counts["retried"] > 0 and counts["moved_on"] > 0, counts
+    assert on_kafka["calls"] == embedded["calls"], first_difference(embedded["calls"], on_kafka["calls"])
     assert kafka_counts == counts
-    assert on_kafka["calls"] == embedded["calls"]
     assert on_kafka["records"] == embedded["records"]
+
+
+def first_difference(embedded: list[object], on_kafka: list[object]) -> str:
+    """Where two days part: the first call that differs, with the ones before it."""
+    at = next(
+        (n for n, (a, b) in enumerate(zip(embedded, on_kafka, strict=False)) if a != b),
+        min(len(embedded), len(on_kafka)),
+    )
+    before = "\n".join(map(repr, embedded[max(0, at - 3) : at]))
+    mine = embedded[at] if at < len(embedded) else None
+    theirs = on_kafka[at] if at < len(on_kafka) else None
+    return f"call {at} of {len(embedded)}/{len(on_kafka)}:\nbefore:\n{before}\nembedded: {mine!r}\nkafka:    {theirs!r}"
