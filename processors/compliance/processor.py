@@ -126,6 +126,11 @@ class Compliance:
         work = compliance.plan(batch.events)
         if work.empty:
             return
+        # Which chains hold a value and which lists apply come from the read models: they must
+        # have seen this batch too before they are asked (on Kafka the records read model is a
+        # consumer group of its own, which may trail this processor).
+        if not self.wait_read_models(upto, 30.0):
+            raise TimeoutError("the read models did not reach the compliance processor's position")
         recheck: set[UUID] = set()
         for account_id, contacts, client_ids in work.added:
             recheck |= self.records.chains_with(account_id, contacts, client_ids)
@@ -140,9 +145,6 @@ class Compliance:
                 sweep |= {(account_id, list_id) for list_id in group.contact_list_ids}
         if not work.imported and not recheck and not sweep and not work.narrowed and not work.widened:
             return
-        # Which lists apply comes from the read models: they must have seen this batch too.
-        if not self.wait_read_models(upto, 30.0):
-            raise TimeoutError("the read models did not reach the compliance processor's position")
         if not self.lists.any_active():
             return  # nothing can match (entries added later find their records themselves)
         self._policies.clear()  # lists and their groups may have changed since the last batch
