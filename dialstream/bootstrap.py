@@ -482,6 +482,8 @@ def _list_automation(runtime: Runtime) -> Service:
         runtime.settings.data_dir,
         ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
         pgp_key=pgp_key,
+        records=runtime.records,
+        wait_for_head=runtime.wait_for_head,
     )
     return Scheduler(automation.scheduled(worker), runtime.views)
 

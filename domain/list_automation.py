@@ -211,10 +211,10 @@ def check_action(action: Action) -> None:
                     "have; raw_data as CSV is what exports today",
                     field="action.export_type",
                 )
-    if isinstance(action, ExportContactListAction | ExportAnalyticsAction):
+    if isinstance(action, ExportAnalyticsAction):
         raise RuleViolation(
             f"not yet: the {action.__struct_config__.tag} action is not built in this version "
-            "(import_file, send_campaign_group and suppress_file are)",
+            "(import_file, send_campaign_group, suppress_file and export_contact_list are)",
             field="action.type",
         )
 

@@ -293,17 +293,18 @@ def _first_free(name: str, now: datetime, create: Callable[[str], UUID]) -> UUID
 
 def _list_name(form: str, file_name: str, now: datetime) -> str:
     stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
-    return _dated(form.replace("%F", stem), now)[:200] or stem
+    return dated(form.replace("%F", stem), now)[:200] or stem
 
 
 def _group_name(form: str, *, template: str, first_list: str, account: str, now: datetime) -> str:
     name = form.replace("%T", template).replace("%L", first_list).replace("ACCOUNT", account)
-    return _dated(name, now)[:200]
+    return dated(name, now)[:200]
 
 
 _TOKENS = re.compile("YYYY|MM|DD|hh|mm")
 
 
-def _dated(text: str, now: datetime) -> str:
+def dated(text: str, now: datetime) -> str:
+    """``text`` with the date tokens (``YYYY``, ``MM``, ``DD``, ``hh``, ``mm``) of ``now``."""
     values = {"YYYY": f"{now:%Y}", "MM": f"{now:%m}", "DD": f"{now:%d}", "hh": f"{now:%H}", "mm": f"{now:%M}"}
     return _TOKENS.sub(lambda match: values[match.group(0)], text)

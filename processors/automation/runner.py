@@ -14,7 +14,7 @@ had not yet deleted are found again and, already requested, not imported twice
 (:mod:`processors.automation.file_in`).
 Run: ``dialstream up`` or ``dialstream worker list-automation``.
 
-Not built yet: the export actions (contact lists, analytics data). The API refuses them.
+Not built yet: the export analytics data action. The API refuses it.
 """
 
 from __future__ import annotations
@@ -34,12 +34,14 @@ from domain import list_automation
 from domain.errors import InvalidTransition
 from domain.list_automation import ListAutomation
 from domain.sftp_location import parse_location
+from processors.automation.export_lists import ExportLists
 from processors.automation.file_in import FileIn, RunFailed, file_in_action
 from processors.files import openpgp, sftp
 from processors.host.lease import LeaseLost
 from processors.host.schedule import Every, Schedule, Tick
 from projections.catalogue import LIST_AUTOMATION, CatalogueQueries
-from schemas.automation import RunResult
+from projections.records import RecordQueries
+from schemas.automation import ExportContactListAction, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class ListAutomationRunner:
         *,
         ssh_key: SshKey,
         pgp_key: PgpKey,
+        records: RecordQueries,
+        wait_for_head: Callable[[float], bool],
         worker: str | None = None,
         timeout_s: float = sftp.TIMEOUT_S,
     ):
@@ -73,6 +77,8 @@ class ListAutomationRunner:
         self.data_dir = data_dir
         self.ssh_key = ssh_key
         self.pgp_key = pgp_key
+        self.records = records
+        self.wait_for_head = wait_for_head
         self.worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.timeout_s = timeout_s
 
@@ -123,7 +129,9 @@ class ListAutomationRunner:
     def _perform(
         self, job: ListAutomation, run_id: UUID, trace: list[str], tick: Tick
     ) -> tuple[RunResult, str, list[str]]:
-        file_in_action(job)
+        export = isinstance(job.action, ExportContactListAction)
+        if not export:
+            file_in_action(job)
         if job.source.host_key is None:
             raise RunFailed(
                 "the SFTP server's host key is not trusted yet: trust it (POST .../trust-host-key) or give its fingerprint"
@@ -136,6 +144,14 @@ class ListAutomationRunner:
             trace=trace.append,
             timeout_s=self.timeout_s,
         ) as directory:
+            if export:
+                exports = ExportLists(
+                    self.catalogue, self.records, self.data_dir, self.wait_for_head, tick.check
+                )
+                sent = exports.run(job, run_id, directory, tick.now)
+                if not sent:
+                    return "nothing_found", "no contact list matches the job's selection", []
+                return "success", f"{len(sent)} file(s) sent to {location}: {', '.join(sent)}", sent
             file_in = FileIn(
                 self.store, self.handlers, self.catalogue, self.data_dir, self.pgp_key, tick.check
             )

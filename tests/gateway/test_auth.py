@@ -28,6 +28,17 @@ ENTRIES = {"entries": [{"kind": "phone", "value": "(312) 555-0143"}]}
 MAPPED = [{"column": "id", "field": "client_id"}, {"column": "phone", "field": "contact_info"}]
 AGENT_LOGIN = "auth-desk-agent"
 AGENT = f"/api/v1/agents/{AGENT_LOGIN}"
+AUTOMATIONS = "/api/v1/list-automations"
+AUTOMATION_JOB: dict[str, Any] = {
+    "schedule": {"kind": "cron", "cron": "0 6 * * 1-5", "time_zone": "America/New_York"},
+    "source": {
+        "location": "sftp://127.0.0.1:1/inbox",
+        "username": "crm",
+        "login": "password",
+        "password": "pw",
+    },
+    "action": {"type": "import_file", "import": {"files": {"operator": "contains", "value": "leads"}}},
+}
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("PATCH", h.SETTINGS, {"pacing": {"target_abandon_rate": 2}}, "admin"),
     ("POST", h.PUBLIC_KEYS, {"user_id": "t@example.com", "armored": "not a key"}, "admin"),
@@ -98,6 +109,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", f"{AGENT}/preview/skip", None, "supervisor"),
     ("POST", f"{AGENT}/wrap-up/finish", None, "supervisor"),
     ("POST", f"{AGENT}/logout", None, "supervisor"),
+    ("POST", AUTOMATIONS, {**AUTOMATION_JOB, "name": "{unique}"}, "supervisor"),
+    ("PATCH", f"{AUTOMATIONS}/{{automation}}", {"description": "changed"}, "supervisor"),
+    ("DELETE", f"{AUTOMATIONS}/{{automation}}", None, "supervisor"),
+    ("POST", f"{AUTOMATIONS}/{{automation}}/disable", None, "supervisor"),
+    ("POST", f"{AUTOMATIONS}/{{automation}}/enable", None, "supervisor"),
+    ("POST", f"{AUTOMATIONS}/{{automation}}/run", None, "supervisor"),
+    (
+        "POST",
+        f"{AUTOMATIONS}/{{automation}}/trust-host-key",
+        {"fingerprint": "SHA256:" + "A" * 43},
+        "supervisor",
+    ),
     ("GET", h.API_KEYS, None, "admin"),
     ("POST", h.API_KEYS, {"name": "{unique}", "role": "admin"}, "admin"),
     ("DELETE", f"{h.API_KEYS}/{{key}}", None, "admin"),
@@ -121,6 +144,10 @@ READS = [
     "/api/v1/records/00000000-0000-4000-8000-000000000001/dialability",
     "/api/v1/agents",
     f"{h.GROUPS}/{{group}}/status",
+    AUTOMATIONS,
+    f"{AUTOMATIONS}/{{automation}}",
+    f"{AUTOMATIONS}/{{automation}}/next-runs",
+    f"{AUTOMATIONS}/{{automation}}/activity",
 ]
 EVERY_ENDPOINT = [(m, p, b) for m, p, b, _ in ENDPOINTS] + [("GET", p, None) for p in READS]
 
@@ -143,7 +170,14 @@ def _list_rules(admin: httpx.Client) -> dict[str, str]:
     other = h.create(admin, MAPPINGS, {"name": h.unique("Mapping"), "fields": MAPPED})
     rule = h.create(admin, RULES, {"name": h.unique("Rule"), "data_mapping_id": other["id"]})
     suppression = h.create(admin, SUPPRESSION, {"name": h.unique("Suppression")})
-    return {"spec": spec["id"], "mapping": mapping["id"], "rule": rule["id"], "suppression": suppression["id"]}
+    automation = h.create(admin, AUTOMATIONS, {**AUTOMATION_JOB, "name": h.unique("Automation")})
+    return {
+        "spec": spec["id"],
+        "mapping": mapping["id"],
+        "rule": rule["id"],
+        "suppression": suppression["id"],
+        "automation": automation["id"],
+    }
 
 
 def fill(value: Any, world: dict[str, str]) -> Any:
@@ -164,7 +198,17 @@ def call(client: httpx.Client, method: str, path: str, body: Any, world: dict[st
 
 def snapshot(admin: httpx.Client) -> dict[str, Any]:
     """What a refused request must leave untouched."""
-    paths = [h.SETTINGS, h.DIALING, h.SESSION, h.TEMPLATES, h.GROUPS, h.LISTS, h.API_KEYS, h.HIERARCHY, SUPPRESSION]
+    paths = [
+        h.SETTINGS,
+        h.DIALING,
+        h.SESSION,
+        h.TEMPLATES,
+        h.GROUPS,
+        h.LISTS,
+        h.API_KEYS,
+        h.HIERARCHY,
+        SUPPRESSION,
+    ]
     return {path: h.get(admin, path).json() for path in paths}
 
 
@@ -311,6 +355,7 @@ def test_every_write_endpoint_is_in_the_role_table(base_url: str) -> None:
         "{mapping}": "{data_mapping_id}",
         "{rule}": "{upload_rule_id}",
         "{suppression}": "{suppression_list_id}",
+        "{automation}": "{job_id}",
         FINGERPRINT: "{fingerprint}",
         NO_RECORD: "{record_id}",
         AGENT_LOGIN: "{login}",
@@ -337,10 +382,14 @@ SIGNED = {
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(SIGNED))
-def test_the_signed_routes_store_nothing_without_their_configuration(method: str, path: str, base_url: str, runtime: Runtime) -> None:
+def test_the_signed_routes_store_nothing_without_their_configuration(
+    method: str, path: str, base_url: str, runtime: Runtime
+) -> None:
     """This server has no public URL and no SMS provider: nothing a caller sends is taken."""
     before = runtime.store.position()
-    answer = httpx.request(method, f"{base_url}{path}?account=00000000-0000-4000-8000-000000000001", data={"Body": "STOP"})
+    answer = httpx.request(
+        method, f"{base_url}{path}?account=00000000-0000-4000-8000-000000000001", data={"Body": "STOP"}
+    )
     assert answer.status_code == 404, answer.text
     assert runtime.store.position() == before
 

@@ -217,7 +217,11 @@ def test_a_cron_string_breaking_a_rule_names_the_field(
     [
         ({"source": source("ftp://files.example.com/outbound")}, "source.location", "not an SFTP location"),
         ({"source": source(password=None)}, "source.password", "password"),
-        ({"action": {"type": "export_contact_list"}}, "action.type", "not yet"),
+        (
+            {"action": {"type": "export_contact_list", "campaign_groups": "selected"}},
+            "action.campaign_group_ids",
+            "name",
+        ),
         ({"action": {"type": "export_analytics_data"}}, "action.type", "not yet"),
         (
             {"action": {"type": "send_campaign_group", "import": {"files": FILES}}},
@@ -227,7 +231,7 @@ def test_a_cron_string_breaking_a_rule_names_the_field(
         ({"schedule": {**OPTIONS, "ends_at": "05:00"}}, "schedule.ends_at", "06:00"),
         ({"schedule": cron("0 3 * * *", "Mars/Olympus_Mons")}, "schedule.time_zone", "Mars"),
     ],
-    ids=["ftp", "no password", "export contact list", "export analytics", "no template", "ends", "zone"],
+    ids=["ftp", "no password", "export without groups", "export analytics", "no template", "ends", "zone"],
 )
 def test_a_refused_job_names_the_field(
     app: Server, supervisor_api: httpx.Client, fields: dict[str, Any], field: str, words: str

@@ -4,6 +4,9 @@ its message, nothing imported twice, and a run that found nothing counted neithe
 
 from __future__ import annotations
 
+import csv
+import io
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,6 +26,7 @@ from processors.files import openpgp
 from processors.host.schedule import Tick
 from schemas.automation import (
     CronSchedule,
+    ExportContactListAction,
     FileRule,
     ImportFileAction,
     ImportSettings,
@@ -76,6 +80,8 @@ def runner(runtime: Runtime) -> ListAutomationRunner:
         runtime.settings.data_dir,
         ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
         pgp_key=pgp_key,
+        records=runtime.records,
+        wait_for_head=runtime.wait_for_head,
         timeout_s=5.0,
     )
 
@@ -331,6 +337,8 @@ def test_a_scheduled_run_is_made_once_by_two_workers(
         runtime.settings.data_dir,
         ssh_key=runner.ssh_key,
         pgp_key=runner.pgp_key,
+        records=runtime.records,
+        wait_for_head=runtime.wait_for_head,
         worker="other",
     )
     real_clock = runtime.handlers.clock
@@ -350,3 +358,73 @@ def runner_run_id(job_id: UUID, due: datetime) -> UUID:
     import uuid
 
     return uuid.uuid5(job_id, due.isoformat())
+
+
+# Exports ------------------------------------------------------------------------------------------
+
+
+def imported_list(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner, name: str
+) -> UUID:
+    (server.inbox("password") / f"{name}.csv").write_text(CSV + "C4,+12125550104\n")
+    job = new_job(runtime, account, server, f"import {name}", import_action(name))
+    assert run_now(runtime, runner, job).last_result == "success"
+    (imported,) = imports_done(runtime, job)
+    return imported.list_id
+
+
+def test_export_contact_list_sends_each_chosen_list_as_csv(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    list_id = imported_list(runtime, account, server, runner, "ExportMe")
+    action = ExportContactListAction(
+        contact_list_ids=[list_id], output_file_format="out_%L.csv", selection_rule=""
+    )
+    job = new_job(runtime, account, server, "export", action)
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    sent = server.inbox("password") / "out_ExportMe.csv"
+    rows = list(csv.DictReader(io.StringIO(sent.read_text())))
+    assert sorted(row["client_id"] for row in rows) == ["C1", "C2", "C3", "C4"]
+    assert not list(server.inbox("password").glob("*.part"))
+    sent.unlink()
+    by_name = new_job(
+        runtime,
+        account,
+        server,
+        "export by name",
+        ExportContactListAction(name_operator="equals", name_value="exportme", output_file_format="%L.csv"),
+    )
+    after_name = run_now(runtime, runner, by_name)
+    assert after_name.last_result == "success" and (server.inbox("password") / "ExportMe.csv").exists()
+    (server.inbox("password") / "ExportMe.csv").unlink()
+
+
+def test_a_secured_export_arrives_encrypted_and_decrypts_with_the_users_key(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner, tmp_path: Path
+) -> None:
+    list_id = imported_list(runtime, account, server, runner, "Secret")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    user = openpgp.generate_key_pair("Customer", "ops@example.com", bits=3072)
+    subprocess.run(
+        ["gpg", "--batch", "--homedir", str(home), "--import"],
+        input=user.private_armored.encode(),
+        check=True,
+        capture_output=True,
+    )
+    key = openpgp.read_public_key(
+        user.public_armored, user_id="ops@example.com", now=runtime.handlers.clock()
+    )
+    runtime.wait(runtime.handlers.accounts.import_public_key(account, key).position)
+    action = ExportContactListAction(contact_list_ids=[list_id], output_file_format="%L.csv", secure=True)
+    job = new_job(runtime, account, server, "secured export", action)
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    sent = server.inbox("password") / "Secret.csv.asc"
+    assert sent.read_text().startswith("-----BEGIN PGP MESSAGE-----")
+    clear = subprocess.run(
+        ["gpg", "--batch", "--homedir", str(home), "--decrypt", str(sent)], check=True, capture_output=True
+    ).stdout.decode()
+    assert sorted(row["client_id"] for row in csv.DictReader(io.StringIO(clear))) == ["C1", "C2", "C3", "C4"]
+    sent.unlink()
