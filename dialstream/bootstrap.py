@@ -36,6 +36,7 @@ from projections.agents import AgentQueries, AgentStates
 from projections.attempt_history import AttemptHistoryProjection, AttemptHistoryQueries
 from projections.automation_runs import AutomationRunQueries, AutomationRuns
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
+from projections.call_details import CallDetailQueries, CallDetails
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.group_activity import GroupActivity, GroupActivityQueries
@@ -92,6 +93,7 @@ def all_projections() -> list[Projection]:
         GroupActivity(),
         AgentStates(),
         AutomationRuns(),
+        CallDetails(),
     ]
 
 
@@ -111,6 +113,7 @@ class Runtime:
     activity: GroupActivityQueries
     agents: AgentQueries
     automation_runs: AutomationRunQueries
+    call_details: CallDetailQueries
     bus: Bus
     suppression_index: SuppressionIndex
     secrets: SecretBox  # the handlers' too: seals what events keep of a secret
@@ -245,6 +248,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         activity=GroupActivityQueries(views),
         agents=AgentQueries(views),
         automation_runs=AutomationRunQueries(views),
+        call_details=CallDetailQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
         suppression_index=suppression_index(settings.suppression_index),
         secrets=secrets,
@@ -483,6 +487,7 @@ def _list_automation(runtime: Runtime) -> Service:
         ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
         pgp_key=pgp_key,
         records=runtime.records,
+        details=runtime.call_details,
         wait_for_head=runtime.wait_for_head,
     )
     return Scheduler(automation.scheduled(worker), runtime.views)

@@ -211,12 +211,6 @@ def check_action(action: Action) -> None:
                     "have; raw_data as CSV is what exports today",
                     field="action.export_type",
                 )
-    if isinstance(action, ExportAnalyticsAction):
-        raise RuleViolation(
-            f"not yet: the {action.__struct_config__.tag} action is not built in this version "
-            "(import_file, send_campaign_group, suppress_file and export_contact_list are)",
-            field="action.type",
-        )
 
 
 def _check_import(settings: ImportSettings) -> None:

@@ -50,7 +50,7 @@ class ExportLists:
             raise RunFailed(f"the selection rule: {error}") from None
         if not self.wait_for_head(30.0):
             raise RunFailed("the read models are behind the event log; the export runs again at the next run")
-        recipients = self._recipients(job, action)
+        recipients = user_keys(self.catalogue, job) if action.secure else []
         folder = self.data_dir / EXPORTS_DIR / str(run_id)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         sent: list[str] = []
@@ -68,12 +68,7 @@ class ExportLists:
                     ):
                         file.write(chunk)
                 if recipients:
-                    armoured = folder / f"{name}.asc"
-                    try:
-                        openpgp.encrypt_file(local, armoured, recipients)
-                    except openpgp.PgpError as error:
-                        raise RunFailed(f"{name}: {error}") from None
-                    local, name = armoured, armoured.name
+                    local, name = encrypted_for(local, recipients)
                 try:
                     directory.send(local, name)
                 except SftpError as error:
@@ -82,17 +77,6 @@ class ExportLists:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return sent
-
-    def _recipients(self, job: ListAutomation, action: ExportContactListAction) -> list[str]:
-        if not action.secure:
-            return []
-        account = self.catalogue.get(job.account_id, ACCOUNT, job.account_id)
-        keys = [key.armored for key in getattr(account, "public_keys", ())]
-        if not keys:
-            raise RunFailed(
-                "this job is secured with encryption and the account has no user public key to encrypt to"
-            )
-        return keys
 
     def _lists(self, account_id: UUID, action: ExportContactListAction) -> list[Any]:
         lists = self.catalogue.list_kind(account_id, CONTACT_LIST)
@@ -120,6 +104,27 @@ class ExportLists:
             }
             return [each for each in lists if each.id not in all_grouped]
         return [each for each in lists if each.id in grouped]
+
+
+def user_keys(catalogue: CatalogueQueries, job: ListAutomation) -> list[str]:
+    """The account's user public keys (armoured) a secured export is encrypted to."""
+    account = catalogue.get(job.account_id, ACCOUNT, job.account_id)
+    keys = [key.armored for key in getattr(account, "public_keys", ())]
+    if not keys:
+        raise RunFailed(
+            "this job is secured with encryption and the account has no user public key to encrypt to"
+        )
+    return keys
+
+
+def encrypted_for(local: Path, recipients: list[str]) -> tuple[Path, str]:
+    """``local`` encrypted, ASCII-armoured, to every key of ``recipients``: the file and its name (``.asc`` added)."""
+    armoured = local.with_name(f"{local.name}.asc")
+    try:
+        openpgp.encrypt_file(local, armoured, recipients)
+    except openpgp.PgpError as error:
+        raise RunFailed(f"{local.name}: {error}") from None
+    return armoured, armoured.name
 
 
 def _file_name(form: str, list_name: str, now: datetime) -> str:

@@ -14,7 +14,8 @@ had not yet deleted are found again and, already requested, not imported twice
 (:mod:`processors.automation.file_in`).
 Run: ``dialstream up`` or ``dialstream worker list-automation``.
 
-Not built yet: the export analytics data action. The API refuses it.
+The export analytics data action exports the raw data (call result detail records as CSV);
+its dashboard and panel types need the reports, and the API refuses them.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ from domain import list_automation
 from domain.errors import InvalidTransition
 from domain.list_automation import ListAutomation
 from domain.sftp_location import parse_location
+from processors.automation.export_analytics import ExportAnalytics
 from processors.automation.export_lists import ExportLists
-from processors.automation.file_in import FileIn, RunFailed, file_in_action
+from processors.automation.file_in import FileIn, RunFailed
 from processors.files import openpgp, sftp
 from processors.host.lease import LeaseLost
 from processors.host.schedule import Every, Schedule, Tick
+from projections.call_details import CallDetailQueries
 from projections.catalogue import LIST_AUTOMATION, CatalogueQueries
 from projections.records import RecordQueries
-from schemas.automation import ExportContactListAction, RunResult
+from schemas.automation import ExportAnalyticsAction, ExportContactListAction, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class ListAutomationRunner:
         ssh_key: SshKey,
         pgp_key: PgpKey,
         records: RecordQueries,
+        details: CallDetailQueries,
         wait_for_head: Callable[[float], bool],
         worker: str | None = None,
         timeout_s: float = sftp.TIMEOUT_S,
@@ -78,6 +82,7 @@ class ListAutomationRunner:
         self.ssh_key = ssh_key
         self.pgp_key = pgp_key
         self.records = records
+        self.details = details
         self.wait_for_head = wait_for_head
         self.worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.timeout_s = timeout_s
@@ -129,35 +134,37 @@ class ListAutomationRunner:
     def _perform(
         self, job: ListAutomation, run_id: UUID, trace: list[str], tick: Tick
     ) -> tuple[RunResult, str, list[str]]:
-        export = isinstance(job.action, ExportContactListAction)
-        if not export:
-            file_in_action(job)
         if job.source.host_key is None:
             raise RunFailed(
                 "the SFTP server's host key is not trusted yet: trust it (POST .../trust-host-key) or give its fingerprint"
             )
         location = parse_location(job.source.location)
+        credentials = self._credentials(job)
         with sftp.connect(
-            location,
-            self._credentials(job),
-            pinned=job.source.host_key,
-            trace=trace.append,
-            timeout_s=self.timeout_s,
+            location, credentials, pinned=job.source.host_key, trace=trace.append, timeout_s=self.timeout_s
         ) as directory:
-            if export:
-                exports = ExportLists(
-                    self.catalogue, self.records, self.data_dir, self.wait_for_head, tick.check
-                )
-                sent = exports.run(job, run_id, directory, tick.now)
-                if not sent:
-                    return "nothing_found", "no contact list matches the job's selection", []
-                return "success", f"{len(sent)} file(s) sent to {location}: {', '.join(sent)}", sent
-            file_in = FileIn(
-                self.store, self.handlers, self.catalogue, self.data_dir, self.pgp_key, tick.check
-            )
-            taken = file_in.run(job, run_id, directory, tick.now)
+            return self._act(job, run_id, directory, tick)
+
+    def _act(
+        self, job: ListAutomation, run_id: UUID, directory: sftp.SftpDirectory, tick: Tick
+    ) -> tuple[RunResult, str, list[str]]:
+        """The job's action in its connected directory: the run's result, message and files."""
+        where = directory.location
+        action = job.action
+        if isinstance(action, ExportAnalyticsAction):
+            analytics = ExportAnalytics(self.catalogue, self.details, self.data_dir, self.wait_for_head)
+            sent = analytics.run(job, run_id, directory, tick.now)
+            return "success", f"{sent[0]} sent to {where}", sent
+        if isinstance(action, ExportContactListAction):
+            lists = ExportLists(self.catalogue, self.records, self.data_dir, self.wait_for_head, tick.check)
+            sent = lists.run(job, run_id, directory, tick.now)
+            if not sent:
+                return "nothing_found", "no contact list matches the job's selection", []
+            return "success", f"{len(sent)} file(s) sent to {where}: {', '.join(sent)}", sent
+        file_in = FileIn(self.store, self.handlers, self.catalogue, self.data_dir, self.pgp_key, tick.check)
+        taken = file_in.run(job, run_id, directory, tick.now)
         if not taken.files:
-            return "nothing_found", f"no file in {location} matches the job's rule", []
+            return "nothing_found", f"no file in {where} matches the job's rule", []
         return "success", f"{len(taken.files)} file(s) taken: {', '.join(taken.files)}", taken.files
 
     def _credentials(self, job: ListAutomation) -> sftp.SftpCredentials:

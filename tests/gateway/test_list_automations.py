@@ -222,7 +222,11 @@ def test_a_cron_string_breaking_a_rule_names_the_field(
             "action.campaign_group_ids",
             "name",
         ),
-        ({"action": {"type": "export_analytics_data"}}, "action.type", "not yet"),
+        (
+            {"action": {"type": "export_analytics_data", "export_type": "panel"}},
+            "action.export_type",
+            "not yet",
+        ),
         (
             {"action": {"type": "send_campaign_group", "import": {"files": FILES}}},
             "action.campaign_template_id",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -24,8 +24,10 @@ from domain.list_automation import CreateListAutomation, ListAutomation, SourceI
 from processors.automation.runner import ListAutomationRunner
 from processors.files import openpgp
 from processors.host.schedule import Tick
+from schemas.attempts import CallAttemptFinished, CallAttemptMade
 from schemas.automation import (
     CronSchedule,
+    ExportAnalyticsAction,
     ExportContactListAction,
     FileRule,
     ImportFileAction,
@@ -81,6 +83,7 @@ def runner(runtime: Runtime) -> ListAutomationRunner:
         ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
         pgp_key=pgp_key,
         records=runtime.records,
+        details=runtime.call_details,
         wait_for_head=runtime.wait_for_head,
         timeout_s=5.0,
     )
@@ -338,6 +341,7 @@ def test_a_scheduled_run_is_made_once_by_two_workers(
         ssh_key=runner.ssh_key,
         pgp_key=runner.pgp_key,
         records=runtime.records,
+        details=runtime.call_details,
         wait_for_head=runtime.wait_for_head,
         worker="other",
     )
@@ -427,4 +431,48 @@ def test_a_secured_export_arrives_encrypted_and_decrypts_with_the_users_key(
         ["gpg", "--batch", "--homedir", str(home), "--decrypt", str(sent)], check=True, capture_output=True
     ).stdout.decode()
     assert sorted(row["client_id"] for row in csv.DictReader(io.StringIO(clear))) == ["C1", "C2", "C3", "C4"]
+    sent.unlink()
+
+
+def test_export_analytics_data_sends_the_call_detail_records_of_the_interval(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    list_id = uuid4()
+    now = runtime.handlers.clock()
+
+    def attempt(client: str, ended_minutes_ago: int, result: int) -> list[Any]:
+        attempt_id, at = uuid4(), now - timedelta(minutes=ended_minutes_ago)
+        common = dict(originator_id=attempt_id, account_id=account, attempt_id=attempt_id, list_id=list_id)
+        return [
+            CallAttemptMade(
+                **common,
+                originator_version=1,
+                timestamp=at - timedelta(seconds=40),
+                client_id=client,
+                chain_n=1,
+                device="+12125550101",
+                channel="voice",
+            ),
+            CallAttemptFinished(
+                **common,
+                originator_version=2,
+                timestamp=at,
+                campaign_group_id=None,
+                call_result=result,
+                ring_ms=9000,
+                talk_ms=31000,
+            ),
+        ]
+
+    runtime.store.append([*attempt("A1", 5, 33), *attempt("A2", 30, 7), *attempt("OLD", 120, 6)])
+    action = ExportAnalyticsAction(interval_minutes=60, output_file_format="attempts_YYYYMMDD.csv")
+    job = new_job(runtime, account, server, "analytics", action)
+    after = run_now(runtime, runner, job)
+    assert after.last_result == "success", after.last_message
+    (sent,) = server.inbox("password").glob("attempts_*.csv")
+    rows = list(csv.DictReader(io.StringIO(sent.read_text())))
+    assert [(row["client_id"], row["call_result"], row["talk_ms"]) for row in rows] == [
+        ("A2", "7", "31000"),
+        ("A1", "33", "31000"),
+    ]
     sent.unlink()
