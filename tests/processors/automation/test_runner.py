@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -122,10 +123,10 @@ def import_action(value: str, **settings: Any) -> ImportFileAction:
     return ImportFileAction(import_=ImportSettings(files=files, **settings))
 
 
-def imports_done(runtime: Runtime, job: ListAutomation) -> list[Any]:
+def imports_done(runtime: Runtime, job: ListAutomation, timeout: float = 30) -> list[Any]:
     """The import jobs of the files the job took, once each has finished."""
     ids = [e.job_id for e in _taken(runtime) if e.originator_id == job.id]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while True:
         jobs = [runtime.store.load(i, import_job.project) for i in dict.fromkeys(ids)]
         if all(j is not None and j.finished for j in jobs):
@@ -476,3 +477,41 @@ def test_export_analytics_data_sends_the_call_detail_records_of_the_interval(
         ("A1", "33", "31000"),
     ]
     sent.unlink()
+
+
+def test_a_transfer_cut_in_the_middle_fails_the_run_and_the_file_stays_for_the_next_run(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    user = server.user("password")
+    big = server.inbox("password") / "cut_1.csv"
+    with big.open("w") as file:  # three rows and a long tail the import reads as blank lines
+        file.write(CSV)
+        file.write("\n" * (16 * 1024 * 1024))
+    job = new_job(runtime, account, server, "cut", import_action("cut_"))
+    uploads = runtime.settings.data_dir / "imports"
+    cut = threading.Event()
+
+    def cut_when_it_flows() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            partial = [p for p in uploads.glob("*/fetched.part") if p.stat().st_size > 256 * 1024]
+            if partial:
+                subprocess.run(["pkill", "-KILL", "-u", user], check=False)  # the user's sshd session dies
+                cut.set()
+                return
+            time.sleep(0.005)
+
+    cutter = threading.Thread(target=cut_when_it_flows)
+    cutter.start()
+    after = run_now(runtime, runner, job)
+    cutter.join()
+    assert cut.is_set(), "the transfer ended before it could be cut"
+    assert (after.last_result, after.failures) == ("failure", 1)
+    assert "transfer failed" in after.last_message and "stays for the next run" in after.last_message
+    assert big.exists() and after.processed == frozenset()
+    assert not list(uploads.glob("*/fetched*")), "no partial file left behind"
+    again = run_now(runtime, runner, after)
+    assert again.last_result == "success", again.last_message
+    (imported,) = imports_done(runtime, job, timeout=180)
+    assert imported.status == "completed" and imported.counts.imported == 3
+    assert not big.exists()
