@@ -20,7 +20,14 @@ import pytest
 from dialstream.bootstrap import IMPORTS, Runtime, build
 from dialstream.settings import Settings
 from dialstream.store import stored_topic_of
-from domain import campaign_template, dialing_profile, import_job, list_automation, session_profile
+from domain import (
+    campaign_group,
+    campaign_template,
+    dialing_profile,
+    import_job,
+    list_automation,
+    session_profile,
+)
 from domain.list_automation import CreateListAutomation, ListAutomation, SourceInput
 from processors.automation.runner import ListAutomationRunner
 from processors.files import openpgp
@@ -309,6 +316,32 @@ def test_send_campaign_group_makes_one_group_that_does_not_start_for_a_new_list(
         g for g in runtime.catalogue.list_kind(account, "campaign-group") if g.name == "Nightly for send_1"
     ]
     assert len(groups) == 1 and groups[0].status != "running"
+
+    # Appended to a list a running group dials: the new group inherits that group's running state.
+    running = handlers.campaigns.create_group(
+        account,
+        campaign_group.CreateCampaignGroup(
+            name="Dialling now", template_id=template, contact_list_ids=groups[0].contact_list_ids
+        ),
+    ).id
+    handlers.campaigns.transition_group(account, running, "start")
+    (server.inbox("password") / "more_1.csv").write_text("client_id,phone\nC9,+12125550109\n")
+    appending = SendCampaignGroupAction(
+        import_=ImportSettings(
+            files=FileRule(operator="starts_with", value="more_"),
+            append_type="append_only",
+            contact_list_id=groups[0].contact_list_ids[0],
+        ),
+        campaign_template_id=template,
+        group_name_format="%T appended",
+    )
+    appended = run_now(runtime, runner, new_job(runtime, account, server, "send more", appending))
+    assert appended.last_result == "success", appended.last_message
+    runtime.wait_for_head()
+    (new_group,) = [
+        g for g in runtime.catalogue.list_kind(account, "campaign-group") if g.name == "Nightly appended"
+    ]
+    assert new_group.status == "running"
 
 
 def test_suppress_file_loads_a_new_suppression_list(
