@@ -121,8 +121,12 @@ class FileIn:
                 raise RunFailed(
                     f"{remote.name}: the transfer failed ({error}); the file stays for the next run"
                 ) from None
-            size = self._plain(job, remote.name, fetched, folder / "upload")
-            list_id = self._request(job, remote.name, import_id, size, now)
+            try:
+                size = self._plain(job, remote.name, fetched, folder / "upload")
+                list_id = self._request(job, remote.name, import_id, size, now)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)  # a list's data: nothing left behind a refused file
+                raise
         else:  # requested by a run that died before it deleted the file: not imported twice
             shutil.rmtree(folder / "fetched", ignore_errors=True)
             existing = self.store.load(import_id, import_job.project)
@@ -147,7 +151,6 @@ class FileIn:
         except openpgp.PgpError as error:
             raise RunFailed(f"{name}: {error}") from None
         if secure:
-            fetched.unlink()
             raise RunFailed(
                 f"{name} is not OpenPGP encrypted: this job is secured with encryption and takes only encrypted files"
             )
@@ -155,46 +158,34 @@ class FileIn:
         return upload.stat().st_size
 
     def _request(self, job: ListAutomation, name: str, import_id: UUID, size: int, now: datetime) -> UUID:
+        """Request the file's import job into the action's list (made first for a new list)."""
         action = file_in_action(job)
-        stored_as = f"{UPLOADS_DIR}/{import_id}/upload"
+        rules = action if isinstance(action, SuppressFileAction) else action.import_
+        options = ImportOptions(
+            append_type=None if rules.append_type == "new_list_only" else rules.append_type,
+            upload_rule_id=rules.upload_rule_id,
+            specification_file_id=rules.specification_file_id,
+            data_mapping_id=getattr(rules, "data_mapping_id", None),
+        )
         try:
-            if isinstance(action, SuppressFileAction):
-                list_id = action.suppression_list_id or self._new_suppression_list(job, action, name, now)
-                options = ImportOptions(
-                    append_type=None if action.append_type == "new_list_only" else action.append_type,
-                    upload_rule_id=action.upload_rule_id,
-                    specification_file_id=action.specification_file_id,
-                )
-                self.handlers.imports.request_suppression_import(
-                    job.account_id,
-                    list_id,
-                    job_id=import_id,
-                    file_name=name,
-                    stored_as=stored_as,
-                    size=size,
-                    options=options,
-                )
-                return list_id
-            settings = action.import_
-            list_id = settings.contact_list_id or self._new_contact_list(job, settings, name, now)
-            options = ImportOptions(
-                append_type=None if settings.append_type == "new_list_only" else settings.append_type,
-                upload_rule_id=settings.upload_rule_id,
-                specification_file_id=settings.specification_file_id,
-                data_mapping_id=settings.data_mapping_id,
-            )
-            self.handlers.imports.request_import(
+            if isinstance(rules, SuppressFileAction):
+                list_id = rules.suppression_list_id or self._new_suppression_list(job, rules, name, now)
+                request = self.handlers.imports.request_suppression_import
+            else:
+                list_id = rules.contact_list_id or self._new_contact_list(job, rules, name, now)
+                request = self.handlers.imports.request_import
+            request(
                 job.account_id,
                 list_id,
                 job_id=import_id,
                 file_name=name,
-                stored_as=stored_as,
+                stored_as=f"{UPLOADS_DIR}/{import_id}/upload",
                 size=size,
                 options=options,
             )
-            return list_id
         except DomainError as error:
             raise RunFailed(f"{name}: {error}") from None
+        return list_id
 
     def _new_contact_list(
         self, job: ListAutomation, settings: ImportSettings, name: str, now: datetime

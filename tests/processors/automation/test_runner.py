@@ -224,6 +224,7 @@ def test_a_secured_job_takes_a_file_encrypted_to_the_account_and_refuses_a_clear
     )
     corrupt = run_now(runtime, runner, refused)
     assert corrupt.last_result == "failure" and "secure_2.csv" in corrupt.last_message
+    assert not list((runtime.settings.data_dir / "imports").glob("*/fetched*")), "a refused file is not kept"
     (inbox / "secure_2.csv").unlink()
 
 
