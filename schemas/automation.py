@@ -21,7 +21,7 @@ from msgspec import Meta, Struct, field
 from schemas import topics
 from schemas.base import Event
 from schemas.imports import AppendType
-from schemas.lists import Retention
+from schemas.lists import Retention, TimeZoneOptions
 from schemas.profiles import Channel
 
 Weekday = Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -117,9 +117,11 @@ NameFormat = Annotated[str, Meta(max_length=200)]
 class ImportSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How a found file becomes records (import file and send campaign group). ``append_type``
     ``new_list_only`` makes a list named after the file (``list_name_format``: ``%F`` the file
-    name without extension, and the date tokens of a campaign name), with ``channel`` and
-    ``record_retention``; the others add to ``contact_list_id``. At most one of an upload rule,
-    a specification file and a data mapping; none maps the header by name."""
+    name without extension, and the date tokens of a campaign name), with ``channel``,
+    ``time_zones`` (how records get their zone, and the custom zones by area code it uses when
+    ``use_custom_time_zones`` is on) and ``record_retention``; the others add to
+    ``contact_list_id``, whose own settings apply. At most one of an upload rule, a specification
+    file and a data mapping; none maps the header by name."""
 
     files: FileRule
     append_type: AppendType = "new_list_only"
@@ -129,7 +131,7 @@ class ImportSettings(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     upload_rule_id: UUID | None = None
     specification_file_id: UUID | None = None
     data_mapping_id: UUID | None = None
-    use_custom_time_zones: bool = True
+    time_zones: TimeZoneOptions = TimeZoneOptions()
     record_retention: Retention = Retention()
     secure: bool = False
 

@@ -36,7 +36,7 @@ from processors.files.sftp import RemoteFile, SftpDirectory, SftpError
 from processors.imports.uploads import UPLOADS_DIR
 from projections.catalogue import CAMPAIGN_GROUP, CAMPAIGN_TEMPLATE, CatalogueQueries
 from schemas.automation import ImportFileAction, ImportSettings, SendCampaignGroupAction, SuppressFileAction
-from schemas.lists import ContactListSettings, TimeZoneOptions
+from schemas.lists import ContactListSettings
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class FileIn:
     ) -> UUID:
         list_settings = ContactListSettings(
             channel=settings.channel,
-            time_zones=TimeZoneOptions(use_custom_time_zones=settings.use_custom_time_zones),
+            time_zones=settings.time_zones,
             retention=settings.record_retention,
         )
         return _first_free(

@@ -44,6 +44,7 @@ from schemas.automation import (
     SendCampaignGroupAction,
     SuppressFileAction,
 )
+from schemas.lists import CustomTimeZone, TimeZoneOptions
 from schemas.profiles import DialingSettings, SessionSettings
 from tests import sshd
 from tests.processors.channels.unused_port import refusing_port
@@ -549,3 +550,18 @@ def test_a_transfer_cut_in_the_middle_fails_the_run_and_the_file_stays_for_the_n
     (imported,) = imports_done(runtime, job, timeout=180)
     assert imported.status == "completed" and imported.counts.imported == 3
     assert not big.exists()
+
+
+def test_a_new_list_takes_the_jobs_time_zone_options(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    (server.inbox("password") / "zones_1.csv").write_text(CSV)
+    chicago = CustomTimeZone(country_code="US", area_code="212", time_zone="America/Chicago")
+    zones = TimeZoneOptions(use_custom_time_zones=True, custom_time_zones=[chicago])
+    job = new_job(runtime, account, server, "zones", import_action("zones_", time_zones=zones))
+    assert run_now(runtime, runner, job).last_result == "success"
+    (imported,) = imports_done(runtime, job)
+    runtime.wait_for_head()
+    made = runtime.catalogue.get(account, "contact-list", imported.list_id)
+    assert made.settings.time_zones == zones
+    assert {row["time_zone"] for row in runtime.records.iterate(imported.list_id)} == {"America/Chicago"}
