@@ -565,3 +565,25 @@ def test_a_new_list_takes_the_jobs_time_zone_options(
     made = runtime.catalogue.get(account, "contact-list", imported.list_id)
     assert made.settings.time_zones == zones
     assert {row["time_zone"] for row in runtime.records.iterate(imported.list_id)} == {"America/Chicago"}
+
+
+def test_an_encrypted_file_dropped_is_taken_at_the_next_scheduled_run(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner, tmp_path: Path
+) -> None:
+    public = runtime.handlers.accounts.pgp_key(account).public_key
+    job = new_job(runtime, account, server, "hourly secured", import_action("hourly_", secure=True))
+    (tmp_path / "plain.csv").write_text(CSV)
+    openpgp.encrypt_file(tmp_path / "plain.csv", server.inbox("password") / "hourly_1.csv.gpg", [public])
+    due = list_automation.run_schedule.next_run(EVERY_HOUR, job.counts_from)
+    at = due + timedelta(seconds=20)  # the worker's next look after the hour
+    real_clock = runtime.handlers.clock
+    runtime.handlers.clock = lambda: at
+    try:
+        assert runner(Tick(now=at, token=1, check=lambda: None, stopping=lambda: False)) >= 1
+    finally:
+        runtime.handlers.clock = real_clock
+    after = runtime.handlers.automation.job(account, job.id)
+    assert (after.last_due, after.last_result) == (due, "success"), after.last_message
+    assert not (server.inbox("password") / "hourly_1.csv.gpg").exists()
+    (imported,) = imports_done(runtime, job)
+    assert imported.status == "completed" and imported.counts.imported == 3
