@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "results": "tests.bench.bench_results",
     "day": "tests.bench.bench_day",
     "email": "tests.bench.bench_email",
+    "automation": "tests.bench.bench_automation",
 }
 
 
