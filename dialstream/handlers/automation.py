@@ -5,6 +5,7 @@ them with :meth:`AutomationHandlers.open_secrets`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -13,6 +14,7 @@ from msgspec import UNSET
 
 from dialstream.handlers.context import Context, expect, owned
 from dialstream.results import Done
+from dialstream.store.retry import retry_on_conflict
 from domain import list_automation as job
 from domain.aggregate import pick
 from domain.list_automation import ChangeListAutomation, CreateListAutomation, ListAutomation, SourceInput
@@ -107,9 +109,12 @@ class AutomationHandlers:
     def take_file(
         self, job_id: UUID, run_id: UUID, file_name: str, size: int, import_job_id: UUID | None
     ) -> Done:
-        state = self.context.store.load(job_id, job.project)
-        events = job.take_file(state, run_id, file_name, size, import_job_id, now=self.context.now())
-        return self.context.commit(job_id, events)
+        def attempt() -> Done:
+            state = self.context.store.load(job_id, job.project)
+            events = job.take_file(state, run_id, file_name, size, import_job_id, now=self.context.now())
+            return self.context.commit(job_id, events)
+
+        return self._retried(attempt, f"file {file_name} of run {run_id}")
 
     def finish_run(
         self,
@@ -121,11 +126,22 @@ class AutomationHandlers:
         files: list[str],
         trace: list[str],
     ) -> Done:
-        state = self.context.store.load(job_id, job.project)
-        events = job.finish_run(
-            state, run_id, result, message, files=files, trace=trace, now=self.context.now()
-        )
-        return self.context.commit(job_id, events)
+        """Stored even when the job was edited while it ran (decided again on its new version)."""
+
+        def attempt() -> Done:
+            state = self.context.store.load(job_id, job.project)
+            events = job.finish_run(
+                state, run_id, result, message, files=files, trace=trace, now=self.context.now()
+            )
+            return self.context.commit(job_id, events)
+
+        return self._retried(attempt, f"end of run {run_id}")
+
+    @staticmethod
+    def _retried(attempt: Callable[[], Done], what: str) -> Done:
+        done = retry_on_conflict(attempt, what=what)
+        assert done is not None  # no settled check: an attempt either stores or raises
+        return done
 
     def open_secrets(self, source: SftpSource) -> OpenSecrets:
         def opened(sealed: str | None) -> str | None:

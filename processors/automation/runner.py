@@ -32,7 +32,7 @@ from dialstream.handlers import Handlers
 from dialstream.store import EventStore
 from dialstream.store.events import ConcurrencyConflict
 from domain import list_automation
-from domain.errors import InvalidTransition
+from domain.errors import DomainError
 from domain.list_automation import ListAutomation
 from domain.sftp_location import parse_location
 from processors.automation.export_analytics import ExportAnalytics
@@ -109,7 +109,7 @@ class ListAutomationRunner:
         tick.check()
         try:
             self.handlers.automation.start_run(job_id, run_id, due=due, worker=self.worker)
-        except (InvalidTransition, ConcurrencyConflict):
+        except (DomainError, ConcurrencyConflict):  # another worker started it, or the job changed or went
             return 0
         job = self.store.load(job_id, list_automation.project)
         assert job is not None
