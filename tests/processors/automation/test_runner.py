@@ -587,3 +587,40 @@ def test_an_encrypted_file_dropped_is_taken_at_the_next_scheduled_run(
     assert not (server.inbox("password") / "hourly_1.csv.gpg").exists()
     (imported,) = imports_done(runtime, job)
     assert imported.status == "completed" and imported.counts.imported == 3
+
+
+def test_the_accounts_own_ssh_key_logs_in_alone_or_before_a_password(
+    runtime: Runtime, account: UUID, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    public = runtime.handlers.accounts.ssh_key(
+        account
+    ).public_key  # what the customer adds to authorized_keys
+    for kind in ("key", "both"):
+        with (server.directory / "authorized_keys" / server.user(kind)).open("a") as keys:
+            keys.write(public.strip() + "\n")
+    for kind, login in (("key", "system_key"), ("both", "system_key_and_password")):
+        (server.inbox(kind) / f"own_{kind}.csv").write_text(CSV)
+        job = new_job(
+            runtime,
+            account,
+            server,
+            f"own key {kind}",
+            import_action("own_"),
+            username=server.user(kind),
+            login=login,
+            password=server.password if kind == "both" else None,
+        )
+        after = run_now(runtime, runner, job)
+        assert after.last_result == "success", after.last_message
+        assert not (server.inbox(kind) / f"own_{kind}.csv").exists()
+    refused = new_job(
+        runtime,
+        account,
+        server,
+        "own key without the password",
+        import_action("own_"),
+        username=server.user("both"),
+        login="system_key",
+        password=None,
+    )
+    assert run_now(runtime, runner, refused).last_result == "failure"
