@@ -25,7 +25,7 @@ from uuid import UUID
 from dialstream.handlers import Handlers
 from dialstream.handlers.imports import ImportOptions
 from dialstream.store import EventStore
-from domain import campaign_group, file_rules, import_job
+from domain import campaign_group, contact_list, file_rules, import_job
 from domain.campaign_group import CreateCampaignGroup
 from domain.contact_list import CreateContactList
 from domain.errors import DomainError, NameTaken
@@ -243,7 +243,9 @@ class FileIn:
         is in a running group (it inherits that group's state); a new list's group waits."""
         assert action.campaign_template_id is not None
         template_name = self._template(job, action)
-        first = self.catalogue.get(job.account_id, "contact-list", taken.list_ids[0])
+        first = self.store.load(
+            taken.list_ids[0], contact_list.project
+        )  # made a moment ago: the store knows it
         account = self.handlers.context.account(job.account_id)
         name = _group_name(
             action.group_name_format,
