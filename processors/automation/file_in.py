@@ -25,7 +25,7 @@ from uuid import UUID
 from dialstream.handlers import Handlers
 from dialstream.handlers.imports import ImportOptions
 from dialstream.store import EventStore
-from domain import campaign_group, contact_list, file_rules, import_job
+from domain import contact_list, file_rules, import_job
 from domain.campaign_group import CreateCampaignGroup
 from domain.contact_list import CreateContactList
 from domain.errors import DomainError, NameTaken
@@ -51,10 +51,10 @@ FileInAction = ImportFileAction | SendCampaignGroupAction | SuppressFileAction
 
 
 def file_in_action(job: ListAutomation) -> FileInAction:
-    """The job's action, one that takes files in (the export actions are not built yet)."""
+    """The job's action, which must be one that takes files in."""
     action = job.action
     if not isinstance(action, ImportFileAction | SendCampaignGroupAction | SuppressFileAction):
-        raise RunFailed(f"the {type(action).__name__} action is not built in this version")
+        raise RunFailed(f"the {type(action).__name__} action takes no files in")
     return action
 
 
@@ -258,30 +258,39 @@ class FileIn:
             group.status == RUNNING and set(group.contact_list_ids) & set(taken.list_ids)
             for group in self.catalogue.list_kind(job.account_id, CAMPAIGN_GROUP)
         )
+        template_id = action.campaign_template_id
         try:
-            done = self.handlers.campaigns.create_group(
-                job.account_id,
-                CreateCampaignGroup(
-                    name=name, template_id=action.campaign_template_id, contact_list_ids=taken.list_ids
+            group_id = _first_free(
+                name,
+                now,
+                lambda free: (
+                    self.handlers.campaigns.create_group(
+                        job.account_id,
+                        CreateCampaignGroup(
+                            name=free, template_id=template_id, contact_list_ids=taken.list_ids
+                        ),
+                    ).id
                 ),
             )
             if running:
-                self.handlers.campaigns.transition_group(job.account_id, done.id, "start")
+                self.handlers.campaigns.transition_group(job.account_id, group_id, "start")
         except DomainError as error:
             raise RunFailed(f"the campaign group {name!r}: {error}") from None
-        log.info("list automation %s: campaign group %r sent (%s)", job.name, name, campaign_group.LABEL)
+        log.info(
+            "list automation %r: campaign group %r sent%s", job.name, name, " and started" if running else ""
+        )
 
 
 def _first_free(name: str, now: datetime, create: Callable[[str], UUID]) -> UUID:
-    """A new list under ``name``; when a list has it already (a file of the same name, a day
-    later), under the name and the run's time, then numbered."""
+    """A new list or group under ``name``; when one has it already (a file of the same name, a
+    day later), under the name and the run's time, then numbered."""
     stamped = f"{name} {now:%Y-%m-%d %H:%M:%S}"
     for candidate in [name, stamped, *(f"{stamped} #{n}" for n in range(2, 10))]:
         try:
             return create(candidate[:200])
         except NameTaken:
             continue
-    raise RunFailed(f"no free list name like {name!r}: rename or archive the lists of that name")
+    raise RunFailed(f"no free name like {name!r}: rename or archive what has that name")
 
 
 def _list_name(form: str, file_name: str, now: datetime) -> str:
