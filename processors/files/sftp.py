@@ -29,6 +29,7 @@ picks up half a file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
@@ -153,11 +154,16 @@ def connect(
         if client is None:
             raise SftpUnavailable(f"{location.host}:{location.port} opened no SFTP session")
         client.get_channel().settimeout(timeout_s)
-        with client:
+        try:
             directory = SftpDirectory(client, location)
             directory.check()
             trace(f"SFTP session open in {location.directory}")
             yield directory
+        finally:
+            # A session that broke (the server went, the user's session was killed) may fail
+            # to close too: that must not hide why the block ended.
+            with contextlib.suppress(OSError, paramiko.SSHException, EOFError):
+                client.close()
 
 
 class SftpDirectory:
@@ -176,7 +182,7 @@ class SftpDirectory:
     def check(self) -> None:
         try:
             mode = self.client.stat(self.location.directory).st_mode or 0
-        except OSError as error:
+        except (OSError, paramiko.SSHException, EOFError) as error:
             raise SftpUnavailable(
                 f"no directory {self.location.directory!r} on {self.location.host}: {error}"
             ) from None
@@ -187,7 +193,7 @@ class SftpDirectory:
         """The regular files of the directory, by name."""
         try:
             entries = self.client.listdir_attr(self.location.directory)
-        except OSError as error:
+        except (OSError, paramiko.SSHException, EOFError) as error:
             raise SftpUnavailable(f"cannot list {self.location}: {error}") from None
         return sorted(
             (

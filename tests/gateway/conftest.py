@@ -18,7 +18,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from dialstream.bootstrap import DIALER, Runtime, build, ensure_bootstrap_key
+from dialstream.bootstrap import DIALER, LIST_AUTOMATION, Runtime, build, ensure_bootstrap_key
 from dialstream.settings import Settings
 from tests.gateway import gpg, helpers
 from tests.gateway.serve import loopback_socket, served
@@ -47,6 +47,9 @@ def serving(data_dir: Path, bootstrap_key: str | None = None) -> Iterator[Server
     # own would dial the groups they start beside them, and append events while a later test
     # checks that a refused request appended none.
     runtime.services.pop(DIALER, None)
+    # Likewise the list automation worker: a job a test asks to run would run (and store its
+    # run) at a moment of the worker's choosing, in the middle of a later test.
+    runtime.services.pop(LIST_AUTOMATION, None)
     try:
         account_id, secret = ensure_bootstrap_key(runtime)
         runtime.start()
