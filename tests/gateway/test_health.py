@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dialstream.bootstrap import DIALER, SERVICES
+from dialstream.bootstrap import DIALER, LIST_AUTOMATION, SERVICES
 from gateway.health import (
     LAG_TOLERANCE,
     Answer,
@@ -56,8 +56,12 @@ REQUEST = {"contact_info": "+13125550143", "client_id": "C1", "time_zone": "Amer
 def test_the_worst_check_decides_and_only_unavailable_is_a_503() -> None:
     ok, degraded, down = Check("ok", "fine"), Check("degraded", "behind"), Check("unavailable", "down")
     assert Readiness({"a": ok, "b": ok}, 1, 1).status == "ok"
-    assert (Readiness({"a": ok, "b": degraded}, 1, 1).status, Readiness({"a": degraded}, 1, 1).http_status) == (
-        "degraded", 200,
+    assert (
+        Readiness({"a": ok, "b": degraded}, 1, 1).status,
+        Readiness({"a": degraded}, 1, 1).http_status,
+    ) == (
+        "degraded",
+        200,
     )
     mixed = Readiness({"a": degraded, "b": down, "c": ok}, 1, 1)
     assert (mixed.status, mixed.http_status) == ("unavailable", 503)
@@ -76,9 +80,27 @@ def test_an_unreachable_index_is_unavailable_with_its_own_reason() -> None:
         (None, 10, FollowerState(False, None), "degraded", "not built yet (this process builds it)"),
         (None, 10, None, "degraded", "the suppression-index worker builds it"),
         (None, 10, None, "degraded", "does not host the suppression-index follower"),
-        (4, 10, FollowerState(False, None), "degraded", "being rebuilt from the event log (at position 4 of 10)"),
-        (4, 10, FollowerState(True, "OperationalError: disk I/O error"), "degraded", "cannot follow the event log"),
-        (10, 10 + LAG_TOLERANCE + 1, FollowerState(True, None), "degraded", f"{LAG_TOLERANCE + 1} events behind"),
+        (
+            4,
+            10,
+            FollowerState(False, None),
+            "degraded",
+            "being rebuilt from the event log (at position 4 of 10)",
+        ),
+        (
+            4,
+            10,
+            FollowerState(True, "OperationalError: disk I/O error"),
+            "degraded",
+            "cannot follow the event log",
+        ),
+        (
+            10,
+            10 + LAG_TOLERANCE + 1,
+            FollowerState(True, None),
+            "degraded",
+            f"{LAG_TOLERANCE + 1} events behind",
+        ),
         (9, 10, FollowerState(True, None), "ok", "1 event behind the log head, catching up"),
         (10, 10, FollowerState(True, None), "ok", "answering, up to date"),
         (10, 10, None, "ok", "answering, up to date"),
@@ -110,7 +132,9 @@ def test_read_models_lag_and_a_failing_bus() -> None:
 
 def test_a_failing_or_stopped_processor_is_degraded_and_named() -> None:
     working = Health("compliance", running=True, failures=0, error=None, last_success=1_800_000_000.0)
-    failing = Health("imports", running=True, failures=3, error="OperationalError: database is locked", last_success=None)
+    failing = Health(
+        "imports", running=True, failures=3, error="OperationalError: database is locked", last_success=None
+    )
     stopped = Health("retention", running=False, failures=0, error=None, last_success=None)
 
     assert processors_check([]).status == "ok"
@@ -124,7 +148,10 @@ def test_a_failing_or_stopped_processor_is_degraded_and_named() -> None:
         "(3 failed rounds in a row); retention: stopped"
     )
     assert bad.facts["processors"]["imports"] == {
-        "running": True, "failures": 3, "error": "OperationalError: database is locked", "last_success": None,
+        "running": True,
+        "failures": 3,
+        "error": "OperationalError: database is locked",
+        "last_success": None,
     }
 
 
@@ -154,7 +181,10 @@ def test_a_dependency_that_hangs_is_reported_within_the_deadline(tmp_path: Path)
             elapsed = time.monotonic() - started
     assert elapsed < 1.5, elapsed
     index = readiness.checks["suppression_index"]
-    assert (index.status, index.reason) == ("unavailable", f"the suppression index ({url}) did not answer within 0.5 s")
+    assert (index.status, index.reason) == (
+        "unavailable",
+        f"the suppression index ({url}) did not answer within 0.5 s",
+    )
     assert readiness.checks["store"].status == "ok"
     assert (readiness.status, readiness.http_status) == ("unavailable", 503)
 
@@ -174,9 +204,10 @@ def test_healthz_reports_every_dependency(base_url: str, admin: httpx.Client) ->
     assert body["checks"]["suppression_index"]["index"] == "embedded"
     assert body["checks"]["read_models"]["position"] == body["read_models_position"]
     assert body["checks"]["store"]["log_position"] == body["log_position"]
-    # `up` hosts every processor; the tests' server all but the dialer (see conftest.serving).
+    # `up` hosts every processor; the tests' server all but the dialer and the list automation
+    # worker (see conftest.serving).
     hosted = body["checks"]["processors"]["processors"]
-    assert set(hosted) == set(SERVICES) - {DIALER}, hosted
+    assert set(hosted) == set(SERVICES) - {DIALER, LIST_AUTOMATION}, hosted
     assert all(p["running"] and p["error"] is None for p in hosted.values()), hosted
 
 
@@ -215,10 +246,14 @@ class Up:
     def suppress_the_number(self) -> None:
         """A required voice list holding the number validated, so every verdict asks the index."""
         dnc = self.post(LISTS, {"name": "DNC", "channel": "voice", "required": True, "retention_days": 90})
-        added = self.post(f"{LISTS}/{dnc['id']}/entries", {"entries": [{"kind": "phone", "value": REQUEST["contact_info"]}]})
+        added = self.post(
+            f"{LISTS}/{dnc['id']}/entries", {"entries": [{"kind": "phone", "value": REQUEST["contact_info"]}]}
+        )
         assert added["added"] == 1, added
 
-    def wait_for(self, wanted: Callable[[httpx.Response], bool], what: str, timeout: float = 30) -> httpx.Response:
+    def wait_for(
+        self, wanted: Callable[[httpx.Response], bool], what: str, timeout: float = 30
+    ) -> httpx.Response:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
@@ -250,7 +285,11 @@ def dialstream_up(data_dir: Path, suppression_index: str) -> Iterator[Up]:
     log = data_dir.parent / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dialstream.cli", "up"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "dialstream.cli", "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield Up(f"http://127.0.0.1:{port}", process, log)
@@ -281,7 +320,9 @@ def _assert_index_down(up: Up, address: str) -> None:
     assert body["status"] == "unavailable", body
     index = body["checks"]["suppression_index"]
     assert index["status"] == "unavailable", body
-    assert "Redis" in index["reason"] and "unreachable" in index["reason"] and address in index["reason"], index
+    assert "Redis" in index["reason"] and "unreachable" in index["reason"] and address in index["reason"], (
+        index
+    )
     # Only the index is down: the rest of the server answers.
     for name in ("store", "read_models", "bus"):
         assert body["checks"][name]["status"] == "ok", (name, body)
