@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from dialstream.handlers import Handlers
@@ -49,6 +49,7 @@ from projections.suppression_lists import SuppressionListQueries, SuppressionLis
 from schemas.settings import AccountOpened, ComplianceSettings
 
 if TYPE_CHECKING:
+    from processors.automation.runner import ListAutomationRunner
     from processors.bus.relay import RelayProgress
 
 T = TypeVar("T")
@@ -66,7 +67,16 @@ COMPLIANCE = "compliance"
 DIALER = "dialer"
 RESULTS = "call-results"
 LIST_AUTOMATION = "list-automation"
-SERVICES = (IMPORTS, RETENTION, SUPPRESSION_INDEX, SUPPRESSION_EXPIRY, COMPLIANCE, DIALER, RESULTS, LIST_AUTOMATION)
+SERVICES = (
+    IMPORTS,
+    RETENTION,
+    SUPPRESSION_INDEX,
+    SUPPRESSION_EXPIRY,
+    COMPLIANCE,
+    DIALER,
+    RESULTS,
+    LIST_AUTOMATION,
+)
 
 
 class Service(Protocol):
@@ -195,7 +205,9 @@ def messaging(settings: Settings) -> Messaging:
     links = None
     if settings.public_url:
         if not settings.public_url.startswith(("https://", "http://")):
-            raise SettingsError(settings.source("public_url"), "the public URL is http(s)://HOST[:PORT][/PREFIX]")
+            raise SettingsError(
+                settings.source("public_url"), "the public URL is http(s)://HOST[:PORT][/PREFIX]"
+            )
         links = MessageLinks(settings.public_url, _link_secret(settings))
     return Messaging(smtp=smtp, sms=sms, links=links)
 
@@ -227,7 +239,9 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             settings.source("data_dir"), f"cannot create {settings.data_dir}: {error.strerror or error}"
         ) from None
     channels = messaging(settings)
-    secrets = SecretBox(settings.secret_key, directory=settings.data_dir, key_source=settings.source("secret_key"))
+    secrets = SecretBox(
+        settings.secret_key, directory=settings.data_dir, key_source=settings.source("secret_key")
+    )
     store = EventStore(store_env(settings.database_url))
     views = connect(settings.views_url)
     projections = ProjectionStore(views, all_projections())
@@ -298,7 +312,9 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             from processors.host.kafka import KafkaHost
 
             config = KafkaConfig.from_bus(settings.bus, settings.topic_prefix)
-            runtime.services[COMPLIANCE] = KafkaHost(store, processor, config, progress=_relay_progress(runtime))
+            runtime.services[COMPLIANCE] = KafkaHost(
+                store, processor, config, progress=_relay_progress(runtime)
+            )
         else:  # a store from before tracking records kept the position with the read models
             runtime.services[COMPLIANCE] = ComplianceProcessor(
                 store, processor, legacy_position=lambda: projections.position(COMPLIANCE)
@@ -312,9 +328,9 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
 
         expiry = SuppressionExpirySweeper(
             runtime.suppression_lists,
-            lambda account_id, list_id, keys: runtime.handlers.suppression.expire_entries(
-                account_id, list_id, keys
-            ).position,
+            lambda account_id, list_id, keys: (
+                runtime.handlers.suppression.expire_entries(account_id, list_id, keys).position
+            ),
             runtime.wait,
             head=store.position,
         )
@@ -471,6 +487,14 @@ def suppression_index(where: str) -> SuppressionIndex:
 
 def _list_automation(runtime: Runtime) -> Service:
     from processors.automation import runner as automation
+
+    return Scheduler(automation.scheduled(list_automation_runner(runtime)), runtime.views)
+
+
+def list_automation_runner(runtime: Runtime, **options: Any) -> ListAutomationRunner:
+    """The list automation worker over this runtime's store, read models and the accounts' own
+    keys (``options``: more of its keyword arguments, e.g. ``timeout_s``)."""
+    from processors.automation.runner import ListAutomationRunner
     from processors.files.openpgp import KeyPair
 
     accounts = runtime.handlers.accounts
@@ -479,7 +503,7 @@ def _list_automation(runtime: Runtime) -> Service:
         pair = accounts.pgp_key(account_id)
         return KeyPair(pair.fingerprint, pair.public_key, pair.private_key)
 
-    worker = automation.ListAutomationRunner(
+    return ListAutomationRunner(
         runtime.store,
         runtime.catalogue,
         runtime.handlers,
@@ -489,8 +513,8 @@ def _list_automation(runtime: Runtime) -> Service:
         records=runtime.records,
         details=runtime.call_details,
         wait_for_head=runtime.wait_for_head,
+        **options,
     )
-    return Scheduler(automation.scheduled(worker), runtime.views)
 
 
 def _import_runner(runtime: Runtime) -> Service:
@@ -587,7 +611,9 @@ def _issue(runtime: Runtime, account_id: UUID, secret: str | None) -> str | None
     if key_id is not None and state is not None and any(k.key_id == key_id for k in state.api_keys):
         return None
     try:
-        return runtime.handlers.accounts.issue_api_key(account_id, "bootstrap admin", "admin", secret, key_id).secret
+        return runtime.handlers.accounts.issue_api_key(
+            account_id, "bootstrap admin", "admin", secret, key_id
+        ).secret
     except ConcurrencyConflict:
         return None
 
@@ -612,6 +638,8 @@ def account_for_new_key(store: EventStore) -> UUID:
     if len(opened) == 1:
         return opened[0].originator_id
     if not opened:
-        raise LookupError("no account here yet; `dialstream up` opens one, `dialstream accounts create` another")
+        raise LookupError(
+            "no account here yet; `dialstream up` opens one, `dialstream accounts create` another"
+        )
     choices = ", ".join(f"{event.originator_id} ({event.settings.general.account_name})" for event in opened)
     raise LookupError(f"several accounts; name one with --account: {choices}")

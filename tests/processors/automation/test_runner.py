@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from dialstream.bootstrap import IMPORTS, Runtime, build
+from dialstream.bootstrap import IMPORTS, Runtime, build, list_automation_runner
 from dialstream.settings import Settings
 from dialstream.store import stored_topic_of
 from domain import (
@@ -78,24 +78,7 @@ def account(runtime: Runtime) -> UUID:
 
 @pytest.fixture(scope="module")
 def runner(runtime: Runtime) -> ListAutomationRunner:
-    accounts = runtime.handlers.accounts
-
-    def pgp_key(account_id: UUID) -> openpgp.KeyPair:
-        pair = accounts.pgp_key(account_id)
-        return openpgp.KeyPair(pair.fingerprint, pair.public_key, pair.private_key)
-
-    return ListAutomationRunner(
-        runtime.store,
-        runtime.catalogue,
-        runtime.handlers,
-        runtime.settings.data_dir,
-        ssh_key=lambda account_id: accounts.ssh_key(account_id).private_key,
-        pgp_key=pgp_key,
-        records=runtime.records,
-        details=runtime.call_details,
-        wait_for_head=runtime.wait_for_head,
-        timeout_s=5.0,
-    )
+    return list_automation_runner(runtime, timeout_s=5.0)
 
 
 def new_job(
