@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, NamedTuple, Protocol
 from uuid import UUID
 
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType, structs
 
 from domain import name_claim, usage
 from domain.aggregate import Aggregate, Changes, existing, pick, projector, touched
@@ -429,15 +429,70 @@ def default_mapping(columns: Sequence[str]) -> list[FieldMap]:
                 FieldMap(column=column, field=CONTACT_INFO, contact_info_type=int(kind), label=column)
             )
             continue
-        name = custom_field_name(column) or f"column_{position + 1}"
-        unique, n = name, 1
-        while unique.casefold() in used_custom:
-            n += 1
-            suffix = f"_{n}"
-            unique = name[: 63 - len(suffix)] + suffix
-        used_custom.add(unique.casefold())
+        unique = _unique_custom(custom_field_name(column) or f"column_{position + 1}", used_custom)
         mapped.append(FieldMap(column=column, field=f"{CUSTOM_PREFIX}{unique}", label=column))
     return mapped
+
+
+def _unique_custom(name: str, used: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``... when ``used`` (case-folded) holds it; then used."""
+    unique, n = name, 1
+    while unique.casefold() in used:
+        n += 1
+        suffix = f"_{n}"
+        unique = name[: 63 - len(suffix)] + suffix
+    used.add(unique.casefold())
+    return unique
+
+
+# A list's channel and its devices ------------------------------------------------------
+
+CHANNEL_DEVICES = {"voice": "phone numbers", "sms": "mobile numbers", "email": "e-mail addresses"}
+
+
+def is_device_of(channel: str, contact_info_type: int) -> bool:
+    """Whether a contact column of this type holds the devices a ``channel`` list contacts:
+    e-mail addresses on an e-mail list, phone numbers on a voice or SMS list."""
+    return (contact_info_type == ContactInfoType.EMAIL) == (channel == "email")
+
+
+def for_channel(fields: Sequence[FieldMap], channel: str) -> list[FieldMap]:
+    """``fields`` as a list of ``channel`` reads them. A contact column of the other kind of
+    device (an ``email`` column on a voice list, a ``phone`` column on an e-mail list) is a
+    custom field, named after its column, rather than a record the list cannot contact. An
+    untyped contact column is an e-mail address on an e-mail list and, on the others, what its
+    name says (:func:`default_contact_info_type`).
+
+    Raises RuleViolation when the mapping has contact columns but none of the channel's."""
+    used = {custom_name(f.field).casefold() for f in fields if is_custom(f.field)}
+    kept: list[FieldMap] = []
+    others: list[str] = []
+    for entry in fields:
+        if entry.field != CONTACT_INFO:
+            kept.append(entry)
+            continue
+        kind = entry.contact_info_type
+        if kind is None:
+            kind = (
+                int(ContactInfoType.EMAIL) if channel == "email" else default_contact_info_type(entry.column)
+            )
+        if is_device_of(channel, kind):
+            kept.append(structs.replace(entry, contact_info_type=kind))
+            continue
+        others.append(entry.column)
+        name = _unique_custom(custom_field_name(entry.column) or "contact", used)
+        kept.append(
+            FieldMap(column=entry.column, field=f"{CUSTOM_PREFIX}{name}", label=entry.label or entry.column)
+        )
+    if others and not any(entry.field == CONTACT_INFO for entry in kept):
+        listed = ", ".join(repr(column) for column in others)
+        raise RuleViolation(
+            f"a {channel} list's records are {CHANNEL_DEVICES[channel]}, and the mapping's contact "
+            f"columns ({listed}) hold {CHANNEL_DEVICES['voice' if channel == 'email' else 'email']}; "
+            f"map a column of {CHANNEL_DEVICES[channel]} to contact_info",
+            field="fields",
+        )
+    return kept
 
 
 # Decisions -----------------------------------------------------------------------------

@@ -77,7 +77,17 @@ class Device(NamedTuple):
     area_code: str  # NANP area code, else the geographic area code; "" when there is none
     zones: tuple[str, ...]  # IANA zones of a geographic number; () for toll-free, most mobiles…
     geographic: bool
+    number_type: int  # phonenumbers' PhoneNumberType (an SMS list texts only mobile-capable ones)
     extension: str = ""  # kept out of e164: a dialer dials the line, an agent the extension
+
+
+MOBILE_CAPABLE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def can_text(device: Device) -> bool:
+    """Whether ``device`` may be a mobile: phonenumbers types it mobile, or cannot tell a
+    mobile from a fixed line by the number (all of North America)."""
+    return device.number_type in MOBILE_CAPABLE
 
 
 class PhoneProblem(NamedTuple):
@@ -140,7 +150,7 @@ def _device(
     zones = _zones(e164) if geographic else ()
     area_code = _area_code(country_code, nsn, kind, geographic, region, number)
     iso = None if region == REGION_CODE_FOR_NON_GEO_ENTITY else region
-    return Device(e164, iso, area_code, zones, geographic, extension)
+    return Device(e164, iso, area_code, zones, geographic, int(kind), extension)
 
 
 def _region_and_type(country_code: int, nsn: str) -> tuple[str | None, int]:

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from phonenumbers import PhoneNumberType
+
 from domain import phones, time_zones
 from domain.codes import CallResult, ContactInfoType, RecordStatus, RecordType, parse_code
 from domain.record_chain import ChainDraft, Rejection, chain_id, record_id
@@ -111,13 +113,19 @@ def _draft(ctx: Drafting, line: int, values: list[str]) -> ChainDraft:
         raw = values[source.index].strip()
         if not raw:
             continue
-        if source.contact_info_type == ContactInfoType.EMAIL or rules.channel == "email":
+        if source.contact_info_type == ContactInfoType.EMAIL:
             info, zone = _email(raw), _contact_zone(ctx, contact)
             if info is None:
                 dropped.append((source.column, f"{raw!r} is not an e-mail address"))
                 continue
         else:
             device = phones.normalise(raw, rules.phone_region)
+            if rules.channel == "sms" and isinstance(device, phones.Device) and not phones.can_text(device):
+                # valid, so "keep invalid numbers" does not keep it: no SMS can ever reach it
+                dropped.append(
+                    (source.column, f"{raw!r} is a {_kind(device)} number; an SMS list texts mobiles")
+                )
+                continue
             if isinstance(device, phones.PhoneProblem):
                 if rules.reject_invalid_numbers:
                     dropped.append((source.column, device.reason))
@@ -178,6 +186,10 @@ def _zone(ctx: Drafting, contact: Contact, device: phones.Device | None) -> time
 
 def _contact_zone(ctx: Drafting, contact: Contact) -> time_zones.Assignment:
     return _zone(ctx, contact, None)
+
+
+def _kind(device: phones.Device) -> str:
+    return PhoneNumberType.to_string(device.number_type).lower().replace("_", " ")
 
 
 def _email(raw: str) -> str | None:

@@ -22,10 +22,10 @@ def layout_of(layout: FileLayout) -> files.Layout:
     )
 
 
-def row_plan(fields: list[FieldMap], columns: list[str]) -> tuple[list[FieldMap], RowPlan]:
-    """The mapping applied (guessed from the header when the job has none) and its positions."""
-    if not fields:
-        fields = data_mapping.default_mapping(columns)
+def row_plan(fields: list[FieldMap], columns: list[str], channel: str) -> tuple[list[FieldMap], RowPlan]:
+    """The mapping applied (guessed from the header when the job has none, and read as a list
+    of ``channel`` reads it) and its positions."""
+    fields = data_mapping.for_channel(fields or data_mapping.default_mapping(columns), channel)
     resolved = data_mapping.resolve(fields, columns)
     plan = RowPlan(
         client_id=resolved.client_id,

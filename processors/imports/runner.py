@@ -194,7 +194,7 @@ class ImportRunner(Hosted):
         if job.target == "suppression_list":
             return self._run_entry_file(job, path, layout, opened)
         try:
-            fields, plan = row_plan(job.fields, opened.columns)
+            fields, plan = row_plan(job.fields, opened.columns, job.rules.channel)
         except DomainError as error:
             return self._fail(job.id, f"{job.file_name}: {error.detail}", opened.data_line - 1)
         job = self._start(job, opened, fields)

@@ -479,3 +479,63 @@ def test_default_mapping_leaves_a_repeated_header_to_resolve():
     assert [m.column for m in mapped] == ["client_id", "Phone"]
     with refused(RuleViolation, "fields[1].column"):
         resolve(mapped, columns)
+
+
+# for_channel --------------------------------------------------------------------------------
+
+
+def _fields(mapped: list[FieldMap]) -> list[tuple[str, str, int | None]]:
+    return [(m.column, m.field, m.contact_info_type) for m in mapped]
+
+
+HEADER = ["client_id", "Phone", "Mobile", "E-mail", "email", "Balance"]
+
+
+def test_on_voice_and_sms_lists_email_columns_become_custom_fields():
+    for channel in ("voice", "sms"):
+        assert _fields(data_mapping.for_channel(default_mapping(HEADER), channel)) == [
+            ("client_id", "client_id", None),
+            ("Phone", "contact_info", 1),
+            ("Mobile", "contact_info", 4),
+            ("E-mail", "custom:e_mail", None),
+            ("email", "custom:email", None),
+            ("Balance", "custom:balance", None),
+        ]
+
+
+def test_on_an_email_list_phone_columns_become_custom_fields_named_apart_from_the_others():
+    mapped = default_mapping([*HEADER, "phone "])  # "phone " is a custom field named "phone" already
+    mapped = [m if m.column != "phone " else FieldMap(column="phone ", field="custom:phone") for m in mapped]
+    assert _fields(data_mapping.for_channel(mapped, "email")) == [
+        ("client_id", "client_id", None),
+        ("Phone", "custom:phone_2", None),
+        ("Mobile", "custom:mobile", None),
+        ("E-mail", "contact_info", 10),
+        ("email", "contact_info", 10),
+        ("Balance", "custom:balance", None),
+        ("phone ", "custom:phone", None),
+    ]
+
+
+def test_an_untyped_contact_column_is_an_address_on_an_email_list_and_what_its_name_says_elsewhere():
+    mapped = [
+        FieldMap(column="Id", field="client_id"),
+        FieldMap(column="Adresse", field="contact_info"),
+        FieldMap(column="Courriel", field="contact_info"),
+    ]
+    assert _fields(data_mapping.for_channel(mapped, "email")) == [
+        ("Id", "client_id", None),
+        ("Adresse", "contact_info", 10),
+        ("Courriel", "contact_info", 10),
+    ]
+    assert _fields(data_mapping.for_channel(mapped, "voice")) == [
+        ("Id", "client_id", None),
+        ("Adresse", "contact_info", 1),
+        ("Courriel", "custom:courriel", None),
+    ]
+
+
+def test_a_mapping_with_no_device_of_the_channel_is_refused_saying_which():
+    with refused(RuleViolation, "fields") as error:
+        data_mapping.for_channel(default_mapping(["client_id", "phone", "mobile"]), "email")
+    assert "('phone', 'mobile') hold phone numbers" in error.value.detail

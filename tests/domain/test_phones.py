@@ -1,4 +1,4 @@
-"""Phone numbers: validity, E.164, region, area code and zones, checked against phonenumbers."""
+"""Phone numbers: validity, E.164, region, area code, zones and type, checked against phonenumbers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers.timezone import time_zones_for_number
 
-from domain.phones import Device, PhoneProblem, normalise
+from domain.phones import Device, PhoneProblem, can_text, normalise
 
 MAINLAND = [
     ("(212) 555-0123", "America/New_York"),
@@ -54,7 +54,14 @@ def test_hawaii() -> None:
 
 def test_a_toll_free_number_is_valid_but_has_no_geography() -> None:
     found = device("1-800-555-0199")
-    assert found == Device("+18005550199", "US", "800", (), False)
+    assert found == Device("+18005550199", "US", "800", (), False, PhoneNumberType.TOLL_FREE)
+
+
+def test_an_sms_can_reach_a_mobile_or_a_number_that_may_be_one() -> None:
+    assert can_text(device("+44 7400 123456"))  # a UK mobile
+    assert can_text(device("(212) 555-0143"))  # North America: mobiles and lines share area codes
+    assert not can_text(device("+44 20 7946 0018"))  # a London fixed line
+    assert not can_text(device("1-800-555-0199"))  # toll free
 
 
 def test_a_canadian_number_is_canadian() -> None:
@@ -63,9 +70,13 @@ def test_a_canadian_number_is_canadian() -> None:
 
 
 def test_foreign_numbers_written_internationally_are_valid() -> None:
-    assert device("+44 20 7946 0018") == Device("+442079460018", "GB", "20", ("Europe/London",), True)
-    assert device("+49 30 901820") == Device("+4930901820", "DE", "30", ("Europe/Berlin",), True)
-    assert device("+49 151 23456789") == Device("+4915123456789", "DE", "", (), False)
+    assert device("+44 20 7946 0018") == Device(
+        "+442079460018", "GB", "20", ("Europe/London",), True, PhoneNumberType.FIXED_LINE
+    )
+    assert device("+49 30 901820") == Device(
+        "+4930901820", "DE", "30", ("Europe/Berlin",), True, PhoneNumberType.FIXED_LINE
+    )
+    assert device("+49 151 23456789") == Device("+4915123456789", "DE", "", (), False, PhoneNumberType.MOBILE)
 
 
 def test_national_numbers_are_read_in_the_default_region() -> None:
@@ -168,6 +179,7 @@ def reference(raw: str, region: str) -> tuple[object, ...] | None:
         area_code,
         zones if geographic and zones != ("Etc/Unknown",) else (),
         geographic,
+        phonenumbers.number_type(number),
         number.extension or "",
     )
 
