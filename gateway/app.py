@@ -29,6 +29,7 @@ from gateway.routes import (
     contact_lists,
     data_mappings,
     dialing_profiles,
+    events,
     exports,
     hierarchy,
     imports,
@@ -65,6 +66,7 @@ ROUTERS = (
     agents.router,
     channels.router,
     list_automations.router,
+    events.router,  # the event contract: no key, like /docs (gateway/routes/events.py)
 )
 
 
