@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 from uuid import UUID
 
 import msgspec
@@ -154,6 +154,27 @@ class Verdict(Struct, frozen=True, kw_only=True):
     allowed: bool
     reasons: list[Reason] = []
     next_allowed: datetime | None = None  # UTC; None when allowed or when no end is known
+
+
+REASON_CODES: frozenset[str] = frozenset(get_args(ReasonCode))
+_DETAIL_SEPARATOR = "; "
+
+
+def denial_detail(reasons: Iterable[Reason]) -> str:
+    """How a denied draw's reasons are written on its ``record.returned`` event:
+    ``code: text; code: text`` (read back by :func:`denial_codes`)."""
+    return _DETAIL_SEPARATOR.join(f"{reason.code}: {reason.text}" for reason in reasons)
+
+
+def denial_codes(detail: str) -> list[str]:
+    """The reason codes of a :func:`denial_detail`, in order, each once. A part that does not
+    start with a known code (a reason's text holding "; ") is text, not a reason."""
+    codes: list[str] = []
+    for part in detail.split(_DETAIL_SEPARATOR):
+        code, colon, _ = part.partition(": ")
+        if colon and code in REASON_CODES and code not in codes:
+            codes.append(code)
+    return codes
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from gateway.routes import (
     hierarchy,
     imports,
     list_automations,
+    metrics,
     records,
     session_profiles,
     settings,
@@ -66,6 +67,7 @@ ROUTERS = (
     agents.router,
     channels.router,
     list_automations.router,
+    metrics.router,
     events.router,  # the event contract: no key, like /docs (gateway/routes/events.py)
 )
 

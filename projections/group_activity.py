@@ -17,6 +17,9 @@ abandoned, finished) and the group's pacing (``CampaignGroupPaced`` on ``campaig
   answered = a live answer waiting for an agent, machine, connected, abandoned = hearing the
   message, sent = an SMS the provider holds until its delivery report) and since when.
 - ``group_pacing``: the group's last pacing (mode, ratio, reason).
+- ``group_gate_denials``: draws the pre-dial gate denied, per group, list and reason code
+  (from ``record.returned`` with reason ``denied``: a draw denied for two reasons counts
+  under each).
 
 Every counter is a sum and every in-flight row follows one attempt's stream in its order,
 so a replay of the log gives the rows the live projection has.
@@ -34,6 +37,7 @@ import msgspec
 from domain import abandon
 from domain.abandon import AbandonWindows, Bucket
 from domain.call_attempts import failure_of
+from domain.predial import denial_codes
 from projections.sql import Cursor, Database
 from schemas import topics
 from schemas.attempts import (
@@ -46,8 +50,15 @@ from schemas.attempts import (
 )
 from schemas.base import Event
 from schemas.campaigns import CampaignGroupPaced
+from schemas.records import RecordReturned
 
-TABLES = ("group_activity_buckets", "group_attempt_seconds", "group_in_flight", "group_pacing")
+TABLES = (
+    "group_activity_buckets",
+    "group_attempt_seconds",
+    "group_in_flight",
+    "group_pacing",
+    "group_gate_denials",
+)
 MINUTE, HOUR = 60, 3600
 WIDTHS = (MINUTE, HOUR)
 # How far back group_attempt_seconds reaches from a group's newest attempt.
@@ -159,6 +170,17 @@ def _add(cursor: Cursor, event: Event, list_id: UUID, group_id: UUID, **amounts:
     )
 
 
+def _denied(cursor: Cursor, event: RecordReturned) -> None:
+    cursor.executemany(
+        "INSERT INTO group_gate_denials VALUES (?, ?, ?, ?, 1) ON CONFLICT (group_id, list_id, reason) "
+        "DO UPDATE SET denials = group_gate_denials.denials + 1",
+        [
+            (str(event.campaign_group_id), str(event.list_id), code, str(event.account_id))
+            for code in denial_codes(event.detail) or ["unknown"]
+        ],
+    )
+
+
 def _stage(cursor: Cursor, attempt_id: UUID) -> str | None:
     cursor.execute("SELECT stage FROM group_in_flight WHERE attempt_id = ?", (str(attempt_id),))
     row = cursor.fetchone()
@@ -175,8 +197,9 @@ def _move(cursor: Cursor, event: Event, attempt_id: UUID, stage: str) -> None:
 class GroupActivity:
     name = "group_activity"
     tables: tuple[str, ...] = TABLES
-    topics: tuple[str, ...] = (topics.CALL_ATTEMPTS, topics.CAMPAIGNS)
+    topics: tuple[str, ...] = (topics.CALL_ATTEMPTS, topics.CAMPAIGNS, topics.RECORDS)
     events: tuple[type[Event], ...] = (
+        RecordReturned,
         CallAttemptMade,
         CallAttemptAnswered,
         CallAttemptConnected,
@@ -206,12 +229,21 @@ class GroupActivity:
             "CREATE INDEX IF NOT EXISTS group_in_flight_by_group ON group_in_flight (group_id, stage)"
         )
         cursor.execute(
+            "CREATE TABLE IF NOT EXISTS group_gate_denials (group_id TEXT NOT NULL, list_id TEXT NOT NULL, "
+            "reason TEXT NOT NULL, account_id TEXT NOT NULL, denials BIGINT NOT NULL, "
+            "PRIMARY KEY (group_id, list_id, reason))"
+        )
+        cursor.execute(
             "CREATE TABLE IF NOT EXISTS group_pacing (group_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
             "mode TEXT NOT NULL, ratio DOUBLE PRECISION NOT NULL, reason TEXT NOT NULL, "
             "at DOUBLE PRECISION NOT NULL)"
         )
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
+        if isinstance(event, RecordReturned):
+            if event.reason == "denied":
+                _denied(cursor, event)
+            return
         if isinstance(event, CampaignGroupPaced):
             cursor.execute(
                 "INSERT INTO group_pacing VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
@@ -434,6 +466,28 @@ class GroupActivityQueries:
         return Paced(
             mode=str(mode), ratio=float(ratio), reason=str(reason), at=datetime.fromtimestamp(float(at), UTC)
         )
+
+    # An account as a whole (metrics) ------------------------------------------------------
+
+    def attempts_by_group(self, account_id: UUID) -> dict[UUID, int]:
+        """Attempts each of the account's groups ever placed (its hour buckets, all lists)."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT group_id, SUM(attempts) FROM group_activity_buckets "
+                "WHERE account_id = ? AND width = ? GROUP BY group_id",
+                (str(account_id), HOUR),
+            )
+            return {UUID(str(group)): int(attempts) for group, attempts in cursor.fetchall()}
+
+    def gate_denials(self, account_id: UUID) -> dict[tuple[UUID, str], int]:
+        """(group id, reason code) -> draws of the account's groups the pre-dial gate denied."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT group_id, reason, SUM(denials) FROM group_gate_denials WHERE account_id = ? "
+                "GROUP BY group_id, reason",
+                (str(account_id),),
+            )
+            return {(UUID(str(group)), str(reason)): int(n) for group, reason, n in cursor.fetchall()}
 
 
 def _in_flight_calls(rows: list[tuple[Any, ...]]) -> list[InFlightCall]:

@@ -103,6 +103,16 @@ class ImportJobQueries:
             rows = cursor.fetchall()
         return [_decoder.decode(row[0]) for row in rows]
 
+    def running(self, account_id: UUID) -> list[ImportJob]:
+        """The account's jobs reading their files now."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT body FROM import_jobs WHERE account_id = ? AND status = 'running' ORDER BY requested_at",
+                (str(account_id),),
+            )
+            rows = cursor.fetchall()
+        return [_decoder.decode(row[0]) for row in rows]
+
     def unfinished(self) -> list[tuple[UUID, str, str]]:
         """(job id, runner, last activity) of every job not completed or failed, oldest first."""
         with self.db.transaction() as cursor:

@@ -60,6 +60,13 @@ class EmbeddedBus:
         with self._progress:
             return min(self._positions.values(), default=self.store.position())
 
+    def relayed_to(self) -> None:
+        return None
+
+    def read_model_positions(self) -> dict[str, int]:
+        with self._progress:
+            return dict(self._positions)
+
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         with self._progress:

@@ -112,6 +112,25 @@ class KafkaBus:
 
     # Reading progress ---------------------------------------------------------------------
 
+    def relayed_to(self) -> int:
+        return self.progress.position()
+
+    def read_model_positions(self) -> dict[str, int]:
+        """From the shared database, so a gateway sees the read models its workers keep: a read
+        model is caught up to the relay's position once it has passed every partition of its
+        topics the relay published to, else to the lowest position it passed on one it has not."""
+        relayed, published = self.progress.snapshot()
+        positions = {}
+        for name, projection in self.projections.projections.items():
+            floor, passed = self.projections.applied_positions(name)
+            behind = [
+                passed.get(key, floor)
+                for key, last in published.items()
+                if key[0] in projection.topics and passed.get(key, floor) < last
+            ]
+            positions[name] = min(behind) if behind else relayed
+        return positions
+
     def caught_up_to(self) -> int:
         """Under a steady flow the projections are rarely all at the relay's head at once, so
         this also advances to the head seen at the last call once everything up to it applied."""

@@ -45,3 +45,11 @@ class Bus(Protocol):
     def caught_up_to(self) -> int:
         """A log position every subscriber has handled (for health checks)."""
         ...
+
+    def read_model_positions(self) -> dict[str, int]:
+        """Each read model's name and the log position it has applied everything up to."""
+        ...
+
+    def relayed_to(self) -> int | None:
+        """The log position the relay has published up to (None: no relay, the embedded bus)."""
+        ...

@@ -42,6 +42,7 @@ from domain.codes import CallResult, RecordStatus
 from domain.errors import DomainError
 from domain.message_results import UNREPORTED_RESULT
 from domain.message_template import TemplateFieldMissing
+from domain.predial import denial_detail
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.budget import AttemptBudget
 from processors.dialer.messages import MESSAGE_CHANNELS, Outbox
@@ -849,7 +850,7 @@ class GroupRun:
                     drawn.record.chain_n,
                     drawn.attempt_id,
                     dial_sched_time=_epoch(verdict.next_allowed or self.ports.clock() + DENIED_AGAIN_AFTER),
-                    detail="; ".join(f"{r.code}: {r.text}" for r in verdict.reasons),
+                    detail=denial_detail(verdict.reasons),
                 )
             )
         if denied:

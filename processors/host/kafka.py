@@ -167,6 +167,23 @@ class KafkaHost(Hosted):
     def idle(self) -> None:
         return  # a round ends only when stopping (or failing, which backs off)
 
+    def caught_up_to(self) -> int | None:
+        """The log position up to which this member has handled every record of its topics
+        the relay published (None: the relay runs elsewhere). Partitions of the group's other
+        members count as not handled: asked of one member of several, it says less."""
+        if self.progress is None:
+            return None
+        relayed, published = self.progress.snapshot()
+        if self.partitions.dormant():
+            return relayed
+        topics = set(self.partitions.topics)
+        behind = [
+            self.partitions.handled.get(key, 0)
+            for key, last in published.items()
+            if key[0] in topics and self.partitions.handled.get(key, -1) < last
+        ]
+        return min(behind) if behind else relayed
+
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Block until this member has handled every record of its topics the relay published
         up to log ``position`` (True), or ``timeout`` passes. Counts what it handled since it

@@ -51,6 +51,10 @@ class LogFollower(Hosted):
 
     # Progress ----------------------------------------------------------------------------
 
+    def caught_up_to(self) -> int:
+        """The log position the follower has handled up to."""
+        return self.position
+
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Block until the follower has handled the log up to ``position``."""
         deadline = time.monotonic() + timeout

@@ -679,3 +679,16 @@ def test_rules_for_a_group_by_id_or_name() -> None:
     assert [r.name for r in rules_for_group(rules, str(LIST_A), None)] == ["all", "by id"]
     assert [r.name for r in rules_for_group(rules, str(LIST_B), "Sales")] == ["all", "named"]
     assert all(r.required for r in rules_for_group(rules, str(LIST_A), "Sales"))
+
+
+def test_a_denials_codes_are_read_back_from_its_detail() -> None:
+    from domain.predial import Reason, denial_codes, denial_detail
+
+    reasons = [
+        Reason(code="suppressed", text="on the DNC list; added by: the CRM"),  # "; " inside a text
+        Reason(code="outside_hours", text="it is 07:00 in America/Los_Angeles"),
+        Reason(code="suppressed", text="on a second list"),
+    ]
+    assert denial_codes(denial_detail(reasons)) == ["suppressed", "outside_hours"]
+    assert denial_codes("") == []
+    assert denial_codes("index_unavailable: Redis did not answer") == ["index_unavailable"]
