@@ -25,7 +25,7 @@ from tests.imports.support import new_list, request
 from tests.kafka import Broker
 from tests.kafka_support import kafka_env, kafka_settings
 
-ROWS = 200_000
+ROWS = 100_000
 LEASE_S = 60  # ImportRunner's default: a silent runner keeps its job this long
 
 

@@ -17,10 +17,14 @@ import httpx
 
 from dialstream.bootstrap import build
 from dialstream.settings import Settings
+from processors.imports.runner import PARALLEL_FROM_BYTES
 from schemas.records import RecordChainImported
 from tests.imports.support import by_client, new_list, run_import, running
 
-ROWS = 120_000
+ROWS = 48_000
+# A custom column wide enough that the file is over PARALLEL_FROM_BYTES (drafting in worker
+# processes) with fewer rows to import twice.
+NOTE = "a note long enough to make the file big " * 2
 SECRET = "dsk_resume-test-secret-0123456789"
 
 
@@ -33,7 +37,8 @@ def _file(path: Path) -> Path:
             home = f"{rng.choice(areas)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
             mobile = f"{rng.choice(areas)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
             bad = "12" if n % 997 == 0 else mobile  # some rejected numbers too
-            out.write(f"C{n:07d},{home},{bad},x{n},{n % 13}\n")
+            out.write(f"C{n:07d},{home},{bad},x{n} {NOTE},{n % 13}\n")
+    assert path.stat().st_size > PARALLEL_FROM_BYTES
     return path
 
 
