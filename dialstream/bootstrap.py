@@ -37,6 +37,7 @@ from projections.attempt_history import AttemptHistoryProjection, AttemptHistory
 from projections.automation_runs import AutomationRunQueries, AutomationRuns
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.call_details import CallDetailQueries, CallDetails
+from projections.call_results import CallResultCounts, CallResultQueries
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.group_activity import GroupActivity, GroupActivityQueries
@@ -104,6 +105,7 @@ def all_projections() -> list[Projection]:
         AgentStates(),
         AutomationRuns(),
         CallDetails(),
+        CallResultCounts(),
     ]
 
 
@@ -124,6 +126,7 @@ class Runtime:
     agents: AgentQueries
     automation_runs: AutomationRunQueries
     call_details: CallDetailQueries
+    call_results: CallResultQueries
     bus: Bus
     suppression_index: SuppressionIndex
     secrets: SecretBox  # the handlers' too: seals what events keep of a secret
@@ -263,6 +266,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
         agents=AgentQueries(views),
         automation_runs=AutomationRunQueries(views),
         call_details=CallDetailQueries(views),
+        call_results=CallResultQueries(views),
         bus=_bus(settings, store, projections, relay=relay, workers=projection_workers),
         suppression_index=suppression_index(settings.suppression_index),
         secrets=secrets,

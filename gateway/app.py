@@ -36,6 +36,7 @@ from gateway.routes import (
     list_automations,
     metrics,
     records,
+    reports,
     session_profiles,
     settings,
     specification_files,
@@ -68,6 +69,7 @@ ROUTERS = (
     channels.router,
     list_automations.router,
     metrics.router,
+    reports.router,
     events.router,  # the event contract: no key, like /docs (gateway/routes/events.py)
 )
 

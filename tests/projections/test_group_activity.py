@@ -27,6 +27,7 @@ from projections.group_activity import (
 from projections.sql import SQLiteDatabase, connect
 from schemas.base import Event
 from schemas.campaigns import CampaignGroupPaced
+from schemas.records import RecordReturned
 from tests.domain import builders
 
 T0 = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
@@ -138,6 +139,30 @@ class Calls:
                     mode=mode,
                     ratio=ratio,
                     reason=f"{mode} at {ratio}",
+                )
+            ]
+        )
+        self.settle()
+
+    def deny(self, seconds: float, list_id: UUID, detail: str) -> None:
+        """A draw of GROUP the pre-dial gate denied, returned with ``detail``."""
+        self.n += 1
+        chain = UUID(int=10_000 + self.n)
+        self.store.append(
+            [
+                RecordReturned(
+                    originator_id=chain,
+                    originator_version=1,
+                    timestamp=T0 + timedelta(seconds=seconds),
+                    account_id=ACCOUNT,
+                    list_id=list_id,
+                    client_id=f"D{self.n}",
+                    chain_n=1,
+                    record_id=record_chain.record_id(chain, 1),
+                    campaign_group_id=GROUP,
+                    attempt_id=UUID(int=20_000 + self.n),
+                    reason="denied",
+                    detail=detail,
                 )
             ]
         )
@@ -322,6 +347,7 @@ def test_a_replay_and_an_interleaving_of_the_streams_equal_the_live_rows(
     calls.pace(30, 1, "predictive", 1.6)
     calls.place(2 * 3600, L1, 8)  # moves the kept seconds past the first minute
     calls.abandon(23, ids["waiting"])
+    calls.deny(24, L1, "suppressed: on the DNC list; outside_hours: 07:00 there")
     live = dump_rows(calls.live.db)
     assert all(live.values()), "the scenario fills every table"
 
@@ -380,3 +406,16 @@ def test_on_postgresql_the_answers_are_the_same(
         assert on_pg[6:8] == (1, 11)
     finally:
         postgres.close()
+
+
+def test_the_gates_denials_count_per_reason_code(calls: Calls) -> None:
+    calls.deny(1, L1, "suppressed: on the DNC list")
+    calls.deny(2, L2, "suppressed: on the DNC list; outside_hours: 07:00 there")
+    calls.deny(3, L1, "index_unavailable: Redis did not answer")
+    activity = GroupActivityQueries(calls.live.db)
+    assert activity.gate_denials(ACCOUNT) == {
+        (GROUP, "suppressed"): 2,
+        (GROUP, "outside_hours"): 1,
+        (GROUP, "index_unavailable"): 1,
+    }
+    assert activity.gate_denials(UUID(int=1)) == {}

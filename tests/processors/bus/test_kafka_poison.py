@@ -234,7 +234,7 @@ def test_poison_is_parked_per_consumer_and_the_good_events_around_it_apply(
         assert any(m.startswith(where) for m in messages), (where, messages)
     assert parked(runtime) == {
         "catalogue": 5, "hierarchy": 4, "credentials": 1, "records": 4, "import_jobs": 4, "suppression_lists": 0, "record_suppressions": 0, "attempt_history": 0,
-        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0,
+        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0, "call_results": 0,
     }
 
     # The consumers are still running: new events on the poisoned partitions (a rename of the
@@ -283,7 +283,7 @@ def test_a_record_with_neither_key_nor_value_is_parked_not_fatal(scene: Scene) -
     runtime.start()
     assert wait_for(lambda: parked(runtime) == {
         "catalogue": 1, "hierarchy": 0, "credentials": 1, "records": 0, "import_jobs": 0, "suppression_lists": 0, "record_suppressions": 0, "attempt_history": 0,
-        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0,
+        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0, "call_results": 0,
     })
     opened = runtime.handlers.accounts.open_account("After a null record")
     runtime.handlers.accounts.issue_api_key(opened.id, "ops", "admin")
@@ -324,7 +324,7 @@ def test_a_parked_event_does_not_hold_back_read_your_writes_elsewhere(scene: Sce
     scene.relay_all()
     assert wait_for(lambda: parked(runtime) == {
         "catalogue": 1, "hierarchy": 1, "credentials": 0, "records": 1, "import_jobs": 1, "suppression_lists": 0, "record_suppressions": 0, "attempt_history": 0,
-        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0,
+        "group_activity": 0, "agent_states": 0, "automation_runs": 0, "call_details": 0, "call_results": 0,
     })
 
     renamed = ContactListChanged(

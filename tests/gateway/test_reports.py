@@ -1,0 +1,165 @@
+"""GET /api/v1/reports/call-results: the summary's figures equal the same figures counted from
+the event log in the test, in the account's reports time zone, as JSON and as CSV.
+
+A real embedded runtime with the dialer on the telephony simulator in virtual time (the dialer
+lab), served through the gateway's app; the summary's roll-up across a daylight-saving change is
+checked on its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dialstream.queries.reports import call_results_summary
+from domain.account import UpdateSettings
+from domain.codes import CallResult
+from gateway.app import create_app
+from processors.telephony.simulator import Rates, Timings
+from projections.call_results import ResultCount
+from schemas.attempts import CallAttemptFinished
+from schemas.settings import RegionSettings
+from tests.gateway.test_metrics import key, logged
+from tests.processors.dialer.support import Lab, campaign, lab, us_records
+
+NEW_YORK = ZoneInfo("America/New_York")
+# 10:55 in New York: the ten minutes dialled run across two local hours.
+EPOCH = datetime(2026, 3, 10, 14, 55, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, UUID, TestClient, str]]:
+    timings = Timings(talk_mean_s=20.0, wrap_up_mean_s=3.0)
+    with lab(
+        tmp_path_factory.mktemp("reports"), rates=Rates(answer_person=0.4), timings=timings, epoch=EPOCH
+    ) as L:
+        L.handlers.accounts.update_settings(
+            L.account_id, UpdateSettings(region=RegionSettings(reports_time_zone="America/New_York"))
+        )
+        group = campaign(L, us_records(200), mode="progressive", agents=8)
+        L.run(600.0)
+        with TestClient(create_app(L.runtime)) as client:
+            yield L, group, client, key(L, L.account_id)
+
+
+def report(client: TestClient, secret: str, **params: Any) -> Any:
+    response = client.get(
+        "/api/v1/reports/call-results", params=params, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json() if params.get("format") != "csv" else response
+
+
+def finished(L: Lab) -> list[CallAttemptFinished]:
+    return logged(L, CallAttemptFinished)  # type: ignore[return-value]
+
+
+def test_by_call_result_over_the_day(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, _, client, secret = day
+    ended = finished(L)
+    assert len(ended) > 100
+    body = report(client, secret, **{"from": "2026-03-10", "to": "2026-03-11"})
+    assert (body["time_zone"], body["from"], body["to"]) == (
+        "America/New_York",
+        "2026-03-10T00:00:00-04:00",
+        "2026-03-11T00:00:00-04:00",
+    )
+    expected = Counter(e.call_result for e in ended)
+    assert {row["call_result"]: row["attempts"] for row in body["rows"]} == dict(expected)
+    assert all(row["call_result_name"] == CallResult(row["call_result"]).name.lower() for row in body["rows"])
+    assert body["total"]["attempts"] == len(ended)
+    talk = sum(e.talk_ms for e in ended) / 1000
+    assert body["total"]["talk_seconds"] == pytest.approx(talk, abs=0.01)
+
+
+def test_by_local_hour_group_and_list(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, group, client, secret = day
+    ended = finished(L)
+    body = report(client, secret, by=["hour", "group", "list"], **{"from": "2026-03-10", "to": "2026-03-11"})
+    hours = Counter(
+        e.timestamp.astimezone(NEW_YORK).replace(minute=0, second=0, microsecond=0).isoformat() for e in ended
+    )
+    assert len(hours) == 2  # 10:00 and 11:00 in New York
+    assert {row["hour"]: row["attempts"] for row in body["rows"]} == dict(hours)
+    assert {row["group_id"] for row in body["rows"]} == {str(group)}
+    assert all(row["group_name"] and row["list_name"] for row in body["rows"])
+
+
+def test_an_interval_and_an_agent(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, _, client, secret = day
+    ended = finished(L)
+    # from 11:00 New York time on: whole quarter hours, so the count is exact
+    later = [e for e in ended if e.timestamp >= datetime(2026, 3, 10, 11, 0, tzinfo=NEW_YORK)]
+    body = report(client, secret, **{"from": "2026-03-10T11:00", "to": "2026-03-10T12:00"})
+    assert body["total"]["attempts"] == len(later) > 0
+    talked = Counter(str(e.agent_id) for e in ended if e.agent_id is not None)
+    agent, calls = talked.most_common(1)[0]
+    by_agent = report(client, secret, by=["agent"], **{"from": "2026-03-10", "to": "2026-03-11"})
+    assert {row["agent_id"]: row["attempts"] for row in by_agent["rows"]} == dict(talked)
+    assert {row["agent_name"] for row in by_agent["rows"]} <= {f"agent-{n:02d}" for n in range(8)}
+    one = report(client, secret, agent_id=agent, **{"from": "2026-03-10", "to": "2026-03-11"})
+    assert one["total"]["attempts"] == calls
+
+
+def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    _, _, client, secret = day
+    params = {"from": "2026-03-10", "to": "2026-03-11", "by": ["call_result"]}
+    body = report(client, secret, **params)
+    response = report(client, secret, format="csv", **params)
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="call-results-2026-03-10.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0]) == [
+        "call_result", "call_result_name", "attempts", "talk_seconds", "mean_talk_seconds", "mean_ring_seconds"
+    ]  # fmt: skip
+    assert [(int(r["call_result"]), int(r["attempts"])) for r in rows] == [
+        (row["call_result"], row["attempts"]) for row in body["rows"]
+    ]
+
+
+def test_bad_parameters_are_422_naming_them_and_another_account_sees_nothing(
+    day: tuple[Lab, UUID, TestClient, str],
+) -> None:
+    L, _, client, secret = day
+    headers = {"Authorization": f"Bearer {secret}"}
+    for params, field in (
+        ({"by": "colour"}, "by"),
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2026-03-11", "to": "2026-03-10"}, "to"),
+    ):
+        response = client.get("/api/v1/reports/call-results", params=params, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == field
+    other = key(L, L.handlers.accounts.open_account("Other").id)
+    assert report(client, other, **{"from": "2026-03-10", "to": "2026-03-11"})["rows"] == []
+    assert client.get("/api/v1/reports/call-results").status_code == 401
+
+
+def test_the_repeated_hour_of_a_daylight_saving_change_is_two_rows_of_one_day() -> None:
+    # 1 November 2026: New York's clocks go back from 02:00 EDT to 01:00 EST.
+    def at(utc: datetime, attempts: int) -> ResultCount:
+        return ResultCount("", "", "", int(utc.timestamp()), 33, attempts, 0, 0)
+
+    counts = [
+        at(datetime(2026, 11, 1, 5, 15, tzinfo=UTC), 2),  # 01:15 EDT
+        at(datetime(2026, 11, 1, 6, 15, tzinfo=UTC), 3),  # 01:15 EST
+        at(datetime(2026, 11, 1, 7, 0, tzinfo=UTC), 4),  # 02:00 EST
+    ]
+    hours, _ = call_results_summary(counts, ["hour"], NEW_YORK, {})
+    assert [(row["hour"], row["attempts"]) for row in hours] == [
+        ("2026-11-01T01:00:00-04:00", 2),
+        ("2026-11-01T01:00:00-05:00", 3),
+        ("2026-11-01T02:00:00-05:00", 4),
+    ]
+    days, total = call_results_summary(counts, ["day"], NEW_YORK, {})
+    assert [(row["day"], row["attempts"]) for row in days] == [("2026-11-01", 9)]
+    assert total["attempts"] == 9
