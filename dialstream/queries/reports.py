@@ -97,8 +97,11 @@ def call_results_summary(
     row names its call result (``call_result_name``), list and group (``names``: id -> name)."""
     sums: dict[tuple[Any, ...], _Sum] = {}
     total = _Sum()
+    local: dict[int, datetime] = {}  # a bucket's start in the zone, worked out once per start
     for count in counts:
-        key = tuple(_value(count, dimension, zone) for dimension in by)
+        if count.start not in local:
+            local[count.start] = datetime.fromtimestamp(count.start, UTC).astimezone(zone)
+        key = tuple(_value(count, dimension, local[count.start]) for dimension in by)
         sums.setdefault(key, _Sum()).add(count)
         total.add(count)
     rows = []
@@ -110,7 +113,7 @@ def call_results_summary(
     return rows, total.measures()
 
 
-def _value(count: ResultCount, dimension: Dimension, zone: ZoneInfo) -> Any:
+def _value(count: ResultCount, dimension: Dimension, local: datetime) -> Any:
     if dimension == "call_result":
         return count.call_result
     if dimension == "list":
@@ -119,7 +122,6 @@ def _value(count: ResultCount, dimension: Dimension, zone: ZoneInfo) -> Any:
         return count.group_id
     if dimension == "agent":
         return count.agent_id
-    local = datetime.fromtimestamp(count.start, UTC).astimezone(zone)
     if dimension == "hour":
         # the offset stays: the repeated hour of a daylight-saving change is two rows
         return local.replace(minute=0).isoformat()

@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "day": "tests.bench.bench_day",
     "email": "tests.bench.bench_email",
     "automation": "tests.bench.bench_automation",
+    "dashboard": "tests.bench.bench_dashboard",
 }
 
 
