@@ -17,9 +17,9 @@ abandoned, finished) and the group's pacing (``CampaignGroupPaced`` on ``campaig
   answered = a live answer waiting for an agent, machine, connected, abandoned = hearing the
   message, sent = an SMS the provider holds until its delivery report) and since when.
 - ``group_pacing``: the group's last pacing (mode, ratio, reason).
-- ``group_gate_denials``: draws the pre-dial gate denied, per group, list and reason code
-  (from ``record.returned`` with reason ``denied``: a draw denied for two reasons counts
-  under each).
+- ``group_gate_denials``: draws the pre-dial gate denied, per group, list, reason code and
+  quarter hour (from ``record.returned`` with reason ``denied``: a draw denied for two
+  reasons counts under each; quarter hours, as in ``call_results``, for local days).
 
 Every counter is a sum and every in-flight row follows one attempt's stream in its order,
 so a replay of the log gives the rows the live projection has.
@@ -59,7 +59,7 @@ TABLES = (
     "group_pacing",
     "group_gate_denials",
 )
-MINUTE, HOUR = 60, 3600
+MINUTE, QUARTER, HOUR = 60, 900, 3600
 WIDTHS = (MINUTE, HOUR)
 # How far back group_attempt_seconds reaches from a group's newest attempt.
 SECONDS_KEPT = 3600
@@ -172,10 +172,10 @@ def _add(cursor: Cursor, event: Event, list_id: UUID, group_id: UUID, **amounts:
 
 def _denied(cursor: Cursor, event: RecordReturned) -> None:
     cursor.executemany(
-        "INSERT INTO group_gate_denials VALUES (?, ?, ?, ?, 1) ON CONFLICT (group_id, list_id, reason) "
+        "INSERT INTO group_gate_denials VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (group_id, list_id, reason, start) "
         "DO UPDATE SET denials = group_gate_denials.denials + 1",
         [
-            (str(event.campaign_group_id), str(event.list_id), code, str(event.account_id))
+            (str(event.campaign_group_id), str(event.list_id), code, _bucket(event.timestamp.timestamp(), QUARTER), str(event.account_id))
             for code in denial_codes(event.detail) or ["unknown"]
         ],
     )
@@ -230,8 +230,11 @@ class GroupActivity:
         )
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS group_gate_denials (group_id TEXT NOT NULL, list_id TEXT NOT NULL, "
-            "reason TEXT NOT NULL, account_id TEXT NOT NULL, denials BIGINT NOT NULL, "
-            "PRIMARY KEY (group_id, list_id, reason))"
+            "reason TEXT NOT NULL, start BIGINT NOT NULL, account_id TEXT NOT NULL, denials BIGINT NOT NULL, "
+            "PRIMARY KEY (group_id, list_id, reason, start))"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS group_gate_denials_by_time ON group_gate_denials (account_id, start)"
         )
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS group_pacing (group_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, "
@@ -488,6 +491,20 @@ class GroupActivityQueries:
                 (str(account_id),),
             )
             return {(UUID(str(group)), str(reason)): int(n) for group, reason, n in cursor.fetchall()}
+
+    def gate_denials_between(
+        self, account_id: UUID, first: int, last: int, *, group_ids: Sequence[UUID] = (), list_ids: Sequence[UUID] = ()
+    ) -> list[tuple[str, str, str, int, int]]:
+        """(group id, list id, reason, quarter hour's start, denials) of the account's quarter
+        hours starting in [first, last) (UTC epoch seconds), of the groups and lists given."""
+        where, params = "account_id = ? AND start >= ? AND start < ?", [str(account_id), first, last]
+        for column, values in (("group_id", group_ids), ("list_id", list_ids)):
+            if values:
+                where += f" AND {column} IN ({', '.join('?' for _ in values)})"
+                params += [str(value) for value in values]
+        with self.db.transaction() as cursor:
+            cursor.execute(f"SELECT group_id, list_id, reason, start, denials FROM group_gate_denials WHERE {where}", params)
+            return [(str(g), str(lst), str(r), int(s), int(n)) for g, lst, r, s, n in cursor.fetchall()]
 
 
 def _in_flight_calls(rows: list[tuple[Any, ...]]) -> list[InFlightCall]:

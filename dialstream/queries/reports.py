@@ -7,8 +7,7 @@ rows a report asks for: by call result, list, campaign group, agent, local hour 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -48,87 +47,119 @@ def _moment(text: str, zone: ZoneInfo, name: str) -> datetime:
     return at.replace(tzinfo=zone) if at.tzinfo is None else at
 
 
-def columns(by: Sequence[Dimension]) -> list[str]:
+def columns(by: Sequence[str], measures: Sequence[str] = MEASURES) -> list[str]:
     """A report's columns: each dimension's (a code and its name, an id and its name) then the measures."""
-    named = {"call_result": ["call_result", "call_result_name"]}
     out: list[str] = []
     for dimension in by:
         if dimension in ("list", "group", "agent"):
             out += [f"{dimension}_id", f"{dimension}_name"]
+        elif dimension == "call_result":
+            out += ["call_result", "call_result_name"]
         else:
-            out += named.get(dimension, [dimension])
-    return out + list(MEASURES)
+            out.append(dimension)
+    return out + list(measures)
 
 
-def dimensions(by: Iterable[str]) -> list[Dimension]:
-    chosen: list[Dimension] = []
+def dimensions(by: Iterable[str], allowed: Sequence[str] = DIMENSIONS) -> list[str]:
+    """``by`` without repeats, or ValueError naming ``by`` for a dimension not ``allowed``."""
+    chosen: list[str] = []
     for name in by:
-        if name not in DIMENSIONS:
-            raise ValueError(f"by: {name!r} is not one of {', '.join(DIMENSIONS)}")
+        if name not in allowed:
+            raise ValueError(f"by: {name!r} is not one of {', '.join(allowed)}")
         if name not in chosen:
-            chosen.append(name)  # type: ignore[arg-type]
+            chosen.append(name)
     return chosen
 
 
-@dataclass
-class _Sum:
-    attempts: int = 0
-    ring_ms: int = 0
-    talk_ms: int = 0
-
-    def add(self, count: ResultCount) -> None:
-        self.attempts += count.attempts
-        self.ring_ms += count.ring_ms
-        self.talk_ms += count.talk_ms
-
-    def measures(self) -> dict[str, Any]:
-        return {
-            "attempts": self.attempts,
-            "talk_seconds": round(self.talk_ms / 1000, 3),
-            "mean_talk_seconds": round(self.talk_ms / 1000 / self.attempts, 3) if self.attempts else 0.0,
-            "mean_ring_seconds": round(self.ring_ms / 1000 / self.attempts, 3) if self.attempts else 0.0,
-        }
-
-
 def call_results_summary(
-    counts: Sequence[ResultCount], by: Sequence[Dimension], zone: ZoneInfo, names: dict[str, str]
+    counts: Sequence[ResultCount], by: Sequence[str], zone: ZoneInfo, names: dict[str, str]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows, total): one row per distinct value of the ``by`` dimensions, sorted by them. A
     row names its call result (``call_result_name``), list and group (``names``: id -> name)."""
-    sums: dict[tuple[Any, ...], _Sum] = {}
-    total = _Sum()
+    items = (
+        (
+            c.start,
+            {"call_result": c.call_result, "list": c.list_id, "group": c.group_id, "agent": c.agent_id},
+            (c.attempts, c.ring_ms, c.talk_ms),
+        )
+        for c in counts
+    )
+    return _rollup(items, by, zone, names, _call_measures, width=3)
+
+
+def _call_measures(sums: Sequence[int]) -> dict[str, Any]:
+    attempts, ring_ms, talk_ms = sums
+    return {
+        "attempts": attempts,
+        "talk_seconds": round(talk_ms / 1000, 3),
+        "mean_talk_seconds": round(talk_ms / 1000 / attempts, 3) if attempts else 0.0,
+        "mean_ring_seconds": round(ring_ms / 1000 / attempts, 3) if attempts else 0.0,
+    }
+
+
+DenialDimension = Literal["reason", "list", "group", "hour", "day"]
+DENIAL_DIMENSIONS: tuple[str, ...] = get_args(DenialDimension)
+
+
+def denials_summary(
+    denials: Iterable[tuple[str, str, str, int, int]], by: Sequence[str], zone: ZoneInfo, names: dict[str, str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The gate's denials (group id, list id, reason, quarter hour, count) summed by ``by``."""
+    items = (
+        (start, {"reason": reason, "list": list_id, "group": group_id}, (count,))
+        for group_id, list_id, reason, start, count in denials
+    )
+    return _rollup(items, by, zone, names, lambda sums: {"denials": sums[0]}, width=1)
+
+
+Item = tuple[int, dict[str, Any], Sequence[int]]  # (bucket start, dimension -> value, amounts)
+
+
+def _rollup(
+    items: Iterable[Item],
+    by: Sequence[str],
+    zone: ZoneInfo,
+    names: dict[str, str],
+    measures: Callable[[Sequence[int]], dict[str, Any]],
+    *,
+    width: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Sums of each item's ``width`` amounts per distinct value of the ``by`` dimensions
+    (``hour`` and ``day`` from the bucket's start in ``zone``), as labelled rows sorted by
+    those values, and the total; ``measures`` turns sums into a row's figures."""
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    total = [0] * width
     local: dict[int, datetime] = {}  # a bucket's start in the zone, worked out once per start
-    for count in counts:
-        if count.start not in local:
-            local[count.start] = datetime.fromtimestamp(count.start, UTC).astimezone(zone)
-        key = tuple(_value(count, dimension, local[count.start]) for dimension in by)
-        sums.setdefault(key, _Sum()).add(count)
-        total.add(count)
+    for start, keys, amounts in items:
+        if start not in local:
+            local[start] = datetime.fromtimestamp(start, UTC).astimezone(zone)
+        key = tuple(_value(keys, dimension, local[start]) for dimension in by)
+        _add(sums.setdefault(key, [0] * width), amounts)
+        _add(total, amounts)
     rows = []
     for key in sorted(sums, key=lambda k: tuple("" if v is None else str(v) for v in k)):
         row: dict[str, Any] = {}
         for dimension, value in zip(by, key, strict=True):
             row.update(_labelled(dimension, value, names))
-        rows.append({**row, **sums[key].measures()})
-    return rows, total.measures()
+        rows.append({**row, **measures(sums[key])})
+    return rows, measures(total)
 
 
-def _value(count: ResultCount, dimension: Dimension, local: datetime) -> Any:
-    if dimension == "call_result":
-        return count.call_result
-    if dimension == "list":
-        return count.list_id
-    if dimension == "group":
-        return count.group_id
-    if dimension == "agent":
-        return count.agent_id
+def _add(into: list[int], amounts: Sequence[int]) -> None:
+    for n, amount in enumerate(amounts):
+        into[n] += amount
+
+
+def _value(keys: dict[str, Any], dimension: str, local: datetime) -> Any:
     if dimension == "hour":
         # the offset stays: the repeated hour of a daylight-saving change is two rows
         return local.replace(minute=0).isoformat()
-    return local.date().isoformat()
+    if dimension == "day":
+        return local.date().isoformat()
+    return keys[dimension]
 
 
-def _labelled(dimension: Dimension, value: Any, names: dict[str, str]) -> dict[str, Any]:
+def _labelled(dimension: str, value: Any, names: dict[str, str]) -> dict[str, Any]:
     if dimension == "call_result":
         try:
             name = CallResult(value).name.lower()

@@ -5,12 +5,15 @@ zone, as JSON or CSV (``format=csv``, a download).
   or local day (``by``, repeatable), over ``from`` / ``to`` (local dates or date-times, to the
   quarter hour), filtered by groups, lists and agents. From the ``call_results`` read model
   (:mod:`projections.call_results`), never by reading the attempts one by one.
+- ``denials``: the draws the pre-dial gate denied, by reason, list, group, hour or day, from
+  ``group_activity``'s quarter-hour counts.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,9 +22,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 from fastapi import APIRouter, Query, Response
 
+from dialstream.bootstrap import Runtime
 from dialstream.queries import reports
 from domain.account import Account
-from gateway.deps import Reader, RuntimeDep
+from gateway.deps import Caller, Reader, RuntimeDep
 from gateway.problems import Problem
 from projections.call_results import quarter_hours
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, CONTACT_LIST
@@ -29,6 +33,73 @@ from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, CONTACT_LIST
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 Ids = Annotated[list[UUID], Query()]
+Since = Annotated[
+    str | None, Query(alias="from", description="Local date or date-time (default: today 00:00)")
+]
+Until = Annotated[
+    str | None, Query(alias="to", description="Local date or date-time, exclusive (default: now)")
+]
+Format = Annotated[str, Query(pattern="^(json|csv)$")]
+
+
+def _by(allowed: tuple[str, ...], default: str) -> Any:
+    return Query(description=f"Row dimensions, in order: {', '.join(allowed)} (default {default})")
+
+
+CallResultsBy = Annotated[list[str], _by(reports.DIMENSIONS, "call_result")]
+DenialsBy = Annotated[list[str], _by(reports.DENIAL_DIMENSIONS, "reason")]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    zone: ZoneInfo
+    by: list[str]
+    start: datetime
+    end: datetime
+
+
+def _asked(
+    runtime: Runtime,
+    caller: Caller,
+    by: list[str],
+    allowed: tuple[str, ...],
+    default: str,
+    since: str | None,
+    until: str | None,
+) -> _Asked:
+    """The account's reports time zone, the dimensions and the interval, or a 422 naming the parameter."""
+    account: Account | None = runtime.catalogue.get(caller.account_id, ACCOUNT, caller.account_id)
+    zone = ZoneInfo(account.settings.region.reports_time_zone if account is not None else "UTC")
+    try:
+        dimensions = reports.dimensions(by or [default], allowed)
+        start, end = reports.local_interval(since, until, zone, runtime.handlers.clock())
+    except ValueError as error:
+        field, _, detail = str(error).partition(": ")
+        raise Problem(422, "Invalid report", detail, field=field) from None
+    return _Asked(zone, dimensions, start, end)
+
+
+def _answer(
+    name: str,
+    asked: _Asked,
+    rows: list[dict[str, Any]],
+    total: dict[str, Any],
+    columns: list[str],
+    format: str,
+) -> Response:
+    first, last = quarter_hours(asked.start, asked.end)
+    body: dict[str, Any] = {
+        "report": name,
+        "time_zone": asked.zone.key,
+        "from": _local(first, asked.zone),
+        "to": _local(last, asked.zone),
+        "by": asked.by,
+        "rows": rows,
+        "total": total,
+    }
+    if format == "csv":
+        return _csv(columns, rows, f"{name.replace('_', '-')}-{body['from'][:10]}.csv")
+    return Response(msgspec.json.encode(body), media_type="application/json")
 
 
 @router.get(
@@ -39,55 +110,58 @@ Ids = Annotated[list[UUID], Query()]
 def call_results(
     runtime: RuntimeDep,
     caller: Reader,
-    by: Annotated[
-        list[str],
-        Query(description=f"Row dimensions, in order: {', '.join(reports.DIMENSIONS)} (default call_result)"),
-    ] = [],  # noqa: B006 - FastAPI copies a query default
-    since: Annotated[
-        str | None, Query(alias="from", description="Local date or date-time (default: today 00:00)")
-    ] = None,
-    until: Annotated[
-        str | None, Query(alias="to", description="Local date or date-time, exclusive (default: now)")
-    ] = None,
+    by: CallResultsBy = [],  # noqa: B006 - FastAPI copies a query default
+    since: Since = None,
+    until: Until = None,
     group_id: Ids = [],  # noqa: B006
     list_id: Ids = [],  # noqa: B006
     agent_id: Ids = [],  # noqa: B006
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    format: Format = "json",
 ) -> Response:
     """Rows of ``attempts``, ``talk_seconds``, ``mean_talk_seconds`` and ``mean_ring_seconds``
     per distinct value of the ``by`` dimensions, and their total. With an agent filter or
     ``by=agent``, only the attempts an agent talked on count."""
-    account: Account | None = runtime.catalogue.get(caller.account_id, ACCOUNT, caller.account_id)
-    zone = ZoneInfo(account.settings.region.reports_time_zone if account is not None else "UTC")
-    try:
-        dimensions = reports.dimensions(by or ["call_result"])
-        start, end = reports.local_interval(since, until, zone, runtime.handlers.clock())
-    except ValueError as error:
-        field, _, detail = str(error).partition(": ")
-        raise Problem(422, "Invalid report", detail, field=field) from None
+    asked = _asked(runtime, caller, by, reports.DIMENSIONS, "call_result", since, until)
     counts = runtime.call_results.counts(
         caller.account_id,
-        start,
-        end,
+        asked.start,
+        asked.end,
         group_ids=group_id,
         list_ids=list_id,
         agent_ids=agent_id,
-        by_agent="agent" in dimensions,
+        by_agent="agent" in asked.by,
     )
-    rows, total = reports.call_results_summary(counts, dimensions, zone, _names(runtime, caller.account_id))
-    first, last = quarter_hours(start, end)
-    body: dict[str, Any] = {
-        "report": "call_results",
-        "time_zone": zone.key,
-        "from": _local(first, zone),
-        "to": _local(last, zone),
-        "by": dimensions,
-        "rows": rows,
-        "total": total,
-    }
-    if format == "csv":
-        return _csv(reports.columns(dimensions), rows, f"call-results-{body['from'][:10]}.csv")
-    return Response(msgspec.json.encode(body), media_type="application/json")
+    rows, total = reports.call_results_summary(
+        counts, asked.by, asked.zone, _names(runtime, caller.account_id)
+    )
+    return _answer("call_results", asked, rows, total, reports.columns(asked.by), format)
+
+
+@router.get(
+    "/denials",
+    summary="Compliance denials: draws the pre-dial gate denied, by reason, list, group, hour or day",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def denials(
+    runtime: RuntimeDep,
+    caller: Reader,
+    by: DenialsBy = [],  # noqa: B006
+    since: Since = None,
+    until: Until = None,
+    group_id: Ids = [],  # noqa: B006
+    list_id: Ids = [],  # noqa: B006
+    format: Format = "json",
+) -> Response:
+    """``denials`` per distinct value of the ``by`` dimensions, and their total: the draws the
+    gate denied at dial time, by its reason codes (``suppressed``, ``outside_hours``,
+    ``index_unavailable``...; a draw denied for two reasons counts under each)."""
+    asked = _asked(runtime, caller, by, reports.DENIAL_DIMENSIONS, "reason", since, until)
+    first, last = quarter_hours(asked.start, asked.end)
+    found = runtime.activity.gate_denials_between(
+        caller.account_id, first, last, group_ids=group_id, list_ids=list_id
+    )
+    rows, total = reports.denials_summary(found, asked.by, asked.zone, _names(runtime, caller.account_id))
+    return _answer("denials", asked, rows, total, reports.columns(asked.by, ["denials"]), format)
 
 
 def _names(runtime: Any, account_id: UUID) -> dict[str, str]:

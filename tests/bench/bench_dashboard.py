@@ -93,7 +93,7 @@ def _events(count: int, end: datetime) -> Iterator[list[tuple[int, CallAttemptFi
 def _timed(queries: CallResultQueries, end: datetime, by: list[str]) -> tuple[float, int]:
     started = time.perf_counter()
     counts = queries.counts(ACCOUNT, end - timedelta(days=DAYS), end)
-    _, total = call_results_summary(counts, by, ZONE, {})  # type: ignore[arg-type]
+    _, total = call_results_summary(counts, by, ZONE, {})
     return time.perf_counter() - started, int(total["attempts"])
 
 

@@ -23,10 +23,12 @@ from fastapi.testclient import TestClient
 from dialstream.queries.reports import call_results_summary
 from domain.account import UpdateSettings
 from domain.codes import CallResult
+from domain.predial import denial_codes
 from gateway.app import create_app
 from processors.telephony.simulator import Rates, Timings
 from projections.call_results import ResultCount
 from schemas.attempts import CallAttemptFinished
+from schemas.records import RecordReturned
 from schemas.settings import RegionSettings
 from tests.gateway.test_metrics import key, logged
 from tests.processors.dialer.support import Lab, campaign, lab, us_records
@@ -45,7 +47,9 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, UUID, T
         L.handlers.accounts.update_settings(
             L.account_id, UpdateSettings(region=RegionSettings(reports_time_zone="America/New_York"))
         )
-        group = campaign(L, us_records(200), mode="progressive", agents=8)
+        # Los Angeles opens at 08:00 (11:00 in New York): its records are denied until then
+        la = us_records(10, zone="America/Los_Angeles", area="213", prefix="L")
+        group = campaign(L, la + us_records(40), mode="progressive", agents=8)
         L.run(600.0)
         with TestClient(create_app(L.runtime)) as client:
             yield L, group, client, key(L, L.account_id)
@@ -66,7 +70,7 @@ def finished(L: Lab) -> list[CallAttemptFinished]:
 def test_by_call_result_over_the_day(day: tuple[Lab, UUID, TestClient, str]) -> None:
     L, _, client, secret = day
     ended = finished(L)
-    assert len(ended) > 100
+    assert len(ended) > 40
     body = report(client, secret, **{"from": "2026-03-10", "to": "2026-03-11"})
     assert (body["time_zone"], body["from"], body["to"]) == (
         "America/New_York",
@@ -108,6 +112,30 @@ def test_an_interval_and_an_agent(day: tuple[Lab, UUID, TestClient, str]) -> Non
     assert {row["agent_name"] for row in by_agent["rows"]} <= {f"agent-{n:02d}" for n in range(8)}
     one = report(client, secret, agent_id=agent, **{"from": "2026-03-10", "to": "2026-03-11"})
     assert one["total"]["attempts"] == calls
+
+
+def test_denials_by_reason_group_and_day(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, group, client, secret = day
+    reasons: Counter[str] = Counter()
+    for event in logged(L, RecordReturned):
+        if event.reason == "denied":  # type: ignore[attr-defined]
+            reasons.update(denial_codes(event.detail))  # type: ignore[attr-defined]
+    assert reasons["outside_hours"] > 0
+    headers = {"Authorization": f"Bearer {secret}"}
+    window = {"from": "2026-03-10", "to": "2026-03-11"}
+    body = client.get("/api/v1/reports/denials", params=window, headers=headers).json()
+    assert {row["reason"]: row["denials"] for row in body["rows"]} == dict(reasons)
+    assert body["total"] == {"denials": sum(reasons.values())}
+    by_day = client.get(
+        "/api/v1/reports/denials", params={**window, "by": ["day", "group"]}, headers=headers
+    ).json()
+    assert [(row["day"], row["group_id"], row["denials"]) for row in by_day["rows"]] == [
+        ("2026-03-10", str(group), sum(reasons.values()))
+    ]
+    earlier = client.get(
+        "/api/v1/reports/denials", params={"from": "2026-03-09", "to": "2026-03-10"}, headers=headers
+    )
+    assert earlier.json()["rows"] == [] and earlier.json()["total"] == {"denials": 0}
 
 
 def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:
