@@ -8,12 +8,14 @@ rows a report asks for: by call result, list, campaign group, agent, local hour 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from domain.abandon import AbandonWindows, rate
 from domain.codes import CallResult
 from projections.call_results import ResultCount
+from projections.group_activity import ActivityCounts
 
 Dimension = Literal["call_result", "list", "group", "agent", "hour", "day"]
 DIMENSIONS: tuple[str, ...] = get_args(Dimension)
@@ -102,7 +104,10 @@ DENIAL_DIMENSIONS: tuple[str, ...] = get_args(DenialDimension)
 
 
 def denials_summary(
-    denials: Iterable[tuple[str, str, str, int, int]], by: Sequence[str], zone: ZoneInfo, names: dict[str, str]
+    denials: Iterable[tuple[str, str, str, int, int]],
+    by: Sequence[str],
+    zone: ZoneInfo,
+    names: dict[str, str],
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The gate's denials (group id, list id, reason, quarter hour, count) summed by ``by``."""
     items = (
@@ -169,3 +174,47 @@ def _labelled(dimension: str, value: Any, names: dict[str, str]) -> dict[str, An
     if dimension in ("list", "group", "agent"):
         return {f"{dimension}_id": value or None, f"{dimension}_name": names.get(value, "")}
     return {dimension: value}
+
+
+ABANDON_COLUMNS = [
+    "day", "group_id", "group_name", "attempts", "live_answered", "abandoned", "abandon_rate",
+    "rate_24h", "rate_30d", "binding", "target_rate", "over_target",
+]  # fmt: skip
+
+
+def local_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """(day, its first instant, the next day's) of each local day [start, end) touches."""
+    days = []
+    day = start.astimezone(zone).date()
+    while (first := datetime.combine(day, time(), zone)) < end:
+        following = day + timedelta(days=1)
+        days.append((day, first, datetime.combine(following, time(), zone)))
+        day = following
+    return days
+
+
+def abandon_row(
+    day: date,
+    group_id: str,
+    group_name: str,
+    counts: ActivityCounts,
+    windows: AbandonWindows,
+    target: float,
+) -> dict[str, Any]:
+    """One campaign group's local day: its own figures, and the two rolling windows as they
+    stood at its end (or now, for today): the stricter one binds, as the pacing holds it."""
+    bound = windows.bound
+    return {
+        "day": day.isoformat(),
+        "group_id": group_id,
+        "group_name": group_name,
+        "attempts": counts.attempts,
+        "live_answered": counts.live,
+        "abandoned": counts.abandons,
+        "abandon_rate": round(rate(counts.abandons, counts.live), 3),
+        "rate_24h": round(windows.day.rate, 3),
+        "rate_30d": round(windows.month.rate, 3),
+        "binding": windows.binding,
+        "target_rate": target,
+        "over_target": bound.rate > target,
+    }

@@ -5,6 +5,8 @@ zone, as JSON or CSV (``format=csv``, a download).
   or local day (``by``, repeatable), over ``from`` / ``to`` (local dates or date-times, to the
   quarter hour), filtered by groups, lists and agents. From the ``call_results`` read model
   (:mod:`projections.call_results`), never by reading the attempts one by one.
+- ``abandon-rate``: per campaign group and local day, the day's abandon rate and the rolling
+  24-hour and 30-day rates at its end against the account's target, from ``group_activity``.
 - ``denials``: the draws the pre-dial gate denied, by reason, list, group, hour or day, from
   ``group_activity``'s quarter-hour counts.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -24,11 +26,13 @@ from fastapi import APIRouter, Query, Response
 
 from dialstream.bootstrap import Runtime
 from dialstream.queries import reports
+from domain.abandon import rate
 from domain.account import Account
 from gateway.deps import Caller, Reader, RuntimeDep
 from gateway.problems import Problem
 from projections.call_results import quarter_hours
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, CONTACT_LIST
+from schemas.settings import PacingSettings
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -185,3 +189,43 @@ def _csv(columns: list[str], rows: list[dict[str, Any]], name: str) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get(
+    "/abandon-rate",
+    summary="Abandon rate per campaign group per day, with the 24-hour and 30-day windows",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def abandon_rate(
+    runtime: RuntimeDep,
+    caller: Reader,
+    since: Since = None,
+    until: Until = None,
+    group_id: Ids = [],  # noqa: B006 - FastAPI copies a query default
+    format: Format = "json",
+) -> Response:
+    """One row per campaign group and local day of [from, to): the day's attempts, live
+    answers, abandoned calls and rate, and the rolling 24-hour and 30-day rates as they stood
+    at the day's end (now, for today), the stricter of which binds, against the account's
+    target."""
+    asked = _asked(runtime, caller, [], ("day",), "day", since, until)
+    account: Account | None = runtime.catalogue.get(caller.account_id, ACCOUNT, caller.account_id)
+    target = (account.settings.pacing if account is not None else PacingSettings()).target_abandon_rate
+    groups = [
+        group
+        for group in runtime.catalogue.list_kind(caller.account_id, CAMPAIGN_GROUP)
+        if not group_id or group.id in group_id
+    ]
+    now = runtime.handlers.clock()
+    rows = []
+    for day, first, following in reports.local_days(asked.start, asked.end, asked.zone):
+        if first > now:
+            break
+        for group in groups:
+            counts = runtime.activity.counts(group.id, first, following - timedelta(seconds=1))
+            windows = runtime.activity.abandon_windows(group.id, min(following, now))
+            rows.append(reports.abandon_row(day, str(group.id), group.name, counts, windows, target))
+    live = sum(row["live_answered"] for row in rows)
+    abandoned = sum(row["abandoned"] for row in rows)
+    total = {"live_answered": live, "abandoned": abandoned, "abandon_rate": round(rate(abandoned, live), 3)}
+    return _answer("abandon_rate", asked, rows, total, reports.ABANDON_COLUMNS, format)

@@ -27,7 +27,8 @@ from domain.predial import denial_codes
 from gateway.app import create_app
 from processors.telephony.simulator import Rates, Timings
 from projections.call_results import ResultCount
-from schemas.attempts import CallAttemptFinished
+from schemas.attempts import CallAttemptAbandoned, CallAttemptAnswered, CallAttemptFinished
+from schemas.profiles import Pacing
 from schemas.records import RecordReturned
 from schemas.settings import RegionSettings
 from tests.gateway.test_metrics import key, logged
@@ -42,14 +43,17 @@ EPOCH = datetime(2026, 3, 10, 14, 55, tzinfo=UTC)
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, UUID, TestClient, str]]:
     timings = Timings(talk_mean_s=20.0, wrap_up_mean_s=3.0)
     with lab(
-        tmp_path_factory.mktemp("reports"), rates=Rates(answer_person=0.4), timings=timings, epoch=EPOCH
+        tmp_path_factory.mktemp("reports"), rates=Rates(answer_person=0.6), timings=timings, epoch=EPOCH
     ) as L:
         L.handlers.accounts.update_settings(
             L.account_id, UpdateSettings(region=RegionSettings(reports_time_zone="America/New_York"))
         )
         # Los Angeles opens at 08:00 (11:00 in New York): its records are denied until then
         la = us_records(10, zone="America/Los_Angeles", area="213", prefix="L")
-        group = campaign(L, la + us_records(40), mode="progressive", agents=8)
+        # three lines per agent: more live answers than agents, some abandoned
+        group = campaign(
+            L, la + us_records(40), mode="progressive", agents=8, pacing=Pacing(lines_per_agent=3.0)
+        )
         L.run(600.0)
         with TestClient(create_app(L.runtime)) as client:
             yield L, group, client, key(L, L.account_id)
@@ -136,6 +140,35 @@ def test_denials_by_reason_group_and_day(day: tuple[Lab, UUID, TestClient, str])
         "/api/v1/reports/denials", params={"from": "2026-03-09", "to": "2026-03-10"}, headers=headers
     )
     assert earlier.json()["rows"] == [] and earlier.json()["total"] == {"denials": 0}
+
+
+def test_abandon_rate_per_group_and_day_with_both_windows(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, group, client, secret = day
+    live = len([e for e in logged(L, CallAttemptAnswered) if e.answered_by == "person"])  # type: ignore[attr-defined]
+    abandoned = len(logged(L, CallAttemptAbandoned))
+    assert abandoned > 0
+    headers = {"Authorization": f"Bearer {secret}"}
+    body = client.get(
+        "/api/v1/reports/abandon-rate", params={"from": "2026-03-09", "to": "2026-03-11"}, headers=headers
+    ).json()
+    quiet, busy = body["rows"]
+    assert (quiet["day"], quiet["live_answered"], quiet["abandoned"], quiet["over_target"]) == (
+        "2026-03-09",
+        0,
+        0,
+        False,
+    )
+    rate = round(100.0 * abandoned / live, 3)
+    assert (busy["day"], busy["group_id"], busy["live_answered"], busy["abandoned"]) == (
+        "2026-03-10",
+        str(group),
+        live,
+        abandoned,
+    )
+    # the day's calls all lie within both windows at its end (now, for today)
+    assert (busy["abandon_rate"], busy["rate_24h"], busy["rate_30d"]) == (rate, rate, rate)
+    assert (busy["target_rate"], busy["over_target"]) == (3.0, rate > 3.0)
+    assert body["total"] == {"live_answered": live, "abandoned": abandoned, "abandon_rate": rate}
 
 
 def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:
