@@ -291,6 +291,19 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
                 found += [(UUID(row[0]), row[1], row[2]) for row in c.fetchall()]
         return found
 
+    def select_positioned(self, originator_ids: Sequence[UUID]) -> list[tuple[int, str, bytes]]:
+        """(log position, topic, state) of every event of these aggregates, in log order."""
+        found: list[tuple[int, str, bytes]] = []
+        with self.datastore.transaction(commit=False) as c:
+            for chunk in _chunks(originator_ids, 500):
+                c.execute(
+                    f"SELECT rowid, topic, state FROM {self.events_table_name} WHERE originator_id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    [i.hex for i in chunk],
+                )
+                found += [(int(row[0]), row[1], row[2]) for row in c.fetchall()]
+        return sorted(found)
+
 
 def _chunks(items: Sequence[UUID], size: int) -> Iterable[Sequence[UUID]]:
     for start in range(0, len(items), size):
@@ -516,6 +529,13 @@ class EventStore(Application[UUID]):
             if state is not None:
                 loaded[aggregate_id] = state
         return loaded
+
+    def read_streams(self, aggregate_ids: Sequence[UUID]) -> list[tuple[int, Event]]:
+        """Every event of these aggregates with its log position, in log order (an audit
+        trail that names where each event is in the log)."""
+        mapper = cast(MsgspecMapper, self.mapper)
+        rows = cast(Any, self.recorder).select_positioned(list(set(aggregate_ids)))
+        return [(position, mapper.decode(topic, state)) for position, topic, state in rows]
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -96,6 +96,16 @@ class ArraysPostgresProcessRecorder(PostgresProcessRecorder):
             curs.execute(statement, (list(originator_ids),))
             return [(row["originator_id"], row["topic"], bytes(row["state"])) for row in curs.fetchall()]
 
+    def select_positioned(self, originator_ids: Sequence[Any]) -> list[tuple[int, str, bytes]]:
+        """(log position, topic, state) of every event of these aggregates, in log order."""
+        statement = SQL(
+            "SELECT notification_id, topic, state FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "ORDER BY notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (list(originator_ids),))
+            return [(int(row["notification_id"]), row["topic"], bytes(row["state"])) for row in curs.fetchall()]
+
     def select_heads(self, originator_ids: Sequence[Any]) -> dict[Any, tuple[int, str]]:
         statement = SQL(
             "SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic "

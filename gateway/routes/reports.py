@@ -7,6 +7,8 @@ zone, as JSON or CSV (``format=csv``, a download).
   (:mod:`projections.call_results`), never by reading the attempts one by one.
 - ``abandon-rate``: per campaign group and local day, the day's abandon rate and the rolling
   24-hour and 30-day rates at its end against the account's target, from ``group_activity``.
+- ``contact-trace``: every event about one client id across the account's lists, with its
+  position in the log (:mod:`dialstream.queries.contact_trace`).
 - ``denials``: the draws the pre-dial gate denied, by reason, list, group, hour or day, from
   ``group_activity``'s quarter-hour counts.
 """
@@ -25,6 +27,7 @@ import msgspec
 from fastapi import APIRouter, Query, Response
 
 from dialstream.bootstrap import Runtime
+from dialstream.queries import contact_trace as trace
 from dialstream.queries import reports
 from domain.abandon import rate
 from domain.account import Account
@@ -229,3 +232,30 @@ def abandon_rate(
     abandoned = sum(row["abandoned"] for row in rows)
     total = {"live_answered": live, "abandoned": abandoned, "abandon_rate": round(rate(abandoned, live), 3)}
     return _answer("abandon_rate", asked, rows, total, reports.ABANDON_COLUMNS, format)
+
+
+@router.get(
+    "/contact-trace",
+    summary="Contact trace: every event about one client id, across lists and channels, with its log position",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def contact_trace(
+    runtime: RuntimeDep,
+    caller: Reader,
+    client_id: Annotated[str, Query(min_length=1, max_length=255, description="The client id, as imported")],
+    format: Format = "json",
+) -> Response:
+    """For an auditor: the chain of ``client_id`` in each of the account's contact lists, and
+    every event about it in log order with its position — imported, drawn, denied by the gate
+    (``denied_for``: its reason codes), each attempt's progress and result, each treatment —
+    read from the event store, so a replay to any position shows the same."""
+    rows = trace.contact_trace(runtime.store, runtime.catalogue, caller.account_id, client_id)
+    if format == "csv":
+        return _csv(trace.COLUMNS, rows, "contact-trace.csv")
+    body = {
+        "report": "contact_trace",
+        "client_id": client_id,
+        "log_position": runtime.store.position(),
+        "rows": rows,
+    }
+    return Response(msgspec.json.encode(body), media_type="application/json")

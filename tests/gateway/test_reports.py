@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+from dialstream.queries.contact_trace import COLUMNS
 from dialstream.queries.reports import call_results_summary
 from domain.account import UpdateSettings
 from domain.codes import CallResult
@@ -29,7 +30,7 @@ from processors.telephony.simulator import Rates, Timings
 from projections.call_results import ResultCount
 from schemas.attempts import CallAttemptAbandoned, CallAttemptAnswered, CallAttemptFinished
 from schemas.profiles import Pacing
-from schemas.records import RecordReturned
+from schemas.records import RecordChainImported, RecordReturned
 from schemas.settings import RegionSettings
 from tests.gateway.test_metrics import key, logged
 from tests.processors.dialer.support import Lab, campaign, lab, us_records
@@ -169,6 +170,48 @@ def test_abandon_rate_per_group_and_day_with_both_windows(day: tuple[Lab, UUID, 
     assert (busy["abandon_rate"], busy["rate_24h"], busy["rate_30d"]) == (rate, rate, rate)
     assert (busy["target_rate"], busy["over_target"]) == (3.0, rate > 3.0)
     assert body["total"] == {"live_answered": live, "abandoned": abandoned, "abandon_rate": rate}
+
+
+def test_the_contact_trace_is_every_event_about_the_client_in_log_order(
+    day: tuple[Lab, UUID, TestClient, str],
+) -> None:
+    L, _, client, secret = day
+    headers = {"Authorization": f"Bearer {secret}"}
+    store = L.runtime.store
+    log, after = [], 0
+    while batch := store.read(after, 10_000):
+        log += batch
+        after = batch[-1][0]
+    for client_id in ("L00000", "C00000"):
+        chains = {
+            e.originator_id for _, e in log if isinstance(e, RecordChainImported) and e.client_id == client_id
+        }
+        records = {
+            r.record_id for _, e in log if e.originator_id in chains for r in getattr(e, "records", [])
+        }
+        expected = [(p, type(e).__struct_config__.tag) for p, e in log if e.originator_id in chains | records]
+        body = client.get(
+            "/api/v1/reports/contact-trace", params={"client_id": client_id}, headers=headers
+        ).json()
+        assert [(row["position"], row["event"]) for row in body["rows"]] == expected
+        assert {row["channel"] for row in body["rows"]} == {"voice"}
+        tags = [tag for _, tag in expected]
+        assert tags[0] == "record_chain.imported" and "call_attempt.made" in tags
+    la = client.get("/api/v1/reports/contact-trace", params={"client_id": "L00000"}, headers=headers).json()
+    assert any(row["denied_for"] == "outside_hours" for row in la["rows"])
+    assert any(row["call_result_name"] for row in la["rows"] if row["event"] == "call_attempt.finished")
+    csv_trace = client.get(
+        "/api/v1/reports/contact-trace", params={"client_id": "L00000", "format": "csv"}, headers=headers
+    )
+    assert csv_trace.text.splitlines()[0] == ",".join(COLUMNS)
+    assert len(csv_trace.text.splitlines()) == len(la["rows"]) + 1
+    other = key(L, L.handlers.accounts.open_account("Auditor elsewhere").id)
+    elsewhere = client.get(
+        "/api/v1/reports/contact-trace",
+        params={"client_id": "L00000"},
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert elsewhere.json()["rows"] == []
 
 
 def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:

@@ -98,6 +98,24 @@ class EventStoreContract:
         assert loaded.settings.region.time_zone == "Europe/London"
         assert loaded.settings.pacing.target_abandon_rate == 2.5
 
+    def test_streams_read_with_their_log_positions_in_log_order(self, store: EventStore) -> None:
+        first, second, elsewhere = uuid4(), uuid4(), uuid4()
+        store.append(opened(first))
+        store.append(opened(elsewhere))
+        store.append(opened(second))
+        store.append(paced(state_of(opened(first)), 1.5))
+
+        read = store.read_streams([second, first, uuid4()])
+
+        log = [
+            (position, event)
+            for position, event in store.read(0, 100)
+            if event.originator_id in (first, second)
+        ]
+        assert read == log
+        assert {event.originator_id for _, event in read} == {first, second}
+        assert [event.originator_id for _, event in read][-1] == first  # paced last, after the second
+
     def test_loading_an_unknown_id_returns_none(self, store: EventStore) -> None:
         store.append(opened(uuid4()))
 
