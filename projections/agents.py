@@ -10,6 +10,7 @@ the agent's stream gives, live or rebuilt.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -21,7 +22,8 @@ from projections.sql import Cursor, Database
 from schemas import agents, topics
 from schemas.base import Event
 
-TABLES = ("agent_states",)
+TABLES = ("agent_states", "agent_state_time")
+QUARTER = 900  # agent_state_time's buckets: quarter hours, as call_results', for local hours and days
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Agent)
 
@@ -78,6 +80,13 @@ class AgentStates:
             "CREATE INDEX IF NOT EXISTS agent_states_by_group ON agent_states (account_id, agent_group, state)"
         )
         cursor.execute("CREATE INDEX IF NOT EXISTS agent_states_by_login ON agent_states (account_id, login)")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS agent_state_time (agent_id TEXT NOT NULL, state TEXT NOT NULL, "
+            "start BIGINT NOT NULL, account_id TEXT NOT NULL, ms BIGINT NOT NULL, PRIMARY KEY (agent_id, state, start))"
+        )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS agent_state_time_by_time ON agent_state_time (account_id, start)"
+        )
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
         if not isinstance(event, agents.AgentEvent):
@@ -91,6 +100,8 @@ class AgentStates:
         state = agent.evolve(before, event)
         if state is None:
             return
+        if before is not None and state.since != before.since and before.state != "logged_out":
+            _spent(cursor, before, state.since)
         cursor.execute(
             "INSERT INTO agent_states VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
             "login = excluded.login, agent_group = excluded.agent_group, state = excluded.state, "
@@ -104,6 +115,29 @@ class AgentStates:
                 _encoder.encode(state).decode(),
             ),
         )
+
+
+def _spent(cursor: Cursor, before: Agent, until: datetime) -> None:
+    """The time the agent spent in its state ``before`` held, up to ``until``, by quarter hour."""
+    cursor.executemany(
+        "INSERT INTO agent_state_time VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, state, start) "
+        "DO UPDATE SET ms = agent_state_time.ms + excluded.ms",
+        [
+            (str(before.id), before.state, start, str(before.account_id), ms)
+            for start, ms in quarters(before.since.timestamp(), until.timestamp())
+        ],
+    )
+
+
+def quarters(start: float, end: float) -> builtins.list[tuple[int, int]]:
+    """[start, end) (epoch seconds) as (quarter hour's start, milliseconds in it)."""
+    spans = []
+    while start < end:
+        bucket = int(start // QUARTER) * QUARTER
+        upto = min(end, bucket + QUARTER)
+        spans.append((bucket, round(upto * 1000) - round(start * 1000)))
+        start = upto
+    return [(bucket, ms) for bucket, ms in spans if ms > 0]
 
 
 # Rows decoded lately, by their stored JSON: the dialer reads its agents twice a second, and
@@ -150,6 +184,21 @@ class AgentQueries:
             for state, count in cursor.fetchall():
                 found[str(state)] = int(count)
         return found
+
+    def state_time(
+        self, account_id: UUID, first: int, last: int, agent_ids: Sequence[UUID] = ()
+    ) -> builtins.list[tuple[str, str, int, int]]:
+        """(agent id, state, quarter hour's start, milliseconds) of the states the account's
+        agents left, in the quarter hours starting in [first, last) (epoch seconds); the state
+        an agent is in now is its row's (``state`` since ``since``), not here yet."""
+        sql = "SELECT agent_id, state, start, ms FROM agent_state_time WHERE account_id = ? AND start >= ? AND start < ?"
+        params: builtins.list[object] = [str(account_id), first, last]
+        if agent_ids:
+            sql += f" AND agent_id IN ({', '.join('?' for _ in agent_ids)})"
+            params += [str(agent_id) for agent_id in agent_ids]
+        with self.db.transaction() as cursor:
+            cursor.execute(sql, params)
+            return [(str(a), str(st), int(start), int(ms)) for a, st, start, ms in cursor.fetchall()]
 
     def list(self, account_id: UUID, agent_group: str | None = None) -> builtins.list[AgentRow]:
         """Every agent of the account (of one agent group when named), logged out too, by login."""

@@ -218,3 +218,43 @@ def abandon_row(
         "target_rate": target,
         "over_target": bound.rate > target,
     }
+
+
+AgentDimension = Literal["agent", "hour", "day"]
+AGENT_DIMENSIONS: tuple[str, ...] = get_args(AgentDimension)
+_AGENT_STATES = ("ready", "not_ready", "reserved", "on_call", "wrap_up")
+AGENT_MEASURES = [
+    "logged_in_seconds", *(f"{state}_seconds" for state in _AGENT_STATES), "occupancy", "calls", "talk_seconds",
+]  # fmt: skip
+
+
+def agents_summary(
+    state_time: Iterable[tuple[str, str, int, int]],
+    talks: Iterable[ResultCount],
+    by: Sequence[str],
+    zone: ZoneInfo,
+    names: dict[str, str],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Agents' time by state (agent id, state, quarter hour, ms; every state but logged out is
+    logged-in time) and the calls they talked on, summed by ``by``. Occupancy is the time on
+    calls and in wrap-up over the logged-in time."""
+
+    def state_item(agent_id: str, state: str, start: int, ms: int) -> Item:
+        amounts = [ms] + [ms if state == name else 0 for name in _AGENT_STATES] + [0, 0]
+        return start, {"agent": agent_id}, amounts
+
+    items: list[Item] = [state_item(*row) for row in state_time]
+    items += [(c.start, {"agent": c.agent_id}, [0] * 6 + [c.attempts, c.talk_ms]) for c in talks]
+    return _rollup(items, by, zone, names, _agent_measures, width=8)
+
+
+def _agent_measures(sums: Sequence[int]) -> dict[str, Any]:
+    logged_in, *states, calls, talk_ms = sums
+    busy = states[_AGENT_STATES.index("on_call")] + states[_AGENT_STATES.index("wrap_up")]
+    return {
+        "logged_in_seconds": round(logged_in / 1000, 3),
+        **{f"{name}_seconds": round(ms / 1000, 3) for name, ms in zip(_AGENT_STATES, states, strict=True)},
+        "occupancy": round(busy / logged_in, 4) if logged_in else 0.0,
+        "calls": calls,
+        "talk_seconds": round(talk_ms / 1000, 3),
+    }

@@ -9,6 +9,8 @@ zone, as JSON or CSV (``format=csv``, a download).
   24-hour and 30-day rates at its end against the account's target, from ``group_activity``.
 - ``contact-trace``: every event about one client id across the account's lists, with its
   position in the log (:mod:`dialstream.queries.contact_trace`).
+- ``agents``: agent occupancy, time by state and talk time, from ``agent_states``'
+  quarter-hour state time and ``call_results``.
 - ``denials``: the draws the pre-dial gate denied, by reason, list, group, hour or day, from
   ``group_activity``'s quarter-hour counts.
 """
@@ -33,6 +35,7 @@ from domain.abandon import rate
 from domain.account import Account
 from gateway.deps import Caller, Reader, RuntimeDep
 from gateway.problems import Problem
+from projections.agents import quarters
 from projections.call_results import quarter_hours
 from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, CONTACT_LIST
 from schemas.settings import PacingSettings
@@ -55,6 +58,7 @@ def _by(allowed: tuple[str, ...], default: str) -> Any:
 
 CallResultsBy = Annotated[list[str], _by(reports.DIMENSIONS, "call_result")]
 DenialsBy = Annotated[list[str], _by(reports.DENIAL_DIMENSIONS, "reason")]
+AgentsBy = Annotated[list[str], _by(reports.AGENT_DIMENSIONS, "agent")]
 
 
 @dataclass(frozen=True)
@@ -259,3 +263,40 @@ def contact_trace(
         "rows": rows,
     }
     return Response(msgspec.json.encode(body), media_type="application/json")
+
+
+@router.get(
+    "/agents",
+    summary="Agent occupancy: logged-in time by state, occupancy, calls and talk time, by agent, hour or day",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def agents_report(
+    runtime: RuntimeDep,
+    caller: Reader,
+    by: AgentsBy = [],  # noqa: B006 - FastAPI copies a query default
+    since: Since = None,
+    until: Until = None,
+    agent_id: Ids = [],  # noqa: B006
+    format: Format = "json",
+) -> Response:
+    """Per agent (and local hour or day): the seconds logged in and in each state (ready, not
+    ready, reserved, on a call, in wrap-up), the occupancy (on calls and in wrap-up over
+    logged in), and the calls the agent talked on with their talk time. The state an agent is
+    in now counts up to now."""
+    asked = _asked(runtime, caller, by, reports.AGENT_DIMENSIONS, "agent", since, until)
+    first, last = quarter_hours(asked.start, asked.end)
+    spent = runtime.agents.state_time(caller.account_id, first, last, agent_id)
+    now = runtime.handlers.clock().timestamp()
+    for row in runtime.agents.list(caller.account_id):
+        if row.state != "logged_out" and (not agent_id or row.agent_id in agent_id):
+            opened = max(row.since.timestamp(), first)
+            spent += [
+                (str(row.agent_id), row.state, start, ms) for start, ms in quarters(opened, min(now, last))
+            ]
+    talks = runtime.call_results.counts(
+        caller.account_id, asked.start, asked.end, agent_ids=agent_id, by_agent=True
+    )
+    rows, total = reports.agents_summary(
+        spent, talks, asked.by, asked.zone, _names(runtime, caller.account_id)
+    )
+    return _answer("agents", asked, rows, total, reports.columns(asked.by, reports.AGENT_MEASURES), format)

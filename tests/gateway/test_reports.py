@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,20 +22,25 @@ from fastapi.testclient import TestClient
 
 from dialstream.queries.contact_trace import COLUMNS
 from dialstream.queries.reports import call_results_summary
+from domain import agent
 from domain.account import UpdateSettings
+from domain.agent import Agent
 from domain.codes import CallResult
 from domain.predial import denial_codes
 from gateway.app import create_app
 from processors.telephony.simulator import Rates, Timings
 from projections.call_results import ResultCount
+from schemas.agents import AgentEvent
 from schemas.attempts import CallAttemptAbandoned, CallAttemptAnswered, CallAttemptFinished
 from schemas.profiles import Pacing
 from schemas.records import RecordChainImported, RecordReturned
+from schemas.registry import ALL_EVENTS
 from schemas.settings import RegionSettings
 from tests.gateway.test_metrics import key, logged
 from tests.processors.dialer.support import Lab, campaign, lab, us_records
 
 NEW_YORK = ZoneInfo("America/New_York")
+AGENT_EVENTS = tuple(cls for cls in ALL_EVENTS if issubclass(cls, AgentEvent))
 # 10:55 in New York: the ten minutes dialled run across two local hours.
 EPOCH = datetime(2026, 3, 10, 14, 55, tzinfo=UTC)
 
@@ -212,6 +217,40 @@ def test_the_contact_trace_is_every_event_about_the_client_in_log_order(
         headers={"Authorization": f"Bearer {other}"},
     )
     assert elsewhere.json()["rows"] == []
+
+
+def test_agent_occupancy_equals_the_agents_events(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, _, client, secret = day
+    now = L.handlers.clock()
+    states: dict[UUID, Agent] = {}
+    seconds: dict[tuple[str, str], float] = defaultdict(float)
+    for event in logged(L, *AGENT_EVENTS):
+        before = states.get(event.originator_id)
+        after = agent.evolve(before, event)
+        if after is None:
+            continue
+        if before is not None and after.since != before.since and before.state != "logged_out":
+            seconds[(str(event.originator_id), before.state)] += (after.since - before.since).total_seconds()
+        states[event.originator_id] = after
+    for agent_id, state in states.items():
+        if state.state != "logged_out":
+            seconds[(str(agent_id), state.state)] += (now - state.since).total_seconds()
+    talked = Counter(str(e.agent_id) for e in finished(L) if e.agent_id is not None)
+    headers = {"Authorization": f"Bearer {secret}"}
+    body = client.get(
+        "/api/v1/reports/agents", params={"from": "2026-03-10", "to": "2026-03-11"}, headers=headers
+    ).json()
+    assert len(body["rows"]) == 8
+    for row in body["rows"]:
+        mine = {state: s for (who, state), s in seconds.items() if who == row["agent_id"]}
+        logged_in = sum(mine.values())
+        busy = mine.get("on_call", 0.0) + mine.get("wrap_up", 0.0)
+        assert row["logged_in_seconds"] == pytest.approx(logged_in, abs=0.01)
+        assert row["on_call_seconds"] + row["wrap_up_seconds"] == pytest.approx(busy, abs=0.01)
+        assert row["occupancy"] == pytest.approx(busy / logged_in, abs=1e-4)
+        assert row["calls"] == talked[row["agent_id"]]
+        assert row["agent_name"].startswith("agent-")
+    assert 0 < body["total"]["occupancy"] < 1
 
 
 def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:

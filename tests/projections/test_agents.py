@@ -14,7 +14,7 @@ from dialstream.bootstrap import Runtime, build
 from dialstream.cli.log import replay
 from dialstream.settings import Settings
 from domain.agent import agent_id
-from projections.agents import TABLES, AgentQueries, AgentStates
+from projections.agents import TABLES, AgentQueries, AgentStates, quarters
 from projections.base import ProjectionStore
 from projections.sql import Database, connect
 
@@ -45,10 +45,13 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
         runtime.stop()
 
 
-def rows(db: Database) -> list[tuple[object, ...]]:
+def rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    found = {}
     with db.transaction() as cursor:
-        cursor.execute(f"SELECT * FROM {TABLES[0]}")
-        return sorted(tuple(row) for row in cursor.fetchall())
+        for table in TABLES:
+            cursor.execute(f"SELECT * FROM {table}")
+            found[table] = sorted(tuple(row) for row in cursor.fetchall())
+    return found
 
 
 def a_shift(runtime: Runtime) -> tuple[UUID, UUID]:
@@ -126,7 +129,8 @@ def test_an_agent_row_holds_its_call_and_when_its_state_began(runtime: Runtime) 
 def test_replay_yields_the_same_rows_as_the_live_projection(runtime: Runtime, tmp_path: Path) -> None:
     a_shift(runtime)
     live = rows(runtime.views)
-    assert len(live) == 6  # five agents of A, one of B
+    assert len(live["agent_states"]) == 6  # five agents of A, one of B
+    assert live["agent_state_time"], "agents changed state: the time they spent is counted"
 
     replica = connect(f"sqlite:///{tmp_path / 'replica.sqlite'}")
     try:
@@ -155,3 +159,10 @@ def test_an_event_handed_over_again_changes_nothing(runtime: Runtime) -> None:
 
     assert rows(runtime.views) == before
     assert AgentQueries(runtime.views).counts(a, TEAM)["wrap_up"] == 1
+
+
+def test_time_in_a_state_is_split_at_quarter_hours() -> None:
+    start = 1_773_151_200.0  # 14:00:00 UTC on 10 March 2026
+    assert quarters(start + 840.5, start + 960.0) == [(int(start), 59_500), (int(start) + 900, 60_000)]
+    assert quarters(start, start + 1800) == [(int(start), 900_000), (int(start) + 900, 900_000)]
+    assert quarters(start, start) == []
