@@ -6,6 +6,7 @@ from pathlib import Path
 from uuid import UUID
 
 from dialstream.bootstrap import COMPLIANCE, DIALER, LIST_AUTOMATION, Runtime, build
+from dialstream.handlers.queue import Return
 from dialstream.settings import Settings
 from domain import dialing, record_chain
 from domain.dialing_queue import Candidate
@@ -45,7 +46,7 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
     # C4's number is on the scenario's required suppression list: the compliance processor marks it.
     source.write_text(
         "client_id,phone,tier\nC1,212-555-0101,gold\nC2,312-555-0102,\nC3,nope,\nC4,312-555-0143,\n"
-        "C5,312-555-0105,\n"
+        "C5,312-555-0105,\nC6,312-555-0106,\n"
     )
     for append_type in ("append_only", "append_and_update"):
         job = finished(
@@ -92,9 +93,10 @@ def test_campaign_structure_projects_identically_embedded_and_on_kafka(
 
 def dial_a_few(runtime: Runtime, account_id: UUID, group_id: UUID, list_id: UUID) -> None:
     """Agents log in, out, ready, not ready, reserved and released, on a call and in wrap-up;
-    three records of the running group are drawn and dialled: C1 answered and connected to an
-    agent, C2 answered and abandoned with the message, C5 answered by a machine and still in
-    flight (drawn, not finished); the group is paced. Fills agent_states and group_activity."""
+    four records of the running group are drawn: C6 denied by the gate, C1 answered and
+    connected to an agent, C2 answered and abandoned with the message, C5 answered by a machine
+    and still in flight (drawn, not finished); the group is paced. Fills agent_states,
+    group_activity and call_results."""
     handlers, store = runtime.handlers, runtime.store
     agents, attempts, queue = handlers.agents, handlers.attempts, handlers.queue
     for login in ("ann", "bob", "cy", "dan"):
@@ -105,7 +107,7 @@ def dial_a_few(runtime: Runtime, account_id: UUID, group_id: UUID, list_id: UUID
     agents.ready(account_id, "dan")
     chains = {
         client: store.load(record_chain.chain_id(list_id, client), record_chain.project)
-        for client in ("C1", "C2", "C5")
+        for client in ("C1", "C2", "C5", "C6")
     }
     candidates = []
     for client, chain in chains.items():
@@ -131,7 +133,15 @@ def dial_a_few(runtime: Runtime, account_id: UUID, group_id: UUID, list_id: UUID
         d.chain.client_id: d
         for d in queue.draw(account_id, group_id, candidates, max_attempts=10, retrieved_by="parity#1")
     }
-    assert sorted(drawn) == ["C1", "C2", "C5"]
+    assert sorted(drawn) == ["C1", "C2", "C5", "C6"]
+    # C6: the pre-dial gate denies it at dial time; it goes back with the gate's reasons.
+    c6 = drawn.pop("C6")
+    queue.return_drawn(
+        account_id,
+        group_id,
+        [Return(c6.chain.id, c6.record.chain_n, c6.attempt_id, detail="outside_hours: it is 07:00 there")],
+        reason="denied",
+    )
     for d in drawn.values():
         attempts.make_attempt(
             d.chain,
