@@ -516,6 +516,8 @@ def list_automation_runner(runtime: Runtime, **options: Any) -> ListAutomationRu
         pgp_key=pgp_key,
         records=runtime.records,
         details=runtime.call_details,
+        results=runtime.call_results,
+        activity=runtime.activity,
         wait_for_head=runtime.wait_for_head,
         **options,
     )

@@ -205,11 +205,15 @@ def check_action(action: Action) -> None:
                     "a selection rule needs an output file name format", field="action.output_file_format"
                 )
         case ExportAnalyticsAction():
-            if action.export_type != "raw_data" or action.output_format != "csv":
+            if action.export_type == "raw_data" and action.output_format != "csv":
+                raise RuleViolation("raw_data exports as CSV", field="action.output_format")
+            if action.export_type == "dashboard" and action.output_format != "pdf":
+                raise RuleViolation("a dashboard exports as PDF", field="action.output_format")
+            ending = action.output_file_format.strip().lower()
+            if ending.endswith((".csv", ".pdf")) and not ending.endswith(f".{action.output_format}"):
                 raise RuleViolation(
-                    "not yet: dashboard and panel exports (PDF) need the reports, which this build does not "
-                    "have; raw_data as CSV is what exports today",
-                    field="action.export_type",
+                    f"a {action.output_format.upper()} export's file name ends in .{action.output_format}",
+                    field="action.output_file_format",
                 )
 
 

@@ -42,7 +42,9 @@ from processors.files import openpgp, sftp
 from processors.host.lease import LeaseLost
 from processors.host.schedule import Every, Schedule, Tick
 from projections.call_details import CallDetailQueries
+from projections.call_results import CallResultQueries
 from projections.catalogue import LIST_AUTOMATION, CatalogueQueries
+from projections.group_activity import GroupActivityQueries
 from projections.records import RecordQueries
 from schemas.automation import ExportAnalyticsAction, ExportContactListAction, RunResult
 
@@ -71,6 +73,8 @@ class ListAutomationRunner:
         pgp_key: PgpKey,
         records: RecordQueries,
         details: CallDetailQueries,
+        results: CallResultQueries,
+        activity: GroupActivityQueries,
         wait_for_head: Callable[[float], bool],
         worker: str | None = None,
         timeout_s: float = sftp.TIMEOUT_S,
@@ -83,6 +87,8 @@ class ListAutomationRunner:
         self.pgp_key = pgp_key
         self.records = records
         self.details = details
+        self.results = results
+        self.activity = activity
         self.wait_for_head = wait_for_head
         self.worker = worker or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.timeout_s = timeout_s
@@ -151,7 +157,9 @@ class ListAutomationRunner:
         where = directory.location
         action = job.action
         if isinstance(action, ExportAnalyticsAction):
-            analytics = ExportAnalytics(self.catalogue, self.details, self.data_dir, self.wait_for_head)
+            analytics = ExportAnalytics(
+                self.catalogue, self.details, self.results, self.activity, self.data_dir, self.wait_for_head
+            )
             sent = analytics.run(job, run_id, directory, tick.now)
             return "success", f"{sent[0]} sent to {where}", sent
         if isinstance(action, ExportContactListAction):

@@ -114,7 +114,7 @@ def test_the_system_key_login_needs_no_secret() -> None:
         (SuppressFileAction(files=FILES, retention_days=33), "action.retention_days"),
         (ExportContactListAction(campaign_groups="selected"), "action.campaign_group_ids"),
         (ExportContactListAction(name_operator="contains"), "action.name_value"),
-        (ExportAnalyticsAction(export_type="dashboard", output_format="pdf"), "action.export_type"),
+        (ExportAnalyticsAction(export_type="dashboard", output_format="pdf"), "action.output_file_format"),
     ],
 )
 def test_each_actions_rules_are_checked_naming_the_field(action: object, field: str) -> None:
@@ -123,9 +123,25 @@ def test_each_actions_rules_are_checked_naming_the_field(action: object, field: 
     assert refused.value.field.endswith(field), refused.value.field
 
 
-def test_a_dashboard_export_is_refused_as_not_yet_rather_than_ignored() -> None:
-    with pytest.raises(RuleViolation, match="not yet"):
-        created(action=ExportAnalyticsAction(export_type="panel"))
+def test_each_analytics_export_type_takes_its_own_formats() -> None:
+    for export_type, output_format in (("raw_data", "pdf"), ("dashboard", "csv")):
+        with pytest.raises(RuleViolation) as refused:
+            created(action=ExportAnalyticsAction(export_type=export_type, output_format=output_format))
+        assert refused.value.field == "action.output_format"
+    with pytest.raises(RuleViolation, match="ends in .pdf"):
+        created(
+            action=ExportAnalyticsAction(export_type="panel", output_format="pdf")
+        )  # the default name: .csv
+    for export_type, output_format, name in (
+        ("panel", "csv", "panel_YYYYMMDD.csv"),
+        ("panel", "pdf", "panel_YYYYMMDD.pdf"),
+        ("dashboard", "pdf", "dashboard_YYYYMMDD.pdf"),
+    ):
+        created(
+            action=ExportAnalyticsAction(
+                export_type=export_type, output_format=output_format, output_file_format=name
+            )
+        )
 
 
 def test_a_cron_string_that_breaks_a_rule_is_refused_naming_the_field() -> None:

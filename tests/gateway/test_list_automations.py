@@ -223,9 +223,9 @@ def test_a_cron_string_breaking_a_rule_names_the_field(
             "name",
         ),
         (
-            {"action": {"type": "export_analytics_data", "export_type": "panel"}},
-            "action.export_type",
-            "not yet",
+            {"action": {"type": "export_analytics_data", "export_type": "dashboard"}},
+            "action.output_format",
+            "PDF",
         ),
         (
             {"action": {"type": "send_campaign_group", "import": {"files": FILES}}},

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from pypdf import PdfReader
 
 from dialstream.bootstrap import IMPORTS, Runtime, build, list_automation_runner
 from dialstream.settings import Settings
@@ -46,8 +47,10 @@ from schemas.automation import (
 )
 from schemas.lists import CustomTimeZone, TimeZoneOptions
 from schemas.profiles import DialingSettings, SessionSettings
+from schemas.records import RecordReturned
 from tests import sshd
 from tests.processors.channels.unused_port import refusing_port
+from tests.scenario import build_campaign_structure
 
 pytestmark = pytest.mark.integration
 
@@ -352,18 +355,7 @@ def test_a_scheduled_run_is_made_once_by_two_workers(
     job = new_job(runtime, account, server, "scheduled", import_action("nothing-matches-this"))
     due = list_automation.run_schedule.next_run(EVERY_HOUR, job.counts_from)
     tick = Tick(now=due + timedelta(minutes=1), token=1, check=lambda: None, stopping=lambda: False)
-    other = ListAutomationRunner(
-        runtime.store,
-        runtime.catalogue,
-        runtime.handlers,
-        runtime.settings.data_dir,
-        ssh_key=runner.ssh_key,
-        pgp_key=runner.pgp_key,
-        records=runtime.records,
-        details=runtime.call_details,
-        wait_for_head=runtime.wait_for_head,
-        worker="other",
-    )
+    other = list_automation_runner(runtime, worker="other")
     real_clock = runtime.handlers.clock
     runtime.handlers.clock = lambda: tick.now  # the store's clock at the tick, as a worker's is
     try:
@@ -495,6 +487,61 @@ def test_export_analytics_data_sends_the_call_detail_records_of_the_interval(
         ("A1", "33", "31000"),
     ]
     sent.unlink()
+
+
+def test_panel_and_dashboard_exports_carry_the_reports_figures(
+    runtime: Runtime, server: sshd.Server, runner: ListAutomationRunner
+) -> None:
+    account = runtime.handlers.accounts.open_account("Analytics exports").id
+    ids = build_campaign_structure(runtime.handlers, account)
+    group, list_id, now = ids["renewals-nov"], ids["November"], runtime.handlers.clock()
+    events: list[Any] = []
+    for minutes_ago, result, talk_ms in [(5, 33, 31_000), (20, 33, 29_000), (30, 7, 0), (300, 6, 0)]:
+        attempt_id, at = uuid4(), now - timedelta(minutes=minutes_ago)
+        events.append(
+            CallAttemptFinished(
+                originator_id=attempt_id, originator_version=2, timestamp=at, account_id=account,
+                attempt_id=attempt_id, campaign_group_id=group, list_id=list_id, call_result=result,
+                ring_ms=9000, talk_ms=talk_ms, agent_id=uuid4() if talk_ms else None,
+            )
+        )  # fmt: skip
+    chain = uuid4()
+    events.append(
+        RecordReturned(
+            originator_id=chain, originator_version=1, timestamp=now - timedelta(minutes=3),
+            account_id=account, list_id=list_id, client_id="Q1", chain_n=1, record_id=uuid4(),
+            campaign_group_id=group, attempt_id=uuid4(), reason="denied",
+            detail="outside_hours: it is 07:00 there",
+        )
+    )  # fmt: skip
+    runtime.store.append(events)
+    inbox = server.inbox("password")
+
+    def export(name: str, **options: Any) -> Path:
+        action = ExportAnalyticsAction(
+            interval_minutes=60, output_file_format=f"{name}_YYYYMMDD.{options['output_format']}", **options
+        )
+        after = run_now(runtime, runner, new_job(runtime, account, server, name, action))
+        assert after.last_result == "success", after.last_message
+        (sent,) = inbox.glob(f"{name}_*")
+        return sent
+
+    panel = export("panel", export_type="panel", output_format="csv")
+    rows = list(csv.DictReader(io.StringIO(panel.read_text())))
+    assert {row["list_name"] for row in rows} == {"November"}
+    assert sum(int(row["attempts"]) for row in rows) == 3  # the one five hours ago is outside the hour
+    panel.unlink()
+
+    printed = export("panelpdf", export_type="panel", output_format="pdf")
+    text = "".join(page.extract_text() for page in PdfReader(printed).pages)
+    assert "Call results panel" in text and "November" in text and "total" in text
+    printed.unlink()
+
+    dashboard = export("dashboard", export_type="dashboard", output_format="pdf")
+    text = "".join(page.extract_text() for page in PdfReader(dashboard).pages)
+    for words in ("Campaigns dashboard", "Renewals Nov", "Pre-dial denials", "outside_hours", "33 answer"):
+        assert words in text, (words, text)
+    dashboard.unlink()
 
 
 def test_a_transfer_cut_in_the_middle_fails_the_run_and_the_file_stays_for_the_next_run(

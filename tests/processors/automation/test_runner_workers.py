@@ -14,10 +14,10 @@ from uuid import UUID
 
 import pytest
 
-from dialstream.bootstrap import Runtime, all_projections, build
+from dialstream.bootstrap import Runtime, all_projections, build, list_automation_runner
 from dialstream.store import stored_topic_of
 from domain.list_automation import CreateListAutomation, SourceInput
-from processors.automation.runner import ListAutomationRunner, scheduled
+from processors.automation.runner import scheduled
 from processors.host.schedule import Scheduler
 from schemas.automation import (
     CronSchedule,
@@ -46,19 +46,7 @@ class FastClock:
 
 def worker(runtime: Runtime, clock: FastClock, name: str) -> Scheduler:
     runtime.handlers.clock = clock
-    runner = ListAutomationRunner(
-        runtime.store,
-        runtime.catalogue,
-        runtime.handlers,
-        runtime.settings.data_dir,
-        ssh_key=lambda account_id: "",
-        pgp_key=lambda account_id: None,  # type: ignore[arg-type,return-value]
-        records=runtime.records,
-        details=runtime.call_details,
-        wait_for_head=runtime.wait_for_head,
-        worker=name,
-        timeout_s=2.0,
-    )
+    runner = list_automation_runner(runtime, worker=name, timeout_s=2.0)
     # Looks every 5 virtual seconds; a 30-virtual-second lease (half a second of life).
     return Scheduler(scheduled(runner, every_s=5.0), runtime.views, lease_s=30.0, clock=clock, holder=name)
 
