@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, dump_tables
 from schemas import topics
 from schemas.attempts import CallAttemptFinished
 from schemas.base import Event
@@ -134,9 +134,4 @@ def quarter_hours(start: datetime, end: datetime) -> tuple[int, int]:
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the tables, sorted: what a replay must give again."""
-    rows = {}
-    with db.transaction() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
-            rows[table] = sorted(tuple(row) for row in cursor.fetchall())
-    return rows
+    return dump_tables(db, TABLES)

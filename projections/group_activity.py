@@ -38,7 +38,7 @@ from domain import abandon
 from domain.abandon import AbandonWindows, Bucket
 from domain.call_attempts import failure_of
 from domain.predial import denial_codes
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, dump_tables
 from schemas import topics
 from schemas.attempts import (
     CallAttemptAbandoned,
@@ -522,9 +522,4 @@ def _in_flight_calls(rows: list[tuple[Any, ...]]) -> list[InFlightCall]:
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the group_activity tables, sorted: what a replay must give again."""
-    rows = {}
-    with db.transaction() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
-            rows[table] = sorted(tuple(row) for row in cursor.fetchall())
-    return rows
+    return dump_tables(db, TABLES)

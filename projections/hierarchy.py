@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, dump_tables
 from schemas import campaigns as c
 from schemas import lists as ls
 from schemas import topics
@@ -131,12 +131,7 @@ class CampaignHierarchy:
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every hierarchy table, sorted: what replay-equals-live compares."""
-    rows = {}
-    with db.transaction() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
-            rows[table] = sorted(tuple(r) for r in cursor.fetchall())
-    return rows
+    return dump_tables(db, TABLES)
 
 
 class HierarchyQueries:

@@ -147,3 +147,13 @@ def connect(url: str) -> SQLiteDatabase | PostgresDatabase:
     if scheme in ("postgresql", "postgres"):
         return PostgresDatabase(url)
     raise ValueError(f"unsupported database URL {url!r}")
+
+
+def dump_tables(db: Database, tables: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of ``tables``, sorted: what a replay of a read model must give again."""
+    rows = {}
+    with db.transaction() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT * FROM {table}")
+            rows[table] = sorted(tuple(row) for row in cursor.fetchall())
+    return rows

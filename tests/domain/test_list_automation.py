@@ -128,7 +128,7 @@ def test_each_analytics_export_type_takes_its_own_formats() -> None:
         with pytest.raises(RuleViolation) as refused:
             created(action=ExportAnalyticsAction(export_type=export_type, output_format=output_format))
         assert refused.value.field == "action.output_format"
-    with pytest.raises(RuleViolation, match="ends in .pdf"):
+    with pytest.raises(RuleViolation, match=r"ends in \.pdf"):
         created(
             action=ExportAnalyticsAction(export_type="panel", output_format="pdf")
         )  # the default name: .csv
