@@ -27,6 +27,7 @@ from gateway.routes import (
     channels,
     compliance,
     contact_lists,
+    dashboard,
     data_mappings,
     dialing_profiles,
     events,
@@ -69,6 +70,7 @@ ROUTERS = (
     channels.router,
     list_automations.router,
     metrics.router,
+    dashboard.router,
     reports.router,
     events.router,  # the event contract: no key, like /docs (gateway/routes/events.py)
 )

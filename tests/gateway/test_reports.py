@@ -31,7 +31,7 @@ from gateway.app import create_app
 from processors.telephony.simulator import Rates, Timings
 from projections.call_results import ResultCount
 from schemas.agents import AgentEvent
-from schemas.attempts import CallAttemptAbandoned, CallAttemptAnswered, CallAttemptFinished
+from schemas.attempts import CallAttemptAbandoned, CallAttemptAnswered, CallAttemptFinished, CallAttemptMade
 from schemas.profiles import Pacing
 from schemas.records import RecordChainImported, RecordReturned
 from schemas.registry import ALL_EVENTS
@@ -251,6 +251,30 @@ def test_agent_occupancy_equals_the_agents_events(day: tuple[Lab, UUID, TestClie
         assert row["calls"] == talked[row["agent_id"]]
         assert row["agent_name"].startswith("agent-")
     assert 0 < body["total"]["occupancy"] < 1
+
+
+def test_the_dashboard_has_a_line_per_list_under_its_group(day: tuple[Lab, UUID, TestClient, str]) -> None:
+    L, group, client, secret = day
+    headers = {"Authorization": f"Bearer {secret}"}
+    board = client.get("/api/v1/dashboard", headers=headers).json()
+    assert board["time_zone"] == "America/New_York" and board["today_from"] == "2026-03-10T00:00:00-04:00"
+    [line] = board["campaign_groups"]
+    status = client.get(f"/api/v1/campaign-groups/{group}/status", headers=headers).json()
+    assert {k: v for k, v in line.items() if k != "contact_lists"} == status
+    [row] = line["contact_lists"]
+    made = logged(L, CallAttemptMade)
+    live = [e for e in logged(L, CallAttemptAnswered) if e.answered_by == "person"]  # type: ignore[attr-defined]
+    assert row["records"]["total"] == 50
+    assert row["today"]["attempts"] == len(made)
+    assert row["today"]["live"] == len(live)
+    assert row["today"]["abandons"] == len(logged(L, CallAttemptAbandoned))
+    assert row["today"]["answer_rate"] == round(100.0 * len(live) / len(made), 3)
+    reasons: Counter[str] = Counter()
+    for event in logged(L, RecordReturned):
+        if event.reason == "denied":  # type: ignore[attr-defined]
+            reasons.update(denial_codes(event.detail))  # type: ignore[attr-defined]
+    assert row["denied_today"] == dict(reasons)
+    assert board["account"]["attempts"] == len(made) and board["account"]["records_total"] == 50
 
 
 def test_csv_is_the_same_rows(day: tuple[Lab, UUID, TestClient, str]) -> None:
