@@ -26,7 +26,7 @@ from domain.codes import RecordStatus, RecordType
 from domain.dialing_queue import Candidate
 from domain.selection import FIELDS, Rule
 from projections.base import StoredApply
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, dump_tables
 from schemas import imports, topics
 from schemas.base import Event
 from schemas.profiles import SortField
@@ -1067,9 +1067,4 @@ def _instant(text: str) -> datetime:
 
 
 def dump_rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    rows = {}
-    with db.transaction() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
-            rows[table] = sorted(tuple(r) for r in cursor.fetchall())
-    return rows
+    return dump_tables(db, TABLES)

@@ -16,7 +16,7 @@ from dialstream.settings import Settings
 from domain.agent import agent_id
 from projections.agents import TABLES, AgentQueries, AgentStates, quarters
 from projections.base import ProjectionStore
-from projections.sql import Database, connect
+from projections.sql import Database, connect, dump_tables
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 TEAM = "Collections Team A"
@@ -46,12 +46,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 
 def rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
-    found = {}
-    with db.transaction() as cursor:
-        for table in TABLES:
-            cursor.execute(f"SELECT * FROM {table}")
-            found[table] = sorted(tuple(row) for row in cursor.fetchall())
-    return found
+    return dump_tables(db, TABLES)
 
 
 def a_shift(runtime: Runtime) -> tuple[UUID, UUID]:

@@ -8,7 +8,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 
@@ -19,7 +18,7 @@ from projections.call_results import CallResultCounts, CallResultQueries, dump_r
 from projections.group_activity import GroupActivity
 from projections.sql import SQLiteDatabase, connect
 from schemas.attempts import CallAttemptFinished
-from schemas.base import Event
+from tests.projections.interleave import apply_streams_last_first
 from tests.projections.test_group_activity import ACCOUNT, AGENT, GROUP, L2, T0, Calls, a_minute_of_calls
 
 NAME = "call_results"
@@ -82,14 +81,7 @@ def test_counts_equal_the_log_and_a_replay_or_interleaving_gives_the_live_rows(
     assert dump_rows(replica) == rows
     assert rebuilt.apply(NAME, log) == log[-1][0] and dump_rows(replica) == rows, "nothing applied twice"
 
-    streams: dict[UUID, list[tuple[int, Event]]] = {}
-    for position, event in log:
-        streams.setdefault(event.originator_id, []).append((position, event))
+    # Kafka: each stream stays in order, the streams interleave any way.
     shuffled = connect(f"sqlite:///{tmp_path / 'shuffled.sqlite'}")
-    projection = CallResultCounts()
-    with shuffled.transaction() as cursor:
-        projection.create_tables(cursor)
-        for stream in reversed(list(streams.values())):
-            for position, event in stream:
-                projection.apply(cursor, event, position)
+    apply_streams_last_first(shuffled, CallResultCounts(), log)
     assert dump_rows(shuffled) == rows

@@ -25,10 +25,10 @@ from projections.group_activity import (
     dump_rows,
 )
 from projections.sql import SQLiteDatabase, connect
-from schemas.base import Event
 from schemas.campaigns import CampaignGroupPaced
 from schemas.records import RecordReturned
 from tests.domain import builders
+from tests.projections.interleave import apply_streams_last_first
 
 T0 = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 ACCOUNT = UUID("0b000000-0000-4000-8000-000000000001")
@@ -358,17 +358,9 @@ def test_a_replay_and_an_interleaving_of_the_streams_equal_the_live_rows(
     assert dump_rows(replica) == live
     assert rebuilt.apply(NAME, log) == log[-1][0] and dump_rows(replica) == live, "nothing applied twice"
 
-    # Kafka: each stream stays in order, the streams interleave any way (here: last stream first).
-    streams: dict[UUID, list[tuple[int, Event]]] = {}
-    for position, event in log:
-        streams.setdefault(event.originator_id, []).append((position, event))
+    # Kafka: each stream stays in order, the streams interleave any way.
     shuffled = connect(f"sqlite:///{tmp_path / 'shuffled.sqlite'}")
-    projection = GroupActivity()
-    with shuffled.transaction() as cursor:
-        projection.create_tables(cursor)
-        for stream in reversed(list(streams.values())):
-            for position, event in stream:
-                projection.apply(cursor, event, position)
+    apply_streams_last_first(shuffled, GroupActivity(), log)
     assert dump_rows(shuffled) == live
 
 
