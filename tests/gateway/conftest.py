@@ -18,7 +18,14 @@ from uuid import UUID
 import httpx
 import pytest
 
-from dialstream.bootstrap import DIALER, LIST_AUTOMATION, Runtime, build, ensure_bootstrap_key
+from dialstream.bootstrap import (
+    DIALER,
+    LIST_AUTOMATION,
+    SUPPRESSION_EXPIRY,
+    Runtime,
+    build,
+    ensure_bootstrap_key,
+)
 from dialstream.settings import Settings
 from tests.gateway import gpg, helpers
 from tests.gateway.serve import loopback_socket, served
@@ -50,6 +57,10 @@ def serving(data_dir: Path, bootstrap_key: str | None = None) -> Iterator[Server
     # Likewise the list automation worker: a job a test asks to run would run (and store its
     # run) at a moment of the worker's choosing, in the middle of a later test.
     runtime.services.pop(LIST_AUTOMATION, None)
+    # And the suppression expiry sweep: it sweeps by the wall clock, so an entry a test adds
+    # under a frozen clock of 2025 is already due, and a sweep between the test's add and its
+    # lookup would expire it.
+    runtime.services.pop(SUPPRESSION_EXPIRY, None)
     try:
         account_id, secret = ensure_bootstrap_key(runtime)
         runtime.start()
