@@ -6,6 +6,7 @@ process). They run until SIGINT or SIGTERM and stop their runtime on the way out
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import socket
 import sys
@@ -24,6 +25,9 @@ from dialstream.bootstrap import (
 from dialstream.cli.common import CommandError, settings_of
 from dialstream.gc_tuning import tune_for_throughput
 from dialstream.settings import Settings
+
+# A stop slower than this prints every thread's stack (the worker's Kafka leave waits 10 s).
+STOP_REPORT_AFTER_S = 20.0
 
 
 def _exit_quietly(*_: object) -> None:
@@ -151,7 +155,12 @@ def _serve_until_signalled(runtime: Runtime, what: str) -> int:
                 print(f"dialstream {what}: stopped: {bus.error}", file=sys.stderr)
                 return 1
     finally:
+        print(f"dialstream {what}: stopping", flush=True)
+        # A stop that hangs must say where: every thread's stack goes to stderr if it drags.
+        faulthandler.dump_traceback_later(STOP_REPORT_AFTER_S, exit=False)
         runtime.stop()
+        faulthandler.cancel_dump_traceback_later()
+    print(f"dialstream {what}: stopped", flush=True)
     return 0
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -28,6 +28,8 @@ from projections.base import PartitionItem, ProjectionStore
 from schemas.topics import DEAD_LETTER
 
 log = logging.getLogger(__name__)
+# How long a stopping worker waits for the broker to see it leave (see _closed_within).
+CLOSE_TIMEOUT_S = 10.0
 
 
 class PartitionHandler(Protocol):
@@ -140,8 +142,8 @@ class KafkaWorker:
                     await self._handle(consumer, dead_letters, tp, records)
         finally:
             self._consumer = None
-            await consumer.stop()
-            await dead_letters.stop()
+            await _closed_within(consumer.stop(), f"{self.name}: leaving group {self.config.group(self.name)}")
+            await _closed_within(dead_letters.stop(), f"{self.name}: closing the dead-letter producer")
 
     def _pause_while_dormant(self, consumer: AIOKafkaConsumer) -> None:
         # A processor with nothing to do (compliance before any suppression list exists) must
@@ -232,3 +234,13 @@ class KafkaWorker:
         value = record.value if record.value is not None or record.key is not None else b""  # Kafka needs one
         await (await producer.send(self.config.topic(DEAD_LETTER), value, key=record.key, headers=headers))
         self.parked += 1
+
+
+async def _closed_within(closing: Coroutine[Any, Any, None], what: str) -> None:
+    """A stopping process must exit even when the broker is slow to answer a LeaveGroup (or a
+    rejoin is in flight): the database holds the applied offsets, so giving up on a clean leave
+    loses nothing. The group then drops the member after its session timeout."""
+    try:
+        await asyncio.wait_for(closing, CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("%s: no answer in %.0f s; stopping without it", what, CLOSE_TIMEOUT_S)
