@@ -130,9 +130,9 @@ def plan_day(lab: Lab, chains: int, *, agents: int) -> Day:
 def check(lab: Lab, day: Day, replica_dir: Path) -> dict[str, int]:
     """Every rule of the module's docstring; the day's counts."""
     store = lab.runtime.store
-    made = _events(store, CallAttemptMade)
-    updated = _events(store, RecordUpdated)
-    treated = _events(store, RecordTreated)
+    made = events_of(store, CallAttemptMade)
+    updated = events_of(store, RecordUpdated)
+    treated = events_of(store, RecordTreated)
     stale = {e.attempt_id for e in updated if e.call_result == CallResult.STALE}
     assert {e.attempt_id for e in updated} - stale == {e.attempt_id for e in treated}, "an update without its treatment"
 
@@ -197,8 +197,8 @@ def outcome(lab: Lab, day: Day) -> dict[str, Any]:
                 r.record_type, r.record_status, r.call_result, r.attempt, r.dial_sched_time, r.call_time,
                 [structs.astuple(step) for step in r.treatments],
             )
-    ends = {e.attempt_id: (e.timestamp, e.call_result) for e in _events(store, CallAttemptFinished)}
-    calls = [(e.timestamp, e.client_id, e.chain_n, ends.get(e.attempt_id)) for e in _events(store, CallAttemptMade)]
+    ends = {e.attempt_id: (e.timestamp, e.call_result) for e in events_of(store, CallAttemptFinished)}
+    calls = [(e.timestamp, e.client_id, e.chain_n, ends.get(e.attempt_id)) for e in events_of(store, CallAttemptMade)]
     return {"calls": calls, "records": records}
 
 
@@ -231,7 +231,7 @@ def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
 
-def _events(store: EventStore, event_class: type) -> list[Any]:
+def events_of(store: EventStore, event_class: type) -> list[Any]:
     topics, after, found = (stored_topic_of(event_class),), 0, []
     while batch := store.read_topics(topics, after, 10_000):
         found += [event for _, event in batch]
