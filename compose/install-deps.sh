@@ -10,9 +10,11 @@
 # redis-server: the production suppression index, started per test run by compose/redis.sh.
 # curl:       the README's examples, which tests/test_readme.py runs.
 # openssh-server: the SFTP peer of list automation's tests, started by compose/sshd.sh.
+# chromium:   the headless browser tests/browser drive the dashboard with, through Playwright
+#             (which launches this binary; its own browser download is never used).
 set -euo pipefail
 
-PACKAGES=(postgresql gnupg redis-server curl openssh-server)
+PACKAGES=(postgresql gnupg redis-server curl openssh-server chromium)
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
     PACKAGES+=(openjdk-17-jre-headless maven)
 fi
