@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dialstream.bootstrap import DIALER, LIST_AUTOMATION, SERVICES
+from dialstream.bootstrap import DIALER, LIST_AUTOMATION, SERVICES, SUPPRESSION_EXPIRY
 from gateway.health import (
     LAG_TOLERANCE,
     Answer,
@@ -204,10 +204,10 @@ def test_healthz_reports_every_dependency(base_url: str, admin: httpx.Client) ->
     assert body["checks"]["suppression_index"]["index"] == "embedded"
     assert body["checks"]["read_models"]["position"] == body["read_models_position"]
     assert body["checks"]["store"]["log_position"] == body["log_position"]
-    # `up` hosts every processor; the tests' server all but the dialer and the list automation
-    # worker (see conftest.serving).
+    # `up` hosts every processor; the tests' server all but the dialer, the list automation
+    # worker and the suppression expiry sweep (see conftest.serving).
     hosted = body["checks"]["processors"]["processors"]
-    assert set(hosted) == set(SERVICES) - {DIALER, LIST_AUTOMATION}, hosted
+    assert set(hosted) == set(SERVICES) - {DIALER, LIST_AUTOMATION, SUPPRESSION_EXPIRY}, hosted
     assert all(p["running"] and p["error"] is None for p in hosted.values()), hosted
 
 
