@@ -200,6 +200,22 @@ class AgentQueries:
             cursor.execute(sql, params)
             return [(str(a), str(st), int(start), int(ms)) for a, st, start, ms in cursor.fetchall()]
 
+    def group_state_time(
+        self, account_id: UUID, agent_group: str, first: int, last: int
+    ) -> builtins.list[tuple[str, int, int]]:
+        """(state, quarter hour's start, milliseconds) that the agents now in ``agent_group``
+        spent together in the states they left, in the quarter hours starting in [first, last)
+        (epoch seconds); as :meth:`state_time`, the states they are in now are not here yet."""
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                "SELECT t.state, t.start, SUM(t.ms) FROM agent_state_time t "
+                "JOIN agent_states a ON a.agent_id = t.agent_id "
+                "WHERE t.account_id = ? AND t.start >= ? AND t.start < ? "
+                "AND a.account_id = ? AND a.agent_group = ? GROUP BY t.state, t.start",
+                (str(account_id), first, last, str(account_id), agent_group),
+            )
+            return [(str(state), int(start), int(ms)) for state, start, ms in cursor.fetchall()]
+
     def list(self, account_id: UUID, agent_group: str | None = None) -> builtins.list[AgentRow]:
         """Every agent of the account (of one agent group when named), logged out too, by login."""
         return self._select(account_id, agent_group, logged_out=True)

@@ -393,6 +393,19 @@ class GroupActivityQueries:
             rows = cursor.fetchall()
         return {None if key is None else UUID(str(key)): _counts(values) for key, *values in rows}
 
+    def quarter_counts(self, group_id: UUID, first: int, last: int) -> dict[int, ActivityCounts]:
+        """The group's counters per quarter hour starting in [first, last) (UTC epoch seconds),
+        summed from its minute buckets; a quarter hour without activity is absent."""
+        quarter = f"start / {QUARTER} * {QUARTER}"
+        with self.db.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {quarter}, {_sum_columns()} FROM group_activity_buckets "
+                f"WHERE group_id = ? AND width = ? AND start >= ? AND start < ? GROUP BY {quarter}",
+                (str(group_id), MINUTE, first, last),
+            )
+            rows = cursor.fetchall()
+        return {int(start): _counts(values) for start, *values in rows}
+
     def attempts_since(self, group_id: UUID, since: datetime) -> int:
         """The group's attempts from ``since`` on: exact to the second within the last hour
         before its newest attempt, to the minute before that."""

@@ -62,6 +62,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.streaming import Server
 
     settings = settings_of(args)
     sock = _listening_socket(settings.host, settings.port)
@@ -76,7 +77,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, _exit_quietly)
             config = uvicorn.Config(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
             tune_for_throughput()
-            uvicorn.Server(config).run(sockets=[sock])
+            Server(config).run(sockets=[sock])  # uvicorn's, ending open event streams as it stops
         finally:
             runtime.stop()
     finally:

@@ -13,6 +13,7 @@ import uvicorn
 
 from dialstream.bootstrap import Runtime
 from gateway.app import create_app
+from gateway.streaming import Server
 
 
 def loopback_socket() -> tuple[socket.socket, int]:
@@ -28,7 +29,7 @@ def served(runtime: Runtime, sock: socket.socket) -> Iterator[str]:
     """The runtime's API on ``sock``, up and answering /healthz; yields its base URL."""
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = Server(config)  # as `dialstream up` serves: open event streams end as it stops
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
