@@ -1,86 +1,131 @@
-// The campaigns dashboard: one row per contact list under its campaign group.
-"use strict";
+// The campaigns dashboard: the key, the live stream of figures, the account's total line;
+// groups.js draws the groups, series.js their charts, drill.js the records.
 
-const KEY = "dialstream.apiKey";
-const form = document.getElementById("key-form");
-const input = document.getElementById("api-key");
-const statusLine = document.getElementById("status");
-const table = document.getElementById("hierarchy");
-const unassigned = document.getElementById("unassigned");
+import { api, apiKey, dateTime, el, keepKey, setText } from "./common.js";
+import { Drill } from "./drill.js";
+import { Groups, fillLine, headerRow } from "./groups.js";
+import { SeriesCharts } from "./series.js";
+import { LiveStream } from "./stream.js";
 
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
+const ACTING_ROLES = new Set(["supervisor", "admin"]);
+
+const byId = (id) => document.getElementById(id);
+const form = byId("key-form");
+const input = byId("api-key");
+const liveStatus = byId("live-status");
+const statusLine = byId("status");
+const roleLine = byId("role");
+const board = byId("board");
+const accountTable = byId("account-total");
+const noGroups = byId("no-groups");
+
+let zone = "UTC";
+
+const charts = new SeriesCharts(() => zone);
+const drill = new Drill({ drill: byId("drill"), trail: byId("trail"), zone: () => zone });
+const groups = new Groups(byId("groups"), { charts, onOpenList: (id, name, opener) => drill.open(id, name, opener) });
+const stream = new LiveStream("/api/v1/dashboard/stream", {
+  onMessage(message) {
+    if (message.event !== "dashboard") return;
+    try {
+      render(JSON.parse(message.data));
+    } catch (error) {
+      say(`A message could not be shown: ${error.message}`, true);
+    }
+  },
+  onState(state) {
+    setText(liveStatus, state);
+    liveStatus.className = `live-status ${state}`;
+    board.classList.toggle("stale", state !== "live");
+    if (state === "live") say("");
+  },
+  onProblem(error) {
+    say(`The live figures stopped (${error.message}); reconnecting…`, true);
+    // The stream refused or failed but the server answers: show its figures meanwhile.
+    if (error.status && error.status !== 401 && error.status !== 403) snapshot();
+  },
+});
+
+accountTable.tHead.append(headerRow(""));
+const accountLine = accountTable.tBodies[0].appendChild(
+  el("tr", { class: "account-line" }, el("th", { scope: "row" }, "All lists")),
+);
+
+function say(text, isError = false) {
+  setText(statusLine, text);
+  statusLine.className = isError ? "error" : "muted";
 }
 
-function badge(row, status) {
-  const td = row.insertCell();
-  const span = document.createElement("span");
-  span.className = `status status-${status}`;
-  span.textContent = status;
-  td.appendChild(span);
-}
-
-function render(hierarchy) {
-  const body = table.tBodies[0];
-  body.replaceChildren();
-  for (const template of hierarchy.templates) {
-    if (template.campaign_groups.length === 0) {
-      const row = body.insertRow();
-      cell(row, template.name);
-      cell(row, "no campaign group yet", "muted");
-      for (let i = 0; i < 4; i++) cell(row, "");
-    }
-    for (const group of template.campaign_groups) {
-      const lists = group.contact_lists.length ? group.contact_lists : [null];
-      for (const list of lists) {
-        const row = body.insertRow();
-        cell(row, template.name);
-        cell(row, group.name);
-        badge(row, group.status);
-        cell(row, group.agent_group);
-        cell(row, list ? list.name : "—");
-        cell(row, list ? list.channel : "");
-      }
-    }
+function render(view) {
+  zone = view.time_zone || "UTC";
+  // No caller in the figures (an older server): read only, the safe side.
+  const role = view.caller?.role;
+  const canAct = ACTING_ROLES.has(role);
+  setText(roleLine, role ? `${role}${canAct ? "" : " · read only"}` : "read only");
+  const lists = (view.campaign_groups || []).flatMap((group) => group.contact_lists || []);
+  const account = view.account || {};
+  const denied = {};
+  for (const line of lists) {
+    for (const [reason, n] of Object.entries(line.denied_today || {})) denied[reason] = (denied[reason] || 0) + n;
   }
-  table.hidden = false;
-  const items = unassigned.querySelector("ul");
-  items.replaceChildren(...hierarchy.unassigned_contact_lists.map((list) => {
-    const li = document.createElement("li");
-    li.textContent = `${list.name} (${list.channel})`;
-    return li;
-  }));
-  unassigned.hidden = hierarchy.unassigned_contact_lists.length === 0;
-  const groups = hierarchy.templates.reduce((n, t) => n + t.campaign_groups.length, 0);
-  statusLine.className = "muted";
-  statusLine.textContent = `${hierarchy.templates.length} templates, ${groups} campaign groups · updated ${new Date().toLocaleTimeString()}`;
+  fillLine(accountLine, {
+    records: {
+      total: account.records_total ?? 0,
+      in_progress: account.records_retrieved ?? 0,
+      completed: account.records_updated ?? 0,
+      suppressed: account.records_no_call ?? 0,
+    },
+    today: account,
+    denied_today: denied,
+  });
+  groups.update(view.campaign_groups || [], canAct);
+  noGroups.hidden = (view.campaign_groups || []).length > 0;
+  setText(byId("as-of"), `Figures as of ${dateTime(view.at, zone)} (${zone}); today since ${dateTime(view.today_from, zone)}.`);
+  board.hidden = false;
 }
 
-async function refresh() {
-  const key = sessionStorage.getItem(KEY);
-  if (!key) return;
+async function snapshot() {
   try {
-    const response = await fetch("/api/v1/hierarchy", { headers: { Authorization: `Bearer ${key}` } });
-    if (!response.ok) {
-      const problem = await response.json().catch(() => ({}));
-      throw new Error(problem.detail || response.statusText);
-    }
-    render(await response.json());
+    render(await api("/api/v1/dashboard"));
   } catch (error) {
-    statusLine.className = "error";
-    statusLine.textContent = `Cannot load the hierarchy: ${error.message}`;
+    say(`Cannot load the dashboard: ${error.message}`, true);
   }
+}
+
+function begin() {
+  groups.clear();
+  charts.forgetAll();
+  drill.close();
+  board.hidden = true;
+  if (!apiKey()) {
+    stream.stop();
+    liveStatus.hidden = true;
+    say("Enter an API key to see the campaigns.");
+    return;
+  }
+  liveStatus.hidden = false;
+  say("Connecting…");
+  stream.start();
 }
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  sessionStorage.setItem(KEY, input.value.trim());
+  keepKey(input.value.trim());
   input.value = "";
-  refresh();
+  begin();
 });
 
-refresh();
-setInterval(refresh, 5000);
+// Escape closes the innermost open panel: the trail, then the list's records.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  if (!byId("trail").hidden) drill.closeTrail({ refocus: true });
+  else if (!byId("drill").hidden) drill.close({ refocus: true });
+});
+
+byId("forget-key").addEventListener("click", () => {
+  keepKey("");
+  begin();
+  input.focus();
+});
+
+begin();
