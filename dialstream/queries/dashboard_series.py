@@ -12,7 +12,7 @@ them) and are written in the account's reports time zone.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -75,6 +75,18 @@ def group_series(
             for start in starts
         ],
     }
+
+
+def occupancy(agents: AgentQueries, account_id: UUID, agent_group: str, since: datetime, now: datetime) -> float:
+    """The share of the logged-in time since ``since`` (a quarter hour's start) that the agents
+    now in ``agent_group`` spent on calls and in wrap-up, as the agents report counts it."""
+    first = int(since.timestamp())
+    last = int(now.timestamp()) // INTERVAL * INTERVAL + INTERVAL
+    spent: Counter[str] = Counter()
+    for per_state in _state_ms(agents, account_id, agent_group, first, last, now).values():
+        spent.update(per_state)
+    logged_in = sum(spent.values())
+    return round((spent["on_call"] + spent["wrap_up"]) / logged_in, 4) if logged_in else 0.0
 
 
 def _state_ms(

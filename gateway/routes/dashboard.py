@@ -6,7 +6,8 @@ state, calls in flight, dial rate, abandon rate in both windows against the targ
 left, pacing) and one line per contact list: its records (total, ready, dialable now, in
 progress, completed, suppressed), today's attempts, live answers, connects and abandoned calls
 with the answer rate, and today's pre-dial denials by reason; "today" is the account's reports
-time zone's. The account's line sums the lists'. ``position`` is the read models' position
+time zone's; each group has its agents' occupancy today (time on calls and in wrap-up over
+logged-in time). The account's line sums the lists'. ``position`` is the read models' position
 the figures include (at least), ``caller.role`` the key's role (the page offers the group
 actions to a supervisor or an admin only).
 
@@ -37,7 +38,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
-from dialstream.queries.dashboard_series import group_series
+from dialstream.queries.dashboard_series import group_series, occupancy
 from domain.campaign_group import CampaignGroup
 from domain.contact_list import ContactList
 from gateway.deps import Caller, Reader, RuntimeDep, authenticate
@@ -191,7 +192,9 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
                     "denied_today": dict(denied.get((str(group.id), str(list_id)), Counter())),
                 }
             )
-        lines.append({**msgspec.to_builtins(group_status(runtime, group, now)), "contact_lists": rows})
+        busy = occupancy(runtime.agents, account_id, group.agent_group, midnight, now)
+        status = msgspec.to_builtins(group_status(runtime, group, now))
+        lines.append({**status, "occupancy_today": busy, "contact_lists": rows})
     return {
         "at": now.isoformat(),
         "time_zone": zone.key,

@@ -121,6 +121,7 @@ export class Groups {
       "dl",
       { class: "tiles" },
       tile("Agents by state", "agents", agentsByState()),
+      tile("Occupancy today", "occupancy", "occupancy_detail"),
       tile("Abandon rate 24 h", "abandon_24h", "abandon_24h_detail"),
       tile("Abandon rate 30 days", "abandon_30d", "abandon_30d_detail"),
       tile("Target", "abandon_target", "abandon_binding"),
@@ -186,6 +187,8 @@ export class Groups {
     f("dialing_mode", humanize(group.dialing_mode || "no mode"));
     f("agent_group", group.agent_group);
     for (const state of AGENT_STATES) f(`agents_${state}`, count(group.agents?.[state] ?? 0));
+    f("occupancy", percent(100 * (group.occupancy_today ?? 0)));
+    f("occupancy_detail", "of logged-in time on calls and in wrap-up");
     const abandon = group.abandon || {};
     const target = abandon.target_rate;
     for (const [window, key] of [["24h", "last_24h"], ["30d", "last_30d"]]) {

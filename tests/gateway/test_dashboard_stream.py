@@ -385,3 +385,54 @@ def test_the_series_equals_the_events_counted_per_quarter_hour(
     h.assert_problem(account.admin.get(path, params={"hours": 0}), 422)
     h.assert_problem(other_admin.get(path), 404, "id")
     h.assert_problem(account.admin.get(f"/api/v1/dashboard/campaign-groups/{uuid.uuid4()}/series"), 404, "id")
+
+
+def test_a_groups_occupancy_today_is_call_and_wrap_up_time_over_logged_in_time(
+    runtime: Runtime, new_account: Callable[[], Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = new_account()
+    patched = account.admin.patch(h.SETTINGS, json={"region": {"reports_time_zone": "UTC"}})
+    assert patched.status_code == 200, patched.text
+    team, other_team = h.unique("Team"), h.unique("Team")
+    group_id = a_running_group(account, team)["group"]
+    other_group = a_running_group(account, other_team)["group"]
+    midnight = datetime(2030, 6, 3, tzinfo=UTC)
+    moment = [midnight]
+    monkeypatch.setattr(runtime.handlers, "clock", lambda: moment[0])
+
+    def at(seconds: int) -> None:
+        moment[0] = midnight + timedelta(seconds=seconds)
+
+    agents, account_id = runtime.handlers.agents, account.id
+
+    def on_a_call(login: str, group: UUID) -> UUID:
+        attempt_id = uuid.uuid4()
+        agents.reserve(account_id, login, group_id=group, record_id=None, attempt_id=attempt_id, purpose="engage")
+        agents.connect_call(account_id, login, group_id=group, record_id=uuid.uuid4(), attempt_id=attempt_id)
+        return attempt_id
+
+    at(-600)  # yesterday's ten minutes are not today's
+    agents.log_in(account_id, "ann", agent_group=team)
+    at(0)
+    agents.log_in(account_id, "cat", agent_group=other_team)
+    agents.ready(account_id, "cat")
+    at(10)
+    on_a_call("cat", other_group)  # another agent group's call: not this group's occupancy
+    at(60)
+    agents.ready(account_id, "ann")
+    at(120)
+    call = on_a_call("ann", group_id)  # on the call from 120 s
+    at(300)
+    agents.log_in(account_id, "bob", agent_group=team)
+    at(310)
+    agents.not_ready(account_id, "bob", "training")
+    at(430)
+    agents.end_call(account_id, "ann", call)  # wrap-up from 430 s until now
+    at(600)
+    assert runtime.wait_for_head()
+
+    board = account.admin.get("/api/v1/dashboard").json()
+    occupancy = {line["campaign_group_id"]: line["occupancy_today"] for line in board["campaign_groups"]}
+    # Logged in today: ann 600 s, bob 300 s; on calls and in wrap-up: ann 310 + 170 s.
+    assert occupancy[str(group_id)] == round((310 + 170) / (600 + 300), 4)
+    assert occupancy[str(other_group)] == round(590 / 600, 4)
