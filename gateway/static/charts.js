@@ -40,6 +40,14 @@ export function niceScale(max, integers = false) {
   return { top: Math.ceil(top / step - 1e-9) * step, step };
 }
 
+// An axis label with as many decimals as the step needs, so that no two ticks read alike
+// (a step of 0.005 labels 0.005, 0.010, …, not 0.01, 0.01).
+function tick(value, step) {
+  let decimals = 0;
+  while (decimals < 6 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-9) decimals += 1;
+  return decimals ? value.toFixed(decimals) : shortNumber(value);
+}
+
 function y(value, top) {
   return MARGIN.top + PLOT_H - (value / top) * PLOT_H;
 }
@@ -59,7 +67,7 @@ function frame(svg, { slots, top, step, unit, zone, label }) {
   for (let value = 0; value <= top + step / 2; value += step) {
     const at = y(value, top);
     axis.append(svgEl("line", { class: "grid", x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: at, y2: at }));
-    axis.append(svgEl("text", { x: MARGIN.left - 6, y: at + 4, "text-anchor": "end" }, `${shortNumber(value)}${unit}`));
+    axis.append(svgEl("text", { x: MARGIN.left - 6, y: at + 4, "text-anchor": "end" }, `${tick(value, step)}${unit}`));
   }
   const count = Math.max(slots.length, 1);
   const every = Math.max(1, Math.ceil(MIN_LABEL_GAP / (PLOT_W / count)));
@@ -79,9 +87,10 @@ function frame(svg, { slots, top, step, unit, zone, label }) {
   return PLOT_W / count;
 }
 
-// slots: [{start, value, note}]; target: a value drawn dashed (or null).
+// slots: [{start, value, note}]; target: a value drawn dashed (or null). A slot whose value is
+// null has none (an abandon rate without live answers): the line breaks there.
 export function lineChart(svg, { slots, target, unit, zone, label, name }) {
-  const highest = Math.max(0, ...slots.map((slot) => slot.value), target ? target * 1.25 : 0);
+  const highest = Math.max(0, ...slots.map((slot) => slot.value ?? 0), target ? target * 1.25 : 0);
   const { top, step } = niceScale(highest);
   const width = frame(svg, { slots, top, step, unit, zone, label });
   if (typeof target === "number") {
@@ -97,11 +106,21 @@ export function lineChart(svg, { slots, target, unit, zone, label, name }) {
         `target ${shortNumber(target)}${unit}`),
     );
   }
-  const points = slots.map((slot, index) => [slotX(index, slots.length) + width / 2, y(slot.value, top)]);
-  const d = points.map(([px, py], index) => `${index ? "L" : "M"}${px.toFixed(1)},${py.toFixed(1)}`).join(" ");
+  const points = slots.map((slot, index) =>
+    slot.value === null ? null : [slotX(index, slots.length) + width / 2, y(slot.value, top)],
+  );
+  const d = points
+    .map((point, index) => {
+      if (point === null) return "";
+      const move = index === 0 || points[index - 1] === null;
+      return `${move ? "M" : "L"}${point[0].toFixed(1)},${point[1].toFixed(1)}`;
+    })
+    .filter(Boolean)
+    .join(" ");
   svg.append(svgEl("path", { class: `series s-${name}`, d }));
   const dots = svgEl("g", { class: `dots s-${name}` });
   slots.forEach((slot, index) => {
+    if (points[index] === null) return;
     const [px, py] = points[index];
     const dot = svgEl("circle", { cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5 });
     dots.append(tooltip(dot, `${clock(slot.start, zone)}: ${slot.note}`));

@@ -128,7 +128,7 @@ export class SeriesCharts {
       name: "abandon",
       slots: points.map((p) => ({
         start: p.start,
-        value: p.abandon_rate,
+        value: p.live > 0 ? p.abandon_rate : null,
         note: `${percent(p.abandon_rate)} abandoned (${count(p.abandons)} of ${count(p.live)} live answers)`,
       })),
       target: typeof target === "number" ? target : null,
