@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
 from dialstream.queries.dashboard_series import group_series, occupancy
+from domain.abandon import rate
 from domain.campaign_group import CampaignGroup
 from domain.contact_list import ContactList
 from gateway.deps import Caller, Reader, RuntimeDep, authenticate
@@ -188,7 +189,11 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
                         "completed": records["updated"],
                         "suppressed": records["no_call"],
                     },
-                    "today": {**figures, "answer_rate": _percent(counts.live, counts.attempts)},
+                    "today": {
+                        **figures,
+                        "answer_rate": _percent(counts.live, counts.attempts),
+                        "abandon_rate": round(rate(counts.abandons, counts.live), 3),
+                    },
                     "denied_today": dict(denied.get((str(group.id), str(list_id)), Counter())),
                 }
             )
@@ -199,7 +204,12 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
         "at": now.isoformat(),
         "time_zone": zone.key,
         "today_from": midnight.isoformat(),
-        "account": {**dict(totals), "answer_rate": _percent(totals["live"], totals["attempts"])},
+        "account": {
+            **dict(totals),
+            "answer_rate": _percent(totals["live"], totals["attempts"]),
+            "abandon_rate": round(rate(totals["abandons"], totals["live"]), 3),
+            "denied_today": dict(sum(denied.values(), Counter())),
+        },
         "campaign_groups": lines,
     }
 

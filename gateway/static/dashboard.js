@@ -62,12 +62,7 @@ function render(view) {
   const role = view.caller?.role;
   const canAct = ACTING_ROLES.has(role);
   setText(roleLine, role ? `${role}${canAct ? "" : " · read only"}` : "read only");
-  const lists = (view.campaign_groups || []).flatMap((group) => group.contact_lists || []);
   const account = view.account || {};
-  const denied = {};
-  for (const line of lists) {
-    for (const [reason, n] of Object.entries(line.denied_today || {})) denied[reason] = (denied[reason] || 0) + n;
-  }
   fillLine(accountLine, {
     records: {
       total: account.records_total ?? 0,
@@ -76,7 +71,7 @@ function render(view) {
       suppressed: account.records_no_call ?? 0,
     },
     today: account,
-    denied_today: denied,
+    denied_today: account.denied_today || {},
   });
   groups.update(view.campaign_groups || [], canAct);
   noGroups.hidden = (view.campaign_groups || []).length > 0;

@@ -13,6 +13,7 @@ export const LIST_COLUMNS = [
   ["attempts", "Attempts today", (line) => count(line.today.attempts)],
   ["connects", "Connects", (line) => count(line.today.connects)],
   ["abandons", "Abandons", (line) => count(line.today.abandons)],
+  ["abandon_rate", "Abandon rate", (line) => percent(line.today.abandon_rate)],
   ["answer_rate", "Answer rate", (line) => percent(line.today.answer_rate)],
   ["denied", "Denied today", (line) => denials(line.denied_today)],
 ];

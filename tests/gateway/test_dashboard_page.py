@@ -129,6 +129,7 @@ HOOKS: list[tuple[str, str, str]] = [
             "attempts",
             "connects",
             "abandons",
+            "abandon_rate",
             "answer_rate",
         )
     ),
@@ -176,11 +177,11 @@ def test_the_drill_down_names_the_products_record_codes(name: str, codes: Any) -
 # What the scripts read from the server (dashboard.js, groups.js, series.js): a renamed field
 # would leave a dash on the page and no error anywhere else.
 GROUP_FIELDS = {"campaign_group_id", "name", "status", "dialing_mode", "agent_group", "agents", "abandon"}
-GROUP_FIELDS |= {"pacing", "calls", "dial_rate_per_minute", "records", "contact_lists", "at"}
+GROUP_FIELDS |= {"pacing", "calls", "dial_rate_per_minute", "records", "contact_lists", "at", "occupancy_today"}
 ABANDON_FIELDS = {"target_rate", "last_24h", "last_30d", "binding"}
 LIST_FIELDS = {"contact_list_id", "name", "channel", "records", "today", "denied_today"}
 ACCOUNT_FIELDS = {"records_total", "records_retrieved", "records_updated", "records_no_call"}
-ACCOUNT_FIELDS |= {"attempts", "connects", "abandons", "answer_rate"}
+ACCOUNT_FIELDS |= {"attempts", "connects", "abandons", "abandon_rate", "answer_rate", "denied_today"}
 
 
 def test_the_figures_the_page_reads_are_served(
@@ -207,7 +208,7 @@ def test_the_figures_the_page_reads_are_served(
     (line,) = group["contact_lists"]
     assert not LIST_FIELDS - line.keys()
     assert {"total", "in_progress", "completed", "suppressed"} <= line["records"].keys()
-    assert {"attempts", "connects", "abandons", "answer_rate"} <= line["today"].keys()
+    assert {"attempts", "connects", "abandons", "abandon_rate", "answer_rate"} <= line["today"].keys()
 
     series = h.get(viewer, f"/api/v1/dashboard/campaign-groups/{made['group']['id']}/series?hours=8").json()
     assert {"interval_minutes", "abandon_target_percent", "points", "agent_states"} <= series.keys()

@@ -260,7 +260,7 @@ def test_the_dashboard_has_a_line_per_list_under_its_group(day: tuple[Lab, UUID,
     assert board["time_zone"] == "America/New_York" and board["today_from"] == "2026-03-10T00:00:00-04:00"
     [line] = board["campaign_groups"]
     status = client.get(f"/api/v1/campaign-groups/{group}/status", headers=headers).json()
-    assert {k: v for k, v in line.items() if k != "contact_lists"} == status
+    assert {k: v for k, v in line.items() if k not in ("contact_lists", "occupancy_today")} == status
     [row] = line["contact_lists"]
     made = logged(L, CallAttemptMade)
     live = [e for e in logged(L, CallAttemptAnswered) if e.answered_by == "person"]  # type: ignore[attr-defined]
@@ -269,11 +269,12 @@ def test_the_dashboard_has_a_line_per_list_under_its_group(day: tuple[Lab, UUID,
     assert row["today"]["live"] == len(live)
     assert row["today"]["abandons"] == len(logged(L, CallAttemptAbandoned))
     assert row["today"]["answer_rate"] == round(100.0 * len(live) / len(made), 3)
+    assert row["today"]["abandon_rate"] == round(100.0 * row["today"]["abandons"] / len(live), 3)
     reasons: Counter[str] = Counter()
     for event in logged(L, RecordReturned):
         if event.reason == "denied":  # type: ignore[attr-defined]
             reasons.update(denial_codes(event.detail))  # type: ignore[attr-defined]
-    assert row["denied_today"] == dict(reasons)
+    assert row["denied_today"] == dict(reasons) == board["account"]["denied_today"]
     assert board["account"]["attempts"] == len(made) and board["account"]["records_total"] == 50
 
 
