@@ -23,6 +23,7 @@ import pytest
 from dialstream.bootstrap import all_projections
 from dialstream.settings import Settings
 from tests.gateway import helpers as h
+from tests.gateway.test_dashboard_stream import STREAM, TIMEOUT, Messages, board_of
 from tests.kafka import ROOT, Broker
 from tests.kafka_support import kafka_env, kafka_settings
 
@@ -177,6 +178,20 @@ def test_the_api_on_kafka_with_every_role_in_its_own_process(tmp_path: Path, kaf
                 headers={"Authorization": f"Bearer {issued.json()['secret']}"}, timeout=30,
             )
             assert viewer.status_code == 200, viewer.text
+
+            # The live dashboard on Kafka: the gateway streams as the workers' read models advance.
+            with admin.stream("GET", STREAM, timeout=TIMEOUT) as response:
+                assert response.status_code == 200, response.read()
+                messages = Messages(response)
+                assert board_of(messages.next())["campaign_groups"] == []
+                group_id = h.chain(admin)["group"]["id"]
+                deadline = time.monotonic() + 30
+                shown: set[str] = set()
+                while group_id not in shown:
+                    assert time.monotonic() < deadline, "the new group never reached the stream"
+                    message = messages.next()
+                    if "event" in message:  # not a keep-alive comment
+                        shown = {g["campaign_group_id"] for g in board_of(message)["campaign_groups"]}
 
         health = httpx.get(f"{base_url}/healthz", timeout=10).json()
         assert health["read_models_position"] == health["log_position"], health
