@@ -9,6 +9,11 @@ broker, so an aggregate's events stay in order on their partition.
 After a crash it resumes from the recorded position. Events of the unrecorded batch that
 Kafka had already acknowledged are recognised by reading the last positions on each
 partition and skipped, so a restart does not publish them twice.
+
+Per event it costs little beyond the producer's own ``send``: the store hands over plain
+rows (``EventStore.read_outbox``, no notification objects or parsed UUIDs), the record is
+the stored bytes with headers built from per-type constants (``wire.outgoing_row``), and
+the wait for the batch's acknowledgements puts no callback on each record's future.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -30,7 +35,7 @@ from processors.bus.kafka_cluster import (
     partition_counts,
     partition_for,
 )
-from processors.bus.wire import outgoing
+from processors.bus.wire import outgoing_row
 from projections.sql import Database
 
 log = logging.getLogger(__name__)
@@ -148,12 +153,12 @@ class Relay:
         try:
             while not stopping.is_set():
                 seen = self.store.appends()
-                notifications = self.store.read_stored(position, self.batch_size)
-                if not notifications:
+                rows = self.store.read_outbox(position, self.batch_size)
+                if not rows:
                     await self._idle(seen, stopping)
                     continue
-                touched = await self._publish(producer, notifications, counts, on_kafka)
-                position = notifications[-1].id
+                touched = await self._publish(producer, rows, counts, on_kafka)
+                position = rows[-1][0]
                 self.progress.record(position, touched)
         finally:
             await producer.stop()
@@ -161,30 +166,32 @@ class Relay:
     async def _publish(
         self,
         producer: AIOKafkaProducer,
-        notifications: Sequence[Any],
+        rows: Sequence[tuple[int, str, int, str, bytes]],
         counts: dict[str, int],
         on_kafka: dict[Partition, int],
     ) -> dict[Partition, int]:
         """Send a batch and wait for every acknowledgement; return the partitions it advanced."""
-        sent = []
+        sent: list[asyncio.Future[Any]] = []
+        last: dict[Partition, asyncio.Future[Any]] = {}  # each partition's last record
         touched: dict[Partition, int] = {}
-        for notification in notifications:
-            record = outgoing(notification)
+        topics = {name: self.config.topic(name) for name in counts}
+        for row in rows:
+            record = outgoing_row(*row)
             partition = partition_for(record.key, counts[record.topic])
             where = (record.topic, partition)
             if record.position <= on_kafka.get(where, 0):
                 continue  # acknowledged before a crash, not yet recorded
             ack = await producer.send(
-                self.config.topic(record.topic),
+                topics[record.topic],
                 record.value,
                 key=record.key,
                 partition=partition,
                 headers=record.headers,
             )
             sent.append(ack)
+            last[where] = ack
             touched[where] = record.position
-        if sent:
-            await asyncio.gather(*sent)
+        await acknowledged(sent, last.values())
         on_kafka.update(touched)
         self.published += len(sent)
         return touched
@@ -193,6 +200,26 @@ class Relay:
         """Wait for the next append: this process's appends wake it at once, others' are polled."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.store.wait_for_append, seen, self.poll_interval)
+
+
+async def acknowledged(sent: list[asyncio.Future[Any]], last: Iterable[asyncio.Future[Any]]) -> None:
+    """Return once Kafka has acknowledged every record ``sent``; raise the first failure.
+
+    The producer settles a partition's records in the order they were sent, so this waits
+    for the last one of each partition and then checks every other. ``gather`` would put a
+    callback on each of thousands of futures: 5-6 µs an event, a quarter of the relay's CPU.
+    """
+    if waiting := [ack for ack in last if not ack.done()]:
+        await asyncio.wait(waiting)
+    error: BaseException | None = None
+    for ack in sent:
+        if not ack.done():
+            await asyncio.wait((ack,))  # not expected; a record settled out of order is still waited for
+        failure = ack.exception()  # every failure retrieved, the first one raised
+        if error is None:
+            error = failure
+    if error is not None:
+        raise error
 
 
 async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:

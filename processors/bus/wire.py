@@ -47,30 +47,36 @@ def event_id(aggregate_id: UUID | str, version: int) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _route(stored_topic: str) -> tuple[str, bytes, bytes]:
+def _route(stored_topic: str) -> tuple[str, tuple[str, bytes], tuple[str, bytes]]:
     """(Kafka topic, type header, version header) of a stored topic ``<tag>/v<version>``."""
     tag, version = split_topic(stored_topic)
     cls = registry.BY_TAG.get(tag)
     if cls is None:
         raise EventDecodeError(tag, version, None, "unknown event type in the event store")
-    return cls.TOPIC, tag.encode(), str(version).encode()
+    return cls.TOPIC, ("type", tag.encode()), ("schema_version", str(version).encode())
 
 
 def outgoing(notification: Notification) -> OutgoingRecord:
     """The Kafka record for a stored event, without decoding its body."""
-    topic, tag, version = _route(notification.topic)
-    key = str(notification.originator_id)
+    return outgoing_row(
+        notification.id,
+        str(notification.originator_id),
+        notification.originator_version,
+        notification.topic,
+        notification.state,
+    )
+
+
+def outgoing_row(position: int, aggregate_id: str, version: int, stored_topic: str, state: bytes) -> OutgoingRecord:
+    """:func:`outgoing` of a row of :meth:`EventStore.read_outbox`: the same record, byte for byte."""
+    topic, type_header, version_header = _route(stored_topic)
+    key = aggregate_id.encode()
     return OutgoingRecord(
         topic,
-        key.encode(),
-        notification.state,
-        [
-            ("type", tag),
-            ("schema_version", version),
-            ("event_id", f"{key}:{notification.originator_version}".encode()),
-            ("position", str(notification.id).encode()),
-        ],
-        notification.id,
+        key,
+        state,
+        [type_header, version_header, ("event_id", b"%b:%d" % (key, version)), ("position", b"%d" % position)],
+        position,
     )
 
 
