@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.readme import ReadmeError, Script, script, shell_blocks
+from tests.up import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -36,12 +34,6 @@ TOUR = "A tour of the API"
 class Server:
     url: str
     workdir: Path  # the blocks' working directory, where the server keeps its data (var/)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _tour_key(text: str) -> str:
@@ -64,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     venv = Path(sys.prefix)
     assert (venv / "bin" / "dialstream").exists(), f"the README runs .venv/bin/dialstream; {venv} has none"
     (workdir / ".venv").symlink_to(venv)
-    port = _free_port()
+    port = free_port()
     env = {
         **_clean_environment(),
         "DIALSTREAM_PORT": str(port),
@@ -77,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, workdir / "server.log")
+        wait_until_healthy(url, process, workdir / "server.log", 60)
         yield Server(url, workdir)
     finally:
         process.terminate()
@@ -87,20 +79,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.kill()
             process.wait()
         log.close()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"dialstream up exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"dialstream up did not answer /healthz within 60 s:\n{log.read_text()}")
 
 
 @dataclass(frozen=True)

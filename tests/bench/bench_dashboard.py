@@ -38,7 +38,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from projections.call_results import CallResultCounts, CallResultQueries
 from projections.sql import connect
 from schemas.attempts import CallAttemptFinished
 from tests.bench.figures import Figure, Options
+from tests.up import free_port, wait_until_healthy
 
 ATTEMPTS = 5_000_000
 DAYS = 30
@@ -176,9 +176,7 @@ DIALSTREAM = [sys.executable, "-m", "dialstream.cli"]
 def _latency() -> Iterator[Figure]:
     with tempfile.TemporaryDirectory() as directory:
         data = Path(directory)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {name: value for name, value in os.environ.items() if not name.startswith("DIALSTREAM_")}
         env |= {
@@ -191,7 +189,7 @@ def _latency() -> Iterator[Figure]:
         with log.open("wb") as sink:  # a file: a pipe nobody reads would fill and stall the server
             server = subprocess.Popen([*DIALSTREAM, "up"], env=env, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            _wait_healthy(base, server, log)
+            wait_until_healthy(base, server, log, 120)
             key = _demo(base, env)
             received, stopped_in = _read_stream(base, key, server)
         finally:
@@ -213,20 +211,6 @@ def _latency() -> Iterator[Figure]:
     )
     yield Figure("dashboard_event_to_sse_p50_ms", _rank(latencies, 0.50), "ms")
     yield Figure("dashboard_event_to_sse_p99_ms", _rank(latencies, 0.99), "ms")
-
-
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("dialstream up stopped:\n" + log.read_text())
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("dialstream up did not answer /healthz:\n" + log.read_text())
 
 
 def _demo(base: str, env: dict[str, str]) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from tests.up import free_port, wait_until_healthy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, LocatorAssertions, Page
@@ -101,7 +101,7 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data_dir = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("DIALSTREAM_")}
     env |= {
@@ -115,7 +115,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with log.open("w") as sink:
         server = subprocess.Popen([*DIALSTREAM, "up"], env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(base_url, server, log)
+        wait_until_healthy(base_url, server, log, 30)
         made = subprocess.run(
             [
                 *DIALSTREAM,
@@ -165,28 +165,6 @@ def open_dashboard(page: Page, demo: Demo, key: str | None = None) -> None:
     page.goto(demo.base_url + "/")
     page.fill("#api-key", key or demo.admin_key)
     page.press("#api-key", "Enter")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(base_url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"dialstream up exited ({server.returncode}):\n{log.read_text()}", pytrace=False)
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"dialstream up did not answer /healthz within {timeout} s:\n{log.read_text()}", pytrace=False
-    )
 
 
 def _one(pattern: str, text: str) -> str:
