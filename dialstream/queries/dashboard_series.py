@@ -77,16 +77,23 @@ def group_series(
     }
 
 
-def occupancy(agents: AgentQueries, account_id: UUID, agent_group: str, since: datetime, now: datetime) -> float:
-    """The share of the logged-in time since ``since`` (a quarter hour's start) that the agents
-    now in ``agent_group`` spent on calls and in wrap-up, as the agents report counts it."""
+def agents_time(
+    agents: AgentQueries, account_id: UUID, agent_group: str, since: datetime, now: datetime
+) -> tuple[int, int]:
+    """(milliseconds on calls and in wrap-up, logged-in milliseconds) of the agents now in
+    ``agent_group`` since ``since`` (a quarter hour's start), the states they are in now
+    included: occupancy's two terms, as the agents report counts them."""
     first = int(since.timestamp())
     last = int(now.timestamp()) // INTERVAL * INTERVAL + INTERVAL
     spent: Counter[str] = Counter()
     for per_state in _state_ms(agents, account_id, agent_group, first, last, now).values():
         spent.update(per_state)
-    logged_in = sum(spent.values())
-    return round((spent["on_call"] + spent["wrap_up"]) / logged_in, 4) if logged_in else 0.0
+    return spent["on_call"] + spent["wrap_up"], sum(spent.values())
+
+
+def occupancy(busy_ms: int, logged_in_ms: int) -> float:
+    """The share of the logged-in time spent on calls and in wrap-up (0 with none logged in)."""
+    return round(busy_ms / logged_in_ms, 4) if logged_in_ms else 0.0
 
 
 def _state_ms(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time as clock
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, time
 from typing import Annotated, Any
 from uuid import UUID
@@ -38,7 +38,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from dialstream.bootstrap import Runtime
-from dialstream.queries.dashboard_series import group_series, occupancy
+from dialstream.queries.dashboard_series import agents_time, group_series, occupancy
 from domain.abandon import rate
 from domain.campaign_group import CampaignGroup
 from domain.contact_list import ContactList
@@ -53,6 +53,7 @@ from projections.group_activity import ActivityCounts
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
 TODAY = ("attempts", "live", "connects", "abandons")
+WINDOWS = ("last_24h", "last_30d")
 KEEP_ALIVE_S = 15.0  # proxies drop a connection that stays silent for long
 EVENT_STREAM = "text/event-stream"
 
@@ -167,6 +168,10 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
     ):
         denied.setdefault((denied_group, denied_list), Counter())[reason] += count
     totals: Counter[str] = Counter()
+    # An agent group may serve several campaign groups: its agents count once for the account.
+    agents_of: dict[str, dict[str, int]] = {}
+    time_of: dict[str, tuple[int, int]] = {}
+    windows = {window: Counter(abandoned=0, live_answered=0) for window in WINDOWS}
     lines = []
     for group in groups:
         today = runtime.activity.counts_by_list(group.id, midnight, now)
@@ -197,9 +202,14 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
                     "denied_today": dict(denied.get((str(group.id), str(list_id)), Counter())),
                 }
             )
-        busy = occupancy(runtime.agents, account_id, group.agent_group, midnight, now)
+        time_of[group.agent_group] = agents_time(runtime.agents, account_id, group.agent_group, midnight, now)
         status = msgspec.to_builtins(group_status(runtime, group, now))
-        lines.append({**status, "occupancy_today": busy, "contact_lists": rows})
+        agents_of[group.agent_group] = status["agents"]
+        for window in WINDOWS:
+            windows[window].update(
+                {name: status["abandon"][window][name] for name in ("abandoned", "live_answered")}
+            )
+        lines.append({**status, "occupancy_today": occupancy(*time_of[group.agent_group]), "contact_lists": rows})
     return {
         "at": now.isoformat(),
         "time_zone": zone.key,
@@ -209,9 +219,25 @@ def dashboard_view(runtime: Runtime, account_id: UUID, now: datetime) -> dict[st
             "answer_rate": _percent(totals["live"], totals["attempts"]),
             "abandon_rate": round(rate(totals["abandons"], totals["live"]), 3),
             "denied_today": dict(sum(denied.values(), Counter())),
+            "agents": _summed(agents_of.values()),
+            "occupancy_today": occupancy(
+                sum(busy for busy, _ in time_of.values()), sum(logged_in for _, logged_in in time_of.values())
+            ),
+            "abandon": {
+                window: {**counts, "rate": round(rate(counts["abandoned"], counts["live_answered"]), 3)}
+                for window, counts in windows.items()
+            },
         },
         "campaign_groups": lines,
     }
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts added up key by key, keeping the keys at zero (``Counter`` addition drops them)."""
+    total: Counter[str] = Counter()
+    for one in counts:
+        total.update(one)
+    return dict(total)
 
 
 def _percent(part: int, whole: int) -> float:

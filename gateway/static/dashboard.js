@@ -1,7 +1,7 @@
 // The campaigns dashboard: the key, the live stream of figures, the account's total line;
 // groups.js draws the groups, series.js their charts, drill.js the records.
 
-import { api, apiKey, dateTime, el, keepKey, setText } from "./common.js";
+import { api, apiKey, count, dateTime, el, humanize, keepKey, percent, setText } from "./common.js";
 import { Drill } from "./drill.js";
 import { Groups, fillLine, headerRow } from "./groups.js";
 import { SeriesCharts } from "./series.js";
@@ -75,6 +75,7 @@ function render(view) {
   });
   groups.update(view.campaign_groups || [], canAct);
   noGroups.hidden = (view.campaign_groups || []).length > 0;
+  setText(byId("account-figures"), accountFigures(account));
   setText(byId("as-of"), `Figures as of ${dateTime(view.at, zone)} (${zone}); today since ${dateTime(view.today_from, zone)}.`);
   board.hidden = false;
 }
@@ -124,3 +125,16 @@ byId("forget-key").addEventListener("click", () => {
 });
 
 begin();
+
+// The account's agents (each agent group once), occupancy and abandon windows, in one line.
+function accountFigures(account) {
+  const agents = Object.entries(account.agents || {})
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${count(n)} ${humanize(state)}`);
+  const abandon = account.abandon || {};
+  return [
+    `Agents: ${agents.length ? agents.join(", ") : "none logged in"}`,
+    `occupancy today ${percent(100 * (account.occupancy_today ?? 0))}`,
+    `abandon rate ${percent(abandon.last_24h?.rate)} over 24 h, ${percent(abandon.last_30d?.rate)} over 30 days`,
+  ].join(" · ");
+}

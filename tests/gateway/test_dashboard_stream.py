@@ -436,3 +436,9 @@ def test_a_groups_occupancy_today_is_call_and_wrap_up_time_over_logged_in_time(
     # Logged in today: ann 600 s, bob 300 s; on calls and in wrap-up: ann 310 + 170 s.
     assert occupancy[str(group_id)] == round((310 + 170) / (600 + 300), 4)
     assert occupancy[str(other_group)] == round(590 / 600, 4)
+    # The account's: every agent group once, its agents' time summed before the division.
+    account_line = board["account"]
+    assert account_line["occupancy_today"] == round((480 + 590) / (900 + 600), 4)
+    states = {state: n for state, n in account_line["agents"].items() if n}
+    assert states == {"wrap_up": 1, "not_ready": 1, "on_call": 1}, account_line["agents"]
+    assert account_line["agents"]["ready"] == 0

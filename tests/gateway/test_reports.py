@@ -275,6 +275,9 @@ def test_the_dashboard_has_a_line_per_list_under_its_group(day: tuple[Lab, UUID,
         if event.reason == "denied":  # type: ignore[attr-defined]
             reasons.update(denial_codes(event.detail))  # type: ignore[attr-defined]
     assert row["denied_today"] == dict(reasons) == board["account"]["denied_today"]
+    # One group: the account's windows are the group's.
+    for window in ("last_24h", "last_30d"):
+        assert board["account"]["abandon"][window] == line["abandon"][window]
     assert board["account"]["attempts"] == len(made) and board["account"]["records_total"] == 50
 
 
