@@ -1,6 +1,7 @@
 """The live campaigns dashboard at ``/``, in headless Chromium, against a server dialling the demo
 on the simulator: figures move without a reload, the charts draw, a pause from the page pauses
-the group, a viewer gets no actions, and a screenshot of the page under load can be written.
+the group, a viewer gets no actions, a list's records and a record's trail open from the
+list's line, and a screenshot of the page under load can be written.
 
 The page's hooks are the ones gateway/static renders (``section.group[data-group-id]``,
 ``tr.list-line[data-list-id]``, ``td[data-field]``, ``button[data-action]``, ``svg[data-chart]``).
@@ -176,6 +177,26 @@ def test_a_screenshot_of_the_page_under_load(page: Page, demo: Demo, tmp_path: P
     assert image[:8] == PNG_SIGNATURE
     width, height = struct.unpack(">II", image[16:24])
     assert width >= 1280 and height >= 600, (width, height)
+
+
+def test_a_lists_records_and_a_records_trail_open_from_its_line(page: Page, demo: Demo) -> None:
+    with demo.api() as api:
+        listed = api.get(f"/api/v1/contact-lists/{demo.list_id}/records", params={"limit": 50}).json()
+        first = listed["items"][0]
+        trail = api.get(f"/api/v1/records/{first['record_id']}").json()
+    open_dashboard(page, demo)
+    page.locator(f"{line_of(demo)} button.link").click()
+    rows = page.locator("#drill tr.record")
+    expect(rows).to_have_count(len(listed["items"]), timeout=WAIT_MS)
+    ids = rows.evaluate_all("rows => rows.map(row => row.dataset.recordId)")
+    assert ids == [item["record_id"] for item in listed["items"]], "the list's first page, in its order"
+    expect(page.locator("#drill-more")).to_be_visible()  # the demo's list has more than a page
+
+    rows.first.locator("button.link").click()
+    expect(page.locator("#trail")).to_be_visible()
+    expect(page.locator("#trail-title")).to_have_text(f"Record {trail['client_id']} #{trail['chain_n']}")
+    contact = page.locator("#trail dl.summary div", has_text="Contact").locator("dd")
+    expect(contact).to_contain_text(trail["contact_info"])
 
 
 def test_a_pause_from_the_page_pauses_the_group(page: Page, demo: Demo) -> None:
