@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.readme import ReadmeError, Script, script, shell_blocks
-from tests.up import free_port, wait_until_healthy
+from tests.up import free_port, stop, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -72,12 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         wait_until_healthy(url, process, workdir / "server.log", 60)
         yield Server(url, workdir)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -1,5 +1,5 @@
 """A ``dialstream up`` that a test or a benchmark runs as a process: a free loopback port for
-it, and the wait until it answers ``/healthz``."""
+it, the wait until it answers ``/healthz``, and its stop."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[Any], log: Path,
             pass
         time.sleep(0.1)
     raise AssertionError(f"dialstream up did not answer /healthz within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL if the server has not stopped within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

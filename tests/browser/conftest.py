@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.up import free_port, wait_until_healthy
+from tests.up import free_port, stop, wait_until_healthy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, LocatorAssertions, Page
@@ -144,12 +144,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             (list_id,) = group.json()["contact_list_ids"]
         yield Demo(base_url=base_url, admin_key=admin_key, group_id=group_id, list_id=list_id, log=log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def expect(locator: Locator) -> LocatorAssertions:
