@@ -46,8 +46,11 @@ def event_id(aggregate_id: UUID | str, version: int) -> str:
     return f"{aggregate_id}:{version}"
 
 
+Route = tuple[str, tuple[str, bytes], tuple[str, bytes]]
+
+
 @functools.lru_cache(maxsize=1024)
-def _route(stored_topic: str) -> tuple[str, tuple[str, bytes], tuple[str, bytes]]:
+def route(stored_topic: str) -> Route:
     """(Kafka topic, type header, version header) of a stored topic ``<tag>/v<version>``."""
     tag, version = split_topic(stored_topic)
     cls = registry.BY_TAG.get(tag)
@@ -67,17 +70,28 @@ def outgoing(notification: Notification) -> OutgoingRecord:
     )
 
 
-def outgoing_row(position: int, aggregate_id: str, version: int, stored_topic: str, state: bytes) -> OutgoingRecord:
+def outgoing_row(
+    position: int, aggregate_id: str, version: int, stored_topic: str, state: bytes
+) -> OutgoingRecord:
     """:func:`outgoing` of a row of :meth:`EventStore.read_outbox`: the same record, byte for byte."""
-    topic, type_header, version_header = _route(stored_topic)
+    topic, type_header, version_header = route(stored_topic)
     key = aggregate_id.encode()
     return OutgoingRecord(
-        topic,
-        key,
-        state,
-        [type_header, version_header, ("event_id", b"%b:%d" % (key, version)), ("position", b"%d" % position)],
-        position,
+        topic, key, state, record_headers(type_header, version_header, key, version, position), position
     )
+
+
+def record_headers(
+    type_header: tuple[str, bytes], version_header: tuple[str, bytes], key: bytes, version: int, position: int
+) -> Headers:
+    """A record's headers, given its :func:`route`'s two constant ones (the relay builds its
+    records from these parts, without an :class:`OutgoingRecord` per event)."""
+    return [
+        type_header,
+        version_header,
+        ("event_id", b"%b:%d" % (key, version)),
+        ("position", b"%d" % position),
+    ]
 
 
 def header(headers: Headers | tuple[tuple[str, bytes], ...], name: str) -> str | None:
