@@ -168,6 +168,15 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
     can insert, so the batch takes consecutive ids that end at the last one inserted.
     """
 
+    # Reads on a connection of the asking thread's own (``_follower_connection``) once the
+    # tables exist: before that, a plain connection would create the file with SQLite's
+    # default page size rather than the pool's.
+    _tables_created = False
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._tables_created = True
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -228,6 +237,23 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def max_notification_id(self) -> int:
+        """The head of the log. Followers ask on every append they are woken by; the library's
+        pooled transaction for it contends with the writers, a plain read of the rowid index
+        on the asking thread's own connection does not."""
+        if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
+            return super().max_notification_id()
+        row = self._follower_connection().execute(f"SELECT max(rowid) FROM {self.events_table_name}").fetchone()
+        return row[0]  # None for an empty log, as the library's
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """A processor's recorded position, asked on every wake: read like the head (above)."""
+        if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
+            return super().max_tracking_id(application_name)
+        statement = self.select_max_tracking_id_statement
+        row = self._follower_connection().execute(statement, (application_name,)).fetchone()
+        return row[0]
 
     def select_outbox(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
         """(position, originator id, originator version, topic, state) after ``after``, in log order.

@@ -62,16 +62,28 @@ class EmbeddedHost(LogFollower):
             self.reached(recorded)
             self._recorded = recorded
         if self.position < head and self.processor.nothing_to_do(self.position, head):
-            if time.monotonic() - self._recorded_at >= SKIP_RECORD_S:
-                self._commit(head, [])
+            self._pass(head)
             return head
         for events, upto in self.store.follow_topics(
             self.topics, after=self.position, upto=head, batch=self.read_batch
         ):
             if self.stopping:
                 break
-            self._commit(upto, events)
+            if events:
+                self._commit(upto, events)
+            else:
+                self._pass(upto)
         return self.position
+
+    def _pass(self, upto: int) -> None:
+        """Go past a stretch of the log with nothing for the processor, recording it at most
+        every ``SKIP_RECORD_S``: the other processes' events (a dialer's calls, an import's
+        chains) wake every follower, and a tracking write for each would contend with them
+        for the store's write lock."""
+        if time.monotonic() - self._recorded_at >= SKIP_RECORD_S:
+            self._commit(upto, [])
+        else:
+            self.reached(upto)
 
     def _commit(self, upto: int, events: Sequence[Event]) -> None:
         batch = Batch(events=events, upto=upto, stopping=lambda: self.stopping)

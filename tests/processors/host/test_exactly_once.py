@@ -21,6 +21,7 @@ import pytest
 from dialstream.store import ConcurrencyConflict, EventStore, store_env
 from domain import account
 from domain.account import IssueApiKey, OpenAccount
+from processors.host import embedded
 from processors.host.embedded import EmbeddedHost
 from processors.host.kafka import ProcessorPartitions
 from processors.host.processor import Batch
@@ -115,6 +116,11 @@ def test_a_replayed_batch_has_no_second_effect(
     replayed = EmbeddedHost(store, replaying, read_batch=2)
     replayed.position = 0
     assert replayed.catch_up() == 8 and replaying.batches == 0
+    # Past its own effects (events it does not read) it goes at once, and records that stretch
+    # when it stops (or a second later): not a tracking write for every append that woke it.
+    assert store.tracked("key-issuer") == 4
+    replayed.on_stop()
+    assert store.tracked("key-issuer") == 8
     # One whose view of the position is stale (it read it just before another host recorded
     # past it) hands the batches to the store again, which refuses them: nothing is stored twice.
     stale = KeyIssuer(store)
@@ -241,3 +247,19 @@ def test_a_zombie_that_records_while_the_new_owner_handles_the_same_records_wins
     assert owner.batches == 2, "the owner's batch conflicted and was run again on offset 3 alone"
     assert effects(store) == dict.fromkeys(ids, 1)
     assert store.tracked("key-issuer@settings/0") == 4
+
+
+def test_a_stretch_with_nothing_to_read_is_recorded_once_a_second_is_up(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = open_accounts(store, 2)
+    host = EmbeddedHost(store, KeyIssuer(store))
+    host.catch_up()
+    recorded = store.tracked("key-issuer")
+    issue_key(store, ids[0], "unread")  # an event the processor does not read
+    assert host.catch_up() == store.position() > (recorded or 0)
+    assert store.tracked("key-issuer") == recorded, "no tracking write for a stretch it does not read"
+    monkeypatch.setattr(embedded, "SKIP_RECORD_S", 0.0)
+    issue_key(store, ids[1], "unread")
+    assert host.catch_up() == store.position() == store.tracked("key-issuer")
+    assert effects(store) == dict.fromkeys(ids, 1)
