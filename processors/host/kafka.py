@@ -61,6 +61,8 @@ class ProcessorPartitions:
         self._recorded_at: dict[str, float] = {}  # tracking name -> time.monotonic() of its last record
         self._dormant = False
         self._dormant_checked_at = float("-inf")
+        self._quiet_upto = 0  # nothing up to this position can have an effect
+        self._active_from: int | None = None  # something up to this one can
         # (topic, partition) -> the last log position handled there (skipped ones included).
         self.handled: dict[tuple[str, int], int] = {}
 
@@ -73,7 +75,22 @@ class ProcessorPartitions:
         return offsets
 
     def needs_events(self, upto: int) -> bool:
-        return upto < 0 or not self.processor.nothing_to_do(0, upto)
+        """Whether anything in the log up to ``upto`` can have an effect (a position below 0:
+        a record without one, which is decoded and parked).
+
+        Asked for every fetched batch and every dormancy check: only the stretch past the last
+        answer is put to the processor, since what holds up to a position holds for every
+        position before it. (Asking from the start each time made the call results worker
+        scan the whole log, a million imported chains, once a second during an import.)"""
+        if upto < 0 or (self._active_from is not None and upto >= self._active_from):
+            return True
+        if upto <= self._quiet_upto:
+            return False
+        if self.processor.nothing_to_do(self._quiet_upto, upto):
+            self._quiet_upto = upto
+            return False
+        self._active_from = upto if self._active_from is None else min(self._active_from, upto)
+        return True
 
     def dormant(self) -> bool:
         """Nothing up to the log's head can have an effect (asked at most every DORMANT_CHECK_S)."""

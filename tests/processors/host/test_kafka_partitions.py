@@ -29,11 +29,13 @@ class Gated:
     def __init__(self, from_position: int):
         self.from_position = from_position
         self.handled: list[int] = []
+        self.asked: list[tuple[int, int]] = []  # the stretches nothing_to_do was asked about
 
     def handle(self, batch: Batch) -> None:
         self.handled.extend(batch.upto for _ in batch.events)
 
     def nothing_to_do(self, after: int, upto: int) -> bool:
+        self.asked.append((after, upto))
         return upto < self.from_position
 
 
@@ -49,6 +51,19 @@ def test_records_decoded_only_once_they_can_matter(store: EventStore) -> None:
     assert not partitions.needs_events(9)
     assert partitions.needs_events(10)
     assert partitions.needs_events(-1), "a record without a position (poison) is decoded, and parked"
+
+
+def test_the_processor_is_asked_only_about_the_stretch_past_the_last_answer(store: EventStore) -> None:
+    processor = Gated(from_position=10)
+    partitions = ProcessorPartitions(store, processor)
+    assert not partitions.needs_events(4)
+    assert not partitions.needs_events(7)
+    assert not partitions.needs_events(6), "inside a stretch known to be quiet"
+    assert partitions.needs_events(12)
+    assert partitions.needs_events(15), "past a position known to need events"
+    assert not partitions.needs_events(9)
+    assert partitions.needs_events(10)
+    assert processor.asked == [(0, 4), (4, 7), (7, 12), (7, 9), (9, 10)]
 
 
 def test_idle_records_are_not_handled_and_their_offsets_recorded_at_most_every_interval(
