@@ -18,6 +18,7 @@ from typing import Protocol
 
 from dialstream.store import LogEntry
 from projections.sql import Cursor, Database
+from schemas import registry
 from schemas.base import Event
 
 POSITIONS_TABLE = (
@@ -60,6 +61,7 @@ class ProjectionStore:
         self.db = db
         self.projections = {p.name: p for p in projections}
         self._reads: dict[str, dict[str, bool]] = {}
+        self._tag_reads: dict[tuple[str, str], bool] = {}
         with db.schema() as cursor:
             cursor.execute(POSITIONS_TABLE)
             cursor.execute(PARTITIONS_TABLE)
@@ -97,8 +99,6 @@ class ProjectionStore:
         """Apply the log entries after the stored position; return the new position."""
         projection = self.projections[name]
         stored: Mapping[str, StoredApply] = getattr(projection, "stored", {})
-        wanted = projection.topics
-        events: tuple[type[Event], ...] | None = getattr(projection, "events", None)
         with self.db.transaction() as cursor:
             position = self._position(cursor, name)
             fresh = [entry for entry in batch if entry.position > position]
@@ -117,12 +117,26 @@ class ProjectionStore:
                     # The type from the stored topic, so skipped events are never decoded; a
                     # type this build lacks is decoded, and that raises, as it always did.
                     kind = entry.event_type or type(entry.event)
-                    applies = reads[entry.topic] = kind.TOPIC in wanted and (not events or kind in events)
+                    applies = reads[entry.topic] = self._applies(name, kind)
                 if applies:
                     projection.apply(cursor, entry.event, entry.position)
             position = fresh[-1].position
             self._save_position(cursor, name, position)
             return position
+
+    def reads(self, name: str, tag: str) -> bool:
+        """Whether projection ``name`` applies events of type ``tag`` (a type this build lacks:
+        True, so that decoding it fails as it always did)."""
+        known = self._tag_reads.get((name, tag))
+        if known is None:
+            kind = registry.BY_TAG.get(tag)
+            known = self._tag_reads[(name, tag)] = kind is None or self._applies(name, kind)
+        return known
+
+    def _applies(self, name: str, kind: type[Event]) -> bool:
+        projection = self.projections[name]
+        events: tuple[type[Event], ...] | None = getattr(projection, "events", None)
+        return kind.TOPIC in projection.topics and (not events or kind in events)
 
     def reset(self, name: str) -> None:
         """Empty a projection's tables and rewind it to the start of the log."""

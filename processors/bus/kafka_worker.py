@@ -49,6 +49,11 @@ class PartitionHandler(Protocol):
         from the offsets it recorded."""
         ...
 
+    def wants(self, tag: str) -> bool:
+        """Whether the handler reads events of type ``tag`` (a record's ``type`` header): the
+        worker hands the others over undecoded (their offsets and positions still count)."""
+        ...
+
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int: ...
 
 
@@ -68,6 +73,9 @@ class ProjectionHandler:
 
     def dormant(self) -> bool:
         return False
+
+    def wants(self, tag: str) -> bool:
+        return self.store.reads(self.name, tag)
 
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         return self.store.apply_partition(self.name, topic, partition, items)
@@ -191,7 +199,15 @@ class KafkaWorker:
         if not self.handler.needs_events(_position(records[-1])):
             # Decoding a million imported chains that cannot matter cost the process's CPU.
             records, items = [], [(record.offset, _position(record), None) for record in records]
+        wants = self.handler.wants
         for record in records:
+            tag = header(record.headers, "type")
+            if tag is not None and not wants(tag):
+                # Not decoded: a million imported chains are of a type two of the three
+                # projections on their topic skip. (Poison of such a type is left to the
+                # groups that read it to park.)
+                items.append((record.offset, _position(record), None))
+                continue
             try:
                 position, event = incoming(record.headers, record.value)
             except Poison as why:

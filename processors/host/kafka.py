@@ -36,6 +36,7 @@ from processors.bus.relay import RelayProgress
 from processors.host.lifecycle import Backoff, Hosted
 from processors.host.processor import Batch, Processor
 from projections.base import PartitionItem
+from schemas import registry
 
 # How often a partition whose records can have no effect records its offset, at most.
 IDLE_RECORD_S = 2.0
@@ -92,6 +93,10 @@ class ProcessorPartitions:
         self._active_from = upto if self._active_from is None else min(self._active_from, upto)
         return True
 
+    def wants(self, tag: str) -> bool:
+        kind = registry.BY_TAG.get(tag)
+        return kind is None or issubclass(kind, self.reads)
+
     def dormant(self) -> bool:
         """Nothing up to the log's head can have an effect (asked at most every DORMANT_CHECK_S)."""
         now = time.monotonic()
@@ -126,7 +131,7 @@ class ProcessorPartitions:
             events = [e for _, _, e in remaining if e is not None and isinstance(e, self.reads)]
             upto = max((position for _, position, _ in remaining if position is not None), default=0)
             with self.store.unit_of_work(name, next_offset, after=remaining[0][0]):
-                if events and not self.processor.nothing_to_do(0, upto):
+                if events and self.needs_events(upto):
                     self.processor.handle(Batch(events=events, upto=upto, stopping=self.stopping))
             return len(events)
 
