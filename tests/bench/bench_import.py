@@ -16,7 +16,8 @@ The baseline, in this process: Python's ``csv`` module reading the same file and
 ``phonenumbers.parse`` parsing both numbers of every row; nothing else.
 
 Figures: import_1m_seconds_embedded, import_1m_seconds_kafka, import_peak_rss_mb_embedded,
-import_vs_baseline_ratio_embedded (import time over baseline time: how many times the
+import_peak_rss_mb_kafka (the server process and its drafting workers; the broker is not
+counted), import_vs_baseline_ratio_embedded (import time over baseline time: how many times the
 bare parse the whole import costs).
 """
 
@@ -278,5 +279,6 @@ def run(options: Options) -> Iterator[Figure]:
                 check=True,
                 capture_output=True,
             )
-            kafka_seconds, _, _ = import_once(path, root / "kafka", env, rows)
+            kafka_seconds, kafka_peak_mb, _ = import_once(path, root / "kafka", env, rows)
         yield Figure("import_1m_seconds_kafka", kafka_seconds, "s")
+        yield Figure("import_peak_rss_mb_kafka", kafka_peak_mb, "MB")
