@@ -64,6 +64,7 @@ class ProcessorPartitions:
         self._dormant_checked_at = float("-inf")
         self._quiet_upto = 0  # nothing up to this position can have an effect
         self._active_from: int | None = None  # something up to this one can
+        self._wants: dict[str, bool] = {}  # event type tag -> whether the processor reads it
         # (topic, partition) -> the last log position handled there (skipped ones included).
         self.handled: dict[tuple[str, int], int] = {}
 
@@ -94,8 +95,11 @@ class ProcessorPartitions:
         return True
 
     def wants(self, tag: str) -> bool:
-        kind = registry.BY_TAG.get(tag)
-        return kind is None or issubclass(kind, self.reads)
+        known = self._wants.get(tag)  # asked for every fetched record: once per type
+        if known is None:
+            kind = registry.BY_TAG.get(tag)
+            known = self._wants[tag] = kind is None or issubclass(kind, self.reads)
+        return known
 
     def dormant(self) -> bool:
         """Nothing up to the log's head can have an effect (asked at most every DORMANT_CHECK_S)."""
