@@ -65,6 +65,9 @@ def projector(
             state = evolve(state, event)
         return state
 
+    # The store may keep a state it loaded and fold only newer events into it later: an
+    # aggregate is an immutable struct that ``evolve`` replaces, never changes.
+    project.immutable_states = True  # type: ignore[attr-defined]
     return project
 
 

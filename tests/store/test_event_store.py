@@ -121,6 +121,29 @@ class EventStoreContract:
 
         assert store.load(uuid4(), account.project) is None
 
+    def test_a_state_the_store_kept_takes_in_what_another_store_appended(
+        self, store: EventStore, reopen: Callable[[], EventStore]
+    ) -> None:
+        account_id = uuid4()
+        history = opened(account_id)
+        store.append(history)
+        assert store.load(account_id, account.project) == state_of(history)  # kept from here on
+        other = reopen()
+        history += paced(state_of(history), 1.5)
+        other.append(history[-1:])  # another process's decision
+        history += paced(state_of(history), 2.5, minutes=2)
+        store.append(history[-1:])
+
+        loaded = store.load(account_id, account.project)
+
+        assert loaded == state_of(history) and loaded is not None and loaded.version == 3
+        with store.batch():
+            store.append(paced(loaded, 3.5, minutes=3))
+            pending = store.load(account_id, account.project)
+            assert pending is not None and pending.settings.pacing.target_abandon_rate == 3.5
+        assert store.load(account_id, account.project) == pending
+        assert other.load(account_id, account.project) == pending
+
     def test_many_aggregates_load_at_once_as_one_by_one(self, store: EventStore) -> None:
         ids = [uuid4() for _ in range(3)]
         histories = {account_id: opened(account_id, f"Account {n}") for n, account_id in enumerate(ids)}
