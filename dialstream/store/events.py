@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,6 +44,7 @@ S = TypeVar("S")
 # Aggregates whose loaded state the store keeps (the oldest quarter goes when it is full):
 # every agent, group and record a busy dialer or processor works on at once, a few MB.
 STATES_KEPT = 20_000
+FOLLOW_GAP_S = 0.02  # see EventStore.wait_for_append
 
 
 class ConcurrencyConflict(Exception):
@@ -707,11 +709,19 @@ class EventStore(Application[UUID]):
         """How many appends this process has made; pass it to :meth:`wait_for_append`."""
         return self._appends
 
-    def wait_for_append(self, seen: int, timeout: float) -> None:
-        """Block until an append after ``seen`` or until ``timeout`` (other processes poll)."""
+    def wait_for_append(self, seen: int, timeout: float, *, last_round: float | None = None) -> None:
+        """Block until an append after ``seen`` or until ``timeout`` (other processes poll).
+
+        A follower passes when its last round began (``time.monotonic()``): it then starts
+        the next one no sooner than ``FOLLOW_GAP_S`` after it. A dialer commits each of its
+        steps, a few events each; a follower that ran a round per commit paid its fixed cost
+        (the head, its position, a transaction) for every few events. Appends that come
+        seldom are still followed at once."""
         with self._appended:
             if self._appends == seen:
                 self._appended.wait(timeout)
+        if last_round is not None and (gap := last_round + FOLLOW_GAP_S - time.monotonic()) > 0:
+            time.sleep(gap)
 
     def wake(self) -> None:
         with self._appended:

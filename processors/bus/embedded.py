@@ -96,9 +96,10 @@ class EmbeddedBus:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                seen = self.store.appends()
-                if self.run_once() == 0:
-                    self.store.wait_for_append(seen, self.poll_interval)
+                seen, started = self.store.appends(), time.monotonic()
+                delivered = self.run_once()
+                if delivered < self.batch_size:  # caught up: wait for more, a round at most every gap
+                    self.store.wait_for_append(seen, self.poll_interval, last_round=started)
             except Exception as error:  # keep following; a broken handler must not stop the bus
                 log.exception("embedded bus: delivery failed, retrying")
                 self.error = error

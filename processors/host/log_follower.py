@@ -29,6 +29,7 @@ class LogFollower(Hosted):
         self.position = 0
         self._progress = threading.Condition()
         self._seen = 0  # the store's append count when the last round started
+        self._round_started = 0.0
 
     def catch_up(self) -> int:
         """Handle the log up to its head as it is now; return the position reached."""
@@ -38,10 +39,11 @@ class LogFollower(Hosted):
 
     def run_once(self) -> None:
         self._seen = self.store.appends()
+        self._round_started = time.monotonic()
         self.reached(self.catch_up())
 
     def idle(self) -> None:
-        self.store.wait_for_append(self._seen, 0.5)
+        self.store.wait_for_append(self._seen, 0.5, last_round=self._round_started)
 
     def interrupt(self) -> None:
         self.store.wake()
