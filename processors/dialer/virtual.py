@@ -27,7 +27,12 @@ def run_virtual(
     between: Callable[[], None] | None = None,
 ) -> None:
     """Run rounds until the virtual clock reaches ``until`` (seconds). ``between`` runs after
-    each round (a test lets the read models catch up, or changes something mid-run)."""
+    each round (a test lets the read models catch up, or changes something mid-run).
+
+    Rounds come as the dialer's own loop runs them in real time: at most one every
+    ``dialer.interval_s`` of telephony time, each taking what came since the last (a round
+    per telephony event would make a step, and its transaction, of every answer and
+    hang-up, which no running dialer does)."""
     dialer.discover()  # what changed before the run (a group started) counts from its start
     while clock.now() < until:
         dialer.run_once()
@@ -35,6 +40,5 @@ def run_virtual(
             between()
         now = clock.now()
         due = dialer.next_due()
-        target = now + tick_s if due is None else min(max(due, now), now + tick_s)
-        if target > now:
-            clock.advance_to(min(target, until))
+        target = now + tick_s if due is None else min(max(due, now + dialer.interval_s), now + tick_s)
+        clock.advance_to(min(target, until))
