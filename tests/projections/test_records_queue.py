@@ -259,7 +259,7 @@ def test_a_records_table_made_before_the_queue_gets_its_columns(tmp_path: Path) 
 
 def _as_before_the_queue(cursor: Any) -> None:
     """The records table as issue 14 left it: no drawn-record columns, no queue indexes."""
-    cursor.execute("DROP INDEX records_ready")
+    cursor.execute("DROP INDEX records_ready_due")
     cursor.execute("DROP INDEX records_drawn")
     for column in ("campaign_group_id", "attempt_id", "retrieved_at"):
         cursor.execute(f"ALTER TABLE records DROP COLUMN {column}")
