@@ -159,7 +159,7 @@ class AgentQueries:
         return row
 
     def get(self, account_id: UUID, agent_id: UUID) -> AgentRow | None:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM agent_states WHERE agent_id = ? AND account_id = ?",
                 (str(agent_id), str(account_id)),
@@ -176,7 +176,7 @@ class AgentQueries:
     def counts(self, account_id: UUID, agent_group: str) -> dict[str, int]:
         """How many agents of the group are in each state (every state named, zero or not)."""
         found: dict[str, int] = dict.fromkeys(STATES, 0)
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT state, COUNT(*) FROM agent_states WHERE account_id = ? AND agent_group = ? GROUP BY state",
                 (str(account_id), agent_group),
@@ -196,7 +196,7 @@ class AgentQueries:
         if agent_ids:
             sql += f" AND agent_id IN ({', '.join('?' for _ in agent_ids)})"
             params += [str(agent_id) for agent_id in agent_ids]
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(sql, params)
             return [(str(a), str(st), int(start), int(ms)) for a, st, start, ms in cursor.fetchall()]
 
@@ -206,7 +206,7 @@ class AgentQueries:
         """(state, quarter hour's start, milliseconds) that the agents now in ``agent_group``
         spent together in the states they left, in the quarter hours starting in [first, last)
         (epoch seconds); as :meth:`state_time`, the states they are in now are not here yet."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT t.state, t.start, SUM(t.ms) FROM agent_state_time t "
                 "JOIN agent_states a ON a.agent_id = t.agent_id "
@@ -230,7 +230,7 @@ class AgentQueries:
             params.append(agent_group)
         if not logged_out:
             sql += " AND state <> 'logged_out'"
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         # Sorted here: PostgreSQL's collation would order logins unlike SQLite's.

@@ -79,7 +79,7 @@ class AttemptHistoryQueries:
     def history(self, account_id: UUID, client_id: str, device: str, since: datetime) -> AttemptHistory:
         """The times of the attempts to this client id and to this device from ``since`` on."""
         found: dict[str, tuple[datetime, ...]] = {}
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             for kind, key in (("client_id", client_id), ("device", device)):
                 if not key:
                     found[kind] = ()
@@ -97,7 +97,7 @@ class AttemptHistoryQueries:
         (devices without one are left out)."""
         wanted = sorted(set(devices))
         found: dict[str, datetime] = {}
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             for start in range(0, len(wanted), LOOKUP_CHUNK):
                 chunk = wanted[start : start + LOOKUP_CHUNK]
                 marks = ", ".join("?" * len(chunk))

@@ -100,7 +100,7 @@ class AutomationRunQueries:
 
     def runs(self, account_id: UUID, job_id: UUID, *, limit: int = 100) -> list[Run]:
         """The job's runs, the latest first."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT run_id, due, requested_at, started_at, ended_at, worker, result, message, files, trace "
                 "FROM automation_runs WHERE account_id = ? AND job_id = ? ORDER BY seq DESC LIMIT ?",

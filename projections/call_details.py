@@ -131,7 +131,7 @@ class CallDetailQueries:
         after: tuple[str, str] = (start.astimezone(UTC).isoformat(), "")
         end = end.astimezone(UTC)
         while True:
-            with self.db.transaction() as cursor:
+            with self.db.reading() as cursor:
                 cursor.execute(
                     f"SELECT {', '.join(COLUMNS)}, finished_at FROM call_details WHERE account_id = ? "
                     "AND (finished_at, attempt_id) > (?, ?) AND finished_at < ? "

@@ -112,7 +112,7 @@ class CallResultQueries:
                 where.append(f"{column} IN ({', '.join('?' for _ in values)})")
                 params += [str(value) for value in values]
         agent = "agent_id" if agents else "''"
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 f"SELECT group_id, list_id, {agent}, start, call_result, attempts, ring_ms, talk_ms "
                 f"FROM {table} WHERE {' AND '.join(where)}",

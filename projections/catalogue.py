@@ -160,7 +160,7 @@ class CatalogueQueries:
 
     def get(self, account_id: UUID, kind: str, object_id: UUID) -> Any | None:
         """The object, or None when missing, deleted, or another account's."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? AND deleted = 0",
                 (str(object_id), str(account_id), kind),
@@ -169,7 +169,7 @@ class CatalogueQueries:
         return None if row is None else _decoders[kind].decode(row[0])
 
     def list_kind(self, account_id: UUID, kind: str) -> list[Any]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM catalogue WHERE account_id = ? AND kind = ? AND deleted = 0 ORDER BY name",
                 (str(account_id), kind),
@@ -179,13 +179,13 @@ class CatalogueQueries:
 
     def of_kind(self, kind: str) -> list[Any]:
         """Every account's objects of ``kind`` (the dialer looks for the groups to run)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute("SELECT body FROM catalogue WHERE kind = ? AND deleted = 0", (kind,))
             rows = cursor.fetchall()
         return [_decoders[kind].decode(row[0]) for row in rows]
 
     def accounts(self) -> list[Account]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute("SELECT body FROM catalogue WHERE kind = ? ORDER BY name", (ACCOUNT,))
             rows = cursor.fetchall()
         return [_decoders[ACCOUNT].decode(row[0]) for row in rows]

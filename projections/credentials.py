@@ -56,7 +56,7 @@ class CredentialQueries:
         self.db = db
 
     def by_secret_hash(self, secret_sha256: str) -> Credential | None:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT key_id, account_id, name, role, prefix, revoked FROM api_keys "
                 "WHERE secret_sha256 = ?",
@@ -68,7 +68,7 @@ class CredentialQueries:
         return Credential(UUID(row[0]), UUID(row[1]), row[2], row[3], row[4], bool(row[5]))
 
     def for_account(self, account_id: UUID) -> list[Credential]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT key_id, account_id, name, role, prefix, revoked FROM api_keys "
                 "WHERE account_id = ? ORDER BY name",

@@ -352,7 +352,7 @@ class GroupActivityQueries:
         before ``now`` (24 hours exact to a minute, 30 days to an hour)."""
         spans = {MINUTE: abandon.DAY, HOUR: abandon.MONTH}
         buckets: dict[int, list[Bucket]] = {}
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             for width, span in spans.items():
                 cursor.execute(
                     "SELECT start, SUM(abandons), SUM(live) FROM group_activity_buckets "
@@ -382,7 +382,7 @@ class GroupActivityQueries:
         params: list[Any] = [str(group_id), MINUTE, _epoch(since)]
         if until is not None:
             params.append(_epoch(until))
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 f"SELECT {'list_id' if by_list else 'NULL'}, {_sum_columns()} FROM group_activity_buckets "
                 "WHERE group_id = ? AND width = ? AND start >= ?"
@@ -397,7 +397,7 @@ class GroupActivityQueries:
         """The group's counters per quarter hour starting in [first, last) (UTC epoch seconds),
         summed from its minute buckets; a quarter hour without activity is absent."""
         quarter = f"start / {QUARTER} * {QUARTER}"
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 f"SELECT {quarter}, {_sum_columns()} FROM group_activity_buckets "
                 f"WHERE group_id = ? AND width = ? AND start >= ? AND start < ? GROUP BY {quarter}",
@@ -410,7 +410,7 @@ class GroupActivityQueries:
         """The group's attempts from ``since`` on: exact to the second within the last hour
         before its newest attempt, to the minute before that."""
         at = _epoch(since)
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT MAX(second) FROM group_attempt_seconds WHERE group_id = ?", (str(group_id),)
             )
@@ -432,7 +432,7 @@ class GroupActivityQueries:
 
     def in_flight(self, group_id: UUID) -> InFlight:
         """The group's calls in progress: ringing, waiting for an agent, connected, …"""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT stage, COUNT(*) FROM group_in_flight WHERE group_id = ? GROUP BY stage",
                 (str(group_id),),
@@ -449,7 +449,7 @@ class GroupActivityQueries:
     def calls_in_flight(self, group_id: UUID) -> list[InFlightCall]:
         """Each attempt of the group placed and not finished, oldest stage change first; not
         the messages a provider holds (sent), whose delivery reports finish them."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT attempt_id, record_id, list_id, stage, since FROM group_in_flight WHERE group_id = ? "
                 "AND stage <> 'sent' ORDER BY since, attempt_id",
@@ -460,7 +460,7 @@ class GroupActivityQueries:
 
     def unreported(self, group_id: UUID, sent_before: datetime) -> list[InFlightCall]:
         """The group's messages a provider took before ``sent_before`` and has not reported on."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT attempt_id, record_id, list_id, stage, since FROM group_in_flight WHERE group_id = ? "
                 "AND stage = 'sent' AND since < ? ORDER BY since, attempt_id",
@@ -471,7 +471,7 @@ class GroupActivityQueries:
 
     def pacing(self, group_id: UUID) -> Paced | None:
         """The group's last recorded pacing (None: never paced)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT mode, ratio, reason, at FROM group_pacing WHERE group_id = ?", (str(group_id),)
             )
@@ -487,7 +487,7 @@ class GroupActivityQueries:
 
     def attempts_by_group(self, account_id: UUID) -> dict[UUID, int]:
         """Attempts each of the account's groups ever placed (its hour buckets, all lists)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT group_id, SUM(attempts) FROM group_activity_buckets "
                 "WHERE account_id = ? AND width = ? GROUP BY group_id",
@@ -497,7 +497,7 @@ class GroupActivityQueries:
 
     def gate_denials(self, account_id: UUID) -> dict[tuple[UUID, str], int]:
         """(group id, reason code) -> draws of the account's groups the pre-dial gate denied."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT group_id, reason, SUM(denials) FROM group_gate_denials WHERE account_id = ? "
                 "GROUP BY group_id, reason",
@@ -515,7 +515,7 @@ class GroupActivityQueries:
             if values:
                 where += f" AND {column} IN ({', '.join('?' for _ in values)})"
                 params += [str(value) for value in values]
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(f"SELECT group_id, list_id, reason, start, denials FROM group_gate_denials WHERE {where}", params)
             return [(str(g), str(lst), str(r), int(s), int(n)) for g, lst, r, s, n in cursor.fetchall()]
 

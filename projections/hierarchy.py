@@ -140,7 +140,7 @@ class HierarchyQueries:
 
     def tree(self, account_id: UUID) -> Hierarchy:
         account = str(account_id)
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT id, name FROM hierarchy_templates WHERE account_id = ? ORDER BY name, id",
                 (account,),

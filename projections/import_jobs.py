@@ -87,7 +87,7 @@ class ImportJobQueries:
         self.db = db
 
     def get(self, account_id: UUID, job_id: UUID) -> ImportJob | None:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM import_jobs WHERE id = ? AND account_id = ?", (str(job_id), str(account_id))
             )
@@ -95,7 +95,7 @@ class ImportJobQueries:
         return None if row is None else _decoder.decode(row[0])
 
     def of_list(self, account_id: UUID, list_id: UUID) -> list[ImportJob]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM import_jobs WHERE list_id = ? AND account_id = ? ORDER BY requested_at DESC",
                 (str(list_id), str(account_id)),
@@ -105,7 +105,7 @@ class ImportJobQueries:
 
     def running(self, account_id: UUID) -> list[ImportJob]:
         """The account's jobs reading their files now."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body FROM import_jobs WHERE account_id = ? AND status = 'running' ORDER BY requested_at",
                 (str(account_id),),
@@ -115,7 +115,7 @@ class ImportJobQueries:
 
     def unfinished(self) -> list[tuple[UUID, str, str]]:
         """(job id, runner, last activity) of every job not completed or failed, oldest first."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT id, runner, modified_at FROM import_jobs "
                 "WHERE status IN ('requested', 'running') ORDER BY requested_at"
@@ -126,7 +126,7 @@ class ImportJobQueries:
         """(line, field, reason, raw) of every rejected row, in line order, read in pages."""
         after = (-1, -1)
         while True:
-            with self.db.transaction() as cursor:
+            with self.db.reading() as cursor:
                 cursor.execute(
                     "SELECT line, seq, field, reason, raw FROM import_rejections WHERE job_id = ? "
                     "AND (line > ? OR (line = ? AND seq > ?)) ORDER BY line, seq LIMIT ?",

@@ -61,7 +61,7 @@ class RecordSuppressionQueries:
 
     def chains(self, suppression_list_id: UUID, values: Sequence[tuple[str, str]] | None = None) -> set[UUID]:
         """Chains held back by entries of this list: by these (kind, value)s, or by any."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             if values is None:
                 cursor.execute(
                     "SELECT DISTINCT chain_id FROM record_suppressions WHERE suppression_list_id = ?",

@@ -406,7 +406,7 @@ class RecordQueries:
 
     def counts(self, list_id: UUID) -> tuple[int, int]:
         """(chains, records) the list holds."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT COUNT(DISTINCT client_id), COUNT(*) FROM records WHERE list_id = ?", (str(list_id),)
             )
@@ -415,7 +415,7 @@ class RecordQueries:
 
     def live_chains(self, list_id: UUID, after: str = "", limit: int = 2000) -> list[tuple[str, str]]:
         """(client id, chain id) of the list's chains, in client id order, after ``after``."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT client_id, chain_id FROM records WHERE list_id = ? AND chain_n = 1 "
                 "AND client_id > ? ORDER BY client_id LIMIT ?",
@@ -430,7 +430,7 @@ class RecordQueries:
         import more than suppression entries added after the fact ever do).
         """
         found: set[UUID] = set()
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             for column, values in (("contact_info", contacts), ("client_id", client_ids)):
                 for start in range(0, len(values), 500):
                     chunk = list(values[start : start + 500])
@@ -447,7 +447,7 @@ class RecordQueries:
         names: set[str] = set()
         after = ""
         while True:
-            with self.db.transaction() as cursor:
+            with self.db.reading() as cursor:
                 cursor.execute(
                     "SELECT client_id, custom FROM records WHERE list_id = ? AND chain_n = 1 "
                     "AND client_id > ? ORDER BY client_id LIMIT ?",
@@ -462,7 +462,7 @@ class RecordQueries:
             after = str(rows[-1][0])
 
     def labels(self, list_id: UUID) -> dict[str, str]:
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute("SELECT name, label FROM list_fields WHERE list_id = ?", (str(list_id),))
             return {str(n): str(label) for n, label in cursor.fetchall()}
 
@@ -471,7 +471,7 @@ class RecordQueries:
         type): what a sweep for suppressed contacts asks the index about."""
         after: tuple[str, int] = ("", 0)
         while True:
-            with self.db.transaction() as cursor:
+            with self.db.reading() as cursor:
                 cursor.execute(
                     "SELECT chain_id, client_id, contact_info, contact_info_type, chain_n FROM records "
                     "WHERE list_id = ? AND (client_id > ? OR (client_id = ? AND chain_n > ?)) "
@@ -495,7 +495,7 @@ class RecordQueries:
         never holds the database.
         """
         while True:
-            with self.db.transaction() as cursor:
+            with self.db.reading() as cursor:
                 cursor.execute(
                     f"SELECT {', '.join(COLUMNS)} FROM records WHERE list_id = ? AND "
                     "(client_id > ? OR (client_id = ? AND chain_n > ?)) "
@@ -562,7 +562,7 @@ class RecordQueries:
             for_agents=agents,
             agent_group=agent_group,
         )
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             if agents is not None:
                 return query.own_callbacks(cursor, lists, limit)
             if query.custom_sort:
@@ -579,7 +579,7 @@ class RecordQueries:
         lists = list(dict.fromkeys(str(list_id) for list_id in list_ids))
         if not lists:
             return None
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 f"SELECT MIN(COALESCE(r.dial_sched_time, 0)) FROM records r WHERE r.list_id IN ({', '.join('?' * len(lists))}) "
                 f"AND {_PERSONAL_R} AND r.callback_agent_id IS NOT NULL AND r.attempt < ?",
@@ -590,7 +590,7 @@ class RecordQueries:
 
     def retrieved(self, group_id: UUID) -> list[Retrieved]:
         """The records the group's dialer holds drawn now, the longest held first."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT record_id, chain_id, chain_n, list_id, client_id, attempt_id, retrieved_at "
                 "FROM records WHERE campaign_group_id = ? ORDER BY retrieved_at, list_id, client_id, chain_n",
@@ -607,7 +607,7 @@ class RecordQueries:
     def groups_holding(self) -> set[UUID]:
         """The campaign groups whose dialers hold records drawn now (a stopped group's dead
         dialer's too: someone must give them back)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute("SELECT DISTINCT campaign_group_id FROM records WHERE campaign_group_id IS NOT NULL")
             rows = cursor.fetchall()
         return {UUID(str(group)) for (group,) in rows}
@@ -627,7 +627,7 @@ class RecordQueries:
         cap = max_attempts if max_attempts is not None else _NO_CAP
         marks = ", ".join("?" * len(lists))
         windows: list[tuple[Any, ...]] = []
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT COUNT(*), "
                 + ", ".join(f"COALESCE(SUM(CASE WHEN record_status = {int(s)} THEN 1 ELSE 0 END), 0)" for s in _COUNTED)

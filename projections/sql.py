@@ -32,6 +32,7 @@ class Database(Protocol):
     url: str
 
     def transaction(self) -> Any: ...
+    def reading(self) -> Any: ...
     def schema(self) -> Any: ...
     def close(self) -> None: ...
 
@@ -45,6 +46,10 @@ class SQLiteDatabase:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         sqlite_wal.configure(self._conn)
         self._lock = threading.RLock()
+        self._path = path
+        self._readers = threading.local()
+        self._reader_connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._readers_lock = threading.Lock()  # not the writers' lock: a reader never waits for them
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -61,11 +66,51 @@ class SQLiteDatabase:
             finally:
                 cursor.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A read of what is committed, on the calling thread's own connection.
+
+        The queries (a dialer's draw, its agents, the dashboard) read while the read models
+        write; through :meth:`transaction` each read waited for the lock the writers hold and
+        took SQLite's write lock itself. A reader in WAL mode needs neither: its deferred
+        transaction is one snapshot for every statement in it. (An in-memory database is one
+        connection's own: read through the transaction there.)"""
+        if self._path == ":memory:" or self._path.startswith("file:"):
+            with self.transaction() as cursor:
+                yield cursor
+            return
+        connection = self._reader()
+        snapshot = connection.cursor()
+        snapshot.execute("BEGIN")
+        try:
+            yield snapshot  # type: ignore[misc]
+        finally:
+            snapshot.close()
+            connection.rollback()
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
+        if connection is None:
+            # Closed by close() from whichever thread closes the database, or when the next
+            # thread opens its own after this one ended.
+            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._readers.connection = connection
+            with self._readers_lock:
+                for thread, ended in [each for each in self._reader_connections if not each[0].is_alive()]:
+                    ended.close()
+                    self._reader_connections.remove((thread, ended))
+                self._reader_connections.append((threading.current_thread(), connection))
+        return connection
+
     def schema(self) -> Any:
         """A transaction for ``CREATE ... IF NOT EXISTS``: SQLite's write lock serialises them."""
         return self.transaction()
 
     def close(self) -> None:
+        with self._readers_lock:
+            for _, connection in self._reader_connections:
+                connection.close()
+            self._reader_connections.clear()
         self._conn.close()
 
 
@@ -114,6 +159,10 @@ class PostgresDatabase:
                 raise
             else:
                 self._conn.commit()
+
+    def reading(self) -> Any:
+        """A read (PostgreSQL's readers never wait for its writers; one connection here)."""
+        return self.transaction()
 
     @contextmanager
     def schema(self) -> Iterator[Cursor]:

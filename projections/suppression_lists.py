@@ -183,7 +183,7 @@ class SuppressionListQueries:
 
     def get(self, account_id: UUID, list_id: UUID) -> SuppressionListRow | None:
         """The list, or None when missing, archived, or another account's."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body, entry_count FROM suppression_lists "
                 "WHERE id = ? AND account_id = ? AND archived = 0",
@@ -198,12 +198,12 @@ class SuppressionListQueries:
 
     def present(self, ids: Sequence[UUID]) -> set[UUID]:
         """Those of these entry ids that some list holds (an entry id names its list)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             return {UUID(i) for i in SuppressionLists._present(cursor, [str(i) for i in ids])}
 
     def entries_page(self, list_id: UUID, limit: int = s.MAX_ENTRIES_PER_EVENT) -> list[s.SuppressionEntryKey]:
         """Up to ``limit`` of the list's entries (what a "flush and append" import removes)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT kind, value FROM suppression_entries WHERE list_id = ? ORDER BY entry_id LIMIT ?",
                 (str(list_id), limit),
@@ -213,7 +213,7 @@ class SuppressionListQueries:
 
     def list_by_account(self, account_id: UUID) -> list[SuppressionListRow]:
         """The account's lists that are not archived, by name."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT body, entry_count FROM suppression_lists WHERE account_id = ? AND archived = 0 "
                 "ORDER BY name, id",
@@ -235,7 +235,7 @@ class SuppressionListQueries:
 
     def any_active(self) -> bool:
         """Whether any account has a suppression list that is not archived."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute("SELECT 1 FROM suppression_lists WHERE archived = 0 LIMIT 1")
             return cursor.fetchone() is not None
 
@@ -243,7 +243,7 @@ class SuppressionListQueries:
         """The lists a campaign on ``channel`` must respect, by id: the account's required
         lists of that channel and, for a campaign group, the optional ones it selected;
         archived lists never."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT id FROM suppression_lists WHERE account_id = ? AND channel = ? AND archived = 0 "
                 "AND (required = 1 OR id IN (SELECT list_id FROM suppression_selections "
@@ -256,7 +256,7 @@ class SuppressionListQueries:
 
     def selected(self, account_id: UUID, campaign_group_id: UUID) -> list[UUID]:
         """The optional lists a campaign group selected, in its order (archived ones included)."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT list_id FROM suppression_selections WHERE group_id = ? AND account_id = ? "
                 "ORDER BY ordinal",
@@ -268,7 +268,7 @@ class SuppressionListQueries:
     def expired(self, now: int, limit: int = s.MAX_ENTRIES_PER_EVENT) -> list[ExpiredEntry]:
         """Up to ``limit`` entries whose ``expires_at`` is at or before ``now`` (UTC epoch
         seconds), soonest first: what an expiry sweep removes with ``entries_expired``."""
-        with self.db.transaction() as cursor:
+        with self.db.reading() as cursor:
             cursor.execute(
                 "SELECT l.account_id, e.list_id, e.kind, e.value, e.expires_at FROM suppression_entries e "
                 "JOIN suppression_lists l ON l.id = e.list_id "

@@ -1,0 +1,61 @@
+"""A read of a SQLite read model (``SQLiteDatabase.reading``) neither waits for a writer
+nor sees what it has not committed; each thread reads on a connection of its own, closed
+once the thread has ended."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from projections.sql import SQLiteDatabase
+
+
+def _count(db: SQLiteDatabase) -> int:
+    with db.reading() as cursor:
+        cursor.execute("SELECT count(*) FROM t")
+        row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_is_committed(tmp_path: Path) -> None:
+    db = SQLiteDatabase(f"sqlite:///{tmp_path / 'rm.sqlite'}")
+    with db.transaction() as cursor:
+        cursor.execute("CREATE TABLE t (n INTEGER)")
+        cursor.execute("INSERT INTO t VALUES (1)")
+    written, release = threading.Event(), threading.Event()
+
+    def write_and_hold() -> None:
+        with db.transaction() as cursor:
+            cursor.execute("INSERT INTO t VALUES (2)")
+            written.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=write_and_hold)
+    writer.start()
+    try:
+        assert written.wait(10)
+        read: list[int] = []
+        reader = threading.Thread(target=lambda: read.append(_count(db)))
+        reader.start()
+        reader.join(5)
+        assert read == [1], "read at once, without the row the writer has not committed"
+    finally:
+        release.set()
+        writer.join(10)
+    assert _count(db) == 2
+    db.close()
+
+
+def test_the_connection_of_a_thread_that_ended_is_closed(tmp_path: Path) -> None:
+    db = SQLiteDatabase(f"sqlite:///{tmp_path / 'rm.sqlite'}")
+    with db.transaction() as cursor:
+        cursor.execute("CREATE TABLE t (n INTEGER)")
+    for _ in range(5):
+        reader = threading.Thread(target=_count, args=(db,))
+        reader.start()
+        reader.join(5)
+    assert _count(db) == 0
+    assert len(db._reader_connections) <= 2, "the main thread's, and at most the last reader's"
+    db.close()
+    assert db._reader_connections == []
