@@ -45,6 +45,7 @@ S = TypeVar("S")
 # every agent, group and record a busy dialer or processor works on at once, a few MB.
 STATES_KEPT = 20_000
 FOLLOW_GAP_S = 0.02  # see EventStore.wait_for_append
+FEW_IDS = 50  # see BatchSQLiteProcessRecorder._select_by_ids
 
 
 class ConcurrencyConflict(Exception):
@@ -341,33 +342,41 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
             return {row[0]: row[1] for row in c.fetchall()}
 
     def select_heads(self, originator_ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
-        found: dict[UUID, tuple[int, str]] = {}
-        with self.datastore.transaction(commit=False) as c:
-            for chunk in _chunks(originator_ids, 500):
-                # SQLite returns the bare column (topic) from the row that holds the MAX.
-                c.execute(
-                    f"SELECT originator_id, MAX(originator_version) AS version, topic "
-                    f"FROM {self.events_table_name} WHERE originator_id IN "
-                    f"({','.join('?' * len(chunk))}) GROUP BY originator_id",
-                    [i.hex for i in chunk],
-                )
-                for row in c.fetchall():
-                    found[UUID(row["originator_id"])] = (row["version"], row["topic"])
-        return found
+        # SQLite returns the bare column (topic) from the row that holds the MAX.
+        rows = self._select_by_ids(
+            f"SELECT originator_id, MAX(originator_version) AS version, topic FROM {self.events_table_name} "
+            "WHERE originator_id IN ({ids}) GROUP BY originator_id",
+            originator_ids,
+        )
+        return {UUID(row[0]): (row[1], row[2]) for row in rows}
 
 
     def select_streams(self, originator_ids: Sequence[UUID]) -> list[tuple[UUID, str, bytes]]:
         """(originator id, topic, state) of every event of these aggregates, each aggregate's
         in version order: many small aggregates read in one statement per 500."""
-        found: list[tuple[UUID, str, bytes]] = []
+        rows = self._select_by_ids(
+            f"SELECT originator_id, topic, state FROM {self.events_table_name} WHERE originator_id IN ({{ids}}) "
+            "ORDER BY originator_id, originator_version",
+            originator_ids,
+        )
+        return [(UUID(row[0]), row[1], row[2]) for row in rows]
+
+    def _select_by_ids(self, statement: str, originator_ids: Sequence[UUID]) -> list[tuple[Any, ...]]:
+        """The rows of ``statement`` for these ids, one statement per 500 (``{ids}``: their
+        placeholders). A few ids (a dialer's step) are read on the thread's own connection,
+        like the log; many (an import's batch) through the pool, whose page cache an import
+        grew to fit its index."""
+        found: list[tuple[Any, ...]] = []
+        if len(originator_ids) <= FEW_IDS and self._tables_created and not self.datastore.pool.is_sqlite_memory_mode:
+            connection = self._follower_connection()
+            for chunk in _chunks(originator_ids, 500):
+                sql = statement.format(ids=",".join("?" * len(chunk)))
+                found += connection.execute(sql, [i.hex for i in chunk]).fetchall()
+            return found
         with self.datastore.transaction(commit=False) as c:
             for chunk in _chunks(originator_ids, 500):
-                c.execute(
-                    f"SELECT originator_id, topic, state FROM {self.events_table_name} WHERE originator_id IN "
-                    f"({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
-                    [i.hex for i in chunk],
-                )
-                found += [(UUID(row[0]), row[1], row[2]) for row in c.fetchall()]
+                c.execute(statement.format(ids=",".join("?" * len(chunk))), [i.hex for i in chunk])
+                found += [tuple(row) for row in c.fetchall()]
         return found
 
     def select_positioned(self, originator_ids: Sequence[UUID]) -> list[tuple[int, str, bytes]]:
