@@ -279,35 +279,23 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         return self._follower_connection().execute(statement, params).fetchall()
 
     def select_outbox(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
-        """(position, originator id, originator version, topic, state) after ``after``, in log order.
+        """(position, originator id as stored, originator version, topic, state) after
+        ``after``, in log order.
 
         What the Kafka relay publishes, as plain tuples: the library's notification objects
         (a frozen dataclass per event, its originator id parsed into a UUID) cost it nine
-        tenths of its reading. The originator id comes as ``str(UUID)`` would spell it: the
-        stored hex with its dashes put back by SQLite.
+        tenths of its reading. The id comes as stored (32 hex digits); the relay spells the
+        record's key from it (``processors.bus.wire.kafka_key``).
         """
-        if self.datastore.originator_id_type == "uuid":
-            stored_id = (
-                "CASE WHEN length(originator_id) = 32 THEN lower(substr(originator_id, 1, 8) || '-' || "
-                "substr(originator_id, 9, 4) || '-' || substr(originator_id, 13, 4) || '-' || "
-                "substr(originator_id, 17, 4) || '-' || substr(originator_id, 21)) ELSE originator_id END"
-            )
-        else:
-            stored_id = "originator_id"
         statement = (
-            f"SELECT rowid, {stored_id}, originator_version, topic, state FROM {self.events_table_name} "
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )
         if self.datastore.pool.is_sqlite_memory_mode:
             with self.datastore.transaction(commit=False) as c:
                 c.execute(statement, (after, limit))
-                rows = [tuple(row) for row in c.fetchall()]
-        else:
-            rows = self._follower_connection().execute(statement, (after, limit)).fetchall()
-        if self.datastore.originator_id_type == "uuid":
-            # An id stored in another spelling (braces, a URN): as the library would parse it.
-            return [row if len(row[1]) == 36 else (row[0], str(UUID(row[1])), *row[2:]) for row in rows]
-        return rows
+                return [tuple(row) for row in c.fetchall()]
+        return self._follower_connection().execute(statement, (after, limit)).fetchall()
 
     def _follower_connection(self) -> sqlite3.Connection:
         """This thread's own connection to the store (closed when the thread ends)."""
@@ -705,8 +693,9 @@ class EventStore(Application[UUID]):
         return self.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
 
     def read_outbox(self, after: int, limit: int = 500) -> list[tuple[int, str, int, str, bytes]]:
-        """What :meth:`read_stored` reads, as plain tuples: (position, originator id as
-        ``str(notification.originator_id)``, originator version, topic, state)."""
+        """What :meth:`read_stored` reads, as plain tuples: (position, originator id as the
+        store holds it — hex digits in SQLite, ``str(UUID)`` otherwise; ``wire.kafka_key``
+        spells either as the key —, originator version, topic, state)."""
         if isinstance(self.recorder, BatchSQLiteProcessRecorder):
             return self.recorder.select_outbox(after, limit)
         return [

@@ -11,11 +11,12 @@ Kafka had already acknowledged are recognised by reading the last positions on e
 partition and skipped, so a restart does not publish them twice.
 
 Per event it costs little beyond the producer's own ``send``: the store hands over plain
-rows (``EventStore.read_outbox``, no notification objects or parsed UUIDs), read in a thread
-while the batch before is sent; the record is the stored bytes with headers built from
-per-type constants (``wire.route`` and ``wire.record_headers``, what ``wire.outgoing`` gives,
-byte for byte); and the wait for the batch's acknowledgements puts no callback on each
-record's future. The producer starts while the partitions' tails are read.
+rows (``EventStore.read_outbox``, no notification objects or parsed UUIDs), read while
+Kafka stores the batch before, which is acknowledged while the next one is sent; the record
+is the stored bytes with its key spelled from the stored id (``wire.kafka_key``) and headers
+built from per-type constants (``wire.route`` and ``wire.record_headers``: what
+``wire.outgoing`` gives, byte for byte); and the wait for the batch's acknowledgements puts
+no callback on each record's future. The producer starts while the partitions' tails are read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -37,12 +39,23 @@ from processors.bus.kafka_cluster import (
     partition_counts,
     partition_for,
 )
-from processors.bus.wire import record_headers, route
+from processors.bus.wire import kafka_key, record_headers, route
 from projections.sql import Database
 
 log = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
+
+
+@dataclass
+class InFlight:
+    """A batch handed to the producer: its last log position, every record's future, each
+    partition's last record, and the last position sent to each partition."""
+
+    position: int
+    sent: list[asyncio.Future[Any]] = field(default_factory=list)
+    last: dict[Partition, asyncio.Future[Any]] = field(default_factory=dict)
+    touched: dict[Partition, int] = field(default_factory=dict)
 
 
 class RelayProgress:
@@ -148,54 +161,60 @@ class Relay:
             client_id="dialstream-relay",
             **self.producer_options,
         )
-        # The producer starts and the first batch is read while the partitions' tails are.
+        # The producer starts while the partitions' tails are read.
         starting = asyncio.ensure_future(producer.start())
-        reading = self._read(position)
         try:
             counts = await partition_counts(self.config, [spec.name for spec in EVENT_TOPICS])
             on_kafka = await last_positions(self.config, counts)
             self.progress.record(position, on_kafka)  # so waiting readers see what is on Kafka
             await starting
             log.info("relay: publishing from log position %d to %s", position, self.config.bootstrap)
+            seen, rows = self._read(position)
+            in_flight: InFlight | None = None
             while not stopping.is_set():
-                seen, rows = await reading
                 if not rows:
+                    if in_flight is not None:
+                        self._settled(await self._acknowledged(in_flight, on_kafka))
+                        in_flight = None
                     await self._idle(seen, stopping)
-                    reading = self._read(position)
+                    seen, rows = self._read(position)
                     continue
-                # The next batch is read in a thread while this one is sent: SQLite reads
-                # without the interpreter lock, beside the producer's work on the event loop.
-                reading = self._read(rows[-1][0])
-                touched = await self._publish(producer, rows, counts, on_kafka)
                 position = rows[-1][0]
-                self.progress.record(position, touched)
+                sending = await self._send(producer, rows, counts, on_kafka)
+                # The next batch is read while Kafka stores this one; the one before is then
+                # settled, so one batch is always on its way while the next is sent.
+                await asyncio.sleep(0)  # the producer's sender takes this batch first
+                seen, rows = self._read(position)
+                if in_flight is not None:
+                    self._settled(await self._acknowledged(in_flight, on_kafka))
+                in_flight = sending
+            if in_flight is not None:
+                self._settled(await self._acknowledged(in_flight, on_kafka))
         finally:
-            for pending in (starting, reading):
-                with contextlib.suppress(Exception):
-                    await pending  # its failure, if any, is not the one to report
+            with contextlib.suppress(Exception):
+                await starting  # its failure, if any, is not the one to report
             await producer.stop()
 
-    def _read(self, after: int) -> asyncio.Future[tuple[int, list[tuple[int, str, int, str, bytes]]]]:
-        """The stored rows after ``after``, read in a thread, with the append count taken before
-        reading (so that an empty read waits for any append after it)."""
+    def _read(self, after: int) -> tuple[int, list[tuple[int, str, int, str, bytes]]]:
+        """The stored rows after ``after``, with the append count taken before reading (so
+        that an empty read waits for any append after it).
 
-        def read() -> tuple[int, list[tuple[int, str, int, str, bytes]]]:
-            seen = self.store.appends()
-            return seen, self.store.read_outbox(after, self.batch_size)
+        Read on the event loop while Kafka stores the batch before. Read in a thread, SQLite
+        released the interpreter lock for every row it stepped and took it back from the
+        event loop, and the two threads spent much of a batch handing the lock over."""
+        seen = self.store.appends()
+        return seen, self.store.read_outbox(after, self.batch_size)
 
-        return asyncio.get_running_loop().run_in_executor(None, read)
-
-    async def _publish(
+    async def _send(
         self,
         producer: AIOKafkaProducer,
         rows: Sequence[tuple[int, str, int, str, bytes]],
         counts: dict[str, int],
         on_kafka: dict[Partition, int],
-    ) -> dict[Partition, int]:
-        """Send a batch and wait for every acknowledgement; return the partitions it advanced."""
-        sent: list[asyncio.Future[Any]] = []
-        last: dict[Partition, asyncio.Future[Any]] = {}  # each partition's last record
-        touched: dict[Partition, int] = {}
+    ) -> InFlight:
+        """Hand a batch to the producer; what to wait for before its position is recorded."""
+        batch = InFlight(position=rows[-1][0])
+        sent, last, touched = batch.sent, batch.last, batch.touched
         topics = {name: self.config.topic(name) for name in counts}
         # Past everything found on Kafka at start-up (every batch but one after a crash), no
         # record needs the check against its partition's last published position.
@@ -204,7 +223,7 @@ class Relay:
         # relay's own cost per event is what its ratio to the raw producer measures.
         for position, aggregate_id, version, stored_topic, state in rows:
             name, type_header, version_header = route(stored_topic)
-            key = aggregate_id.encode()
+            key = kafka_key(aggregate_id)
             partition = partition_for(key, counts[name])
             where = (name, partition)
             if checking and position <= on_kafka.get(where, 0):
@@ -219,10 +238,17 @@ class Relay:
             sent.append(ack)
             last[where] = ack
             touched[where] = position
-        await acknowledged(sent, last.values())
-        on_kafka.update(touched)
-        self.published += len(sent)
-        return touched
+        return batch
+
+    async def _acknowledged(self, batch: InFlight, on_kafka: dict[Partition, int]) -> InFlight:
+        """Wait until Kafka has acknowledged every record of the batch (raise its first failure)."""
+        await acknowledged(batch.sent, batch.last.values())
+        on_kafka.update(batch.touched)
+        self.published += len(batch.sent)
+        return batch
+
+    def _settled(self, batch: InFlight) -> None:
+        self.progress.record(batch.position, batch.touched)
 
     async def _idle(self, seen: int, stopping: asyncio.Event) -> None:
         """Wait for the next append: this process's appends wake it at once, others' are polled."""

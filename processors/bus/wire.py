@@ -59,6 +59,19 @@ def route(stored_topic: str) -> Route:
     return cls.TOPIC, ("type", tag.encode()), ("schema_version", str(version).encode())
 
 
+def kafka_key(originator_id: str) -> bytes:
+    """The record key of an aggregate: its id as ``str(UUID)`` spells it, from the id as the
+    store holds it (32 hex digits in SQLite, dashed from PostgreSQL). Spelled here rather
+    than by SQLite in the relay's read: five substrings joined per row cost it a microsecond
+    an event, a tenth of the relay's whole cost."""
+    if len(originator_id) == 32:
+        h = originator_id.lower()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode()
+    if len(originator_id) == 36:
+        return originator_id.lower().encode()
+    return str(UUID(originator_id)).encode()  # braces, a URN: as the library would parse it
+
+
 def outgoing(notification: Notification) -> OutgoingRecord:
     """The Kafka record for a stored event, without decoding its body."""
     return outgoing_row(
@@ -75,7 +88,7 @@ def outgoing_row(
 ) -> OutgoingRecord:
     """:func:`outgoing` of a row of :meth:`EventStore.read_outbox`: the same record, byte for byte."""
     topic, type_header, version_header = route(stored_topic)
-    key = aggregate_id.encode()
+    key = kafka_key(aggregate_id)
     return OutgoingRecord(
         topic, key, state, record_headers(type_header, version_header, key, version, position), position
     )

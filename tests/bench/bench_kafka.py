@@ -11,7 +11,7 @@ leader that answers (before the clock starts), then times
 until it has recorded the head position, i.e. until Kafka has acknowledged every event.
 That **includes the relay's start-up** (partition counts, reading the tails of the
 partitions, starting the idempotent producer), 0.05-0.2 s, which is logged separately
-on stderr (time to the relay's first ``_publish`` call). The baseline is a bare
+on stderr (time to the relay's first ``_send`` call). The baseline is a bare
 ``AIOKafkaProducer`` (idempotent,
 ``acks="all"``, the relay's own ``linger_ms`` and ``max_batch_size``) sending the very
 same records — value, key, headers and partition, computed from ``store.read_stored``
@@ -171,7 +171,7 @@ async def relay_round(
     gc.collect()
     started = time.perf_counter()
     relay = Relay(store, progress, config)
-    publish = getattr(relay, "_publish", None)  # wrapped only to note when sending begins
+    publish = getattr(relay, "_send", None)  # wrapped only to note when sending begins
     if publish is not None:
 
         async def noting_first_send(*args: Any) -> Any:
@@ -179,7 +179,7 @@ async def relay_round(
                 first_send.append(time.perf_counter())
             return await publish(*args)
 
-        relay._publish = noting_first_send  # type: ignore[method-assign, assignment]
+        relay._send = noting_first_send  # type: ignore[method-assign, assignment]
     await relay.run_until(head)
     seconds = time.perf_counter() - started
     await check_end_offsets(config, head, "relay")

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from dialstream.store import EventStore, store_env
-from processors.bus.wire import Headers, Poison, event_id, header, incoming, outgoing
+from processors.bus.wire import Headers, Poison, event_id, header, incoming, kafka_key, outgoing
 from schemas import registry, topics
 from schemas.lists import ContactListChanged, ContactListCreated
 from schemas.registry import EventDecodeError
@@ -58,6 +58,23 @@ def test_outgoing_names_topic_key_and_headers_and_keeps_the_stored_bytes(
     assert header(changed.headers, "type") == ContactListChanged.tag()
     assert created.key == changed.key  # one aggregate: one key, one partition
     assert header(changed.headers, "event_id") == event_id(stored[1].originator_id, 2)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda u: u.hex,
+        lambda u: u.hex.upper(),
+        str,
+        lambda u: str(u).upper(),
+        lambda u: f"{{{u}}}",
+        lambda u: u.urn,
+    ],
+)
+def test_the_key_is_the_id_as_str_uuid_spells_it_from_any_stored_spelling(spelling: object) -> None:
+    for _ in range(200):
+        aggregate_id = uuid.uuid4()
+        assert kafka_key(spelling(aggregate_id)) == str(aggregate_id).encode()  # type: ignore[operator]
 
 
 def test_incoming_round_trips_every_stored_event(store: EventStore, stored: list[Notification]) -> None:
