@@ -44,7 +44,7 @@ S = TypeVar("S")
 # Aggregates whose loaded state the store keeps (the oldest quarter goes when it is full):
 # every agent, group and record a busy dialer or processor works on at once, a few MB.
 STATES_KEPT = 20_000
-FOLLOW_GAP_S = 0.02  # see EventStore.wait_for_append
+FOLLOW_GAP_S = 0.02  # see FollowPace
 FEW_IDS = 50  # see BatchSQLiteProcessRecorder._select_by_ids
 
 
@@ -707,24 +707,46 @@ class EventStore(Application[UUID]):
         """How many appends this process has made; pass it to :meth:`wait_for_append`."""
         return self._appends
 
-    def wait_for_append(self, seen: int, timeout: float, *, last_round: float | None = None) -> None:
-        """Block until an append after ``seen`` or until ``timeout`` (other processes poll).
-
-        A follower passes when its last round began (``time.monotonic()``): it then starts
-        the next one no sooner than ``FOLLOW_GAP_S`` after it. A dialer commits each of its
-        steps, a few events each; a follower that ran a round per commit paid its fixed cost
-        (the head, its position, a transaction) for every few events. Appends that come
-        seldom are still followed at once."""
+    def wait_for_append(self, seen: int, timeout: float) -> None:
+        """Block until an append after ``seen`` or until ``timeout`` (other processes poll)."""
         with self._appended:
             if self._appends == seen:
                 self._appended.wait(timeout)
-        if last_round is not None and (gap := last_round + FOLLOW_GAP_S - time.monotonic()) > 0:
-            time.sleep(gap)
 
     def wake(self) -> None:
         with self._appended:
             self._appends += 1
             self._appended.notify_all()
+
+
+class FollowPace:
+    """When a follower of the log (a read model's bus, a processor) starts its next round.
+
+    A dialer commits each of its steps, a few events each; a follower that ran a round per
+    commit paid its fixed cost (the head, its position, a transaction) for every few events.
+    So a follower starts a round no sooner than ``FOLLOW_GAP_S`` after the last one began,
+    and takes many commits at once; appends that come seldom are still followed at once.
+    Someone waiting for the follower's progress (a command's read-your-writes, a test) cuts
+    the pause short: the gap is for throughput, never a caller's latency.
+    """
+
+    def __init__(self) -> None:
+        self._round_started = -1e18
+        self._hurry = threading.Event()
+
+    def round_starts(self) -> None:
+        self._hurry.clear()
+        self._round_started = time.monotonic()
+
+    def hurry(self) -> None:
+        """A caller waits for this follower's progress: start the next round now."""
+        self._hurry.set()
+
+    def pause(self) -> None:
+        """Before the next round: the rest of the gap, unless someone is waiting."""
+        gap = self._round_started + FOLLOW_GAP_S - time.monotonic()
+        if gap > 0:
+            self._hurry.wait(gap)
 
 
 def store_env(database_url: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ import threading
 import time
 
 from dialstream.store import EventStore
+from dialstream.store.events import FollowPace
 from processors.bus.port import Subscriber
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class EmbeddedBus:
         self._progress = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pace = FollowPace()
         self.error: BaseException | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -42,6 +44,7 @@ class EmbeddedBus:
     def stop(self) -> None:
         self._stopping.set()
         self.store.wake()
+        self._pace.hurry()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -74,6 +77,7 @@ class EmbeddedBus:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.error is not None:
                     return False
+                self._pace.hurry()
                 self._progress.wait(remaining)
         return True
 
@@ -96,10 +100,11 @@ class EmbeddedBus:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                seen, started = self.store.appends(), time.monotonic()
-                delivered = self.run_once()
-                if delivered < self.batch_size:  # caught up: wait for more, a round at most every gap
-                    self.store.wait_for_append(seen, self.poll_interval, last_round=started)
+                seen = self.store.appends()
+                self._pace.round_starts()
+                if self.run_once() < self.batch_size:  # caught up: wait for more (FollowPace)
+                    self.store.wait_for_append(seen, self.poll_interval)
+                    self._pace.pause()
             except Exception as error:  # keep following; a broken handler must not stop the bus
                 log.exception("embedded bus: delivery failed, retrying")
                 self.error = error

@@ -15,6 +15,7 @@ import threading
 import time
 
 from dialstream.store import EventStore
+from dialstream.store.events import FollowPace
 from processors.host.lifecycle import Backoff, Hosted
 
 
@@ -29,7 +30,7 @@ class LogFollower(Hosted):
         self.position = 0
         self._progress = threading.Condition()
         self._seen = 0  # the store's append count when the last round started
-        self._round_started = 0.0
+        self._pace = FollowPace()
 
     def catch_up(self) -> int:
         """Handle the log up to its head as it is now; return the position reached."""
@@ -39,14 +40,16 @@ class LogFollower(Hosted):
 
     def run_once(self) -> None:
         self._seen = self.store.appends()
-        self._round_started = time.monotonic()
+        self._pace.round_starts()
         self.reached(self.catch_up())
 
     def idle(self) -> None:
-        self.store.wait_for_append(self._seen, 0.5, last_round=self._round_started)
+        self.store.wait_for_append(self._seen, 0.5)
+        self._pace.pause()
 
     def interrupt(self) -> None:
         self.store.wake()
+        self._pace.hurry()
 
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
@@ -65,6 +68,7 @@ class LogFollower(Hosted):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
+                self._pace.hurry()
                 self._progress.wait(remaining)
         return True
 

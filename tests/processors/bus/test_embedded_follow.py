@@ -98,3 +98,23 @@ def test_a_log_follower_takes_a_stream_of_commits_in_few_rounds(store: EventStor
     finally:
         follower.stop()
     assert follower.rounds - before <= elapsed / FOLLOW_GAP_S + 2 < COMMITS
+
+
+def test_a_caller_waiting_for_the_bus_does_not_wait_out_the_gap(store: EventStore) -> None:
+    """A command's read-your-writes: commands one after another, each waited for, are each
+    followed at once rather than a gap after the round before."""
+    bus = EmbeddedBus(store)
+    bus.subscribe(Counting())
+    bus.start()
+    waits = []
+    try:
+        for _ in range(21):
+            head = store.append(
+                account.open_account(uuid4(), OpenAccount(name="Acme"), now=datetime.now(UTC))
+            )
+            started = time.monotonic()
+            assert bus.wait_until(head, timeout=10)
+            waits.append(time.monotonic() - started)
+    finally:
+        bus.stop()
+    assert sorted(waits)[len(waits) // 2] < FOLLOW_GAP_S / 2
