@@ -730,7 +730,8 @@ class FollowPace:
     the pause short: the gap is for throughput, never a caller's latency.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gap_s: float = FOLLOW_GAP_S) -> None:
+        self.gap_s = gap_s
         self._round_started = -1e18
         self._hurry = threading.Event()
 
@@ -744,7 +745,7 @@ class FollowPace:
 
     def pause(self) -> None:
         """Before the next round: the rest of the gap, unless someone is waiting."""
-        gap = self._round_started + FOLLOW_GAP_S - time.monotonic()
+        gap = self._round_started + self.gap_s - time.monotonic()
         if gap > 0:
             self._hurry.wait(gap)
 

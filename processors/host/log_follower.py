@@ -15,12 +15,13 @@ import threading
 import time
 
 from dialstream.store import EventStore
-from dialstream.store.events import FollowPace
+from dialstream.store.events import FOLLOW_GAP_S, FollowPace
 from processors.host.lifecycle import Backoff, Hosted
 
 
 class LogFollower(Hosted):
     name = "follower"
+    follow_gap_s = FOLLOW_GAP_S  # the least time between the starts of two rounds (FollowPace)
 
     def __init__(self, store: EventStore, *, retry_seconds: float = 1.0):
         # An outage (Redis down) is retried every retry_seconds, at most twice that apart.
@@ -30,7 +31,7 @@ class LogFollower(Hosted):
         self.position = 0
         self._progress = threading.Condition()
         self._seen = 0  # the store's append count when the last round started
-        self._pace = FollowPace()
+        self._pace = FollowPace(self.follow_gap_s)
 
     def catch_up(self) -> int:
         """Handle the log up to its head as it is now; return the position reached."""

@@ -104,6 +104,9 @@ class SuppressionIndexFollower(LogFollower):
     """Keeps the index at the head of the log; a hosted service of ``dialstream up``."""
 
     name = NAME
+    # Every append followed at once: the index's lag is how long a new suppression entry can
+    # be missed at dial time (FollowedIndex), so it takes no pause between rounds.
+    follow_gap_s = 0.0
 
     def __init__(self, store: EventStore, index: SuppressionIndex, *, retry_seconds: float = 1.0):
         super().__init__(store, retry_seconds=retry_seconds)
