@@ -30,6 +30,7 @@ from schemas.topics import DEAD_LETTER
 log = logging.getLogger(__name__)
 # How long a stopping worker waits for the broker to see it leave (see _closed_within).
 CLOSE_TIMEOUT_S = 10.0
+PARTITION_FETCH_BYTES = 256 * 1024  # see KafkaWorker.run
 
 
 class PartitionHandler(Protocol):
@@ -128,6 +129,10 @@ class KafkaWorker:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(self.session_timeout_ms // 5, 100),
             max_poll_records=self.max_records,
+            # What a consumer holds fetched ahead of its handler, per partition: a read model
+            # catching up with an import's backlog held the library's 1 MiB for each of the
+            # records topic's twelve partitions, in every consumer group of the process.
+            max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
         )
         dead_letters = AIOKafkaProducer(
             bootstrap_servers=self.config.bootstrap, enable_idempotence=True, acks="all",
