@@ -8,7 +8,9 @@ production stores.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -385,6 +387,35 @@ class TestSQLiteEventStore(EventStoreContract):
         with closing(EventStore(store_env(f"sqlite:///{older}"))) as reopened:
             reopened.append(opened(uuid4()))
         assert _page_size(str(older)) == 4096
+
+    def test_a_thread_that_ended_leaves_no_connection_open(self, store: EventStore, database_url: str) -> None:
+        """A health probe asks for the head on a thread of its own, every time."""
+        path = str(Path(database_url.removeprefix("sqlite:///")).resolve())
+        head = store.append(opened(uuid4()))
+        before = _open_files(path)
+        heads: list[int] = []
+        for _ in range(10):
+            probe = threading.Thread(target=lambda: heads.append(store.position()))
+            probe.start()
+            probe.join(5)
+        assert heads == [head] * 10
+        # The last probe's connection (its file and log), and a descriptor SQLite keeps from a
+        # closed one for its next open of the file while others hold locks on it; 20 if each
+        # probe's connection stayed open.
+        assert _open_files(path) - before <= 4
+
+
+def _open_files(path: str) -> int:
+    """How many of this process's file descriptors are the database or its write-ahead log."""
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        count += target in (path, path + "-wal")
+    return count
 
 
 def _page_size(path: str) -> int:
