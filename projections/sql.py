@@ -47,9 +47,7 @@ class SQLiteDatabase:
         sqlite_wal.configure(self._conn)
         self._lock = threading.RLock()
         self._path = path
-        self._readers = threading.local()
-        self._reader_connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._readers_lock = threading.Lock()  # not the writers' lock: a reader never waits for them
+        self._readers = sqlite_wal.ThreadConnections(path, isolation_level=None)  # never the writers' lock
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -79,7 +77,7 @@ class SQLiteDatabase:
             with self.transaction() as cursor:
                 yield cursor
             return
-        connection = self._reader()
+        connection = self._readers.get()
         snapshot = connection.cursor()
         snapshot.execute("BEGIN")
         try:
@@ -88,29 +86,12 @@ class SQLiteDatabase:
             snapshot.close()
             connection.rollback()
 
-    def _reader(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
-        if connection is None:
-            # Closed by close() from whichever thread closes the database, or when the next
-            # thread opens its own after this one ended.
-            connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._readers.connection = connection
-            with self._readers_lock:
-                for thread, ended in [each for each in self._reader_connections if not each[0].is_alive()]:
-                    ended.close()
-                    self._reader_connections.remove((thread, ended))
-                self._reader_connections.append((threading.current_thread(), connection))
-        return connection
-
     def schema(self) -> Any:
         """A transaction for ``CREATE ... IF NOT EXISTS``: SQLite's write lock serialises them."""
         return self.transaction()
 
     def close(self) -> None:
-        with self._readers_lock:
-            for _, connection in self._reader_connections:
-                connection.close()
-            self._reader_connections.clear()
+        self._readers.close()
         self._conn.close()
 
 

@@ -298,24 +298,13 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         return self._follower_connection().execute(statement, (after, limit)).fetchall()
 
     def _follower_connection(self) -> sqlite3.Connection:
-        """This thread's own connection to the store.
-
-        Closed once its thread has ended, when the next thread opens its own: a thread-local
-        connection is not freed with its thread (a reference cycle that the tuned garbage
-        collector leaves for long), and a health probe runs on a new thread each time; a server
-        polled through an import held 870 of them, most of its memory."""
-        followers: threading.local = self.__dict__.setdefault("_followers", threading.local())
-        connection: sqlite3.Connection | None = getattr(followers, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.datastore.pool.db_name, timeout=30, check_same_thread=False)
-            followers.connection = connection
-            opened: list[tuple[threading.Thread, sqlite3.Connection]] = self.__dict__.setdefault("_opened", [])
-            with self.__dict__.setdefault("_opened_lock", threading.Lock()):
-                for thread, ended in [each for each in opened if not each[0].is_alive()]:
-                    ended.close()
-                    opened.remove((thread, ended))
-                opened.append((threading.current_thread(), connection))
-        return connection
+        """This thread's own connection to the store (``sqlite_wal.ThreadConnections``: closed
+        once the thread has ended; a server polled by health probes through an import held
+        870 of them before)."""
+        connections: sqlite_wal.ThreadConnections | None = self.__dict__.get("_followers")
+        if connections is None:
+            connections = self.__dict__.setdefault("_followers", sqlite_wal.ThreadConnections(self.datastore.pool.db_name))
+        return connections.get()
 
     def _insert_tracking(self, c: SQLiteCursor, tracking: Tracking) -> None:
         if not isinstance(tracking, TrackedBatch):

@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,42 @@ def configure(connection: sqlite3.Connection) -> None:
     # commits (never corrupt the file). FULL adds an fsync per commit.
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+
+
+class ThreadConnections:
+    """A connection to one SQLite file for each thread that asks (readers that must not wait
+    for the writers' lock or the library's pool).
+
+    A thread-local connection is not freed with its thread (a reference cycle that the tuned
+    garbage collector leaves for long), and some threads live for one request (a health
+    probe): the connections of threads that have ended are closed when the next one opens,
+    and every one at :meth:`close`.
+    """
+
+    def __init__(self, path: str, **options: Any):
+        self.path = path
+        self.options = {"check_same_thread": False, "timeout": 30, **options}
+        self._local = threading.local()
+        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, **self.options)
+            self._local.connection = connection
+            with self._lock:
+                for thread, ended in [each for each in self._opened if not each[0].is_alive()]:
+                    ended.close()
+                    self._opened.remove((thread, ended))
+                self._opened.append((threading.current_thread(), connection))
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for _, connection in self._opened:
+                connection.close()
+            self._opened.clear()
 
 
 class WalCheckpointer:

@@ -56,6 +56,6 @@ def test_the_connection_of_a_thread_that_ended_is_closed(tmp_path: Path) -> None
         reader.start()
         reader.join(5)
     assert _count(db) == 0
-    assert len(db._reader_connections) <= 2, "the main thread's, and at most the last reader's"
+    assert len(db._readers._opened) <= 2, "the main thread's, and at most the last reader's"
     db.close()
-    assert db._reader_connections == []
+    assert db._readers._opened == []
