@@ -174,7 +174,7 @@ class Relay:
             while not stopping.is_set():
                 if not rows:
                     if in_flight is not None:
-                        self._settled(await self._acknowledged(in_flight, on_kafka))
+                        await self._settle(in_flight, on_kafka)
                         in_flight = None
                     await self._idle(seen, stopping)
                     seen, rows = self._read(position)
@@ -186,10 +186,10 @@ class Relay:
                 await asyncio.sleep(0)  # the producer's sender takes this batch first
                 seen, rows = self._read(position)
                 if in_flight is not None:
-                    self._settled(await self._acknowledged(in_flight, on_kafka))
+                    await self._settle(in_flight, on_kafka)
                 in_flight = sending
             if in_flight is not None:
-                self._settled(await self._acknowledged(in_flight, on_kafka))
+                await self._settle(in_flight, on_kafka)
         finally:
             with contextlib.suppress(Exception):
                 await starting  # its failure, if any, is not the one to report
@@ -240,14 +240,12 @@ class Relay:
             touched[where] = position
         return batch
 
-    async def _acknowledged(self, batch: InFlight, on_kafka: dict[Partition, int]) -> InFlight:
-        """Wait until Kafka has acknowledged every record of the batch (raise its first failure)."""
+    async def _settle(self, batch: InFlight, on_kafka: dict[Partition, int]) -> None:
+        """Wait until Kafka has acknowledged every record of the batch (raise its first
+        failure), then record its position."""
         await acknowledged(batch.sent, batch.last.values())
         on_kafka.update(batch.touched)
         self.published += len(batch.sent)
-        return batch
-
-    def _settled(self, batch: InFlight) -> None:
         self.progress.record(batch.position, batch.touched)
 
     async def _idle(self, seen: int, stopping: asyncio.Event) -> None:
