@@ -15,10 +15,17 @@ Guarantee: a claim counts the seconds from ``now − 60`` to ``now`` inclusive, 
 every 60-second window that ends now, so no minute ever holds more than the cap. A dialer that
 dies between claim and give-back leaves the claim counted for its minute: the cap errs toward
 fewer calls, never more.
+
+Claiming ahead: a claim in the shared database is a write transaction, and a group steps every
+50 ms, so a dialer claims up to ``AHEAD`` attempts more than a step wants (never more than half
+of what the cap has left) and keeps them for its later steps in the same second. What is left
+of them goes back once that second is over (or the dialer stops): held, they count as used, so
+for at most a second the other dialers see fewer attempts left, never more.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from processors.host.lease import create_table
@@ -34,6 +41,7 @@ CREATE TABLE IF NOT EXISTS attempt_budget (
 )
 """
 WINDOW_S = 60
+AHEAD = 10  # attempts a claim takes beyond what is wanted, for the same second's later steps
 
 _LOCK = """
 INSERT INTO attempt_budget (account_id, channel, second, granted) VALUES (?, ?, -1, 0)
@@ -51,11 +59,21 @@ WHERE account_id = ? AND channel = ? AND second = ?
 """
 
 
+@dataclass(slots=True)
+class _Ahead:
+    """Attempts claimed ahead in the shared database and not used yet, all in one second."""
+
+    second: int
+    left: int
+
+
 class AttemptBudget:
     """Claims on the account's attempts-per-minute cap of a channel (module docstring)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, *, ahead: int = AHEAD):
         self.db = db
+        self.ahead = ahead
+        self.kept: dict[tuple[str, str], _Ahead] = {}
         create_table(db, TABLE)
 
     def claim(self, account_id: UUID, channel: str, wanted: int, *, cap: int, at: float) -> int:
@@ -65,16 +83,44 @@ class AttemptBudget:
             return 0
         second = int(at)
         key = (str(account_id), channel)
+        kept = self.kept.get(key)
+        if kept is not None and kept.second != second:
+            self._give_back_kept(key)
+            kept = None
+        taken = min(wanted, kept.left) if kept is not None else 0
+        if kept is not None:
+            kept.left -= taken
+            if taken == wanted:
+                return taken
         with self.db.transaction() as cursor:
             cursor.execute(_LOCK, key)
             cursor.execute(_FORGET, (*key, second - WINDOW_S))
             cursor.execute(_USED, (*key, second - WINDOW_S))
             row = cursor.fetchone()
-            used = int(row[0]) if row else 0
-            granted = max(0, min(wanted, cap - used))
-            if granted:
-                cursor.execute(_GRANT, (*key, second, granted))
-        return granted
+            left = cap - (int(row[0]) if row else 0)
+            granted = max(0, min(wanted - taken, left))
+            extra = max(0, min(self.ahead, (left - granted) // 2))
+            if granted + extra:
+                cursor.execute(_GRANT, (*key, second, granted + extra))
+        if extra:
+            self.kept[key] = _Ahead(second, extra)
+        return taken + granted
+
+    def give_back_past(self, at: float) -> None:
+        """Give back what was claimed ahead for a second before ``at`` and not used."""
+        for key in [key for key, kept in self.kept.items() if kept.second < int(at)]:
+            self._give_back_kept(key)
+
+    def flush(self) -> None:
+        """Give back every attempt claimed ahead and not used (the dialer stops)."""
+        for key in list(self.kept):
+            self._give_back_kept(key)
+
+    def _give_back_kept(self, key: tuple[str, str]) -> None:
+        kept = self.kept.pop(key)
+        if kept.left:
+            with self.db.transaction() as cursor:
+                cursor.execute(_GIVE_BACK, (kept.left, kept.left, *key, kept.second))
 
     def give_back(self, account_id: UUID, channel: str, unused: int, *, at: float) -> None:
         """Return ``unused`` attempts of a claim made at ``at`` (the same second)."""

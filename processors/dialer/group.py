@@ -669,16 +669,12 @@ class GroupRun:
         if self.budget is None or wanted <= 0:
             return wanted
         if self.claim is None:
-            self.claim = StepClaim(at=self._cap_time())
+            self.claim = StepClaim(at=self.ports.cap_now())
         channel = self.session.channel
         cap = getattr(self.pacing_settings.max_attempts_per_minute, channel)
         more = self.budget.claim(self.account_id, channel, wanted, cap=cap, at=self.claim.at)
         self.claim.granted += more
         return more
-
-    def _cap_time(self) -> float:
-        cap_clock = self.ports.cap_clock
-        return cap_clock() if cap_clock is not None else self.ports.clock().timestamp()
 
     def _spend(self) -> None:
         """An attempt made: one of this step's claim used."""

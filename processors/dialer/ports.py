@@ -57,3 +57,7 @@ class DialerPorts:
     # in every dialer process (None: the store's clock). A simulator run faster than life
     # counts its own minutes, as each group's pacing does.
     cap_clock: Callable[[], float] | None = None
+
+    def cap_now(self) -> float:
+        """Now on the timeline the account's caps count in (``cap_clock``)."""
+        return self.cap_clock() if self.cap_clock is not None else self.clock().timestamp()

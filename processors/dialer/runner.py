@@ -146,6 +146,8 @@ class Dialer(Hosted):
                 run.run_step(now, by_group.get(group_id, []))
             except DomainError as error:  # the group was deleted or changed under it
                 log.warning("dialer %s: campaign group %s: %s", self.holder, group_id, error)
+        if self.budget.kept:
+            self.budget.give_back_past(self.ports.cap_now())
 
     def next_due(self) -> float | None:
         """When the earliest timer of any owned group or call is due (virtual time jumps there)."""
@@ -156,6 +158,7 @@ class Dialer(Hosted):
         return min(due, default=None)
 
     def on_stop(self) -> None:
+        self.budget.flush()
         for lease in self.leases.values():
             lease.release()
         self.runs.clear()

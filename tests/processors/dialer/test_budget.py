@@ -30,7 +30,7 @@ def connections(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
 
 
 def test_two_dialers_share_the_cap_and_a_minute_later_it_is_whole_again(connections: list[Database]) -> None:
-    a, b = AttemptBudget(connections[0]), AttemptBudget(connections[1])
+    a, b = AttemptBudget(connections[0], ahead=0), AttemptBudget(connections[1], ahead=0)
     assert a.claim(ACCOUNT, "voice", 6, cap=10, at=T0) == 6
     assert b.claim(ACCOUNT, "voice", 6, cap=10, at=T0 + 20) == 4
     assert a.claim(ACCOUNT, "voice", 1, cap=10, at=T0 + 59) == 0
@@ -43,7 +43,7 @@ def test_two_dialers_share_the_cap_and_a_minute_later_it_is_whole_again(connecti
 
 
 def test_what_was_not_placed_is_given_back(connections: list[Database]) -> None:
-    a, b = AttemptBudget(connections[0]), AttemptBudget(connections[1])
+    a, b = AttemptBudget(connections[0], ahead=0), AttemptBudget(connections[1], ahead=0)
     assert a.claim(ACCOUNT, "email", 8, cap=8, at=T0) == 8
     a.give_back(ACCOUNT, "email", 5, at=T0)  # three placed, five denied by the gate
     assert b.claim(ACCOUNT, "email", 8, cap=8, at=T0 + 1) == 5
@@ -51,8 +51,9 @@ def test_what_was_not_placed_is_given_back(connections: list[Database]) -> None:
     assert a.used(ACCOUNT, "email", at=T0 + 1) == 5
 
 
-def test_no_minute_ever_holds_more_than_the_cap(connections: list[Database]) -> None:
-    a, b = AttemptBudget(connections[0]), AttemptBudget(connections[1])
+@pytest.mark.parametrize("ahead", [0, 10])
+def test_no_minute_ever_holds_more_than_the_cap(connections: list[Database], ahead: int) -> None:
+    a, b = AttemptBudget(connections[0], ahead=ahead), AttemptBudget(connections[1], ahead=ahead)
     granted: list[tuple[float, int]] = []
     at = T0
     for step in range(600):  # every 0.3 s for three minutes, each dialer asking for 2
@@ -63,3 +64,23 @@ def test_no_minute_ever_holds_more_than_the_cap(connections: list[Database]) -> 
     for start, _ in granted:
         window = sum(n for t, n in granted if start <= t < start + 60)
         assert window <= 25, (start, window)
+
+
+def test_a_claim_takes_some_ahead_for_the_same_second_and_gives_back_what_it_did_not_use(
+    connections: list[Database],
+) -> None:
+    a, b = AttemptBudget(connections[0], ahead=10), AttemptBudget(connections[1], ahead=10)
+    assert a.claim(ACCOUNT, "voice", 2, cap=100, at=T0) == 2
+    assert a.used(ACCOUNT, "voice", at=T0) == 12, "ten more, held for this second's later steps"
+    assert a.claim(ACCOUNT, "voice", 3, cap=100, at=T0 + 0.5) == 3
+    assert a.used(ACCOUNT, "voice", at=T0) == 12, "taken from what was held: no new claim"
+    a.give_back_past(T0 + 0.9)
+    assert a.used(ACCOUNT, "voice", at=T0) == 12, "the second is not over"
+    a.give_back_past(T0 + 1)
+    assert a.used(ACCOUNT, "voice", at=T0 + 1) == 5, "the seven not used are given back"
+    # Never more than half of what the cap has left: another dialer is not starved by it.
+    assert b.claim(ACCOUNT, "voice", 1, cap=10, at=T0 + 2) == 1
+    assert b.used(ACCOUNT, "voice", at=T0 + 2) == 8  # 5 + 1 + (10 - 5 - 1) // 2
+    assert a.claim(ACCOUNT, "voice", 5, cap=10, at=T0 + 2) == 2
+    b.flush()
+    assert b.used(ACCOUNT, "voice", at=T0 + 2) == 8, "b's two held ahead went back, a's two taken"
