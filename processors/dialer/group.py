@@ -73,6 +73,11 @@ UNANSWERED_CODES = frozenset(
 # refused at every step, its chain's stream grew without end, and the compliance processor's
 # marking of that chain lost every race with the dialer's draws.
 DENIED_AGAIN_AFTER = timedelta(minutes=15)
+# A draw (a query and a transaction) takes what the group dials in this long at its last
+# minute's rate, up to DRAW_AHEAD_MAX records; each is still gated when it is dialled, and a
+# pause or stop returns what was drawn and not dialled.
+DRAW_AHEAD_S = 2
+DRAW_AHEAD_MAX = 50
 # How often a group reads when its lists' first personal callback falls due (telephony seconds).
 PERSONAL_LOOK_S = 5.0
 # How often a group looks for SMS whose delivery report is overdue (telephony seconds).
@@ -733,8 +738,13 @@ class GroupRun:
 
     def _take(self, wanted: int) -> list[Drawn]:
         if len(self.drawn) < wanted:
-            self._draw(wanted - len(self.drawn))
+            self._draw(max(wanted, self._ahead()) - len(self.drawn))
         return [self.drawn.popleft() for _ in range(min(wanted, len(self.drawn)))]
+
+    def _ahead(self) -> int:
+        """How many records a draw takes at least: what the group placed in the last
+        ``DRAW_AHEAD_S`` at its last minute's rate (the rest wait, drawn, for the next steps)."""
+        return min(DRAW_AHEAD_MAX, len(self.placed) * DRAW_AHEAD_S // 60)
 
     def _held(self) -> set[UUID]:
         held = {d.chain.id for d in self.drawn} | {c.drawn.chain.id for c in self.calls.values()}

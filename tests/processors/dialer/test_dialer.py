@@ -18,7 +18,7 @@ import pytest
 from dialstream.store import stored_topic_of
 from domain.codes import CallResult, RecordStatus
 from domain.suppression_list import CreateSuppressionList, EntryInput
-from processors.telephony.simulator import CallModel, Rates, SimulatedTelephony
+from processors.telephony.simulator import CallModel, Rates, SimulatedTelephony, Timings
 from schemas.agents import AgentCallConnected
 from schemas.attempts import (
     CallAttemptAbandoned,
@@ -136,6 +136,26 @@ def test_pause_returns_what_was_drawn_and_not_dialled(tmp_path: Path) -> None:
         settled |= {e.attempt_id for e in events_of(store, RecordReturned)}
         assert {e.attempt_id for e in retrieved} == settled  # nothing left out with the dialer
         assert len(made) < 50
+        assert L.runtime.records.retrieved(group) == []
+
+
+def test_records_drawn_ahead_are_gated_when_dialled_and_returned_at_pause(tmp_path: Path) -> None:
+    """A busy group draws what it dials in the next seconds at once; what it has not dialled
+    when paused goes back, not dialled, and nothing drawn is left out."""
+    with lab(tmp_path, timings=Timings(talk_mean_s=20.0, wrap_up_mean_s=3.0)) as L:
+        group = campaign(L, us_records(2_000), mode="progressive", agents=40)
+        L.run(300)
+        L.handlers.campaigns.transition_group(L.account_id, group, "pause")
+        L.settle()
+        L.run(300)
+        store = L.runtime.store
+        paused = [e for e in events_of(store, RecordReturned) if e.reason == "paused"]
+        assert paused, "drawn ahead, not dialled, given back"
+        made = {e.attempt_id for e in events_of(store, CallAttemptMade)}
+        assert not made & {e.attempt_id for e in paused}
+        settled = {e.attempt_id for e in events_of(store, RecordUpdated)}
+        settled |= {e.attempt_id for e in events_of(store, RecordReturned)}
+        assert {e.attempt_id for e in events_of(store, RecordRetrieved)} == settled
         assert L.runtime.records.retrieved(group) == []
 
 
