@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -135,6 +136,12 @@ class Runtime:
     predial: PreDialValidator | None = None  # the compliance gate every attempt passes
     messaging: Messaging = field(default_factory=lambda: Messaging())  # SMS and e-mail channels
     closing: list[Callable[[], None]] = field(default_factory=list)  # what else to close on stop
+    # The dialers' leases and the accounts' attempts-per-minute claims (None: in ``views``).
+    dialer_db: Database | None = None
+
+    @property
+    def dialer_leases(self) -> Database:
+        return self.dialer_db if self.dialer_db is not None else self.views
 
     def start(self) -> None:
         for checkpointer in self.checkpointers:
@@ -168,6 +175,8 @@ class Runtime:
         self.suppression_index.close()
         for close in self.closing:
             close()
+        if self.dialer_db is not None:
+            self.dialer_db.close()
         self.views.close()
         self.store.close()
 
@@ -276,6 +285,7 @@ def build(settings: Settings, *, relay: bool = True, workers: Sequence[str] | No
             if url.startswith("sqlite:") and sqlite_path(url) != ":memory:"
         ],
         messaging=channels,
+        dialer_db=_dialer_database(settings.views_url),
     )
     if IMPORTS in hosted:
         runtime.services[IMPORTS] = _import_runner(runtime)
@@ -403,7 +413,18 @@ def _dialer(runtime: Runtime) -> Service:
         # of the account's cap is 60/speed real seconds, the same in each of them.
         cap_clock=lambda: time.time() * speed,
     )
-    return Dialer(ports, runtime.views)
+    return Dialer(ports, runtime.dialer_leases)
+
+
+def _dialer_database(views_url: str) -> Database | None:
+    """A SQLite file of its own beside the read models' for the dialers' leases and claims:
+    in the read models' file a claim waited for the lock their writers hold while they apply
+    a batch (0.9 ms a claim on the dialer bench). On PostgreSQL they stay in the read models'
+    database, where a transaction waits only for the rows it writes."""
+    if not views_url.startswith("sqlite:") or sqlite_path(views_url) == ":memory:":
+        return None
+    path = Path(sqlite_path(views_url))
+    return connect(f"sqlite:///{path.with_name(path.stem + '-dialer.sqlite')}")
 
 
 def _check_databases(settings: Settings) -> None:

@@ -19,8 +19,9 @@ fewer calls, never more.
 Claiming ahead: a claim in the shared database is a write transaction, and a group steps every
 50 ms, so a dialer claims up to ``AHEAD`` attempts more than a step wants (never more than half
 of what the cap has left) and keeps them for its later steps in the same second. What is left
-of them goes back once that second is over (or the dialer stops): held, they count as used, so
-for at most a second the other dialers see fewer attempts left, never more.
+of them goes back with the next claim, at the latest once the second after it is over (or when
+the dialer stops): held, they count as used, so for at most two seconds the other dialers see
+fewer attempts left, never more.
 """
 
 from __future__ import annotations
@@ -84,15 +85,17 @@ class AttemptBudget:
         second = int(at)
         key = (str(account_id), channel)
         kept = self.kept.get(key)
+        past = None  # what an earlier second's claim left: given back in this claim's transaction
         if kept is not None and kept.second != second:
-            self._give_back_kept(key)
-            kept = None
+            past, kept = self.kept.pop(key), None
         taken = min(wanted, kept.left) if kept is not None else 0
         if kept is not None:
             kept.left -= taken
             if taken == wanted:
                 return taken
         with self.db.transaction() as cursor:
+            if past is not None and past.left:
+                cursor.execute(_GIVE_BACK, (past.left, past.left, *key, past.second))
             cursor.execute(_LOCK, key)
             cursor.execute(_FORGET, (*key, second - WINDOW_S))
             cursor.execute(_USED, (*key, second - WINDOW_S))
@@ -107,8 +110,9 @@ class AttemptBudget:
         return taken + granted
 
     def give_back_past(self, at: float) -> None:
-        """Give back what was claimed ahead for a second before ``at`` and not used."""
-        for key in [key for key, kept in self.kept.items() if kept.second < int(at)]:
+        """Give back what was claimed ahead for a second before the one before ``at`` and not
+        used. (A claim in the next second gives it back in its own transaction.)"""
+        for key in [key for key, kept in self.kept.items() if kept.second < int(at) - 1]:
             self._give_back_kept(key)
 
     def flush(self) -> None:

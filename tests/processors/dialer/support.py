@@ -102,7 +102,7 @@ class Lab:
         """The dialer dies: nobody steps it again, and its lease on ``group_id`` runs out
         unreleased. (Run out in the database rather than by a short lease, which on a slow
         machine also runs out while the dialer still lives.)"""
-        with self.runtime.views.transaction() as cursor:
+        with self.runtime.dialer_leases.transaction() as cursor:
             cursor.execute("UPDATE leases SET expires_at = 0 WHERE name = ?", (f"dialer:{group_id}",))
 
 
@@ -122,7 +122,7 @@ def new_dialer(runtime: Runtime, telephony: SimulatedTelephony, model: CallModel
         channels=runtime.messaging.channels(),
         links=runtime.messaging.links,
     )
-    dialer = Dialer(ports, runtime.views, **kwargs)
+    dialer = Dialer(ports, runtime.dialer_leases, **kwargs)
     dialer.discovered_at = -1e18
     return dialer
 

@@ -74,13 +74,17 @@ def test_a_claim_takes_some_ahead_for_the_same_second_and_gives_back_what_it_did
     assert a.used(ACCOUNT, "voice", at=T0) == 12, "ten more, held for this second's later steps"
     assert a.claim(ACCOUNT, "voice", 3, cap=100, at=T0 + 0.5) == 3
     assert a.used(ACCOUNT, "voice", at=T0) == 12, "taken from what was held: no new claim"
-    a.give_back_past(T0 + 0.9)
-    assert a.used(ACCOUNT, "voice", at=T0) == 12, "the second is not over"
-    a.give_back_past(T0 + 1)
-    assert a.used(ACCOUNT, "voice", at=T0 + 1) == 5, "the seven not used are given back"
+    a.give_back_past(T0 + 1.9)
+    assert a.used(ACCOUNT, "voice", at=T0) == 12, "kept until a claim of a later second, or the one after"
+    a.give_back_past(T0 + 2)
+    assert a.used(ACCOUNT, "voice", at=T0 + 2) == 5, "the seven not used are given back"
+    assert a.claim(ACCOUNT, "voice", 1, cap=100, at=T0 + 2) == 1
+    assert a.claim(ACCOUNT, "voice", 1, cap=100, at=T0 + 3) == 1
+    assert a.used(ACCOUNT, "voice", at=T0 + 3) == 5 + 1 + 1 + 10, "the next claim gave back the last one's rest"
+    a.flush()
     # Never more than half of what the cap has left: another dialer is not starved by it.
-    assert b.claim(ACCOUNT, "voice", 1, cap=10, at=T0 + 2) == 1
-    assert b.used(ACCOUNT, "voice", at=T0 + 2) == 8  # 5 + 1 + (10 - 5 - 1) // 2
-    assert a.claim(ACCOUNT, "voice", 5, cap=10, at=T0 + 2) == 2
+    assert b.claim(ACCOUNT, "voice", 1, cap=14, at=T0 + 4) == 1
+    assert b.used(ACCOUNT, "voice", at=T0 + 4) == 11  # 7 + 1 + (14 - 7 - 1) // 2
+    assert a.claim(ACCOUNT, "voice", 5, cap=14, at=T0 + 4) == 3
     b.flush()
-    assert b.used(ACCOUNT, "voice", at=T0 + 2) == 8, "b's two held ahead went back, a's two taken"
+    assert b.used(ACCOUNT, "voice", at=T0 + 4) == 11, "b's three held ahead went back, a's three taken"
