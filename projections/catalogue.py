@@ -154,9 +154,14 @@ class Catalogue:
         )
 
 
+# Decoded bodies kept by kind and id (see CatalogueQueries._decoded).
+KEPT_DECODED = 1_000
+
+
 class CatalogueQueries:
     def __init__(self, db: Database):
         self.db = db
+        self._kept: dict[tuple[str, UUID], tuple[str, Any]] = {}
 
     def get(self, account_id: UUID, kind: str, object_id: UUID) -> Any | None:
         """The object, or None when missing, deleted, or another account's."""
@@ -166,7 +171,21 @@ class CatalogueQueries:
                 (str(object_id), str(account_id), kind),
             )
             row = cursor.fetchone()
-        return None if row is None else _decoders[kind].decode(row[0])
+        return None if row is None else self._decoded(kind, object_id, row[0])
+
+    def _decoded(self, kind: str, object_id: UUID, body: str) -> Any:
+        """The state of a body read before is the object decoded then: states are immutable,
+        and the dialer and the pre-dial gate read the same account and group at every step (an
+        account's decode was half of the gate's reading of its settings)."""
+        key = (kind, object_id)
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == body:
+            return kept[1]
+        state = _decoders[kind].decode(body)
+        if len(self._kept) >= KEPT_DECODED:
+            self._kept.clear()
+        self._kept[key] = (body, state)
+        return state
 
     def list_kind(self, account_id: UUID, kind: str) -> list[Any]:
         with self.db.reading() as cursor:

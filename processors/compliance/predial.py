@@ -252,6 +252,9 @@ class PreDialValidator:
         self.predial_total = Counter("predial_total")
         self.predial_denied_total = Counter("predial_denied_total")
         self.predial_index_unavailable_total = Counter("predial_index_unavailable_total")
+        # The rules of each account's settings as last read: worked out again only when the
+        # settings port hands over another object (it keeps the object while they are unchanged).
+        self._rules: dict[UUID, tuple[ComplianceSettings, _Account]] = {}
 
     def counters(self) -> dict[str, int]:
         return {
@@ -329,12 +332,18 @@ class PreDialValidator:
         except Exception as error:  # any failure is "no answer": deny
             log.warning("pre-dial: compliance settings of account %s unavailable: %r", account_id, error)
             return _Account(problem=_unavailable("settings_unavailable", "compliance settings", error))
+        kept = self._rules.get(account_id)
+        if kept is not None and kept[0] is settings:
+            return kept[1]
         try:
             calling, rules, abandoned = compliance_rules(settings)
         except RuleViolation as error:
             text = f"the account's compliance settings are invalid at {error.field}: {error.detail}"
-            return _Account(problem=Reason(code="settings_unavailable", text=f"{text}; no call"))
-        return _Account(calling=calling, attempt_rules=rules, abandoned=abandoned)
+            account = _Account(problem=Reason(code="settings_unavailable", text=f"{text}; no call"))
+        else:
+            account = _Account(calling=calling, attempt_rules=rules, abandoned=abandoned)
+        self._rules[account_id] = (settings, account)
+        return account
 
     def _lists(self, account_id: UUID, channel: str, group_id: UUID | None) -> list[UUID] | Reason:
         try:

@@ -328,6 +328,18 @@ def test_invalid_stored_settings_deny(counting: CountingIndex) -> None:
     assert "regions.florida" in verdict.reasons[0].text
 
 
+def test_changed_settings_apply_from_the_next_validation(counting: CountingIndex) -> None:
+    """The rules of an account's settings are worked out once per settings object read, so a
+    change (a new object from the port) applies at once."""
+    current = {"settings": SETTINGS[ACCOUNT_B]}
+    checker = PreDialValidator(counting, lists, lambda _: current["settings"], clock=lambda: NOW)
+    london = request(account_id=ACCOUNT_B, time_zone="Europe/London", country="GB", state="")
+    assert codes(checker.validate(london)) == ["holiday"]
+    assert codes(checker.validate(london)) == ["holiday"]
+    current["settings"] = ComplianceSettings()
+    assert checker.validate(london).allowed
+
+
 def test_lists_that_cannot_be_read_deny(counting: CountingIndex) -> None:
     def broken(account_id: UUID, channel: str, group_id: UUID | None) -> list[UUID]:
         raise TimeoutError("hierarchy projection timed out")
