@@ -37,6 +37,7 @@ from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteFactory, 
 
 from dialstream.store import sqlite_wal
 from dialstream.store.sqlite_wal import sqlite_path
+from dialstream.store.synced import SyncedStates
 from schemas import registry
 from schemas.base import Event
 
@@ -253,6 +254,19 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         row = self._follower_connection().execute(f"SELECT max(rowid) FROM {self.events_table_name}").fetchone()
         return row[0]  # None for an empty log, as the library's
 
+    def select_versions_after(self, after: int, limit: int) -> list[tuple[int, str, int]]:
+        """(position, originator id as stored, version) of the events after ``after``: which
+        aggregates the log's tail changed (:mod:`dialstream.store.synced`)."""
+        statement = (
+            f"SELECT rowid, originator_id, originator_version FROM {self.events_table_name} "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        )
+        if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(statement, (after, limit))
+                return [(row[0], row[1], row[2]) for row in c.fetchall()]
+        return self._follower_connection().execute(statement, (after, limit)).fetchall()
+
     def max_tracking_id(self, application_name: str) -> int | None:
         """A processor's recorded position, asked on every wake: read like the head (above)."""
         if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
@@ -418,6 +432,7 @@ class UnitOfWork:
     stored: list[StoredEvent] = field(default_factory=list)
     pending: dict[UUID, list[Event]] = field(default_factory=dict)  # loads inside see these
     position: int = 0  # the last log position once committed
+    synced: bool = False  # a batch read the log's tail (dialstream.store.synced)
 
     @property
     def events(self) -> int:
@@ -441,6 +456,10 @@ class EventStore(Application[UUID]):
         # Loaded aggregates by id: (projector, version, state); see _stored_state.
         self._states: dict[UUID, tuple[Any, int, Any]] = {}
         self._states_lock = threading.Lock()
+        # What batches load (SQLite: its positions come in commit order).
+        self._synced = (
+            SyncedStates(self.recorder, STATES_KEPT) if isinstance(self.recorder, BatchSQLiteProcessRecorder) else None
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=MsgspecTranscoder(), mapper_class=MsgspecMapper)
@@ -482,6 +501,7 @@ class EventStore(Application[UUID]):
             positions = self.recorder.insert_events(unit.stored, tracking=unit.tracking)
         except IntegrityError as error:
             raise ConcurrencyConflict(str(error)) from error
+        self._changed(unit.stored)
         if unit.stored:
             self.wake()
             unit.position = max(positions) if positions else self.position()
@@ -508,8 +528,18 @@ class EventStore(Application[UUID]):
             positions = self.recorder.insert_events(unit.stored)
         except IntegrityError as error:
             raise ConcurrencyConflict(str(error)) from error
+        if self._synced is not None:
+            self._synced.stored(unit.pending)
         self.wake()
         unit.position = max(positions) if positions else self.position()
+
+    def _changed(self, stored: Sequence[StoredEvent]) -> None:
+        """What this process stored outside a batch: the batches' states it makes older."""
+        if self._synced is not None:
+            self._synced.changed(
+                (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version)
+                for s in stored
+            )
 
     def tracked(self, application_name: str) -> int | None:
         """The last position recorded for ``application_name`` (None if none yet)."""
@@ -555,6 +585,7 @@ class EventStore(Application[UUID]):
             positions = self.recorder.insert_events(stored)
         except IntegrityError as error:
             raise ConcurrencyConflict(str(error)) from error
+        self._changed(stored)
         self.wake()
         return max(positions) if positions else self.position()
 
@@ -578,17 +609,25 @@ class EventStore(Application[UUID]):
 
     def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         unit = _UNIT.get()
+        if unit is not None and unit.tracking is None and self._synced is not None and _immutable(project):
+            # A batch: the log's tail read once, not each aggregate's (dialstream.store.synced).
+            if not unit.synced:
+                self._synced.sync()
+                unit.synced = True
+            state = cast(S | None, self._synced.load(aggregate_id, project, self._events_after))
+        else:
+            state = self._stored_state(aggregate_id, project)
         if unit is not None and (pending := unit.pending.get(aggregate_id)):
             # Inside a unit of work a handler sees what it decided earlier in the same batch.
-            return project(self._stored_state(aggregate_id, project), pending)
-        return self._stored_state(aggregate_id, project)
+            return project(state, pending)
+        return state
 
     def _stored_state(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         """The aggregate as stored. A projector of immutable states (``domain.aggregate.projector``)
         keeps the state it built, and the next load reads only the events stored after it: an
         agent's stream grows by a few events a call, and the dialer loads it at every step of
         every call. Stored events never change, so the state plus the newer events is the state."""
-        if not getattr(project, "immutable_states", False):
+        if not _immutable(project):
             try:
                 return cast(S | None, self.repository.get(aggregate_id, projector_func=cast(Any, project)))
             except AggregateNotFoundError:
@@ -774,3 +813,8 @@ def store_env(database_url: str) -> dict[str, str]:
             "PROCESS_RECORDER_TOPIC": "dialstream.store.postgres_recorder:ArraysPostgresProcessRecorder",
         }
     raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:/// or postgresql://")
+
+
+def _immutable(project: Callable[..., Any]) -> bool:
+    """A projector of immutable states (``domain.aggregate.projector``): its states may be kept."""
+    return bool(getattr(project, "immutable_states", False))

@@ -7,6 +7,7 @@ production stores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -19,7 +20,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from dialstream.store import ConcurrencyConflict, EventStore, sqlite_wal, store_env
+from dialstream.store import ConcurrencyConflict, EventStore, sqlite_wal, store_env, synced
 from domain import account
 from domain.account import Account, OpenAccount, UpdateSettings
 from schemas import registry
@@ -145,6 +146,51 @@ class EventStoreContract:
             assert pending is not None and pending.settings.pacing.target_abandon_rate == 3.5
         assert store.load(account_id, account.project) == pending
         assert other.load(account_id, account.project) == pending
+
+    def test_a_batch_sees_what_this_process_and_another_appended_since_its_last_load(
+        self, store: EventStore, reopen: Callable[[], EventStore], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Batches load kept states from memory (dialstream.store.synced): an append of another
+        thread of this process shows at the next load, another process's once the log's tail
+        is read, and a decision on a state changed meanwhile conflicts rather than overwrites."""
+        monkeypatch.setattr(synced, "TAIL_EVERY_S", 3600.0)  # SQLite: the tail is read once
+        account_id = uuid4()
+        history = opened(account_id)
+        store.append(history)
+        with store.batch():
+            assert store.load(account_id, account.project) == state_of(history)
+        history += paced(state_of(history), 1.5)
+        writer = threading.Thread(target=store.append, args=(history[-1:],))  # this process
+        writer.start()
+        writer.join()
+        with store.batch():
+            loaded = store.load(account_id, account.project)
+            assert loaded == state_of(history)
+            assert loaded is not None
+            store.append(paced(loaded, 2.5, minutes=2))
+        history = [*history, *paced(state_of(history), 2.5, minutes=2)]
+        with store.batch():
+            assert store.load(account_id, account.project) == state_of(history), "its own append"
+        other = reopen()
+        history += paced(state_of(history), 3.5, minutes=3)
+        other.append(history[-1:])  # another process
+        monkeypatch.setattr(synced, "TAIL_EVERY_S", 0.0)
+        with store.batch():
+            assert store.load(account_id, account.project) == state_of(history)
+
+        monkeypatch.setattr(synced, "TAIL_EVERY_S", 3600.0)
+        other.append(paced(state_of(history), 4.5, minutes=4))
+        decided_on = None
+        with contextlib.suppress(ConcurrencyConflict), store.batch():
+            seen = store.load(account_id, account.project)
+            assert seen is not None
+            decided_on = seen.version
+            store.append(paced(seen, 5.5, minutes=5))
+        latest = other.load(account_id, account.project)
+        assert latest is not None
+        # No lost update: a decision on the state before 4.5 stored nothing; one on 4.5 stored.
+        expected = (4, 5) if decided_on == 4 else (5, 6)
+        assert (decided_on, latest.version) == expected
 
     def test_many_aggregates_load_at_once_as_one_by_one(self, store: EventStore) -> None:
         ids = [uuid4() for _ in range(3)]

@@ -1,0 +1,135 @@
+"""Aggregate states that a batch of decisions (the dialer's step, :meth:`EventStore.batch`)
+loads without asking the database for each.
+
+A kept state (:meth:`EventStore.load`) is read again from the database at every load: one
+query for the events after its version, five times per dial decision. Here a state is loaded
+from memory unless something changed it since:
+- the batch's own appends advance the states it holds once they are stored;
+- every other append of this process marks the states it makes older as stale, as it is
+  stored (:meth:`SyncedStates.changed`);
+- other processes' appends (a CLI command on the same SQLite file) show in the log's tail,
+  which a batch reads at most every ``TAIL_EVERY_S`` (ids and versions only).
+
+Why this is safe: what the tail shows is complete up to the position read, since SQLite gives
+positions in commit order; a state loaded after that read is at least that new; and an
+append decided on a state that another writer changed since fails on the stream's version
+(:class:`ConcurrencyConflict`), so the dialer's step is decided again, on the state as it is
+then. A state another process changed is at worst ``TAIL_EVERY_S`` old when a batch reads it,
+as the read models the dialer also reads are a few tens of milliseconds behind the log.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+TAIL_LIMIT = 5_000  # a longer tail (an import ran) reads every state again instead
+TAIL_EVERY_S = 0.05  # other processes' appends are read from the log's tail at most this often
+
+
+class TailRecorder(Protocol):
+    def max_notification_id(self) -> int | None: ...
+    def select_versions_after(self, after: int, limit: int) -> list[tuple[int, str, int]]: ...
+
+
+class SyncedStates:
+    def __init__(self, recorder: TailRecorder, kept: int):
+        self.recorder = recorder
+        self.kept = kept
+        self._lock = threading.Lock()
+        # By the id as stored (hex), as the tail names them: (projector, version, state); an
+        # aggregate not stored yet is kept too, at version 0 (a new call attempt is loaded to
+        # be decided on before its first event).
+        self._states: dict[str, tuple[Any, int, Any]] = {}
+        self._stale: set[str] = set()
+        self._tail: int | None = None  # the log position the tail was read up to
+        self._tail_read_at = -1e18
+
+    def sync(self) -> None:
+        """Read the log's tail (at most every ``TAIL_EVERY_S``): a state kept at a version
+        older than the tail's is read again at its next load."""
+        now = time.monotonic()
+        if now - self._tail_read_at < TAIL_EVERY_S:
+            return
+        with self._lock:
+            self._tail_read_at = now
+            if self._tail is None:
+                self._tail = self.recorder.max_notification_id() or 0
+                return
+            rows = self.recorder.select_versions_after(self._tail, TAIL_LIMIT)
+            if len(rows) == TAIL_LIMIT:
+                self._stale.update(self._states)
+                self._tail = self.recorder.max_notification_id() or 0
+                return
+            states, stale = self._states, self._stale
+            for _, originator, version in rows:
+                kept = states.get(originator)
+                if kept is not None and kept[1] < version:
+                    stale.add(originator)
+            if rows:
+                self._tail = rows[-1][0]
+
+    def load(
+        self,
+        aggregate_id: UUID,
+        project: Callable[[Any, Sequence[Any]], Any],
+        events_after: Callable[[UUID, int | None], list[Any]],
+    ) -> Any:
+        key = aggregate_id.hex
+        with self._lock:
+            kept = self._states.get(key)
+            fresh = key not in self._stale
+            tail = self._tail
+        if kept is not None and kept[0] is project:
+            if fresh:
+                return kept[2]
+            version, state = kept[1], kept[2]
+        else:
+            version, state = 0, None
+        newer = events_after(aggregate_id, version or None)
+        if newer:
+            state, version = project(state, newer), newer[-1].originator_version
+        with self._lock:
+            self._keep(key, (project, version, state))
+            if self._tail == tail:
+                self._stale.discard(key)
+            else:  # another batch read the tail meanwhile: what it saw may be newer
+                self._stale.add(key)
+        return state
+
+    def stored(self, pending: dict[UUID, list[Any]]) -> None:
+        """A batch's appends are stored: the states it holds of their aggregates advance."""
+        with self._lock:
+            for aggregate_id, events in pending.items():
+                key = aggregate_id.hex
+                kept = self._states.get(key)
+                if kept is None:
+                    continue
+                project, version, state = kept
+                if version != events[0].originator_version - 1:
+                    del self._states[key]
+                    continue
+                self._states[key] = (project, events[-1].originator_version, project(state, events))
+                self._stale.discard(key)  # stored right after it: nothing came between
+
+    def changed(self, stored: Iterable[tuple[str, int]]) -> None:
+        """Appends of this process stored outside a batch, as (id as stored, version): the
+        states they make older are read again at their next load."""
+        if not self._states:
+            return
+        with self._lock:
+            states, stale = self._states, self._stale
+            for key, version in stored:
+                kept = states.get(key)
+                if kept is not None and kept[1] < version:
+                    stale.add(key)
+
+    def _keep(self, key: str, entry: tuple[Any, int, Any]) -> None:
+        self._states[key] = entry
+        if len(self._states) > self.kept:
+            for oldest in list(self._states)[: self.kept // 4]:
+                del self._states[oldest]
+                self._stale.discard(oldest)
