@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -451,8 +451,11 @@ class EventStore(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        self._appended = threading.Condition()
+        self._appended = threading.Lock()
+        self._waiters: list[tuple[Collection[str] | None, threading.Event]] = []
         self._appends = 0
+        self._woken = 0  # the append count at the last wake-up not naming its topics
+        self._last_append_of: dict[str, int] = {}  # stored topic: the append count of its last append
         # Loaded aggregates by id: (projector, version, state); see _stored_state.
         self._states: dict[UUID, tuple[Any, int, Any]] = {}
         self._states_lock = threading.Lock()
@@ -503,7 +506,7 @@ class EventStore(Application[UUID]):
             raise ConcurrencyConflict(str(error)) from error
         self._changed(unit.stored)
         if unit.stored:
-            self.wake()
+            self.wake({stored.topic for stored in unit.stored})
             unit.position = max(positions) if positions else self.position()
 
     @contextmanager
@@ -530,7 +533,7 @@ class EventStore(Application[UUID]):
             raise ConcurrencyConflict(str(error)) from error
         if self._synced is not None:
             self._synced.stored(unit.pending)
-        self.wake()
+        self.wake({stored.topic for stored in unit.stored})
         unit.position = max(positions) if positions else self.position()
 
     def _changed(self, stored: Sequence[StoredEvent]) -> None:
@@ -586,7 +589,7 @@ class EventStore(Application[UUID]):
         except IntegrityError as error:
             raise ConcurrencyConflict(str(error)) from error
         self._changed(stored)
-        self.wake()
+        self.wake({each.topic for each in stored})
         return max(positions) if positions else self.position()
 
     # Reading -------------------------------------------------------------------------
@@ -746,16 +749,40 @@ class EventStore(Application[UUID]):
         """How many appends this process has made; pass it to :meth:`wait_for_append`."""
         return self._appends
 
-    def wait_for_append(self, seen: int, timeout: float) -> None:
-        """Block until an append after ``seen`` or until ``timeout`` (other processes poll)."""
+    def wait_for_append(self, seen: int, timeout: float, topics: Collection[str] | None = None) -> None:
+        """Block until an append after ``seen`` (of one of ``topics``, when given) or until
+        ``timeout`` (other processes poll). A follower of a few topics (the suppression index)
+        then sleeps through the dialer's commits: it is not even woken to look."""
         with self._appended:
-            if self._appends == seen:
-                self._appended.wait(timeout)
+            if self._appended_since(seen, topics):
+                return
+            waiter = (topics, threading.Event())
+            self._waiters.append(waiter)
+        try:
+            waiter[1].wait(timeout)
+        finally:
+            with self._appended:
+                self._waiters.remove(waiter)
 
-    def wake(self) -> None:
+    def _appended_since(self, seen: int, topics: Collection[str] | None) -> bool:
+        if topics is None or self._woken > seen:
+            return self._appends != seen
+        last = self._last_append_of
+        return any(last.get(topic, 0) > seen for topic in topics)
+
+    def wake(self, topics: Collection[str] | None = None) -> None:
+        """Tell the waiting followers of an append (of these stored topics; None: of anything,
+        or a wake-up that is not an append: a follower stopping)."""
         with self._appended:
             self._appends += 1
-            self._appended.notify_all()
+            if topics is None:
+                self._woken = self._appends
+            else:
+                for topic in topics:
+                    self._last_append_of[topic] = self._appends
+            for wanted, event in self._waiters:
+                if wanted is None or topics is None or not set(wanted).isdisjoint(topics):
+                    event.set()
 
 
 class FollowPace:

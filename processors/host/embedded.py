@@ -45,6 +45,7 @@ class EmbeddedHost(LogFollower):
         self.processor = processor
         self.name = processor.name
         self.topics = stored_topics(processor)
+        self.wake_topics = frozenset(self.topics)  # the processor reads nothing else
         self.read_batch = read_batch
         tracked = store.tracked(processor.name)
         if tracked is None and legacy_position is not None:

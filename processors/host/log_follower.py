@@ -22,6 +22,9 @@ from processors.host.lifecycle import Backoff, Hosted
 class LogFollower(Hosted):
     name = "follower"
     follow_gap_s = FOLLOW_GAP_S  # the least time between the starts of two rounds (FollowPace)
+    # The stored topics whose appends wake it (None: every append). Other processes' appends
+    # are seen within half a second either way.
+    wake_topics: frozenset[str] | None = None
 
     def __init__(self, store: EventStore, *, retry_seconds: float = 1.0):
         # An outage (Redis down) is retried every retry_seconds, at most twice that apart.
@@ -45,7 +48,7 @@ class LogFollower(Hosted):
         self.reached(self.catch_up())
 
     def idle(self) -> None:
-        self.store.wait_for_append(self._seen, 0.5)
+        self.store.wait_for_append(self._seen, 0.5, self.wake_topics)
         self._pace.pause()
 
     def interrupt(self) -> None:
@@ -64,6 +67,8 @@ class LogFollower(Hosted):
     def wait_until(self, position: int, timeout: float = 5.0) -> bool:
         """Block until the follower has handled the log up to ``position``."""
         deadline = time.monotonic() + timeout
+        if self.position < position:
+            self.store.wake()  # a follower of a few topics sleeps through the others' appends
         with self._progress:
             while self.position < position:
                 remaining = deadline - time.monotonic()

@@ -107,6 +107,7 @@ class SuppressionIndexFollower(LogFollower):
     # Every append followed at once: the index's lag is how long a new suppression entry can
     # be missed at dial time (FollowedIndex), so it takes no pause between rounds.
     follow_gap_s = 0.0
+    wake_topics = frozenset(STORED_TOPICS)  # asleep while the dialer commits its steps
 
     def __init__(self, store: EventStore, index: SuppressionIndex, *, retry_seconds: float = 1.0):
         super().__init__(store, retry_seconds=retry_seconds)

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from dialstream.store import ConcurrencyConflict, EventStore, sqlite_wal, store_env, synced
+from dialstream.store import ConcurrencyConflict, EventStore, sqlite_wal, store_env, stored_topic_of, synced
 from domain import account
 from domain.account import Account, OpenAccount, UpdateSettings
 from schemas import registry
@@ -191,6 +191,41 @@ class EventStoreContract:
         # No lost update: a decision on the state before 4.5 stored nothing; one on 4.5 stored.
         expected = (4, 5) if decided_on == 4 else (5, 6)
         assert (decided_on, latest.version) == expected
+
+    def test_a_follower_of_some_topics_sleeps_through_appends_of_others(self, store: EventStore) -> None:
+        history = opened(uuid4())
+        store.append(history)
+        pacing_changed = {stored_topic_of(type(event)) for event in paced(state_of(history), 1.5)}
+        assert stored_topic_of(AccountOpened) not in pacing_changed
+
+        def wait_in_thread(topics: set[str] | None) -> tuple[threading.Thread, threading.Event]:
+            woke = threading.Event()
+            seen = store.appends()
+
+            def wait() -> None:
+                store.wait_for_append(seen, 10.0, topics)
+                woke.set()
+
+            thread = threading.Thread(target=wait)
+            thread.start()
+            return thread, woke
+
+        thread, woke = wait_in_thread(pacing_changed)
+        store.append(opened(uuid4()))  # another topic
+        assert not woke.wait(0.3), "asleep through an append of a topic it does not follow"
+        store.append(paced(state_of(history), 1.5))
+        assert woke.wait(5.0), "woken by its own topic"
+        thread.join()
+
+        thread, woke = wait_in_thread(pacing_changed)
+        store.wake()  # not an append: a follower stopping
+        assert woke.wait(5.0)
+        thread.join()
+
+        thread, woke = wait_in_thread(None)
+        store.append(opened(uuid4()))
+        assert woke.wait(5.0), "a follower of everything wakes for anything"
+        thread.join()
 
     def test_many_aggregates_load_at_once_as_one_by_one(self, store: EventStore) -> None:
         ids = [uuid4() for _ in range(3)]
