@@ -26,7 +26,7 @@ from eventsourcing.persistence import StoredEvent
 from dialstream.clock import utc_now
 from dialstream.handlers.context import Context
 from dialstream.handlers.import_jobs import ImportJobHandlers
-from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict
+from dialstream.store import ConcurrencyConflict, EventStore, retry_on_conflict, stored_topic_of
 from domain import import_job, record_chain
 from domain.aggregate import Changes
 from domain.errors import DomainError
@@ -45,8 +45,12 @@ from projections.import_jobs import ImportJobQueries
 from projections.records import RecordQueries
 from projections.suppression_lists import SuppressionListQueries
 from schemas.base import Event
-from schemas.imports import Counts, FieldMap
+from schemas.imports import Counts, FieldMap, ImportRequested
 from schemas.records import RecordChainDeleted, RecordChainImported, RecordChainReplaced
+
+# What wakes a runner with nothing to do: a job requested in this process (not a dialer's
+# commits); other processes' jobs and lapsed leases are seen at its half-second poll.
+NEW_JOB = frozenset({stored_topic_of(ImportRequested)})
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +136,7 @@ class ImportRunner(Hosted):
 
     def idle(self) -> None:
         if not self._ran:  # nothing to do: wait for a new job (or a runner's lease to lapse)
-            self.store.wait_for_append(self._appends_seen, 0.5)
+            self.store.wait_for_append(self._appends_seen, 0.5, NEW_JOB)
 
     def interrupt(self) -> None:
         self.store.wake()
