@@ -230,8 +230,6 @@ class AgentQueries:
             params.append(agent_group)
         if not logged_out:
             sql += " AND state <> 'logged_out'"
-        with self.db.reading() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        rows = self.db.select(sql, params)
         # Sorted here: PostgreSQL's collation would order logins unlike SQLite's.
         return sorted((self._row(row[0]) for row in rows), key=lambda row: row.login)

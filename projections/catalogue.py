@@ -165,13 +165,11 @@ class CatalogueQueries:
 
     def get(self, account_id: UUID, kind: str, object_id: UUID) -> Any | None:
         """The object, or None when missing, deleted, or another account's."""
-        with self.db.reading() as cursor:
-            cursor.execute(
-                "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? AND deleted = 0",
-                (str(object_id), str(account_id), kind),
-            )
-            row = cursor.fetchone()
-        return None if row is None else self._decoded(kind, object_id, row[0])
+        rows = self.db.select(
+            "SELECT body FROM catalogue WHERE id = ? AND account_id = ? AND kind = ? AND deleted = 0",
+            (str(object_id), str(account_id), kind),
+        )
+        return self._decoded(kind, object_id, rows[0][0]) if rows else None
 
     def _decoded(self, kind: str, object_id: UUID, body: str) -> Any:
         """The state of a body read before is the object decoded then: states are immutable,

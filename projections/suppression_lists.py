@@ -243,15 +243,13 @@ class SuppressionListQueries:
         """The lists a campaign on ``channel`` must respect, by id: the account's required
         lists of that channel and, for a campaign group, the optional ones it selected;
         archived lists never."""
-        with self.db.reading() as cursor:
-            cursor.execute(
-                "SELECT id FROM suppression_lists WHERE account_id = ? AND channel = ? AND archived = 0 "
-                "AND (required = 1 OR id IN (SELECT list_id FROM suppression_selections "
-                "WHERE group_id = ? AND account_id = ?)) ORDER BY id",
-                # No group: no selection matches the empty id.
-                (str(account_id), channel, str(campaign_group_id or ""), str(account_id)),
-            )
-            rows = cursor.fetchall()
+        rows = self.db.select(
+            "SELECT id FROM suppression_lists WHERE account_id = ? AND channel = ? AND archived = 0 "
+            "AND (required = 1 OR id IN (SELECT list_id FROM suppression_selections "
+            "WHERE group_id = ? AND account_id = ?)) ORDER BY id",
+            # No group: no selection matches the empty id.
+            (str(account_id), channel, str(campaign_group_id or ""), str(account_id)),
+        )
         return [UUID(row[0]) for row in rows]
 
     def selected(self, account_id: UUID, campaign_group_id: UUID) -> list[UUID]:

@@ -1,11 +1,14 @@
-"""A read of a SQLite read model (``SQLiteDatabase.reading``) neither waits for a writer
-nor sees what it has not committed; each thread reads on a connection of its own, closed
+"""A read of a SQLite read model (``SQLiteDatabase.reading``, ``select``) neither waits for a
+writer nor sees what it has not committed; each thread reads on a connection of its own, closed
 once the thread has ended."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from projections.sql import SQLiteDatabase
 
@@ -18,7 +21,14 @@ def _count(db: SQLiteDatabase) -> int:
     return int(row[0])
 
 
-def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_is_committed(tmp_path: Path) -> None:
+def _count_selected(db: SQLiteDatabase) -> int:
+    return int(db.select("SELECT count(*) FROM t WHERE n > ?", (0,))[0][0])
+
+
+@pytest.mark.parametrize("count", [_count, _count_selected], ids=["reading", "select"])
+def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_is_committed(
+    tmp_path: Path, count: Callable[[SQLiteDatabase], int]
+) -> None:
     db = SQLiteDatabase(f"sqlite:///{tmp_path / 'rm.sqlite'}")
     with db.transaction() as cursor:
         cursor.execute("CREATE TABLE t (n INTEGER)")
@@ -36,14 +46,14 @@ def test_a_read_does_not_wait_for_a_writer_and_sees_only_what_is_committed(tmp_p
     try:
         assert written.wait(10)
         read: list[int] = []
-        reader = threading.Thread(target=lambda: read.append(_count(db)))
+        reader = threading.Thread(target=lambda: read.append(count(db)))
         reader.start()
         reader.join(5)
         assert read == [1], "read at once, without the row the writer has not committed"
     finally:
         release.set()
         writer.join(10)
-    assert _count(db) == 2
+    assert count(db) == 2
     db.close()
 
 
