@@ -223,13 +223,13 @@ class AgentQueries:
     def _select(
         self, account_id: UUID, agent_group: str | None, *, logged_out: bool
     ) -> builtins.list[AgentRow]:
-        sql = "SELECT body FROM agent_states WHERE account_id = ?"
+        source = "FROM agent_states WHERE account_id = ?"
         params: builtins.list[str] = [str(account_id)]
         if agent_group is not None:
-            sql += " AND agent_group = ?"
+            source += " AND agent_group = ?"
             params.append(agent_group)
         if not logged_out:
-            sql += " AND state <> 'logged_out'"
-        rows = self.db.select(sql, params)
+            source += " AND state <> 'logged_out'"
+        bodies = self.db.select_texts("body", source, params)
         # Sorted here: PostgreSQL's collation would order logins unlike SQLite's.
-        return sorted((self._row(row[0]) for row in rows), key=lambda row: row.login)
+        return sorted((self._row(body) for body in bodies), key=lambda row: row.login)

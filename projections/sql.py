@@ -19,6 +19,7 @@ from dialstream.store.sqlite_wal import sqlite_path
 
 # pg_advisory_lock key of schema changes ("dialstrm" in ASCII).
 SCHEMA_LOCK = 0x6469616C7374726D
+SEPARATOR = 0x1E  # ASCII record separator: joins the values of select_texts
 
 
 class Cursor(Protocol):
@@ -34,6 +35,7 @@ class Database(Protocol):
     def transaction(self) -> Any: ...
     def reading(self) -> Any: ...
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def select_texts(self, column: str, source: str, params: Sequence[Any] = ()) -> list[str]: ...
     def schema(self) -> Any: ...
     def close(self) -> None: ...
 
@@ -96,6 +98,17 @@ class SQLiteDatabase:
                 cursor.execute(sql, params)
                 return list(cursor.fetchall())
         return self._readers.get().execute(sql, params).fetchall()
+
+    def select_texts(self, column: str, source: str, params: Sequence[Any] = ()) -> list[str]:
+        """``SELECT column source``: the text values of one column (never containing the
+        ASCII record separator; JSON, say), as :meth:`select` reads them, but in one row.
+
+        SQLite's module gives up the interpreter lock for every row it steps and takes it back
+        after; while other threads run Python (the read models following a dialer), each row
+        waits for it. Joined in SQLite, the rows of a group's agents come back as one."""
+        rows = self.select(f"SELECT group_concat({column}, char({SEPARATOR})) {source}", params)
+        joined = rows[0][0] if rows else None
+        return [] if joined is None else str(joined).split(chr(SEPARATOR))
 
     def schema(self) -> Any:
         """A transaction for ``CREATE ... IF NOT EXISTS``: SQLite's write lock serialises them."""
@@ -160,6 +173,9 @@ class PostgresDatabase:
         with self.transaction() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+    def select_texts(self, column: str, source: str, params: Sequence[Any] = ()) -> list[str]:
+        return [str(row[0]) for row in self.select(f"SELECT {column} {source}", params)]
 
     @contextmanager
     def schema(self) -> Iterator[Cursor]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from projections.sql import SQLiteDatabase
+from projections.sql import SQLiteDatabase, connect
 
 
 def _count(db: SQLiteDatabase) -> int:
@@ -69,3 +69,24 @@ def test_the_connection_of_a_thread_that_ended_is_closed(tmp_path: Path) -> None
     assert len(db._readers._opened) <= 2, "the main thread's, and at most the last reader's"
     db.close()
     assert db._readers._opened == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_texts_of_a_column_come_back_whole_in_one_read(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'rm.sqlite'}"
+        if backend == "sqlite"
+        else str(request.getfixturevalue("fresh_postgres_database"))
+    )
+    db = connect(url)
+    try:
+        with db.transaction() as cursor:
+            cursor.execute("CREATE TABLE texts (k INTEGER, body TEXT)")
+            bodies = ['{"a": 1}', '{"b": "x, y; z"}', "", '{"c": "\\u001e"}']
+            cursor.executemany("INSERT INTO texts VALUES (?, ?)", list(enumerate(bodies)))
+        assert sorted(db.select_texts("body", "FROM texts WHERE k >= ?", (0,))) == sorted(bodies)
+        assert db.select_texts("body", "FROM texts WHERE k > ?", (99,)) == []
+    finally:
+        db.close()
