@@ -550,8 +550,10 @@ class EventStore(Application[UUID]):
         try:
             positions = self.recorder.insert_events(unit.stored, tracking=unit.tracking)
         except IntegrityError as error:
+            self._conflicted(unit)
             raise ConcurrencyConflict(str(error)) from error
-        self._changed(unit.stored)
+        if self._synced is not None:
+            self._synced.stored(unit.pending)
         if unit.stored:
             self.wake({stored.topic for stored in unit.stored})
             unit.position = max(positions) if positions else self.position()
@@ -577,11 +579,16 @@ class EventStore(Application[UUID]):
         try:
             positions = self.recorder.insert_events(unit.stored)
         except IntegrityError as error:
+            self._conflicted(unit)
             raise ConcurrencyConflict(str(error)) from error
         if self._synced is not None:
             self._synced.stored(unit.pending)
         self.wake({stored.topic for stored in unit.stored})
         unit.position = max(positions) if positions else self.position()
+
+    def _conflicted(self, unit: UnitOfWork) -> None:
+        if self._synced is not None:
+            self._synced.forget(unit.pending)
 
     def _changed(self, stored: Sequence[StoredEvent]) -> None:
         """What this process stored outside a batch: the batches' states it makes older."""
@@ -659,11 +666,9 @@ class EventStore(Application[UUID]):
 
     def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         unit = _UNIT.get()
-        if unit is not None and unit.tracking is None and self._synced is not None and _immutable(project):
-            # A batch: the log's tail read once, not each aggregate's (dialstream.store.synced).
-            if not unit.synced:
-                self._synced.sync()
-                unit.synced = True
+        if unit is not None and self._synced is not None and _immutable(project):
+            # In a unit of work: the log's tail read, not each aggregate's (dialstream.store.synced).
+            self._sync(unit)
             state = cast(S | None, self._synced.load(aggregate_id, project, self._events_after))
         else:
             state = self._stored_state(aggregate_id, project)
@@ -708,21 +713,45 @@ class EventStore(Application[UUID]):
         processor's batch: one round trip instead of one per aggregate); those that do not
         exist are left out."""
         unit = _UNIT.get()
+        ids = list(set(aggregate_ids))
+        kept: dict[UUID, Any] = {}
+        synced = self._synced if unit is not None and len(ids) <= FEW_IDS and _immutable(project) else None
+        if synced is not None:  # a unit's few aggregates (a dialer's draw): kept ones from memory
+            assert unit is not None
+            self._sync(unit)
+            kept, tail = synced.kept_fresh(ids, project)
+            ids = [aggregate_id for aggregate_id in ids if aggregate_id not in kept]
         streams: dict[UUID, list[Any]] = {}
         mapper = cast(MsgspecMapper, self.mapper)
-        for originator_id, topic, state in cast(Any, self.recorder).select_streams(list(set(aggregate_ids))):
+        for originator_id, topic, state in cast(Any, self.recorder).select_streams(ids) if ids else ():
             streams.setdefault(originator_id, []).append(mapper.decode(topic, state))
+        if synced is not None:
+            read = {i: (events[-1].originator_version, project(None, events)) for i, events in streams.items()}
+            synced.keep_loaded({i: read.get(i, (0, None)) for i in ids}, project, tail)
+            kept.update((i, state) for i, (_, state) in read.items())
         loaded: dict[UUID, S] = {}
         for aggregate_id in aggregate_ids:
-            events = streams.get(aggregate_id, [])
-            if unit is not None and (pending := unit.pending.get(aggregate_id)):
-                events = [*events, *pending]
-            if not events or aggregate_id in loaded:
+            if aggregate_id in loaded:
                 continue
-            state = project(None, events)
+            pending = unit.pending.get(aggregate_id) if unit is not None else None
+            if synced is not None:
+                state = kept.get(aggregate_id)
+                if pending:
+                    state = project(state, pending)
+            else:
+                events = streams.get(aggregate_id, [])
+                if pending:
+                    events = [*events, *pending]
+                state = project(None, events) if events else None
             if state is not None:
                 loaded[aggregate_id] = state
         return loaded
+
+    def _sync(self, unit: UnitOfWork) -> None:
+        """A unit of work reads the log's tail once (dialstream.store.synced)."""
+        if self._synced is not None and not unit.synced:
+            self._synced.sync()
+            unit.synced = True
 
     def read_streams(self, aggregate_ids: Sequence[UUID]) -> list[tuple[int, Event]]:
         """Every event of these aggregates with its log position, in log order (an audit

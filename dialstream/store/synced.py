@@ -1,14 +1,16 @@
-"""Aggregate states that a batch of decisions (the dialer's step, :meth:`EventStore.batch`)
-loads without asking the database for each.
+"""Aggregate states that a unit of work (the dialer's step, :meth:`EventStore.batch`; a
+processor's batch, :meth:`EventStore.unit_of_work`) loads without asking the database for each.
 
 A kept state (:meth:`EventStore.load`) is read again from the database at every load: one
 query for the events after its version, five times per dial decision. Here a state is loaded
 from memory unless something changed it since:
-- the batch's own appends advance the states it holds once they are stored;
+- a unit's own appends advance the states kept of their aggregates once they are stored (the
+  dialer draws a chain, the call results processor reads it as the dialer left it);
 - every other append of this process marks the states it makes older as stale, as it is
   stored (:meth:`SyncedStates.changed`);
 - other processes' appends (a CLI command on the same SQLite file) show in the log's tail,
-  which a batch reads at most every ``TAIL_EVERY_S`` (ids and versions only).
+  which a unit reads at most every ``TAIL_EVERY_S`` (ids and versions only);
+- a decision that conflicted reads its aggregates from the database when it is decided again.
 
 Why this is safe: what the tail shows is complete up to the position read, since SQLite gives
 positions in commit order; a state loaded after that read is at least that new; and an
@@ -99,6 +101,37 @@ class SyncedStates:
             else:  # another batch read the tail meanwhile: what it saw may be newer
                 self._stale.add(key)
         return state
+
+    def kept_fresh(self, aggregate_ids: Iterable[UUID], project: Any) -> tuple[dict[UUID, Any], int | None]:
+        """Of these aggregates, the states kept and fresh (None: known not to exist yet), and
+        the tail position to pass to :meth:`keep_loaded` for the others."""
+        found: dict[UUID, Any] = {}
+        with self._lock:
+            for aggregate_id in aggregate_ids:
+                key = aggregate_id.hex
+                kept = self._states.get(key)
+                if kept is not None and kept[0] is project and key not in self._stale:
+                    found[aggregate_id] = kept[2]
+            return found, self._tail
+
+    def keep_loaded(self, loaded: dict[UUID, tuple[int, Any]], project: Any, tail: int | None) -> None:
+        """States loaded from the database (version 0: not stored yet) after the tail was at
+        ``tail``."""
+        with self._lock:
+            for aggregate_id, (version, state) in loaded.items():
+                key = aggregate_id.hex
+                self._keep(key, (project, version, state))
+                if self._tail == tail:
+                    self._stale.discard(key)
+                else:
+                    self._stale.add(key)
+
+    def forget(self, aggregate_ids: Iterable[UUID]) -> None:
+        """A decision on these conflicted: read them from the database at their next load."""
+        with self._lock:
+            for aggregate_id in aggregate_ids:
+                self._states.pop(aggregate_id.hex, None)
+                self._stale.discard(aggregate_id.hex)
 
     def stored(self, pending: dict[UUID, list[Any]]) -> None:
         """A batch's appends are stored: the states it holds of their aggregates advance."""

@@ -243,6 +243,34 @@ class EventStoreContract:
         store.append([event for account_id in many for event in opened(account_id)])
         assert set(store.load_many(many, account.project)) == set(many)
 
+    def test_units_load_many_from_memory_and_see_every_change(
+        self, store: EventStore, reopen: Callable[[], EventStore], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """load_many in a unit of work keeps what it read (dialstream.store.synced): a unit's
+        own appends, another thread's and another process's show at the next one."""
+        monkeypatch.setattr(synced, "TAIL_EVERY_S", 3600.0)
+        a, b, absent = uuid4(), uuid4(), uuid4()
+        history = {a: opened(a, "A"), b: opened(b, "B")}
+        store.append([*history[a], *history[b]])
+        with store.batch():
+            assert store.load_many([a, b, absent], account.project) == {i: state_of(history[i]) for i in (a, b)}
+        with store.unit_of_work("processor", store.position()):  # a processor's unit advances a
+            store.append(paced(state_of(history[a]), 1.5))
+        history[a] += paced(state_of(history[a]), 1.5)
+        history[b] += paced(state_of(history[b]), 2.5)
+        writer = threading.Thread(target=store.append, args=(history[b][-1:],))  # another thread
+        writer.start()
+        writer.join()
+        with store.batch():
+            assert store.load_many([a, b, absent], account.project) == {i: state_of(history[i]) for i in (a, b)}
+        history[a] += paced(state_of(history[a]), 3.5, minutes=3)
+        reopen().append(history[a][-1:])  # another process
+        monkeypatch.setattr(synced, "TAIL_EVERY_S", 0.0)
+        with store.batch():
+            assert store.load_many([a, b], account.project) == {i: state_of(history[i]) for i in (a, b)}
+            store.append(opened(absent, "New"))
+            assert store.load_many([absent], account.project) == {absent: state_of(opened(absent, "New"))}
+
     def test_a_unit_of_work_loads_many_with_its_own_appends(self, store: EventStore) -> None:
         stored, new = uuid4(), uuid4()
         store.append(opened(stored))
