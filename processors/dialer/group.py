@@ -365,11 +365,13 @@ class GroupRun:
 
     def _ready(self) -> list[tuple[UUID, AgentView]]:
         """The agents ready and free: neither on one of this group's calls nor offered a record."""
-        ready = [
-            (agent_id, view)
-            for agent_id, view in self.agents.items()
-            if (view.local_state or view.row.state) == "ready"
-        ]
+        return self._free(
+            [(agent_id, view) for agent_id, view in self.agents.items() if (view.local_state or view.row.state) == "ready"]
+        )
+
+    def _free(self, ready: list[tuple[UUID, AgentView]]) -> list[tuple[UUID, AgentView]]:
+        """Of agents in the ready state, those neither on one of this group's calls nor offered
+        a record."""
         if not ready:
             return []
         # Looked up by the ids' integers: a UUID's own hash is a Python call, and a step asks
@@ -576,16 +578,19 @@ class GroupRun:
         # One pass over the agents and one over the calls: this runs every step.
         on_call: list[float] = []
         wrap_up: list[float] = []
+        ready: list[tuple[UUID, AgentView]] = []
         reserved = logged_in = 0
-        at = self._at(now)
-        for view in self.agents.values():
+        at = self._at(now).timestamp()
+        for agent_id, view in self.agents.items():
             state = view.local_state or view.row.state
             if state == "logged_out":
                 continue
             logged_in += 1
-            if state == "on_call" or state == "wrap_up":
-                since = view.row.since
-                elapsed = max(0.0, (at - since).total_seconds()) if since else 0.0
+            if state == "ready":
+                ready.append((agent_id, view))
+            elif state == "on_call" or state == "wrap_up":
+                since = view.since_s()
+                elapsed = max(0.0, at - since) if since is not None else 0.0
                 (on_call if state == "on_call" else wrap_up).append(elapsed)
             elif state == "reserved":
                 reserved += 1
@@ -601,7 +606,7 @@ class GroupRun:
                 connected += 1
         windows = self.windows
         return pacing.Situation(
-            ready=len(self._ready()),
+            ready=len(self._free(ready)),
             on_call=on_call,
             wrap_up=wrap_up,
             reserved=reserved,

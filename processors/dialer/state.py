@@ -51,10 +51,21 @@ class AgentView(Journaled):
     ready_since: float
     local_state: str | None = None  # what this dialer made it, until the read model shows it
     local_version: int = 0
+    _since_of: AgentRow | None = field(default=None, repr=False, compare=False)
+    _since: float | None = field(default=None, repr=False, compare=False)
 
     @property
     def state(self) -> str:
         return self.local_state or self.row.state
+
+    def since_s(self) -> float | None:
+        """When the row's state began, in epoch seconds (worked out once per row: the pacing's
+        situation asks at every step)."""
+        row = self.row
+        if row is not self._since_of:
+            self._since = row.since.timestamp() if row.since else None
+            self._since_of = row
+        return self._since
 
 
 class Sums:
