@@ -301,14 +301,15 @@ class GroupRun:
         if now - self.group_read_at < LOOK_AGAIN_S:
             return
         self.group_read_at = now
-        version = handlers.store.heads([self.group_id]).get(self.group_id, (0, ""))[0]
-        if version != self.group_version:
-            group = handlers.campaigns.group(self.account_id, self.group_id)
+        # Loaded, not asked for its version: in the step's batch an unchanged group is the
+        # store's kept state (dialstream.store.synced), no query.
+        group = handlers.campaigns.group(self.account_id, self.group_id)
+        if group.version != self.group_version:
             self.dialing, self.session = handlers.campaigns.group_settings(self.account_id, group)
             self.rule = selection.parse(self.dialing.filtering.selection_rule)
             self.status = "stopped" if group.deleted else group.status
             self.list_ids = group.contact_list_ids
-            self.group_version = version
+            self.group_version = group.version
         if now - self.settings_read_at >= SETTINGS_REFRESH_S:
             self.pacing_settings = handlers.context.account(self.account_id).settings.pacing
             self.settings_read_at = now
