@@ -840,6 +840,11 @@ class EventStore(Application[UUID]):
             with self._appended:
                 self._waiters.remove(waiter)
 
+    def appended_since(self, seen: int, topics: Collection[str] | None = None) -> bool:
+        """Whether this process appended (of ``topics``, when given) after ``seen``."""
+        with self._appended:
+            return self._appended_since(seen, topics)
+
     def _appended_since(self, seen: int, topics: Collection[str] | None) -> bool:
         if topics is None or self._woken > seen:
             return self._appends != seen
