@@ -498,13 +498,11 @@ class EventStore(Application[UUID]):
         self._appends = 0
         self._woken = 0  # the append count at the last wake-up not naming its topics
         self._last_append_of: dict[str, int] = {}  # stored topic: the append count of its last append
-        # Loaded aggregates by id: (projector, version, state); see _stored_state.
-        self._states: dict[UUID, tuple[Any, int, Any]] = {}
-        self._states_lock = threading.Lock()
-        # What batches load (SQLite: its positions come in commit order).
-        self._synced = (
-            SyncedStates(self.recorder, STATES_KEPT) if isinstance(self.recorder, BatchSQLiteProcessRecorder) else None
-        )
+        # Loaded aggregates (dialstream.store.synced); units of work trust them without a query
+        # only on SQLite, whose positions come in commit order.
+        tail = self.recorder if isinstance(self.recorder, BatchSQLiteProcessRecorder) else None
+        self._kept = SyncedStates(tail, STATES_KEPT)
+        self._trusted = tail is not None
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=MsgspecTranscoder(), mapper_class=MsgspecMapper)
@@ -552,8 +550,7 @@ class EventStore(Application[UUID]):
         except IntegrityError as error:
             self._conflicted(unit)
             raise ConcurrencyConflict(str(error)) from error
-        if self._synced is not None:
-            self._synced.stored(unit.pending)
+        self._kept.stored(unit.pending)
         if unit.stored:
             self.wake({stored.topic for stored in unit.stored})
             unit.position = max(positions) if positions else self.position()
@@ -581,22 +578,19 @@ class EventStore(Application[UUID]):
         except IntegrityError as error:
             self._conflicted(unit)
             raise ConcurrencyConflict(str(error)) from error
-        if self._synced is not None:
-            self._synced.stored(unit.pending)
+        self._kept.stored(unit.pending)
         self.wake({stored.topic for stored in unit.stored})
         unit.position = max(positions) if positions else self.position()
 
     def _conflicted(self, unit: UnitOfWork) -> None:
-        if self._synced is not None:
-            self._synced.forget(unit.pending)
+        self._kept.forget(unit.pending)
 
     def _changed(self, stored: Sequence[StoredEvent]) -> None:
-        """What this process stored outside a batch: the batches' states it makes older."""
-        if self._synced is not None:
-            self._synced.changed(
-                (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version)
-                for s in stored
-            )
+        """What this process stored outside a unit of work: the kept states it makes older."""
+        self._kept.changed(
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version)
+            for s in stored
+        )
 
     def tracked(self, application_name: str) -> int | None:
         """The last position recorded for ``application_name`` (None if none yet)."""
@@ -666,10 +660,10 @@ class EventStore(Application[UUID]):
 
     def load(self, aggregate_id: UUID, project: Callable[[S | None, Iterable[Any]], S | None]) -> S | None:
         unit = _UNIT.get()
-        if unit is not None and self._synced is not None and _immutable(project):
+        if unit is not None and self._trusted and _immutable(project):
             # In a unit of work: the log's tail read, not each aggregate's (dialstream.store.synced).
             self._sync(unit)
-            state = cast(S | None, self._synced.load(aggregate_id, project, self._events_after))
+            state = cast(S | None, self._kept.load(aggregate_id, project, self._events_after))
         else:
             state = self._stored_state(aggregate_id, project)
         if unit is not None and (pending := unit.pending.get(aggregate_id)):
@@ -687,18 +681,7 @@ class EventStore(Application[UUID]):
                 return cast(S | None, self.repository.get(aggregate_id, projector_func=cast(Any, project)))
             except AggregateNotFoundError:
                 return None
-        kept = self._states.get(aggregate_id)
-        version, state = (kept[1], kept[2]) if kept is not None and kept[0] is project else (None, None)
-        newer = self._events_after(aggregate_id, version)
-        if not newer:
-            return state
-        state = project(state, newer)
-        with self._states_lock:
-            self._states[aggregate_id] = (project, newer[-1].originator_version, state)
-            if len(self._states) > STATES_KEPT:
-                for oldest in list(self._states)[: STATES_KEPT // 4]:
-                    del self._states[oldest]
-        return state
+        return cast(S | None, self._kept.load(aggregate_id, project, self._events_after, verify=True))
 
     def _events_after(self, aggregate_id: UUID, version: int | None) -> list[Any]:
         if isinstance(self.recorder, BatchSQLiteProcessRecorder):
@@ -715,7 +698,7 @@ class EventStore(Application[UUID]):
         unit = _UNIT.get()
         ids = list(set(aggregate_ids))
         kept: dict[UUID, Any] = {}
-        synced = self._synced if unit is not None and len(ids) <= FEW_IDS and _immutable(project) else None
+        synced = self._kept if unit is not None and self._trusted and len(ids) <= FEW_IDS and _immutable(project) else None
         if synced is not None:  # a unit's few aggregates (a dialer's draw): kept ones from memory
             assert unit is not None
             self._sync(unit)
@@ -749,8 +732,8 @@ class EventStore(Application[UUID]):
 
     def _sync(self, unit: UnitOfWork) -> None:
         """A unit of work reads the log's tail once (dialstream.store.synced)."""
-        if self._synced is not None and not unit.synced:
-            self._synced.sync()
+        if self._trusted and not unit.synced:
+            self._kept.sync()
             unit.synced = True
 
     def read_streams(self, aggregate_ids: Sequence[UUID]) -> list[tuple[int, Event]]:

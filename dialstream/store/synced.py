@@ -38,7 +38,11 @@ class TailRecorder(Protocol):
 
 
 class SyncedStates:
-    def __init__(self, recorder: TailRecorder, kept: int):
+    """The store's kept states. Outside a unit of work, and on PostgreSQL (``recorder`` None:
+    its positions are not given in commit order), a load always reads the events after the
+    kept version (``verify``): one small query, never a stale state."""
+
+    def __init__(self, recorder: TailRecorder | None, kept: int):
         self.recorder = recorder
         self.kept = kept
         self._lock = threading.Lock()
@@ -56,6 +60,7 @@ class SyncedStates:
         now = time.monotonic()
         if now - self._tail_read_at < TAIL_EVERY_S:
             return
+        assert self.recorder is not None, "the tail is read only where positions come in commit order"
         with self._lock:
             self._tail_read_at = now
             if self._tail is None:
@@ -79,11 +84,13 @@ class SyncedStates:
         aggregate_id: UUID,
         project: Callable[[Any, Sequence[Any]], Any],
         events_after: Callable[[UUID, int | None], list[Any]],
+        *,
+        verify: bool = False,
     ) -> Any:
         key = aggregate_id.hex
         with self._lock:
             kept = self._states.get(key)
-            fresh = key not in self._stale
+            fresh = key not in self._stale and not verify
             tail = self._tail
         if kept is not None and kept[0] is project:
             if fresh:
