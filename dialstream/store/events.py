@@ -303,11 +303,7 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
             f"SELECT rowid, originator_id, originator_version FROM {self.events_table_name} "
             "WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )
-        if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
-            with self.datastore.transaction(commit=False) as c:
-                c.execute(statement, (after, limit))
-                return [(row[0], row[1], row[2]) for row in c.fetchall()]
-        return self._follower_connection().execute(statement, (after, limit)).fetchall()
+        return self._own_read(statement, (after, limit))
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """A processor's recorded position, asked on every wake: read like the head (above)."""
@@ -327,11 +323,15 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
             f"SELECT originator_version, topic, state FROM {self.events_table_name} "
             "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version"
         )
-        params = (originator_id.hex, -1 if version is None else version)
+        return self._own_read(statement, (originator_id.hex, -1 if version is None else version))
+
+    def _own_read(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of a small read, on the asking thread's own connection once the tables
+        exist (before that, through the pool: see ``_tables_created``)."""
         if self.datastore.pool.is_sqlite_memory_mode or not self._tables_created:
             with self.datastore.transaction(commit=False) as c:
                 c.execute(statement, params)
-                return [(row[0], row[1], row[2]) for row in c.fetchall()]
+                return [tuple(row) for row in c.fetchall()]
         return self._follower_connection().execute(statement, params).fetchall()
 
     def select_outbox(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
