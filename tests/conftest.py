@@ -1,4 +1,5 @@
-"""Fixtures shared by every test package: a real PostgreSQL, started once per session.
+"""Fixtures shared by every test package: a real PostgreSQL, started once per session, and a
+fresh SQLite event store per test.
 
 The server comes from ``compose/postgres.sh`` (see :mod:`tests.postgres`). It is never
 skipped: if it cannot start, every test that needs it errors with the reason.
@@ -7,10 +8,20 @@ skipped: if it cannot start, every test that needs it errors with the reason.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from dialstream.store import EventStore, store_env
 from tests import kafka, postgres, redis
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EventStore]:
+    """A fresh SQLite event store in the test's own directory (a module may define its own)."""
+    event_store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
+    yield event_store
+    event_store.close()
 
 
 @pytest.fixture(scope="session")

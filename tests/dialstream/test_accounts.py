@@ -10,15 +10,14 @@ from __future__ import annotations
 import base64
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
 from dialstream.handlers import Handlers
 from dialstream.handlers.accounts import SystemKeyPair
 from dialstream.secrets import SecretBox
-from dialstream.store import EventStore, store_env
+from dialstream.store import EventStore
 from processors.files.system_keys import SystemKeys
 from schemas.base import Event
 from schemas.settings import SystemSshKeyGenerated
@@ -37,13 +36,6 @@ class CountedKeys(SystemKeys):
         pair = super().ssh_key_pair(comment)
         self.while_making()
         return pair
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -3,26 +3,18 @@ generator, and a decision that loses a race is decided again (``retry_on_conflic
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from dialstream.handlers import Handlers
-from dialstream.store import ConcurrencyConflict, EventStore, store_env
+from dialstream.store import ConcurrencyConflict, EventStore
 from domain.contact_list import CreateContactList
 from domain.suppression_list import CreateSuppressionList, EntryInput
 from schemas.base import Event
 
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
-    yield store
-    store.close()
 
 
 def test_a_clock_set_on_the_handlers_is_the_clock_of_every_concern(store: EventStore) -> None:

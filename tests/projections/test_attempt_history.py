@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from dialstream.handlers import Handlers
-from dialstream.store import EventStore, store_env
+from dialstream.store import EventStore
 from domain import record_chain
 from domain.codes import CallResult
 from domain.record_chain import RecordChain
@@ -100,13 +100,6 @@ class Calls:
         attempts.connected(account_id, record_id, attempt_id, agent_id=UUID(int=99), wait_ms=400)
         attempts.finished(account_id, record_id, attempt_id, call_result=CallResult.OK, ring_ms=9_000, talk_ms=60_000)
         self.settle()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    event_store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
-    yield event_store
-    event_store.close()
 
 
 def database(path: Path) -> SQLiteDatabase:

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from dialstream.handlers import Handlers
-from dialstream.store import EventStore, store_env
+from dialstream.store import EventStore
 from domain import record_chain
 from domain.codes import CallResult
 from domain.record_chain import RecordChain
@@ -167,13 +167,6 @@ class Calls:
             ]
         )
         self.settle()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    event_store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
-    yield event_store
-    event_store.close()
 
 
 @pytest.fixture

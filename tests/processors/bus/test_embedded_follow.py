@@ -5,14 +5,10 @@ still deliver every event once, in log order."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import uuid4
 
-import pytest
-
-from dialstream.store import EventStore, store_env
+from dialstream.store import EventStore
 from dialstream.store.events import FOLLOW_GAP_S
 from domain import account
 from domain.account import OpenAccount
@@ -21,13 +17,6 @@ from processors.bus.port import Batch
 from processors.host.log_follower import LogFollower
 
 COMMITS = 60
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    event_store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.sqlite'}"))
-    yield event_store
-    event_store.close()
 
 
 def _commit_one_by_one(store: EventStore) -> int:

@@ -5,12 +5,9 @@ batch fought a million-row import for the store's write lock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from dialstream.store import EventStore, store_env
+from dialstream.store import EventStore
 from processors.host import kafka
 from processors.host.kafka import ProcessorPartitions
 from processors.host.processor import Batch
@@ -37,13 +34,6 @@ class Gated:
     def nothing_to_do(self, after: int, upto: int) -> bool:
         self.asked.append((after, upto))
         return upto < self.from_position
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    store = EventStore(store_env(f"sqlite:///{tmp_path / 'events.db'}"))
-    yield store
-    store.close()
 
 
 def test_records_decoded_only_once_they_can_matter(store: EventStore) -> None:
