@@ -47,7 +47,17 @@ from processors.compliance.predial import PreDialRequest
 from processors.dialer.budget import AttemptBudget
 from processors.dialer.messages import MESSAGE_CHANNELS, Outbox
 from processors.dialer.ports import DialerPorts
-from processors.dialer.state import HISTORY_WINDOW_S, JOURNAL, AgentView, Call, Observations, seed_history
+from processors.dialer.state import (
+    HISTORY_WINDOW_S,
+    JOURNAL,
+    AgentTally,
+    AgentView,
+    Call,
+    Observations,
+    agent_view_changes,
+    seed_history,
+    tally_agents,
+)
 from processors.telephony.port import PlaceCall, Progress
 from schemas.profiles import DialingSettings, SessionSettings
 from schemas.records import ReturnReason as Returned
@@ -118,6 +128,7 @@ class GroupRun:
         self.offers: dict[UUID, Drawn] = {}  # preview records offered, by agent
         self.offered_at: dict[UUID, float] = {}
         self.agents: dict[UUID, AgentView] = {}
+        self.tallied: tuple[dict[UUID, AgentView], int, int, AgentTally] | None = None  # see _tally
         self.wrap_ups: dict[UUID, tuple[float, float]] = {}  # simulated agents: (began, ends)
         self.placed: deque[float] = deque()  # telephony times of attempts in the last minute
         self.observed = Observations()
@@ -366,9 +377,17 @@ class GroupRun:
 
     def _ready(self) -> list[tuple[UUID, AgentView]]:
         """The agents ready and free: neither on one of this group's calls nor offered a record."""
-        return self._free(
-            [(agent_id, view) for agent_id, view in self.agents.items() if (view.local_state or view.row.state) == "ready"]
-        )
+        return self._free(self._tally().ready)
+
+    def _tally(self) -> AgentTally:
+        """The agents by state, counted again only when a view changed or the views did (the
+        dict replaced, a view added or removed): most steps change none."""
+        changes, cached = agent_view_changes(), self.tallied
+        if cached is not None and cached[0] is self.agents and cached[1] == len(self.agents) and cached[2] == changes:
+            return cached[3]
+        tally = tally_agents(self.agents)
+        self.tallied = (self.agents, len(self.agents), changes, tally)
+        return tally
 
     def _free(self, ready: list[tuple[UUID, AgentView]]) -> list[tuple[UUID, AgentView]]:
         """Of agents in the ready state, those neither on one of this group's calls nor offered
@@ -576,25 +595,9 @@ class GroupRun:
         self.observed.trim(now)
         while self.placed and self.placed[0] <= now - 60:
             self.placed.popleft()
-        # One pass over the agents and one over the calls: this runs every step.
-        on_call: list[float] = []
-        wrap_up: list[float] = []
-        ready: list[tuple[UUID, AgentView]] = []
-        reserved = logged_in = 0
+        # The agents as tallied and one pass over the calls: this runs every step.
+        agents = self._tally()
         at = self._at(now).timestamp()
-        for agent_id, view in self.agents.items():
-            state = view.local_state or view.row.state
-            if state == "logged_out":
-                continue
-            logged_in += 1
-            if state == "ready":
-                ready.append((agent_id, view))
-            elif state == "on_call" or state == "wrap_up":
-                since = view.since_s()
-                elapsed = max(0.0, at - since) if since is not None else 0.0
-                (on_call if state == "on_call" else wrap_up).append(elapsed)
-            elif state == "reserved":
-                reserved += 1
         dialing_s: list[float] = []
         waiting = connected = 0
         for call in self.calls.values():
@@ -607,11 +610,11 @@ class GroupRun:
                 connected += 1
         windows = self.windows
         return pacing.Situation(
-            ready=len(self._free(ready)),
-            on_call=on_call,
-            wrap_up=wrap_up,
-            reserved=reserved,
-            logged_in=logged_in,
+            ready=len(self._free(agents.ready)),
+            on_call=[0.0 if since is None else max(0.0, at - since) for since in agents.on_call],
+            wrap_up=[0.0 if since is None else max(0.0, at - since) for since in agents.wrap_up],
+            reserved=agents.reserved,
+            logged_in=agents.logged_in,
             dialing=dialing_s,
             waiting=waiting,
             connected=connected,

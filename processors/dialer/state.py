@@ -4,6 +4,7 @@ pacing reads (sums kept as samples come and leave the window)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from contextvars import ContextVar
@@ -45,6 +46,18 @@ class Call(Journaled):
     connected_at: float | None = None
 
 
+# A new number at every change to an agent view (made, or a field set): a tally of the views
+# (:func:`tally_agents`) stays true while this and the views' dict are unchanged. Numbers come
+# from one counter and each is stored once, so even with dialers on several threads the value
+# after a change differs from any value read before it.
+_NUMBERS = itertools.count(1)
+_VIEW_CHANGES = [0]
+
+
+def agent_view_changes() -> int:
+    return _VIEW_CHANGES[0]
+
+
 @dataclass
 class AgentView(Journaled):
     row: AgentRow
@@ -53,6 +66,10 @@ class AgentView(Journaled):
     local_version: int = 0
     _since_of: AgentRow | None = field(default=None, repr=False, compare=False)
     _since: float | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        _VIEW_CHANGES[0] = next(_NUMBERS)
+        super().__setattr__(name, value)
 
     @property
     def state(self) -> str:
@@ -63,9 +80,42 @@ class AgentView(Journaled):
         situation asks at every step)."""
         row = self.row
         if row is not self._since_of:
-            self._since = row.since.timestamp() if row.since else None
-            self._since_of = row
+            # A cache, not state: neither journaled nor counted as a change of the view.
+            object.__setattr__(self, "_since", row.since.timestamp() if row.since else None)
+            object.__setattr__(self, "_since_of", row)
         return self._since
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTally:
+    """The agents of a group by state, as the pacing counts them."""
+
+    ready: list[tuple[UUID, AgentView]]
+    on_call: list[float | None]  # when each one's state began (epoch seconds; None: not known)
+    wrap_up: list[float | None]
+    reserved: int
+    logged_in: int
+
+
+def tally_agents(agents: dict[UUID, AgentView]) -> AgentTally:
+    ready: list[tuple[UUID, AgentView]] = []
+    on_call: list[float | None] = []
+    wrap_up: list[float | None] = []
+    reserved = logged_in = 0
+    for agent_id, view in agents.items():
+        state = view.local_state or view.row.state
+        if state == "logged_out":
+            continue
+        logged_in += 1
+        if state == "ready":
+            ready.append((agent_id, view))
+        elif state == "on_call":
+            on_call.append(view.since_s())
+        elif state == "wrap_up":
+            wrap_up.append(view.since_s())
+        elif state == "reserved":
+            reserved += 1
+    return AgentTally(ready, on_call, wrap_up, reserved, logged_in)
 
 
 class Sums:

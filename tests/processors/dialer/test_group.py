@@ -1,6 +1,7 @@
 """What a running group asks the pre-dial gate about each record it draws: the record's and its
 contact's fields, and whether an agent is reserved before the call is placed (engage-agent-first
-only), which lifts the quiet hours after an abandoned call."""
+only), which lifts the quiet hours after an abandoned call; and the group's count of its agents by
+state, kept between steps."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.group import DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
+from processors.dialer.state import JOURNAL, AgentView
+from projections.agents import AgentRow
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
 from tests.domain import builders
@@ -76,3 +79,46 @@ def test_a_record_refused_without_a_time_it_may_be_called_is_due_again_later_not
     (back,) = args[2]
     assert kwargs["reason"] == "denied" and back.detail == "suppressed: on the DNC list"
     assert back.dial_sched_time == int((T0 + DENIED_AGAIN_AFTER).timestamp())
+
+
+def agent_row(n: int, state: str) -> AgentRow:
+    return AgentRow(
+        agent_id=UUID(int=n), login=f"a{n}", name=f"A{n}", agent_group="g", state=state, reason="",
+        since=T0, campaign_group_id=None, record_id=None, attempt_id=None, purpose="", preview="",
+        simulated=False, version=1,
+    )
+
+
+def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back() -> None:
+    group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
+    group.agents = {UUID(int=n): AgentView(agent_row(n, "ready"), ready_since=0.0) for n in (1, 2, 3)}
+
+    def counts() -> tuple[int, int, int, int]:
+        tally = group._tally()
+        return len(tally.ready), len(tally.on_call), len(tally.wrap_up), tally.logged_in
+
+    assert counts() == (3, 0, 0, 3)
+    assert group._tally() is group._tally()  # nothing changed: not counted again
+    group._set_agent(UUID(int=1), "on_call", 1.0)
+    assert counts() == (2, 1, 0, 3)
+    group.agents[UUID(int=2)].row = agent_row(2, "wrap_up")  # the read model's row, read again
+    assert counts() == (1, 1, 1, 3)
+    group.agents[UUID(int=4)] = AgentView(agent_row(4, "logged_out"), ready_since=0.0)
+    assert counts() == (1, 1, 1, 3)
+    del group.agents[UUID(int=3)]
+    assert counts() == (0, 1, 1, 2)
+
+    # A step decided again puts the views back as they were, and the dict of them.
+    saved = dict(group.agents)
+    journal: dict[int, tuple[object, dict[str, object]]] = {}
+    token = JOURNAL.set(journal)
+    try:
+        group._set_agent(UUID(int=1), "ready", 2.0)
+        assert counts() == (1, 0, 1, 2)
+    finally:
+        JOURNAL.reset(token)
+    for changed, fields in journal.values():
+        changed.__dict__.clear()
+        changed.__dict__.update(fields)
+    group.agents = saved
+    assert counts() == (0, 1, 1, 2)
