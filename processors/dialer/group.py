@@ -53,10 +53,12 @@ from processors.dialer.state import (
     AgentTally,
     AgentView,
     Call,
+    CallTally,
+    KeptTally,
     Observations,
-    agent_view_changes,
     seed_history,
     tally_agents,
+    tally_calls,
 )
 from processors.telephony.port import PlaceCall, Progress
 from schemas.profiles import DialingSettings, SessionSettings
@@ -128,7 +130,9 @@ class GroupRun:
         self.offers: dict[UUID, Drawn] = {}  # preview records offered, by agent
         self.offered_at: dict[UUID, float] = {}
         self.agents: dict[UUID, AgentView] = {}
-        self.tallied: tuple[dict[UUID, AgentView], int, int, AgentTally] | None = None  # see _tally
+        # Counted again only when they change (most steps change nothing): see _agents_now.
+        self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(tally_agents)
+        self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(tally_calls)
         self.wrap_ups: dict[UUID, tuple[float, float]] = {}  # simulated agents: (began, ends)
         self.placed: deque[float] = deque()  # telephony times of attempts in the last minute
         self.observed = Observations()
@@ -291,7 +295,7 @@ class GroupRun:
 
     def next_due(self) -> float | None:
         """The earliest timer of this group (virtual time jumps to it)."""
-        times = [c.deadline for c in self.calls.values() if c.deadline is not None and c.stage == "waiting"]
+        times = [c.deadline for c in self._calls_now().waiting if c.deadline is not None]
         times += [due for _, due in self.wrap_ups.values()]
         times += [at + SIMULATED_PREVIEW_S for at in self.offered_at.values()]
         if self.unhandled or self.outbox.answered:  # a step to decide again, answers to store
@@ -377,17 +381,13 @@ class GroupRun:
 
     def _ready(self) -> list[tuple[UUID, AgentView]]:
         """The agents ready and free: neither on one of this group's calls nor offered a record."""
-        return self._free(self._tally().ready)
+        return self._free(self._agents_now().ready)
 
-    def _tally(self) -> AgentTally:
-        """The agents by state, counted again only when a view changed or the views did (the
-        dict replaced, a view added or removed): most steps change none."""
-        changes, cached = agent_view_changes(), self.tallied
-        if cached is not None and cached[0] is self.agents and cached[1] == len(self.agents) and cached[2] == changes:
-            return cached[3]
-        tally = tally_agents(self.agents)
-        self.tallied = (self.agents, len(self.agents), changes, tally)
-        return tally
+    def _agents_now(self) -> AgentTally:
+        return self.agent_tally.of(self.agents)
+
+    def _calls_now(self) -> CallTally:
+        return self.call_tally.of(self.calls)
 
     def _free(self, ready: list[tuple[UUID, AgentView]]) -> list[tuple[UUID, AgentView]]:
         """Of agents in the ready state, those neither on one of this group's calls nor offered
@@ -396,7 +396,7 @@ class GroupRun:
             return []
         # Looked up by the ids' integers: a UUID's own hash is a Python call, and a step asks
         # this for every agent, several times.
-        busy = {c.agent_id.int for c in self.calls.values() if c.agent_id is not None}
+        busy = self._calls_now().agents
         offers = {agent_id.int for agent_id in self.offers}
         return [
             (agent_id, view) for agent_id, view in ready if agent_id.int not in busy and agent_id.int not in offers
@@ -476,7 +476,7 @@ class GroupRun:
         )
 
     def _abandon_overdue(self, now: float) -> None:
-        for call in list(self.calls.values()):
+        for call in self._calls_now().waiting:
             if call.stage == "waiting" and call.deadline is not None and call.deadline <= now:
                 self._abandon(call, now, message=True)
                 call.stage, call.deadline = "dropping", None
@@ -536,10 +536,7 @@ class GroupRun:
     # -- connecting ------------------------------------------------------------------------
 
     def _connect_waiting(self, now: float) -> None:
-        waiting = sorted(
-            (c for c in self.calls.values() if c.stage == "waiting"), key=lambda c: c.answered_at or 0.0
-        )
-        for call in waiting:
+        for call in self._calls_now().waiting:
             while (agent := dialing.pick_agent(self._ready_agents())) is not None:
                 if self._connect(call, agent.agent_id, now, reserved=False):
                     break
@@ -595,19 +592,8 @@ class GroupRun:
         self.observed.trim(now)
         while self.placed and self.placed[0] <= now - 60:
             self.placed.popleft()
-        # The agents as tallied and one pass over the calls: this runs every step.
-        agents = self._tally()
+        agents, calls = self._agents_now(), self._calls_now()
         at = self._at(now).timestamp()
-        dialing_s: list[float] = []
-        waiting = connected = 0
-        for call in self.calls.values():
-            stage = call.stage
-            if stage == "dialing":
-                dialing_s.append(now - call.placed_at)
-            elif stage == "waiting":
-                waiting += 1
-            elif stage == "connected":
-                connected += 1
         windows = self.windows
         return pacing.Situation(
             ready=len(self._free(agents.ready)),
@@ -615,9 +601,9 @@ class GroupRun:
             wrap_up=[0.0 if since is None else max(0.0, at - since) for since in agents.wrap_up],
             reserved=agents.reserved,
             logged_in=agents.logged_in,
-            dialing=dialing_s,
-            waiting=waiting,
-            connected=connected,
+            dialing=[now - placed_at for placed_at in calls.dialing],
+            waiting=len(calls.waiting),
+            connected=calls.connected,
             attempts_last_minute=len(self.placed),
             running_s=now - (self.started_at if self.started_at is not None else now),
             history=self.observed.history(self.seed),

@@ -7,8 +7,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from dialstream.handlers.queue import Drawn
@@ -33,8 +35,24 @@ class Journaled:
         object.__setattr__(self, name, value)
 
 
+# A new number at every change to a call or an agent view (made, or a field set): a tally of
+# them (:class:`KeptTally`) stays true while this and their dict are unchanged. Numbers come
+# from one counter and each is stored once, so even with dialers on several threads the value
+# after a change differs from any value read before it.
+_NUMBERS = itertools.count(1)
+_CHANGES = [0]
+
+
+class Counted(Journaled):
+    """Journaled fields whose every change takes a new number (see :data:`_CHANGES`)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        _CHANGES[0] = next(_NUMBERS)
+        super().__setattr__(name, value)
+
+
 @dataclass
-class Call(Journaled):
+class Call(Counted):
     attempt_id: UUID
     drawn: Drawn
     placed_at: float
@@ -46,30 +64,14 @@ class Call(Journaled):
     connected_at: float | None = None
 
 
-# A new number at every change to an agent view (made, or a field set): a tally of the views
-# (:func:`tally_agents`) stays true while this and the views' dict are unchanged. Numbers come
-# from one counter and each is stored once, so even with dialers on several threads the value
-# after a change differs from any value read before it.
-_NUMBERS = itertools.count(1)
-_VIEW_CHANGES = [0]
-
-
-def agent_view_changes() -> int:
-    return _VIEW_CHANGES[0]
-
-
 @dataclass
-class AgentView(Journaled):
+class AgentView(Counted):
     row: AgentRow
     ready_since: float
     local_state: str | None = None  # what this dialer made it, until the read model shows it
     local_version: int = 0
     _since_of: AgentRow | None = field(default=None, repr=False, compare=False)
     _since: float | None = field(default=None, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        _VIEW_CHANGES[0] = next(_NUMBERS)
-        super().__setattr__(name, value)
 
     @property
     def state(self) -> str:
@@ -84,6 +86,28 @@ class AgentView(Journaled):
             object.__setattr__(self, "_since", row.since.timestamp() if row.since else None)
             object.__setattr__(self, "_since_of", row)
         return self._since
+
+
+K = TypeVar("K")
+V = TypeVar("V", bound=Counted)
+T = TypeVar("T")
+
+
+class KeptTally(Generic[K, V, T]):
+    """A count of a dict of counted objects, made again only when one of them changed or the
+    dict did (replaced, or an entry added or removed): most of a group's steps change none."""
+
+    def __init__(self, count: Callable[[dict[K, V]], T]):
+        self.count = count
+        self.key: tuple[dict[K, V], int, int] | None = None
+        self.value: T | None = None
+
+    def of(self, items: dict[K, V]) -> T:
+        key, value = self.key, self.value
+        if key is None or value is None or key[0] is not items or key[1] != len(items) or key[2] != _CHANGES[0]:
+            self.key = (items, len(items), _CHANGES[0])
+            self.value = value = self.count(items)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +140,35 @@ def tally_agents(agents: dict[UUID, AgentView]) -> AgentTally:
         elif state == "reserved":
             reserved += 1
     return AgentTally(ready, on_call, wrap_up, reserved, logged_in)
+
+
+@dataclass(frozen=True, slots=True)
+class CallTally:
+    """A group's calls by stage."""
+
+    dialing: list[float]  # when each call placed and not yet answered or ended was placed
+    waiting: list[Call]  # live answers waiting for an agent, the longest waiting first
+    connected: int
+    agents: set[int]  # the agents on a call or reserved for one (their ids' integers)
+
+
+def tally_calls(calls: dict[UUID, Call]) -> CallTally:
+    dialing: list[float] = []
+    waiting: list[Call] = []
+    connected = 0
+    agents: set[int] = set()
+    for call in calls.values():
+        stage = call.stage
+        if stage == "dialing":
+            dialing.append(call.placed_at)
+        elif stage == "waiting":
+            waiting.append(call)
+        elif stage == "connected":
+            connected += 1
+        if call.agent_id is not None:
+            agents.add(call.agent_id.int)
+    waiting.sort(key=lambda c: c.answered_at or 0.0)
+    return CallTally(dialing, waiting, connected, agents)
 
 
 class Sums:

@@ -1,7 +1,7 @@
 """What a running group asks the pre-dial gate about each record it draws: the record's and its
 contact's fields, and whether an agent is reserved before the call is placed (engage-agent-first
 only), which lifts the quiet hours after an abandoned call; and the group's count of its agents by
-state, kept between steps."""
+state and of its calls by stage, kept between steps."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.group import DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
-from processors.dialer.state import JOURNAL, AgentView
+from processors.dialer.state import JOURNAL, AgentView, Call
 from projections.agents import AgentRow
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
@@ -94,11 +94,11 @@ def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back(
     group.agents = {UUID(int=n): AgentView(agent_row(n, "ready"), ready_since=0.0) for n in (1, 2, 3)}
 
     def counts() -> tuple[int, int, int, int]:
-        tally = group._tally()
+        tally = group._agents_now()
         return len(tally.ready), len(tally.on_call), len(tally.wrap_up), tally.logged_in
 
     assert counts() == (3, 0, 0, 3)
-    assert group._tally() is group._tally()  # nothing changed: not counted again
+    assert group._agents_now() is group._agents_now()  # nothing changed: not counted again
     group._set_agent(UUID(int=1), "on_call", 1.0)
     assert counts() == (2, 1, 0, 3)
     group.agents[UUID(int=2)].row = agent_row(2, "wrap_up")  # the read model's row, read again
@@ -122,3 +122,26 @@ def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back(
         changed.__dict__.update(fields)
     group.agents = saved
     assert counts() == (0, 1, 1, 2)
+
+
+def test_the_calls_tally_follows_every_change_to_the_calls() -> None:
+    group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
+
+    def stages() -> tuple[list[float], list[UUID], int, set[int]]:
+        tally = group._calls_now()
+        return tally.dialing, [call.attempt_id for call in tally.waiting], tally.connected, tally.agents
+
+    assert stages() == ([], [], 0, set())
+    first = Call(UUID(int=11), drawn(), placed_at=1.0)
+    group.calls[first.attempt_id] = first
+    assert stages() == ([1.0], [], 0, set())
+    second = Call(UUID(int=12), drawn(), placed_at=2.0, agent_id=UUID(int=7))  # an agent reserved first
+    group.calls[second.attempt_id] = second
+    assert stages() == ([1.0, 2.0], [], 0, {7})
+    second.stage, second.answered_at = "waiting", 3.0
+    first.stage, first.answered_at = "waiting", 2.5
+    assert stages() == ([], [UUID(int=11), UUID(int=12)], 0, {7})  # the longest waiting first
+    first.stage, first.agent_id = "connected", UUID(int=8)
+    assert stages() == ([], [UUID(int=12)], 1, {7, 8})
+    del group.calls[second.attempt_id]
+    assert stages() == ([], [], 1, {8})
