@@ -131,8 +131,8 @@ class GroupRun:
         self.offered_at: dict[UUID, float] = {}
         self.agents: dict[UUID, AgentView] = {}
         # Counted again only when they change (most steps change nothing): see _agents_now.
-        self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(tally_agents)
-        self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(tally_calls)
+        self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(AgentView, tally_agents)
+        self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(Call, tally_calls)
         self.wrap_ups: dict[UUID, tuple[float, float]] = {}  # simulated agents: (began, ends)
         self.placed: deque[float] = deque()  # telephony times of attempts in the last minute
         self.observed = Observations()

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from dialstream.handlers.queue import Drawn
@@ -35,24 +35,27 @@ class Journaled:
         object.__setattr__(self, name, value)
 
 
-# A new number at every change to a call or an agent view (made, or a field set): a tally of
-# them (:class:`KeptTally`) stays true while this and their dict are unchanged. Numbers come
-# from one counter and each is stored once, so even with dialers on several threads the value
-# after a change differs from any value read before it.
+# Every change to a call or an agent view (made, or a field set) stores a new number in its
+# class's ``changes``: a tally of them (:class:`KeptTally`) stays true while that and their dict
+# are unchanged. Numbers come from one counter and each is stored once, so even with dialers on
+# several threads the value after a change differs from any value read before it.
 _NUMBERS = itertools.count(1)
-_CHANGES = [0]
 
 
 class Counted(Journaled):
-    """Journaled fields whose every change takes a new number (see :data:`_CHANGES`)."""
+    """Journaled fields whose every change takes a new number (see :data:`_NUMBERS`)."""
+
+    changes: ClassVar[list[int]]
 
     def __setattr__(self, name: str, value: object) -> None:
-        _CHANGES[0] = next(_NUMBERS)
+        self.changes[0] = next(_NUMBERS)
         super().__setattr__(name, value)
 
 
 @dataclass
 class Call(Counted):
+    changes: ClassVar[list[int]] = [0]
+
     attempt_id: UUID
     drawn: Drawn
     placed_at: float
@@ -66,6 +69,8 @@ class Call(Counted):
 
 @dataclass
 class AgentView(Counted):
+    changes: ClassVar[list[int]] = [0]
+
     row: AgentRow
     ready_since: float
     local_state: str | None = None  # what this dialer made it, until the read model shows it
@@ -97,15 +102,16 @@ class KeptTally(Generic[K, V, T]):
     """A count of a dict of counted objects, made again only when one of them changed or the
     dict did (replaced, or an entry added or removed): most of a group's steps change none."""
 
-    def __init__(self, count: Callable[[dict[K, V]], T]):
+    def __init__(self, kind: type[V], count: Callable[[dict[K, V]], T]):
+        self.changes = kind.changes
         self.count = count
         self.key: tuple[dict[K, V], int, int] | None = None
         self.value: T | None = None
 
     def of(self, items: dict[K, V]) -> T:
-        key, value = self.key, self.value
-        if key is None or value is None or key[0] is not items or key[1] != len(items) or key[2] != _CHANGES[0]:
-            self.key = (items, len(items), _CHANGES[0])
+        key, value, changes = self.key, self.value, self.changes[0]
+        if key is None or value is None or key[0] is not items or key[1] != len(items) or key[2] != changes:
+            self.key = (items, len(items), changes)
             self.value = value = self.count(items)
         return value
 
