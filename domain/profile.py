@@ -166,7 +166,14 @@ class ProfileKind(Generic[T]):
         return touched(state, event)
 
     def projector(self) -> Callable[..., Profile[T] | None]:
-        return projector(self.evolve)
+        """The kind's projector, the same function at every call: the event store keeps a
+        loaded state for the projector that built it, and a new one each load read the
+        profile's whole stream every time."""
+        made: Callable[..., Profile[T] | None] | None = self.__dict__.get("_projector")
+        if made is None:
+            made = projector(self.evolve)
+            object.__setattr__(self, "_projector", made)  # frozen: a cache, not a field
+        return made
 
 
 def reference(state: Profile[Any], by_id: UUID, *, label: str, now: datetime) -> list[Event]:

@@ -479,3 +479,9 @@ def test_events_before_creation_fold_to_nothing(case):
     history = stream(case.profile_id, ev(ProfileReferenced, by_id=TEMPLATE_ID))
 
     assert given(case.kind.projector(), history) is None
+
+
+@CASES
+def test_a_kind_has_one_projector_so_the_store_can_keep_what_it_folded(case):
+    # The event store keeps a loaded state for the projector that built it (by identity).
+    assert case.kind.projector() is case.kind.projector()
