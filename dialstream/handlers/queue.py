@@ -175,7 +175,12 @@ class QueueHandlers:
                 for chain_id in moved:
                     del decided[chain_id]
                 continue
-            return [drawn for _, _, drawn in decided.values()]
+            drawn = [drawn for _, _, drawn in decided.values()]
+            # Each record drawn is attempted next, and its attempt loads the record's attempts:
+            # read them for all in one statement here, not one query per attempt (a unit of
+            # work keeps what it loaded, those not stored yet too: dialstream.store.synced).
+            store.load_many([each.record.record_id for each in drawn], call_attempts.project)
+            return drawn
         return []
 
     # Reports on a drawn record ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from dialstream.handlers import Handlers
 from dialstream.handlers.queue import Drawn
 from dialstream.store import EventStore, store_env
 from domain import (
+    call_attempts,
     campaign_group,
     campaign_template,
     contact_list,
@@ -428,3 +429,31 @@ def test_a_record_given_to_an_agent_group_is_drawn_only_by_that_agent_groups_cam
     assert setup.draw([chain_id]) == [], "Sales may not take it, nor the chain's next record ahead of it"
     (drawn,) = h.queue.draw(setup.account, retention, setup.candidates([chain_id]), max_attempts=MAX)
     assert drawn.record.chain_n == 1 and drawn.record.callback_agent_group == "Retention"
+
+
+def test_in_a_step_the_attempts_of_the_records_drawn_are_read_with_the_draw(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dialer's step draws records and attempts them: their attempts are read for all of them
+    in one statement as they are drawn, not with one query per attempt."""
+    setup = Setup(store, chains=5)
+    recorder = store.recorder
+    reads: list[UUID] = []
+    select_stream_after = recorder.select_stream_after  # type: ignore[attr-defined]
+
+    def counted(originator_id: UUID, version: int | None) -> list[tuple[int, str, bytes]]:
+        reads.append(originator_id)
+        return select_stream_after(originator_id, version)
+
+    monkeypatch.setattr(recorder, "select_stream_after", counted)
+    with store.batch():
+        drawn = setup.draw(setup.chains)
+        reads.clear()
+        for each in drawn:
+            setup.handlers.attempts.make_attempt(
+                each.chain, each.record.chain_n, attempt_id=each.attempt_id, channel="voice", campaign_group_id=setup.group
+            )
+    assert len(drawn) == 5 and reads == []
+    assert all(
+        store.load(each.record.record_id, call_attempts.project) is not None for each in drawn
+    )  # the attempts were stored
