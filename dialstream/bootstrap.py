@@ -39,7 +39,7 @@ from projections.automation_runs import AutomationRunQueries, AutomationRuns
 from projections.base import Projection, ProjectionStore, ProjectionSubscriber
 from projections.call_details import CallDetailQueries, CallDetails
 from projections.call_results import CallResultCounts, CallResultQueries
-from projections.catalogue import ACCOUNT, CAMPAIGN_GROUP, Catalogue, CatalogueQueries
+from projections.catalogue import CAMPAIGN_GROUP, Catalogue, CatalogueQueries
 from projections.credentials import CredentialQueries, Credentials
 from projections.group_activity import GroupActivity, GroupActivityQueries
 from projections.hierarchy import CampaignHierarchy, HierarchyQueries
@@ -469,7 +469,9 @@ def _connect_failure(error: Exception) -> str:
 
 def _compliance_of(runtime: Runtime) -> Callable[[UUID], ComplianceSettings]:
     def compliance(account_id: UUID) -> ComplianceSettings:
-        state = runtime.catalogue.get(account_id, ACCOUNT, account_id)
+        # From the event store, not the catalogue read model: as new as the log, and in a
+        # dialer's step the account is the state the store keeps (no query at each dial).
+        state = runtime.store.load(account_id, account.project)
         if state is None:
             raise LookupError(f"account {account_id} is not known (yet)")
         settings: ComplianceSettings = state.settings.compliance

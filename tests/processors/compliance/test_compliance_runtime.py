@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
-from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, SUPPRESSION_EXPIRY, SUPPRESSION_INDEX, Runtime
+from dialstream.bootstrap import DEFAULT_ACCOUNT_ID, SUPPRESSION_EXPIRY, SUPPRESSION_INDEX, Runtime, build
+from dialstream.settings import Settings
 from domain import record_chain
 from domain.codes import CallResult
 from domain.contact_list import CreateContactList
@@ -20,7 +22,7 @@ from processors.host.schedule import Scheduler
 from processors.suppression.expiry import SuppressionExpirySweeper
 from processors.suppression.projection import SuppressionIndexFollower
 from schemas.records import Contact, Record, RecordChainImported
-from schemas.settings import ComplianceSettings, RegionCompliance
+from schemas.settings import CallingHours, ComplianceSettings, RegionCompliance, WeeklyHours
 from tests.imports.support import running
 
 NUMBER = "+12125550143"
@@ -203,3 +205,21 @@ def test_a_number_whose_call_was_abandoned_is_not_called_again_for_72_hours(tmp_
 
         clock.now = abandoned_at + timedelta(hours=72)
         assert validate(runtime, RECENT).allowed, "the quiet hours are over"
+
+
+def test_the_gate_holds_the_compliance_settings_the_log_has_before_the_read_models_do(tmp_path: Path) -> None:
+    """The settings come from the event store (in a dialer's step, the account it keeps): a
+    change is in force at the next dial, however far the read models trail."""
+    runtime = build(Settings(data_dir=tmp_path))  # not started: no read model follows the log
+    try:
+        account_id = runtime.handlers.accounts.open_account("Acme").id
+        all_day = WeeklyHours(daily=CallingHours(opens="00:00", closes="23:59"))
+        today = datetime.now(ZoneInfo("America/New_York")).date()
+        for days in ((today,), ()):
+            settings = ComplianceSettings(default=RegionCompliance(hours=all_day, blocked_dates=days))
+            runtime.handlers.accounts.change_compliance_settings(account_id, settings)
+            codes = {reason.code for reason in validate(runtime, US_NUMBER, account_id=account_id).reasons}
+            # (The suppression index is not built either: its own reason denies the call too.)
+            assert "settings_unavailable" not in codes and ("blocked_date" in codes) == bool(days)
+    finally:
+        runtime.stop()
