@@ -1,6 +1,7 @@
 """What the dialer holds of a group between steps: its calls and its view of the agents (put
-back as they were when a step is decided again: :class:`Journaled`), and the observations the
-pacing reads (sums kept as samples come and leave the window)."""
+back as they were when a step is decided again: :class:`Journaled`), their counts by stage
+and state (kept until one changes: :class:`KeptTally`), and the observations the pacing reads
+(sums kept as samples come and leave the window)."""
 
 from __future__ import annotations
 
