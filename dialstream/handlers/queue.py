@@ -175,7 +175,7 @@ class QueueHandlers:
                 for chain_id in moved:
                     del decided[chain_id]
                 continue
-            drawn = [drawn for _, _, drawn in decided.values()]
+            drawn = [taken for _, _, taken in decided.values()]
             # Each record drawn is attempted next, and its attempt loads the record's attempts:
             # read them for all in one statement here, not one query per attempt (a unit of
             # work keeps what it loaded, those not stored yet too: dialstream.store.synced).

@@ -10,9 +10,11 @@ judged at dial time — placed after the gate allowed it, or returned with the g
 with every event that follows from it stored (attempt placed, answered, connected, finished;
 record retrieved and updated; agents' calls and wrap-ups).
 
-The garbage collector is tuned as in the server's process (:mod:`dialstream.gc_tuning`) while
-the clock runs: without it, the full collections of the objects the setup made (the stored
-records, the runtime) stop every thread for about 50 ms each.
+The clock starts once the compliance processor has checked the setup's records against the
+list, and runs with the garbage collector tuned as in the server's process
+(:mod:`dialstream.gc_tuning`): with CPython's defaults, each full collection walked every object
+the process holds (the modules, the runtime, the setup's records), every thread stopped for
+about 50 ms.
 
 Figure: ``dialer_decisions_per_s_embedded`` (the best of ``--rounds``), and, for context,
 ``dialer_events_per_decision``.
