@@ -112,14 +112,15 @@ class Lease:
 
     def renew(self) -> bool:
         """Extend our live tenure by the lease's duration; False (and no longer held) if it is over."""
-        if self.token is None:
+        token = self.token  # read once: a holder's heartbeat renews from another thread
+        if token is None:
             return False
         now = _ms(self.clock())
         with self.db.transaction() as cursor:
-            cursor.execute(_RENEW, (now + self.duration_ms, self.name, self.holder, self.token, now))
+            cursor.execute(_RENEW, (now + self.duration_ms, self.name, self.holder, token, now))
             row = cursor.fetchone()
         if row is None:
-            log.warning("lease %s: lost by %s (token %d)", self.name, self.holder, self.token)
+            log.warning("lease %s: lost by %s (token %d)", self.name, self.holder, token)
             self.token = None
             return False
         return True
@@ -129,8 +130,8 @@ class Lease:
         token = self.token
         if not self.renew():
             raise LeaseLost(f"lease {self.name!r} (token {token}) is no longer held by {self.holder}")
-        assert self.token is not None
-        return self.token
+        assert token is not None
+        return token
 
     def release(self) -> None:
         """Give the lease up at once, if we still hold it (a stopping process)."""

@@ -3,7 +3,10 @@ holder on a connection of its own, time from a hand-moved clock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -84,3 +87,30 @@ def test_leases_of_different_names_are_independent(connections: list[Database]) 
     assert Lease(connections[0], "retention", holder="a", clock=clock).acquire() == 1
     assert Lease(connections[1], "suppression-expiry", holder="b", clock=clock).acquire() == 1
     assert Lease(connections[1], "retention", holder="b", clock=clock).acquire() is None
+
+
+def test_a_lease_lost_while_its_keeper_renews_too_is_reported_with_its_token(
+    connections: list[Database], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scheduler's job checks the lease while a keeper thread renews it: the keeper may find
+    it lost, and drop the token, between this renewal's query and its report."""
+    clock = Clock()
+    real = connections[0]
+    a = Lease(real, "sweep", duration_s=5, holder="a", clock=clock)
+    assert a.acquire() == 1
+    clock.advance(6)
+
+    class KeeperMeanwhile:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        @contextmanager
+        def transaction(self) -> Iterator[Any]:
+            with real.transaction() as cursor:
+                yield cursor
+            a.token = None  # the keeper's renewal, on its thread, found it lost first
+
+    a.db = cast(Database, KeeperMeanwhile())
+    with pytest.raises(LeaseLost):
+        a.check()
+    assert "lease sweep: lost by a (token 1)" in caplog.text
