@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from dialstream.handlers.queue import Drawn
@@ -48,6 +48,10 @@ class Counted(Journaled):
 
     changes: ClassVar[list[int]]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.changes = [0]  # each kind its own: a call's change keeps the agents' tally
+
     def __setattr__(self, name: str, value: object) -> None:
         self.changes[0] = next(_NUMBERS)
         super().__setattr__(name, value)
@@ -55,8 +59,6 @@ class Counted(Journaled):
 
 @dataclass
 class Call(Counted):
-    changes: ClassVar[list[int]] = [0]
-
     attempt_id: UUID
     drawn: Drawn
     placed_at: float
@@ -70,8 +72,6 @@ class Call(Counted):
 
 @dataclass
 class AgentView(Counted):
-    changes: ClassVar[list[int]] = [0]
-
     row: AgentRow
     ready_since: float
     local_state: str | None = None  # what this dialer made it, until the read model shows it
