@@ -48,10 +48,12 @@ class Projection(Protocol):
 
 
 # What a projection may add to the protocol above: ``events`` (the event classes it applies,
-# when fewer than its topics carry: the others are skipped undecoded) and ``stored``
+# when fewer than its topics carry: the others are skipped undecoded); ``stored``
 # (stored topic -> a function applying an event of that topic straight from its stored JSON,
-# without decoding the event; equal to ``apply``).
+# without decoding the event; equal to ``apply``); or ``apply_many`` (the events a batch
+# applies, with their positions, in one call: equal to ``apply`` on each in turn).
 StoredApply = Callable[[Cursor, bytes, int], None]
+ApplyMany = Callable[[Cursor, Sequence[tuple[Event, int]]], None]
 
 
 class ProjectionStore:
@@ -60,6 +62,10 @@ class ProjectionStore:
     def __init__(self, db: Database, projections: Sequence[Projection]):
         self.db = db
         self.projections = {p.name: p for p in projections}
+        for projection in projections:
+            # A batch's direct applies would run before its events applied together: out of order.
+            if getattr(projection, "stored", None) and hasattr(projection, "apply_many"):
+                raise TypeError(f"{projection.name}: stored applies and apply_many do not mix")
         self._reads: dict[str, dict[str, bool]] = {}
         self._tag_reads: dict[tuple[str, str], bool] = {}
         with db.schema() as cursor:
@@ -99,11 +105,13 @@ class ProjectionStore:
         """Apply the log entries after the stored position; return the new position."""
         projection = self.projections[name]
         stored: Mapping[str, StoredApply] = getattr(projection, "stored", {})
+        many: ApplyMany | None = getattr(projection, "apply_many", None)
         with self.db.transaction() as cursor:
             position = self._position(cursor, name)
             fresh = [entry for entry in batch if entry.position > position]
             if not fresh:
                 return position
+            together: list[tuple[Event, int]] = []
             # Whether the projection reads a stored topic, asked once per topic: most of an
             # import's million events are of one topic that most projections skip.
             reads = self._reads.setdefault(name, {})
@@ -118,8 +126,12 @@ class ProjectionStore:
                     # type this build lacks is decoded, and that raises, as it always did.
                     kind = entry.event_type or type(entry.event)
                     applies = reads[entry.topic] = self._applies(name, kind)
-                if applies:
+                if applies and many is not None:
+                    together.append((entry.event, entry.position))
+                elif applies:
                     projection.apply(cursor, entry.event, entry.position)
+            if together and many is not None:
+                many(cursor, together)
             position = fresh[-1].position
             self._save_position(cursor, name, position)
             return position
@@ -175,6 +187,8 @@ class ProjectionStore:
         if not items:
             return 0
         projection = self.projections[name]
+        many: ApplyMany | None = getattr(projection, "apply_many", None)
+        together: list[tuple[Event, int]] = []
         key = (name, topic, partition)
         with self.db.transaction() as cursor:
             cursor.execute(
@@ -207,9 +221,14 @@ class ProjectionStore:
                     passed = max(passed, position)
                 if event is None or position is None or position <= applied:
                     continue
-                projection.apply(cursor, event, position)
+                if many is not None:
+                    together.append((event, position))
+                else:
+                    projection.apply(cursor, event, position)
                 applied = position
                 effective += 1
+            if together and many is not None:
+                many(cursor, together)
             if next_offset != start_offset:
                 cursor.execute(
                     "UPDATE projection_partitions SET next_offset = ?, position = ?, passed = ? "

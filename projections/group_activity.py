@@ -38,6 +38,7 @@ from domain import abandon
 from domain.abandon import AbandonWindows, Bucket
 from domain.call_attempts import failure_of
 from domain.predial import denial_codes
+from projections.activity_changes import HOUR, MINUTE, QUARTER, SECONDS_KEPT, ActivityChanges, bucket
 from projections.sql import Cursor, Database, dump_tables
 from schemas import topics
 from schemas.attempts import (
@@ -59,10 +60,6 @@ TABLES = (
     "group_pacing",
     "group_gate_denials",
 )
-MINUTE, QUARTER, HOUR = 60, 900, 3600
-WIDTHS = (MINUTE, HOUR)
-# How far back group_attempt_seconds reaches from a group's newest attempt.
-SECONDS_KEPT = 3600
 
 COUNTERS = (
     "attempts",
@@ -82,6 +79,14 @@ COUNTERS = (
     "talk_ms",
 )
 STAGES = ("placed", "answered", "machine", "connected", "abandoned")
+ATTEMPT_EVENTS = (
+    CallAttemptMade,
+    CallAttemptAnswered,
+    CallAttemptConnected,
+    CallAttemptAbandoned,
+    CallAttemptSent,
+    CallAttemptFinished,
+)
 
 
 class ActivityCounts(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,51 +154,6 @@ class Paced(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
-def _bucket(at: float, width: int) -> int:
-    return int(at // width) * width
-
-
-def _add(cursor: Cursor, event: Event, list_id: UUID, group_id: UUID, **amounts: int) -> None:
-    """Add ``amounts`` to the group's minute and hour buckets of the event's time."""
-    names = list(amounts)
-    at = event.timestamp.timestamp()
-    columns = ", ".join(names)
-    marks = ", ".join("?" for _ in names)
-    updates = ", ".join(f"{name} = group_activity_buckets.{name} + excluded.{name}" for name in names)
-    cursor.executemany(
-        f"INSERT INTO group_activity_buckets (group_id, width, start, list_id, account_id, {columns}) "
-        f"VALUES (?, ?, ?, ?, ?, {marks}) ON CONFLICT (group_id, width, start, list_id) DO UPDATE SET {updates}",
-        [
-            (str(group_id), width, _bucket(at, width), str(list_id), str(event.account_id), *amounts.values())
-            for width in WIDTHS
-        ],
-    )
-
-
-def _denied(cursor: Cursor, event: RecordReturned) -> None:
-    cursor.executemany(
-        "INSERT INTO group_gate_denials VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (group_id, list_id, reason, start) "
-        "DO UPDATE SET denials = group_gate_denials.denials + 1",
-        [
-            (str(event.campaign_group_id), str(event.list_id), code, _bucket(event.timestamp.timestamp(), QUARTER), str(event.account_id))
-            for code in denial_codes(event.detail) or ["unknown"]
-        ],
-    )
-
-
-def _stage(cursor: Cursor, attempt_id: UUID) -> str | None:
-    cursor.execute("SELECT stage FROM group_in_flight WHERE attempt_id = ?", (str(attempt_id),))
-    row = cursor.fetchone()
-    return None if row is None else str(row[0])
-
-
-def _move(cursor: Cursor, event: Event, attempt_id: UUID, stage: str) -> None:
-    cursor.execute(
-        "UPDATE group_in_flight SET stage = ?, since = ? WHERE attempt_id = ?",
-        (stage, event.timestamp.timestamp(), str(attempt_id)),
-    )
-
-
 class GroupActivity:
     name = "group_activity"
     tables: tuple[str, ...] = TABLES
@@ -243,9 +203,27 @@ class GroupActivity:
         )
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
+        self.apply_many(cursor, [(event, position)])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[tuple[Event, int]]) -> None:
+        """Apply events in order, their changes written together (:mod:`projections.activity_changes`)."""
+        changes = ActivityChanges(cursor, COUNTERS)
+        changes.read_flights(
+            str(event.attempt_id)
+            for event, _ in events
+            if isinstance(event, ATTEMPT_EVENTS) and event.campaign_group_id is not None
+        )
+        for event, _ in events:
+            self._apply(changes, cursor, event)
+        changes.write()
+
+    @staticmethod
+    def _apply(changes: ActivityChanges, cursor: Cursor, event: Event) -> None:
         if isinstance(event, RecordReturned):
             if event.reason == "denied":
-                _denied(cursor, event)
+                for code in denial_codes(event.detail) or ["unknown"]:
+                    at = event.timestamp.timestamp()
+                    changes.deny(str(event.campaign_group_id), str(event.list_id), str(event.account_id), code, at)
             return
         if isinstance(event, CampaignGroupPaced):
             cursor.execute(
@@ -261,72 +239,41 @@ class GroupActivity:
                 ),
             )
             return
-        group_id = getattr(event, "campaign_group_id", None)
-        if group_id is None:  # an attempt reported outside any campaign group
+        group = getattr(event, "campaign_group_id", None)
+        if group is None or not isinstance(event, ATTEMPT_EVENTS):  # outside any campaign group
             return
+        group_id, list_id, account_id = str(group), str(event.list_id), str(event.account_id)
+        attempt_id, at = str(event.attempt_id), event.timestamp.timestamp()
         if isinstance(event, CallAttemptMade):
-            self._placed(cursor, event, group_id)
+            changes.add(group_id, list_id, account_id, at, attempts=1)
+            changes.place((attempt_id, group_id, account_id, str(event.originator_id), list_id, "placed", at))
+            changes.attempt_at(group_id, int(at))
         elif isinstance(event, CallAttemptAnswered):
             if event.answered_by == "person":
-                _add(cursor, event, event.list_id, group_id, live=1, ring_live_ms=event.ring_ms)
+                changes.add(group_id, list_id, account_id, at, live=1, ring_live_ms=event.ring_ms)
             else:
-                _add(cursor, event, event.list_id, group_id, **{event.answered_by: 1})
-            _move(cursor, event, event.attempt_id, "answered" if event.answered_by == "person" else "machine")
+                changes.add(group_id, list_id, account_id, at, **{event.answered_by: 1})
+            changes.move(attempt_id, "answered" if event.answered_by == "person" else "machine", at)
         elif isinstance(event, CallAttemptConnected):
-            _add(cursor, event, event.list_id, group_id, connects=1)
-            _move(cursor, event, event.attempt_id, "connected")
+            changes.add(group_id, list_id, account_id, at, connects=1)
+            changes.move(attempt_id, "connected", at)
         elif isinstance(event, CallAttemptAbandoned):
-            _add(cursor, event, event.list_id, group_id, abandons=1)
-            _move(cursor, event, event.attempt_id, "abandoned")
+            changes.add(group_id, list_id, account_id, at, abandons=1)
+            changes.move(attempt_id, "abandoned", at)
         elif isinstance(event, CallAttemptSent):
-            _move(cursor, event, event.attempt_id, "sent")
+            changes.move(attempt_id, "sent", at)
         elif isinstance(event, CallAttemptFinished):
-            self._finished(cursor, event, group_id)
-
-    @staticmethod
-    def _placed(cursor: Cursor, event: CallAttemptMade, group_id: UUID) -> None:
-        _add(cursor, event, event.list_id, group_id, attempts=1)
-        cursor.execute(
-            "INSERT INTO group_in_flight VALUES (?, ?, ?, ?, ?, 'placed', ?) ON CONFLICT DO NOTHING",
-            (
-                str(event.attempt_id),
-                str(group_id),
-                str(event.account_id),
-                str(event.originator_id),
-                str(event.list_id),
-                event.timestamp.timestamp(),
-            ),
-        )
-        second = int(event.timestamp.timestamp())
-        cursor.execute("SELECT MAX(second) FROM group_attempt_seconds WHERE group_id = ?", (str(group_id),))
-        row = cursor.fetchone()
-        newest = None if row is None or row[0] is None else int(row[0])
-        if newest is not None and second < newest - SECONDS_KEPT:
-            return  # older than what is kept: the same rows whatever order the events came in
-        cursor.execute(
-            "INSERT INTO group_attempt_seconds VALUES (?, ?, 1) ON CONFLICT (group_id, second) "
-            "DO UPDATE SET attempts = group_attempt_seconds.attempts + 1",
-            (str(group_id), second),
-        )
-        if newest is None or second > newest:
-            cursor.execute(
-                "DELETE FROM group_attempt_seconds WHERE group_id = ? AND second < ?",
-                (str(group_id), second - SECONDS_KEPT),
-            )
-
-    @staticmethod
-    def _finished(cursor: Cursor, event: CallAttemptFinished, group_id: UUID) -> None:
-        amounts = {"finished": 1}
-        stage = _stage(cursor, event.attempt_id)
-        failure = failure_of(event.call_result) if stage in ("placed", "sent") else None  # never answered
-        if failure is not None:
-            amounts[failure] = 1
-            amounts["failed_ms"] = event.ring_ms
-        if event.agent_id is not None and stage in ("connected", None):
-            amounts["talks"] = 1
-            amounts["talk_ms"] = event.talk_ms
-        _add(cursor, event, event.list_id, group_id, **amounts)
-        cursor.execute("DELETE FROM group_in_flight WHERE attempt_id = ?", (str(event.attempt_id),))
+            amounts = {"finished": 1}
+            stage = changes.stage(attempt_id)
+            failure = failure_of(event.call_result) if stage in ("placed", "sent") else None  # never answered
+            if failure is not None:
+                amounts[failure] = 1
+                amounts["failed_ms"] = event.ring_ms
+            if event.agent_id is not None and stage in ("connected", None):
+                amounts["talks"] = 1
+                amounts["talk_ms"] = event.talk_ms
+            changes.add(group_id, list_id, account_id, at, **amounts)
+            changes.land(attempt_id)
 
 
 def _sum_columns() -> str:
@@ -425,7 +372,7 @@ class GroupActivityQueries:
                 cursor.execute(
                     "SELECT COALESCE(SUM(attempts), 0) FROM group_activity_buckets "
                     "WHERE group_id = ? AND width = ? AND start >= ?",
-                    (str(group_id), MINUTE, _bucket(at, MINUTE)),
+                    (str(group_id), MINUTE, bucket(at, MINUTE)),
                 )
             found = cursor.fetchone()
         return int(found[0]) if found else 0

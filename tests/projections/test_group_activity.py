@@ -4,6 +4,7 @@ interleaving of the record streams, as Kafka partitions give) leaves the rows th
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -355,6 +356,40 @@ def test_a_replay_and_an_interleaving_of_the_streams_equal_the_live_rows(
     shuffled = connect(f"sqlite:///{tmp_path / 'shuffled.sqlite'}")
     apply_streams_last_first(shuffled, GroupActivity(), log)
     assert dump_rows(shuffled) == live
+
+
+def test_batches_of_any_size_leave_the_rows_applying_one_event_at_a_time_leaves(
+    calls: Calls, tmp_path: Path
+) -> None:
+    """Applied together, a batch's events are followed in memory (a call placed, answered and
+    finished in one batch; the kept seconds moving on within one): the rows must be the live
+    ones, which applied each event alone."""
+    rng = random.Random(7)
+    ids = a_minute_of_calls(calls)
+    calls.deny(24, L1, "suppressed: on the DNC list; outside_hours: 07:00 there")
+    for n in range(40):  # calls of an afternoon, the kept hour of seconds moving past its start
+        at = 60 + n * 400 + rng.randrange(30)
+        attempt = calls.place(at, L1 if n % 3 else L2, 1 + n % 6)
+        outcome = rng.choice(["talked", "abandoned", "busy", "machine", "ringing"])
+        if outcome in ("talked", "abandoned", "machine"):
+            calls.answer(at + 8, attempt, by="machine" if outcome == "machine" else "person")
+        if outcome == "talked":
+            calls.connect(at + 9, attempt)
+        elif outcome == "abandoned":
+            calls.abandon(at + 10, attempt)
+        if outcome != "ringing":
+            calls.finish(at + 60, attempt, CallResult.BUSY if outcome == "busy" else CallResult.ANSWER, ring_ms=8_000)
+    calls.finish(20_000, ids["ringing"], CallResult.NO_ANSWER, ring_ms=30_000)
+    live = dump_rows(calls.live.db)
+    log = calls.store.read(0, 10_000)
+
+    for size in (2, 3, 7, 50):
+        replica = connect(f"sqlite:///{tmp_path / f'batches-of-{size}.sqlite'}")
+        rebuilt = ProjectionStore(replica, [GroupActivity()])
+        for first in range(0, len(log), size):
+            rebuilt.apply(NAME, log[first : first + size])
+        assert dump_rows(replica) == live, f"batches of {size}"
+        replica.close()
 
 
 @pytest.mark.integration
