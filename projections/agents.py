@@ -23,6 +23,7 @@ from schemas import agents, topics
 from schemas.base import Event
 
 TABLES = ("agent_states", "agent_state_time")
+READ_AT_ONCE = 500  # agent ids in one query (SQLite's limit of parameters is 999 in old builds)
 QUARTER = 900  # agent_state_time's buckets: quarter hours, as call_results', for local hours and days
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Agent)
@@ -89,44 +90,60 @@ class AgentStates:
         )
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
-        if not isinstance(event, agents.AgentEvent):
+        self.apply_many(cursor, [(event, position)])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[tuple[Event, int]]) -> None:
+        """Apply events in order: each agent's row is read once and written once, with the
+        time its states took summed in memory (a dialer's round moves an agent several times:
+        reserved, on a call, wrap-up, ready)."""
+        changes = [event for event, _ in events if isinstance(event, agents.AgentEvent)]
+        if not changes:
             return
-        key = str(event.originator_id)
-        cursor.execute("SELECT body FROM agent_states WHERE agent_id = ?", (key,))
-        row = cursor.fetchone()
-        before = None if row is None else _decoder.decode(row[0])
-        if before is not None and event.originator_version <= before.version:
-            return  # applied already (a redelivered event)
-        state = agent.evolve(before, event)
-        if state is None:
+        states = _read(cursor, {str(event.originator_id) for event in changes})
+        spent: dict[tuple[str, str, int], tuple[str, int]] = {}
+        changed: dict[str, Agent] = {}
+        for event in changes:
+            key = str(event.originator_id)
+            before = states.get(key)
+            if before is not None and event.originator_version <= before.version:
+                continue  # applied already (a redelivered event)
+            state = agent.evolve(before, event)
+            if state is None:
+                continue
+            if before is not None and state.since != before.since and before.state != "logged_out":
+                for start, ms in quarters(before.since.timestamp(), state.since.timestamp()):
+                    account, total = spent.get((key, before.state, start), (str(before.account_id), 0))
+                    spent[(key, before.state, start)] = (account, total + ms)
+            states[key] = changed[key] = state
+        if spent:
+            cursor.executemany(
+                "INSERT INTO agent_state_time VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, state, start) "
+                "DO UPDATE SET ms = agent_state_time.ms + excluded.ms",
+                [(agent_id, state, start, account, ms) for (agent_id, state, start), (account, ms) in spent.items()],
+            )
+        if not changed:
             return
-        if before is not None and state.since != before.since and before.state != "logged_out":
-            _spent(cursor, before, state.since)
-        cursor.execute(
+        cursor.executemany(
             "INSERT INTO agent_states VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
             "login = excluded.login, agent_group = excluded.agent_group, state = excluded.state, "
             "body = excluded.body",
-            (
-                key,
-                str(state.account_id),
-                state.login,
-                state.agent_group,
-                state.state,
-                _encoder.encode(state).decode(),
-            ),
+            [
+                (key, str(state.account_id), state.login, state.agent_group, state.state, _encoder.encode(state).decode())
+                for key, state in changed.items()
+            ],
         )
 
 
-def _spent(cursor: Cursor, before: Agent, until: datetime) -> None:
-    """The time the agent spent in its state ``before`` held, up to ``until``, by quarter hour."""
-    cursor.executemany(
-        "INSERT INTO agent_state_time VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, state, start) "
-        "DO UPDATE SET ms = agent_state_time.ms + excluded.ms",
-        [
-            (str(before.id), before.state, start, str(before.account_id), ms)
-            for start, ms in quarters(before.since.timestamp(), until.timestamp())
-        ],
-    )
+def _read(cursor: Cursor, agent_ids: builtins.set[str]) -> dict[str, Agent]:
+    """The folded states of those of ``agent_ids`` that have a row."""
+    wanted, found = builtins.list(agent_ids), dict[str, Agent]()
+    for first in range(0, len(wanted), READ_AT_ONCE):
+        chunk = wanted[first : first + READ_AT_ONCE]
+        cursor.execute(
+            f"SELECT agent_id, body FROM agent_states WHERE agent_id IN ({', '.join('?' for _ in chunk)})", chunk
+        )
+        found.update((str(agent_id), _decoder.decode(body)) for agent_id, body in cursor.fetchall())
+    return found
 
 
 def quarters(start: float, end: float) -> builtins.list[tuple[int, int]]:

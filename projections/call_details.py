@@ -5,7 +5,7 @@ automation's analytics export, and of the reports to come."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from schemas.attempts import (
     CallAttemptAbandoned,
     CallAttemptAnswered,
     CallAttemptConnected,
+    CallAttemptEvent,
     CallAttemptFinished,
     CallAttemptMade,
     CallAttemptWrappedUp,
@@ -66,57 +67,80 @@ class CallDetails:
         )
 
     def apply(self, cursor: Cursor, event: Event, position: int) -> None:
-        match event:
-            case CallAttemptMade():
-                cursor.execute(
-                    "INSERT INTO call_details (attempt_id, account_id, campaign_group_id, list_id, client_id, chain_n, "
-                    "device, channel, caller_id, mode, made_at, abandoned, detail) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '') ON CONFLICT (attempt_id) DO NOTHING",
-                    (
-                        str(event.attempt_id),
-                        str(event.account_id),
-                        _text(event.campaign_group_id),
-                        str(event.list_id),
-                        event.client_id,
-                        event.chain_n,
-                        event.device,
-                        event.channel,
-                        event.caller_id,
-                        event.mode,
-                        event.timestamp.isoformat(),
-                    ),
-                )
-            case CallAttemptAnswered():
-                self._set(cursor, event.attempt_id, answered_by=event.answered_by, ring_ms=event.ring_ms)
-            case CallAttemptConnected():
-                self._set(cursor, event.attempt_id, agent_id=str(event.agent_id), wait_ms=event.wait_ms)
-            case CallAttemptAbandoned():
-                self._set(cursor, event.attempt_id, abandoned=1, wait_ms=event.wait_ms)
-            case CallAttemptFinished():
-                self._set(
-                    cursor,
-                    event.attempt_id,
-                    finished_at=event.timestamp.isoformat(),
-                    call_result=event.call_result,
-                    ring_ms=event.ring_ms,
-                    talk_ms=event.talk_ms,
-                    agent_id=_text(event.agent_id),
-                    detail=event.detail,
-                )
-            case CallAttemptWrappedUp():
-                self._set(
-                    cursor,
-                    event.attempt_id,
-                    call_result=event.call_result,
-                    disposition_code=event.disposition_code,
-                )
+        self.apply_many(cursor, [(event, position)])
 
-    @staticmethod
-    def _set(cursor: Cursor, attempt_id: UUID, **values: Any) -> None:
-        assignments = ", ".join(f"{column} = ?" for column in values)
-        cursor.execute(
-            f"UPDATE call_details SET {assignments} WHERE attempt_id = ?", (*values.values(), str(attempt_id))
+    def apply_many(self, cursor: Cursor, events: Sequence[tuple[Event, int]]) -> None:
+        """Apply events in order: an attempt's changes in the batch are one update of its row,
+        and the updates that set the same columns one statement."""
+        made: list[tuple[Any, ...]] = []
+        changes: dict[str, dict[str, Any]] = {}  # attempt -> its columns' new values
+        for event, _ in events:
+            if isinstance(event, CallAttemptMade):
+                if str(event.attempt_id) in changes:  # changed before it was made: keep that order
+                    _write(cursor, made, changes)
+                    made, changes = [], {}
+                made.append(_made_row(event))
+                continue
+            if isinstance(event, CHANGES):
+                changes.setdefault(str(event.attempt_id), {}).update(_changed_values(event))
+        _write(cursor, made, changes)
+
+
+def _made_row(event: CallAttemptMade) -> tuple[Any, ...]:
+    return (
+        str(event.attempt_id),
+        str(event.account_id),
+        _text(event.campaign_group_id),
+        str(event.list_id),
+        event.client_id,
+        event.chain_n,
+        event.device,
+        event.channel,
+        event.caller_id,
+        event.mode,
+        event.timestamp.isoformat(),
+    )
+
+
+CHANGES = (CallAttemptAnswered, CallAttemptConnected, CallAttemptAbandoned, CallAttemptFinished, CallAttemptWrappedUp)
+
+
+def _changed_values(event: CallAttemptEvent) -> dict[str, Any]:
+    match event:
+        case CallAttemptAnswered():
+            return {"answered_by": event.answered_by, "ring_ms": event.ring_ms}
+        case CallAttemptConnected():
+            return {"agent_id": str(event.agent_id), "wait_ms": event.wait_ms}
+        case CallAttemptAbandoned():
+            return {"abandoned": 1, "wait_ms": event.wait_ms}
+        case CallAttemptFinished():
+            return {
+                "finished_at": event.timestamp.isoformat(),
+                "call_result": event.call_result,
+                "ring_ms": event.ring_ms,
+                "talk_ms": event.talk_ms,
+                "agent_id": _text(event.agent_id),
+                "detail": event.detail,
+            }
+        case CallAttemptWrappedUp():
+            return {"call_result": event.call_result, "disposition_code": event.disposition_code}
+    return {}
+
+
+def _write(cursor: Cursor, made: list[tuple[Any, ...]], changes: dict[str, dict[str, Any]]) -> None:
+    if made:
+        cursor.executemany(
+            "INSERT INTO call_details (attempt_id, account_id, campaign_group_id, list_id, client_id, chain_n, "
+            "device, channel, caller_id, mode, made_at, abandoned, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '') ON CONFLICT (attempt_id) DO NOTHING",
+            made,
         )
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for attempt_id, values in changes.items():
+        by_columns.setdefault(tuple(values), []).append((*values.values(), attempt_id))
+    for columns, rows in by_columns.items():
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        cursor.executemany(f"UPDATE call_details SET {assignments} WHERE attempt_id = ?", rows)
 
 
 class CallDetailQueries:

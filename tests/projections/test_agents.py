@@ -140,6 +140,29 @@ def test_replay_yields_the_same_rows_as_the_live_projection(runtime: Runtime, tm
     assert runtime.projections.position("agent_states") == runtime.store.position()
 
 
+def test_batches_of_any_size_leave_the_rows_one_event_at_a_time_leaves(runtime: Runtime, tmp_path: Path) -> None:
+    """A batch reads each agent once, follows it in memory and sums the time of its states:
+    the rows must be those that applying each event alone gives."""
+    a, _ = a_shift(runtime)
+    agents = runtime.handlers.agents
+    for _ in range(2):  # amy ready twice in one quarter hour: her time there is a sum
+        agents.not_ready(a, "amy", "coffee")
+        agents.ready(a, "amy")
+    log = runtime.store.read(after=0, limit=10_000)
+    dumps = []
+    for size in (1, 2, 5, len(log)):
+        replica = connect(f"sqlite:///{tmp_path / f'batches-of-{size}.sqlite'}")
+        try:
+            rebuilt = ProjectionStore(replica, [AgentStates()])
+            for first in range(0, len(log), size):
+                rebuilt.apply("agent_states", log[first : first + size])
+            dumps.append(rows(replica))
+        finally:
+            replica.close()
+    assert dumps[0]["agent_state_time"], "time in states is counted"
+    assert all(dump == dumps[0] for dump in dumps[1:])
+
+
 def test_an_event_handed_over_again_changes_nothing(runtime: Runtime) -> None:
     a, _ = a_shift(runtime)
     before = rows(runtime.views)

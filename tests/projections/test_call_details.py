@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from projections.base import ProjectionStore
 from projections.call_details import COLUMNS, CallDetailQueries, CallDetails
-from projections.sql import connect
+from projections.sql import connect, dump_tables
 from schemas.attempts import (
     CallAttemptAbandoned,
     CallAttemptAnswered,
@@ -134,3 +134,24 @@ def test_each_attempt_is_one_row_and_an_interval_reads_them_in_the_order_they_en
     assert (lost["abandoned"], lost["wait_ms"], lost["agent_id"], lost["call_result"]) == (1, 2500, None, 32)
     assert sold["finished_at"] == (T0 + timedelta(seconds=60)).isoformat() and sold["mode"] == "predictive"
     db.close()
+
+
+def test_batches_of_any_size_leave_the_rows_one_event_at_a_time_leaves(tmp_path: Path) -> None:
+    """A batch writes an attempt's changes as one update: the rows must be those that each
+    event applied alone gives, whatever the batches."""
+    attempts = [
+        attempt(f"C{n}", T0 + timedelta(seconds=7 * n), connected=n % 3 == 0, abandoned=n % 3 == 1)
+        for n in range(12)
+    ]
+    log = sorted((event for events in attempts for event in events), key=lambda event: event.timestamp)
+    numbered = list(enumerate(log, start=1))
+    dumps = []
+    for size in (1, 2, 3, 8, len(log)):
+        db = connect(f"sqlite:///{tmp_path / f'batches-of-{size}.sqlite'}")
+        store = ProjectionStore(db, [CallDetails()])
+        for first in range(0, len(numbered), size):
+            store.apply("call_details", numbered[first : first + size])
+        dumps.append(dump_tables(db, ("call_details",)))
+        db.close()
+    assert len(dumps[0]["call_details"]) == 12
+    assert all(dump == dumps[0] for dump in dumps[1:])
