@@ -40,6 +40,7 @@ class AttemptHistoryProjection:
     name = "attempt_history"
     tables: tuple[str, ...] = TABLES
     topics: tuple[str, ...] = (topics.CALL_ATTEMPTS,)
+    events: tuple[type[Event], ...] = (CallAttemptMade, CallAttemptAbandoned)  # the others: skipped undecoded
 
     def create_tables(self, cursor: Cursor) -> None:
         cursor.execute(
