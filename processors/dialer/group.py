@@ -130,6 +130,7 @@ class GroupRun:
         self.offers: dict[UUID, Drawn] = {}  # preview records offered, by agent
         self.offered_at: dict[UUID, float] = {}
         self.agents: dict[UUID, AgentView] = {}
+        self.agents_read: tuple[dict[UUID, AgentView], list[AgentView]] = ({}, [])  # see _refresh_agents
         # Counted again only when they change (most steps change nothing): see _agents_now.
         self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(AgentView, tally_agents)
         self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(Call, tally_calls)
@@ -337,11 +338,19 @@ class GroupRun:
             return  # what this dialer changed it knows; the agents' own changes can wait that long
         self.agents_read_at = now
         rows = self.ports.agents.by_group(self.account_id, self._agent_group())
-        for row in rows:
-            view = self.agents.get(row.agent_id)
+        # The views in the order of the last read (by login), while they are this dict's: a row
+        # unchanged since is the same object at the same place, found without hashing its id.
+        last = self.agents_read[1] if self.agents_read[0] is self.agents else []
+        in_order: list[AgentView] = []
+        for n, row in enumerate(rows):
+            view = last[n] if n < len(last) else None
+            if view is None or view.row is not row:
+                view = self.agents.get(row.agent_id)
             if view is None:
-                self.agents[row.agent_id] = AgentView(row, ready_since=now)
+                view = self.agents[row.agent_id] = AgentView(row, ready_since=now)
+                in_order.append(view)
                 continue
+            in_order.append(view)
             if view.row is row and view.local_state is None:
                 continue  # unchanged (the read model hands out one object per stored row)
             if view.local_state is not None and row.version < view.local_version:
@@ -353,6 +362,7 @@ class GroupRun:
             seen = {row.agent_id for row in rows}
             for gone in set(self.agents) - seen:
                 del self.agents[gone]
+        self.agents_read = (self.agents, in_order)
         simulator = self.ports.simulated_agents
         for agent_id, view in self.agents.items():
             # A simulated agent in a wrap-up no one times (its call was another owner's, one

@@ -124,6 +124,35 @@ def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back(
     assert counts() == (0, 1, 1, 2)
 
 
+def test_a_read_of_the_agents_gives_each_view_its_own_row_as_the_rows_move() -> None:
+    """The refresh finds an unchanged row's view by its place in the last read: a login sorted
+    in before the others, one logged out and gone, one changed, must each reach their own view."""
+    rows: list[AgentRow] = [agent_row(n, "ready") for n in (2, 4, 6)]
+    ports = SimpleNamespace(
+        channels={},
+        links=None,
+        simulated_agents=None,
+        agents=SimpleNamespace(by_group=lambda account_id, group: list(rows)),
+    )
+    group = GroupRun(cast(DialerPorts, ports), ACCOUNT, GROUP, owner="test")
+    group.session = SimpleNamespace(agent_group="g")  # type: ignore[assignment]
+
+    def read(now: float) -> dict[int, tuple[str, float]]:
+        group.agents_read_at = -1e9
+        group._refresh_agents(now)
+        assert all(view.row.agent_id == agent_id for agent_id, view in group.agents.items())
+        return {agent_id.int: (view.state, view.ready_since) for agent_id, view in group.agents.items()}
+
+    assert read(1.0) == {2: ("ready", 1.0), 4: ("ready", 1.0), 6: ("ready", 1.0)}
+    rows.insert(0, agent_row(1, "not_ready"))  # "a1" sorts first: every row moves one place on
+    rows[2] = agent_row(4, "not_ready")
+    assert read(2.0) == {1: ("not_ready", 2.0), 2: ("ready", 1.0), 4: ("not_ready", 1.0), 6: ("ready", 1.0)}
+    del rows[1]  # a2 is gone
+    rows[1] = agent_row(4, "ready")
+    assert read(3.0) == {1: ("not_ready", 2.0), 4: ("ready", 3.0), 6: ("ready", 1.0)}
+    assert read(4.0) == {1: ("not_ready", 2.0), 4: ("ready", 3.0), 6: ("ready", 1.0)}
+
+
 def test_the_calls_tally_follows_every_change_to_the_calls() -> None:
     group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
 
