@@ -52,6 +52,7 @@ from processors.dialer.state import (
     JOURNAL,
     AgentTally,
     AgentView,
+    Ages,
     Call,
     CallTally,
     KeptTally,
@@ -607,8 +608,8 @@ class GroupRun:
         windows = self.windows
         return pacing.Situation(
             ready=len(self._free(agents.ready)),
-            on_call=[0.0 if since is None else max(0.0, at - since) for since in agents.on_call],
-            wrap_up=[0.0 if since is None else max(0.0, at - since) for since in agents.wrap_up],
+            on_call=Ages(agents.on_call, at),
+            wrap_up=Ages(agents.wrap_up, at),
             reserved=agents.reserved,
             logged_in=agents.logged_in,
             dialing=[now - placed_at for placed_at in calls.dialing],

@@ -8,10 +8,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 from uuid import UUID
 
 from dialstream.handlers.queue import Drawn
@@ -176,6 +176,37 @@ def tally_calls(calls: dict[UUID, Call]) -> CallTally:
             agents.add(call.agent_id.int)
     waiting.sort(key=lambda c: c.answered_at or 0.0)
     return CallTally(dialing, waiting, connected, agents)
+
+
+class Ages(Sequence[float]):
+    """Seconds from each of ``since`` (epoch seconds; None: not known, taken as now) to ``at``,
+    worked out only when read: every step hands the pacing its agents' times on a call and in
+    wrap-up, and only the predictive modes read more of them than how many there are."""
+
+    __slots__ = ("at", "since")
+
+    def __init__(self, since: Sequence[float | None], at: float):
+        self.since, self.at = since, at
+
+    def __len__(self) -> int:
+        return len(self.since)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return [self._age(since) for since in self.since[index]]
+        return self._age(self.since[index])
+
+    def __iter__(self) -> Iterator[float]:
+        return map(self._age, self.since)
+
+    def _age(self, since: float | None) -> float:
+        return 0.0 if since is None else max(0.0, self.at - since)
 
 
 class Sums:

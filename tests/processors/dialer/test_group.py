@@ -14,13 +14,13 @@ import pytest
 from msgspec import structs
 
 from dialstream.handlers.queue import Drawn
-from domain import dialing, record_chain
+from domain import dialing, pacing, record_chain
 from domain.predial import Reason, Verdict
 from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.group import DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
-from processors.dialer.state import JOURNAL, AgentView, Call
+from processors.dialer.state import JOURNAL, AgentView, Ages, Call
 from projections.agents import AgentRow
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
@@ -174,3 +174,15 @@ def test_the_calls_tally_follows_every_change_to_the_calls() -> None:
     assert stages() == ([], [UUID(int=12)], 1, {7, 8})
     del group.calls[second.attempt_id]
     assert stages() == ([], [], 1, {8})
+
+
+def test_the_agents_times_on_a_call_are_worked_out_when_read() -> None:
+    """The pacing gets the seconds since each agent's state began as a sequence worked out when
+    read: the same numbers, with an unknown start or one after the instant taken as none."""
+    since: list[float | None] = [100.0, None, 130.5, 200.0]
+    ages = Ages(since, 150.0)
+    expected = [50.0, 0.0, 19.5, 0.0]
+    assert len(ages) == 4 and list(ages) == expected and ages[2] == 19.5 and ages[1:3] == [0.0, 19.5]
+    assert [ages[n] for n in range(-4, 0)] == expected
+    situation = pacing.Situation(ready=1, on_call=ages, wrap_up=Ages([], 150.0))
+    assert situation.active == 5 and situation.lines_in_use == 4
