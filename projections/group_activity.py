@@ -79,7 +79,7 @@ COUNTERS = (
     "talk_ms",
 )
 STAGES = ("placed", "answered", "machine", "connected", "abandoned")
-ATTEMPT_EVENTS = (
+ATTEMPT_EVENTS = (  # every attempt event but the wrap-up
     CallAttemptMade,
     CallAttemptAnswered,
     CallAttemptConnected,
@@ -158,16 +158,7 @@ class GroupActivity:
     name = "group_activity"
     tables: tuple[str, ...] = TABLES
     topics: tuple[str, ...] = (topics.CALL_ATTEMPTS, topics.CAMPAIGNS, topics.RECORDS)
-    events: tuple[type[Event], ...] = (
-        RecordReturned,
-        CallAttemptMade,
-        CallAttemptAnswered,
-        CallAttemptConnected,
-        CallAttemptAbandoned,
-        CallAttemptSent,
-        CallAttemptFinished,
-        CampaignGroupPaced,
-    )
+    events: tuple[type[Event], ...] = (RecordReturned, *ATTEMPT_EVENTS, CampaignGroupPaced)
 
     def create_tables(self, cursor: Cursor) -> None:
         counters = ", ".join(f"{name} BIGINT NOT NULL DEFAULT 0" for name in COUNTERS)
