@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from projections.sql import Cursor
+from projections.sql import Cursor, in_chunks
 
 MINUTE, QUARTER, HOUR = 60, 900, 3600
 WIDTHS = (MINUTE, HOUR)
 SECONDS_KEPT = 3600  # how far back group_attempt_seconds reaches from a group's newest attempt
 IN_FLIGHT_COLUMNS = "attempt_id, group_id, account_id, record_id, list_id, stage, since"
 STAGE, SINCE = 5, 6  # in an in-flight row
-READ_AT_ONCE = 500  # attempt ids in one query (SQLite's limit of parameters is 999 in old builds)
 
 
 def bucket(at: float, width: int) -> int:
@@ -44,12 +43,9 @@ class ActivityChanges:
     def read_flights(self, attempt_ids: Iterable[str]) -> None:
         """Load the in-flight rows of the attempts the batch touches."""
         wanted = list(dict.fromkeys(attempt_ids))
-        for first in range(0, len(wanted), READ_AT_ONCE):
-            chunk = wanted[first : first + READ_AT_ONCE]
+        for marks, chunk in in_chunks(wanted):
             self.cursor.execute(
-                f"SELECT {IN_FLIGHT_COLUMNS} FROM group_in_flight "
-                f"WHERE attempt_id IN ({', '.join('?' for _ in chunk)})",
-                chunk,
+                f"SELECT {IN_FLIGHT_COLUMNS} FROM group_in_flight WHERE attempt_id IN ({marks})", chunk
             )
             for row in self.cursor.fetchall():
                 self.flights[str(row[0])] = tuple(row)

@@ -18,12 +18,11 @@ import msgspec
 
 from domain import agent
 from domain.agent import STATES, Agent
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, in_chunks
 from schemas import agents, topics
 from schemas.base import Event
 
 TABLES = ("agent_states", "agent_state_time")
-READ_AT_ONCE = 500  # agent ids in one query (SQLite's limit of parameters is 999 in old builds)
 QUARTER = 900  # agent_state_time's buckets: quarter hours, as call_results', for local hours and days
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Agent)
@@ -136,12 +135,9 @@ class AgentStates:
 
 def _read(cursor: Cursor, agent_ids: builtins.set[str]) -> dict[str, Agent]:
     """The folded states of those of ``agent_ids`` that have a row."""
-    wanted, found = builtins.list(agent_ids), dict[str, Agent]()
-    for first in range(0, len(wanted), READ_AT_ONCE):
-        chunk = wanted[first : first + READ_AT_ONCE]
-        cursor.execute(
-            f"SELECT agent_id, body FROM agent_states WHERE agent_id IN ({', '.join('?' for _ in chunk)})", chunk
-        )
+    found: dict[str, Agent] = {}
+    for marks, chunk in in_chunks(builtins.list(agent_ids)):
+        cursor.execute(f"SELECT agent_id, body FROM agent_states WHERE agent_id IN ({marks})", chunk)
         found.update((str(agent_id), _decoder.decode(body)) for agent_id, body in cursor.fetchall())
     return found
 

@@ -26,7 +26,7 @@ from domain.codes import RecordStatus, RecordType
 from domain.dialing_queue import Candidate
 from domain.selection import FIELDS, Rule
 from projections.base import StoredApply
-from projections.sql import Cursor, Database, dump_tables
+from projections.sql import Cursor, Database, dump_tables, in_chunks
 from schemas import imports, topics
 from schemas.base import Event
 from schemas.profiles import SortField
@@ -432,11 +432,9 @@ class RecordQueries:
         found: set[UUID] = set()
         with self.db.reading() as cursor:
             for column, values in (("contact_info", contacts), ("client_id", client_ids)):
-                for start in range(0, len(values), 500):
-                    chunk = list(values[start : start + 500])
+                for marks, chunk in in_chunks(values):
                     cursor.execute(
-                        f"SELECT DISTINCT chain_id FROM records WHERE account_id = ? "
-                        f"AND {column} IN ({','.join('?' * len(chunk))})",
+                        f"SELECT DISTINCT chain_id FROM records WHERE account_id = ? AND {column} IN ({marks})",
                         (str(account_id), *chunk),
                     )
                     found.update(UUID(row[0]) for row in cursor.fetchall())

@@ -20,6 +20,7 @@ from dialstream.store.sqlite_wal import sqlite_path
 # pg_advisory_lock key of schema changes ("dialstrm" in ASCII).
 SCHEMA_LOCK = 0x6469616C7374726D
 SEPARATOR = 0x1E  # ASCII record separator: joins the values of select_texts
+IN_AT_ONCE = 500  # values in one IN list (SQLite's limit of parameters is 999 in old builds)
 
 
 class Cursor(Protocol):
@@ -200,6 +201,13 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def in_chunks(values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """``values`` in lists short enough for one statement's ``IN (...)``, each with its marks."""
+    for first in range(0, len(values), IN_AT_ONCE):
+        chunk = list(values[first : first + IN_AT_ONCE])
+        yield ", ".join("?" for _ in chunk), chunk
 
 
 def connect(url: str) -> SQLiteDatabase | PostgresDatabase:
