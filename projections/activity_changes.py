@@ -20,7 +20,7 @@ MINUTE, QUARTER, HOUR = 60, 900, 3600
 WIDTHS = (MINUTE, HOUR)
 SECONDS_KEPT = 3600  # how far back group_attempt_seconds reaches from a group's newest attempt
 IN_FLIGHT_COLUMNS = "attempt_id, group_id, account_id, record_id, list_id, stage, since"
-STAGE, SINCE = 5, 6  # in an in-flight row
+STAGE = 5  # an in-flight row's stage column
 
 
 def bucket(at: float, width: int) -> int:
@@ -126,7 +126,7 @@ class ActivityChanges:
             stored = None if row is None or row[0] is None else int(row[0])
             newest = max(seconds) if stored is None else max(stored, max(seconds))
             horizon = newest - SECONDS_KEPT
-            if stored is None or newest > stored:
+            if stored is not None and newest > stored:  # older seconds drop out of the hour kept
                 self.cursor.execute(
                     "DELETE FROM group_attempt_seconds WHERE group_id = ? AND second < ?", (group_id, horizon)
                 )
