@@ -80,6 +80,7 @@ class AgentStates:
             "CREATE INDEX IF NOT EXISTS agent_states_by_group ON agent_states (account_id, agent_group, state)"
         )
         cursor.execute("CREATE INDEX IF NOT EXISTS agent_states_by_login ON agent_states (account_id, login)")
+        _add_changed_at(cursor)
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS agent_state_time (agent_id TEXT NOT NULL, state TEXT NOT NULL, "
             "start BIGINT NOT NULL, account_id TEXT NOT NULL, ms BIGINT NOT NULL, PRIMARY KEY (agent_id, state, start))"
@@ -95,13 +96,14 @@ class AgentStates:
         """Apply events in order: each agent's row is read once and written once, with the
         time its states took summed in memory (a dialer's round moves an agent several times:
         reserved, on a call, wrap-up, ready)."""
-        changes = [event for event, _ in events if isinstance(event, agents.AgentEvent)]
+        changes = [(event, position) for event, position in events if isinstance(event, agents.AgentEvent)]
         if not changes:
             return
-        states = _read(cursor, {str(event.originator_id) for event in changes})
+        states = _read(cursor, {str(event.originator_id) for event, _ in changes})
         spent: dict[tuple[str, str, int], tuple[str, int]] = {}
         changed: dict[str, Agent] = {}
-        for event in changes:
+        changed_at: dict[str, int] = {}
+        for event, position in changes:
             key = str(event.originator_id)
             before = states.get(key)
             if before is not None and event.originator_version <= before.version:
@@ -114,6 +116,7 @@ class AgentStates:
                     account, total = spent.get((key, before.state, start), (str(before.account_id), 0))
                     spent[(key, before.state, start)] = (account, total + ms)
             states[key] = changed[key] = state
+            changed_at[key] = position
         if spent:
             cursor.executemany(
                 "INSERT INTO agent_state_time VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, state, start) "
@@ -123,14 +126,34 @@ class AgentStates:
         if not changed:
             return
         cursor.executemany(
-            "INSERT INTO agent_states VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
+            "INSERT INTO agent_states (agent_id, account_id, login, agent_group, state, body, changed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO UPDATE SET "
             "login = excluded.login, agent_group = excluded.agent_group, state = excluded.state, "
-            "body = excluded.body",
+            "body = excluded.body, changed_at = excluded.changed_at",
             [
-                (key, str(state.account_id), state.login, state.agent_group, state.state, _encoder.encode(state).decode())
+                (
+                    key,
+                    str(state.account_id),
+                    state.login,
+                    state.agent_group,
+                    state.state,
+                    _encoder.encode(state).decode(),
+                    changed_at[key],
+                )
                 for key, state in changed.items()
             ],
         )
+
+
+def _add_changed_at(cursor: Cursor) -> None:
+    """The log position of each row's last change (see :meth:`AgentQueries.changes`), added to a
+    table made before it (probed as ``projections.records`` probes its later columns); rows
+    from before it read as changed at 0, which the first full read of a follower covers."""
+    try:
+        cursor.execute("SELECT changed_at FROM agent_states WHERE 1 = 0")
+    except Exception:  # the database's own "no such column" error
+        cursor.execute("ALTER TABLE agent_states ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0")
+    cursor.execute("CREATE INDEX IF NOT EXISTS agent_states_by_change ON agent_states (account_id, changed_at)")
 
 
 def _read(cursor: Cursor, agent_ids: builtins.set[str]) -> dict[str, Agent]:
@@ -185,6 +208,32 @@ class AgentQueries:
     ) -> builtins.list[AgentRow]:
         """The agents of an agent group by login; those logged out only when asked."""
         return self._select(account_id, agent_group, logged_out=logged_out)
+
+    def changes(
+        self, account_id: UUID, agent_group: str, after: int | None
+    ) -> tuple[builtins.list[AgentRow], int]:
+        """What a follower of one agent group (a dialer) reads twice a second, and where the
+        account's agents stand (the newest change's log position), in one snapshot.
+
+        With ``after`` None: the group's agents, as :meth:`by_group`. Otherwise: the account's
+        agents changed since ``after``, of whichever group and in whichever state (one that
+        left the group or logged out says so). Events come in log order on the embedded bus,
+        so nothing changed earlier commits later; on Kafka, partitions apply in their own
+        order, and a follower reads everything again now and then (see the dialer)."""
+        params: builtins.list[object]
+        if after is None:
+            which, params = "agent_group = ? AND state <> 'logged_out'", [agent_group]
+        else:
+            which, params = "changed_at > ?", [after]
+        # One statement, so one snapshot: the rows and where they stand.
+        found = self.db.select(
+            "SELECT MAX(changed_at), NULL FROM agent_states WHERE account_id = ? "
+            f"UNION ALL SELECT NULL, body FROM agent_states WHERE account_id = ? AND {which}",
+            [str(account_id), str(account_id), *params],
+        )
+        newest = next((int(at) for at, body in found if body is None and at is not None), 0)
+        rows = sorted((self._row(body) for _, body in found if body is not None), key=lambda row: row.login)
+        return rows, newest
 
     def counts(self, account_id: UUID, agent_group: str) -> dict[str, int]:
         """How many agents of the group are in each state (every state named, zero or not)."""

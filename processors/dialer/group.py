@@ -71,6 +71,9 @@ log = logging.getLogger(__name__)
 # The group's settings and its agents' states are read again at most this often (telephony
 # seconds): a supervisor's switch of mode, an agent's "not ready", take effect within it.
 LOOK_AGAIN_S = 0.5
+# Between looks, only the agents changed since are read (AgentQueries.changes); all of them this
+# often, for what a Kafka read model applied out of log order.
+AGENTS_FULL_READ_S = 10.0
 SETTINGS_REFRESH_S = 5.0  # the account's pacing settings; the group's own are read on change
 WINDOWS_REFRESH_S = 1.0  # abandon windows from the read model
 PACING_RECORD_EVERY_S = 10.0  # the product's status feed interval
@@ -131,7 +134,11 @@ class GroupRun:
         self.offers: dict[UUID, Drawn] = {}  # preview records offered, by agent
         self.offered_at: dict[UUID, float] = {}
         self.agents: dict[UUID, AgentView] = {}
-        self.agents_read: tuple[dict[UUID, AgentView], list[AgentView]] = ({}, [])  # see _refresh_agents
+        # Where the agents read stood (the newest change's log position; None: read them all
+        # next), when all were read last, and for which agent group (see _refresh_agents).
+        self.agents_seen: int | None = None
+        self.agents_read_in = ""
+        self.agents_full_at = -1e18
         # Counted again only when they change (most steps change nothing): see _agents_now.
         self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(AgentView, tally_agents)
         self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(Call, tally_calls)
@@ -270,6 +277,7 @@ class GroupRun:
         self.outbox.pending = []  # never sent: the step that made them was not stored
         self.observed.discard()
         self.group_version = -1  # read the settings again: the change may be the group's
+        self.agents_seen = None  # and every agent: the views the step refreshed went back
 
     def step(self, now: float, progress: list[Progress]) -> None:
         self._refresh(now)
@@ -338,43 +346,32 @@ class GroupRun:
         if now - self.agents_read_at < LOOK_AGAIN_S:
             return  # what this dialer changed it knows; the agents' own changes can wait that long
         self.agents_read_at = now
-        rows = self.ports.agents.by_group(self.account_id, self._agent_group())
-        # The views in the order of the last read (by login), while they are this dict's: a row
-        # unchanged since is the same object at the same place, found without hashing its id.
-        last = self.agents_read[1] if self.agents_read[0] is self.agents else []
-        in_order: list[AgentView] = []
-        for n, row in enumerate(rows):
-            view = last[n] if n < len(last) else None
-            if view is None or view.row is not row:
-                view = self.agents.get(row.agent_id)
-            if view is None:
-                view = self.agents[row.agent_id] = AgentView(row, ready_since=now)
-                in_order.append(view)
-                continue
-            in_order.append(view)
-            if view.row is row and view.local_state is None:
-                continue  # unchanged (the read model hands out one object per stored row)
-            if view.local_state is not None and row.version < view.local_version:
-                continue  # the read model has not caught up with what this dialer did
-            if row.state == "ready" and view.state != "ready":
-                view.ready_since = now
-            view.row, view.local_state = row, None
-        if len(self.agents) > len(rows):  # every row is one agent, held now: some are gone
-            seen = {row.agent_id for row in rows}
-            for gone in set(self.agents) - seen:
+        group = self._agent_group()
+        full = self.agents_seen is None or group != self.agents_read_in or now - self.agents_full_at >= AGENTS_FULL_READ_S
+        rows, seen = self.ports.agents.changes(self.account_id, group, None if full else self.agents_seen)
+        self.agents_seen, self.agents_read_in = seen, group
+        if full:
+            self.agents_full_at = now
+            for gone in set(self.agents) - {row.agent_id for row in rows}:
                 del self.agents[gone]
-        self.agents_read = (self.agents, in_order)
         simulator = self.ports.simulated_agents
-        for agent_id, view in self.agents.items():
+        for row in rows:
+            agent_id = row.agent_id
+            view = self.agents.get(agent_id)
+            if row.agent_group != group or row.state == "logged_out":  # a change: it left the group
+                self.agents.pop(agent_id, None)
+                continue
+            if view is None:
+                view = self.agents[agent_id] = AgentView(row, ready_since=now)
+            elif view.local_state is not None and row.version < view.local_version:
+                continue  # the read model has not caught up with what this dialer did
+            elif view.row is not row or view.local_state is not None:  # else unchanged: one object per stored row
+                if row.state == "ready" and view.state != "ready":
+                    view.ready_since = now
+                view.row, view.local_state = row, None
             # A simulated agent in a wrap-up no one times (its call was another owner's, one
             # that died) finishes it after a wrap-up time from now.
-            if (
-                simulator is not None
-                and view.row.simulated
-                and view.state == "wrap_up"
-                and view.local_state is None
-                and agent_id not in self.wrap_ups
-            ):
+            if simulator is not None and row.simulated and row.state == "wrap_up" and agent_id not in self.wrap_ups:
                 self.wrap_ups[agent_id] = (now, now + simulator.wrap_up_s())
 
     def _set_agent(self, agent_id: UUID, state: str, now: float) -> None:

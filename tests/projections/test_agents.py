@@ -100,6 +100,32 @@ def test_agents_by_group_and_state(runtime: Runtime) -> None:
     assert queries.counts(b, TEAM)["ready"] == 1
 
 
+def test_a_follower_of_a_group_reads_only_the_agents_changed_since_it_looked(runtime: Runtime) -> None:
+    """The dialer's read: every agent of the group once, then the account's agents changed since,
+    whichever group they are in now and logged out too, so that one leaving the group shows."""
+    a, b = a_shift(runtime)
+    queries, agents = runtime.agents, runtime.handlers.agents
+    everyone, seen = queries.changes(a, TEAM, None)
+    assert [row.login for row in everyone] == ["amy", "bob", "carl"]
+    assert queries.changes(a, TEAM, seen) == ([], seen), "nothing changed since"
+
+    agents.ready(a, "bob")
+    agents.log_out(a, "amy")
+    agents.log_in(a, "erin", agent_group="Sales")
+    agents.ready(b, "amy")  # another account's agent: not the follower's
+    assert runtime.wait(runtime.store.position())
+
+    changed, newer = queries.changes(a, TEAM, seen)
+    assert [(row.login, row.agent_group, row.state) for row in changed] == [
+        ("amy", TEAM, "logged_out"),
+        ("bob", TEAM, "ready"),
+        ("erin", "Sales", "logged_in"),
+    ]
+    assert newer > seen
+    assert queries.changes(a, TEAM, newer) == ([], newer)
+    assert [row.login for row in queries.changes(a, TEAM, None)[0]] == ["bob", "carl"]
+
+
 def test_an_agent_row_holds_its_call_and_when_its_state_began(runtime: Runtime) -> None:
     a, b = a_shift(runtime)
     carl = runtime.handlers.agents.agent(a, "carl")

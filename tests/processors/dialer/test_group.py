@@ -18,7 +18,7 @@ from domain import dialing, pacing, record_chain
 from domain.predial import Reason, Verdict
 from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
-from processors.dialer.group import DENIED_AGAIN_AFTER, GroupRun
+from processors.dialer.group import AGENTS_FULL_READ_S, DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
 from processors.dialer.state import JOURNAL, AgentView, Ages, Call
 from projections.agents import AgentRow
@@ -124,16 +124,37 @@ def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back(
     assert counts() == (0, 1, 1, 2)
 
 
-def test_a_read_of_the_agents_gives_each_view_its_own_row_as_the_rows_move() -> None:
-    """The refresh finds an unchanged row's view by its place in the last read: a login sorted
-    in before the others, one logged out and gone, one changed, must each reach their own view."""
-    rows: list[AgentRow] = [agent_row(n, "ready") for n in (2, 4, 6)]
-    ports = SimpleNamespace(
-        channels={},
-        links=None,
-        simulated_agents=None,
-        agents=SimpleNamespace(by_group=lambda account_id, group: list(rows)),
-    )
+class AgentsFeed:
+    """The agents read model as a dialer reads it (AgentQueries.changes): each row with the log
+    position of its last change."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[int, AgentRow]] = {}
+        self.position = 0
+        self.reads: list[int | None] = []
+
+    def change(self, n: int, state: str, *, agent_group: str = "g", version: int = 1) -> None:
+        self.position += 1
+        row = structs.replace(agent_row(n, state), agent_group=agent_group, version=version)
+        self.rows[n] = (self.position, row)
+
+    def changes(self, account_id: UUID, agent_group: str, after: int | None) -> tuple[list[AgentRow], int]:
+        self.reads.append(after)
+        if after is None:
+            found = [row for _, row in self.rows.values() if row.agent_group == agent_group and row.state != "logged_out"]
+        else:
+            found = [row for at, row in self.rows.values() if at > after]
+        return sorted(found, key=lambda row: row.login), max((at for at, _ in self.rows.values()), default=0)
+
+
+def test_the_agents_are_read_in_full_then_only_as_they_change() -> None:
+    """After one read of every agent of the group, a look reads only the agents changed since: a
+    new one is added, a changed one takes its row, one gone from the group or logged out goes.
+    Everything is read again now and then, and after a step decided again."""
+    feed = AgentsFeed()
+    for n in (2, 4, 6):
+        feed.change(n, "ready")
+    ports = SimpleNamespace(channels={}, links=None, simulated_agents=None, agents=feed)
     group = GroupRun(cast(DialerPorts, ports), ACCOUNT, GROUP, owner="test")
     group.session = SimpleNamespace(agent_group="g")  # type: ignore[assignment]
 
@@ -144,13 +165,33 @@ def test_a_read_of_the_agents_gives_each_view_its_own_row_as_the_rows_move() -> 
         return {agent_id.int: (view.state, view.ready_since) for agent_id, view in group.agents.items()}
 
     assert read(1.0) == {2: ("ready", 1.0), 4: ("ready", 1.0), 6: ("ready", 1.0)}
-    rows.insert(0, agent_row(1, "not_ready"))  # "a1" sorts first: every row moves one place on
-    rows[2] = agent_row(4, "not_ready")
+    unchanged = group.agents[UUID(int=6)]
+    feed.change(1, "not_ready")
+    feed.change(4, "not_ready")
     assert read(2.0) == {1: ("not_ready", 2.0), 2: ("ready", 1.0), 4: ("not_ready", 1.0), 6: ("ready", 1.0)}
-    del rows[1]  # a2 is gone
-    rows[1] = agent_row(4, "ready")
-    assert read(3.0) == {1: ("not_ready", 2.0), 4: ("ready", 3.0), 6: ("ready", 1.0)}
-    assert read(4.0) == {1: ("not_ready", 2.0), 4: ("ready", 3.0), 6: ("ready", 1.0)}
+    assert feed.reads == [None, 3], "the second look asks for what changed after the first"
+    feed.change(2, "logged_out")
+    feed.change(6, "ready", agent_group="other")
+    feed.change(4, "ready")
+    assert read(3.0) == {1: ("not_ready", 2.0), 4: ("ready", 3.0)}
+    assert unchanged is not group.agents.get(UUID(int=6))
+
+    # What this dialer did itself stands until the read model shows it.
+    group._set_agent(UUID(int=4), "on_call", 4.0)
+    feed.change(1, "ready")
+    assert read(4.0) == {1: ("ready", 4.0), 4: ("on_call", 3.0)}
+    feed.change(4, "on_call", version=2)
+    assert read(5.0)[4] == ("on_call", 3.0) and group.agents[UUID(int=4)].local_state is None
+
+    # A change the feed never showed (a Kafka read model applying out of log order) is seen at
+    # the next full read; so is everything after a step decided again.
+    del feed.rows[1]
+    assert read(5.5) == {1: ("ready", 4.0), 4: ("on_call", 3.0)}
+    assert read(5.0 + AGENTS_FULL_READ_S) == {4: ("on_call", 3.0)}
+    assert feed.reads[-1] is None
+    group._restore(group._snapshot())
+    read(16.0)
+    assert feed.reads[-1] is None
 
 
 def test_the_calls_tally_follows_every_change_to_the_calls() -> None:
