@@ -92,7 +92,7 @@ DENIED_AGAIN_AFTER = timedelta(minutes=15)
 # A draw (a query and a transaction) takes what the group dials in this long at its last
 # minute's rate, up to DRAW_AHEAD_MAX records; each is still gated when it is dialled, and a
 # pause or stop returns what was drawn and not dialled.
-DRAW_AHEAD_S = 2
+DRAW_AHEAD_S = 5
 DRAW_AHEAD_MAX = 50
 # How often a group reads when its lists' first personal callback falls due (telephony seconds).
 PERSONAL_LOOK_S = 5.0
