@@ -18,7 +18,7 @@ import msgspec
 
 from domain import agent
 from domain.agent import STATES, Agent
-from projections.sql import Cursor, Database, in_chunks
+from projections.sql import Cursor, Database, id_text, in_chunks
 from schemas import agents, topics
 from schemas.base import Event
 
@@ -99,12 +99,12 @@ class AgentStates:
         changes = [(event, position) for event, position in events if isinstance(event, agents.AgentEvent)]
         if not changes:
             return
-        states = _read(cursor, {str(event.originator_id) for event, _ in changes})
+        states = _read(cursor, {id_text(event.originator_id) for event, _ in changes})
         spent: dict[tuple[str, str, int], tuple[str, int]] = {}
         changed: dict[str, Agent] = {}
         changed_at: dict[str, int] = {}
         for event, position in changes:
-            key = str(event.originator_id)
+            key = id_text(event.originator_id)
             before = states.get(key)
             if before is not None and event.originator_version <= before.version:
                 continue  # applied already (a redelivered event)
@@ -113,7 +113,7 @@ class AgentStates:
                 continue
             if before is not None and state.since != before.since and before.state != "logged_out":
                 for start, ms in quarters(before.since.timestamp(), state.since.timestamp()):
-                    account, total = spent.get((key, before.state, start), (str(before.account_id), 0))
+                    account, total = spent.get((key, before.state, start), (id_text(before.account_id), 0))
                     spent[(key, before.state, start)] = (account, total + ms)
             states[key] = changed[key] = state
             changed_at[key] = position
@@ -133,7 +133,7 @@ class AgentStates:
             [
                 (
                     key,
-                    str(state.account_id),
+                    id_text(state.account_id),
                     state.login,
                     state.agent_group,
                     state.state,

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.contact_rules import AttemptHistory
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, id_text
 from schemas import topics
 from schemas.attempts import CallAttemptAbandoned, CallAttemptMade
 from schemas.base import Event
@@ -62,14 +62,14 @@ class AttemptHistoryProjection:
             keys = [("device", event.device)] + ([("client_id", event.client_id)] if event.client_id else [])
             cursor.executemany(
                 "INSERT INTO attempt_history VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(str(event.account_id), kind, key, at, str(event.attempt_id)) for kind, key in keys],
+                [(id_text(event.account_id), kind, key, at, id_text(event.attempt_id)) for kind, key in keys],
             )
         elif isinstance(event, CallAttemptAbandoned):
             cursor.execute(
                 "INSERT INTO attempt_abandoned (account_id, device, at, attempt_id) "
                 "SELECT DISTINCT account_id, key, ?, attempt_id FROM attempt_history "
                 "WHERE attempt_id = ? AND account_id = ? AND key_kind = 'device' ON CONFLICT DO NOTHING",
-                (event.timestamp.timestamp(), str(event.attempt_id), str(event.account_id)),
+                (event.timestamp.timestamp(), id_text(event.attempt_id), id_text(event.account_id)),
             )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from projections.sql import Cursor, Database
+from projections.sql import Cursor, Database, id_text
 from schemas import topics
 from schemas.attempts import (
     CallAttemptAbandoned,
@@ -76,22 +76,22 @@ class CallDetails:
         changes: dict[str, dict[str, Any]] = {}  # attempt -> its columns' new values
         for event, _ in events:
             if isinstance(event, CallAttemptMade):
-                if str(event.attempt_id) in changes:  # changed before it was made: keep that order
+                if id_text(event.attempt_id) in changes:  # changed before it was made: keep that order
                     _write(cursor, made, changes)
                     made, changes = [], {}
                 made.append(_made_row(event))
                 continue
             if isinstance(event, CHANGES):
-                changes.setdefault(str(event.attempt_id), {}).update(_changed_values(event))
+                changes.setdefault(id_text(event.attempt_id), {}).update(_changed_values(event))
         _write(cursor, made, changes)
 
 
 def _made_row(event: CallAttemptMade) -> tuple[Any, ...]:
     return (
-        str(event.attempt_id),
-        str(event.account_id),
+        id_text(event.attempt_id),
+        id_text(event.account_id),
         _text(event.campaign_group_id),
-        str(event.list_id),
+        id_text(event.list_id),
         event.client_id,
         event.chain_n,
         event.device,
@@ -110,7 +110,7 @@ def _changed_values(event: CallAttemptEvent) -> dict[str, Any]:
         case CallAttemptAnswered():
             return {"answered_by": event.answered_by, "ring_ms": event.ring_ms}
         case CallAttemptConnected():
-            return {"agent_id": str(event.agent_id), "wait_ms": event.wait_ms}
+            return {"agent_id": id_text(event.agent_id), "wait_ms": event.wait_ms}
         case CallAttemptAbandoned():
             return {"abandoned": 1, "wait_ms": event.wait_ms}
         case CallAttemptFinished():
@@ -171,4 +171,4 @@ class CallDetailQueries:
 
 
 def _text(value: UUID | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else id_text(value)

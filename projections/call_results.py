@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from projections.sql import Cursor, Database, dump_tables
+from projections.sql import Cursor, Database, dump_tables, id_text
 from schemas import topics
 from schemas.attempts import CallAttemptFinished
 from schemas.base import Event
@@ -64,8 +64,8 @@ class CallResultCounts:
         if not isinstance(event, CallAttemptFinished):
             return
         start = int(event.timestamp.timestamp()) // QUARTER * QUARTER
-        group = NO_GROUP if event.campaign_group_id is None else str(event.campaign_group_id)
-        key = (str(event.account_id), group, str(event.list_id))
+        group = NO_GROUP if event.campaign_group_id is None else id_text(event.campaign_group_id)
+        key = (id_text(event.account_id), group, id_text(event.list_id))
         amounts = (event.ring_ms, event.talk_ms)
         cursor.execute(
             "INSERT INTO call_result_counts VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
@@ -80,7 +80,7 @@ class CallResultCounts:
                 "ON CONFLICT (account_id, group_id, list_id, agent_id, start, call_result) DO UPDATE SET "
                 "attempts = agent_call_counts.attempts + 1, ring_ms = agent_call_counts.ring_ms + excluded.ring_ms, "
                 "talk_ms = agent_call_counts.talk_ms + excluded.talk_ms",
-                (*key, str(event.agent_id), start, event.call_result, *amounts),
+                (*key, id_text(event.agent_id), start, event.call_result, *amounts),
             )
 
 

@@ -39,7 +39,7 @@ from domain.abandon import AbandonWindows, Bucket
 from domain.call_attempts import failure_of
 from domain.predial import denial_codes
 from projections.activity_changes import HOUR, MINUTE, QUARTER, SECONDS_KEPT, ActivityChanges, bucket
-from projections.sql import Cursor, Database, dump_tables
+from projections.sql import Cursor, Database, dump_tables, id_text
 from schemas import topics
 from schemas.attempts import (
     CallAttemptAbandoned,
@@ -200,7 +200,7 @@ class GroupActivity:
         """Apply events in order, their changes written together (:mod:`projections.activity_changes`)."""
         changes = ActivityChanges(cursor, COUNTERS)
         changes.read_flights(
-            str(event.attempt_id)
+            id_text(event.attempt_id)
             for event, _ in events
             if isinstance(event, ATTEMPT_EVENTS) and event.campaign_group_id is not None
         )
@@ -214,15 +214,15 @@ class GroupActivity:
             if event.reason == "denied":
                 for code in denial_codes(event.detail) or ["unknown"]:
                     at = event.timestamp.timestamp()
-                    changes.deny(str(event.campaign_group_id), str(event.list_id), str(event.account_id), code, at)
+                    changes.deny(id_text(event.campaign_group_id), id_text(event.list_id), id_text(event.account_id), code, at)
             return
         if isinstance(event, CampaignGroupPaced):
             cursor.execute(
                 "INSERT INTO group_pacing VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET "
                 "mode = excluded.mode, ratio = excluded.ratio, reason = excluded.reason, at = excluded.at",
                 (
-                    str(event.originator_id),
-                    str(event.account_id),
+                    id_text(event.originator_id),
+                    id_text(event.account_id),
                     event.mode,
                     event.ratio,
                     event.reason,
@@ -233,11 +233,11 @@ class GroupActivity:
         group = getattr(event, "campaign_group_id", None)
         if group is None or not isinstance(event, ATTEMPT_EVENTS):  # outside any campaign group
             return
-        group_id, list_id, account_id = str(group), str(event.list_id), str(event.account_id)
-        attempt_id, at = str(event.attempt_id), event.timestamp.timestamp()
+        group_id, list_id, account_id = id_text(group), id_text(event.list_id), id_text(event.account_id)
+        attempt_id, at = id_text(event.attempt_id), event.timestamp.timestamp()
         if isinstance(event, CallAttemptMade):
             changes.add(group_id, list_id, account_id, at, attempts=1)
-            changes.place((attempt_id, group_id, account_id, str(event.originator_id), list_id, "placed", at))
+            changes.place((attempt_id, group_id, account_id, id_text(event.originator_id), list_id, "placed", at))
             changes.attempt_at(group_id, int(at))
         elif isinstance(event, CallAttemptAnswered):
             if event.answered_by == "person":

@@ -26,7 +26,7 @@ from domain.codes import RecordStatus, RecordType
 from domain.dialing_queue import Candidate
 from domain.selection import FIELDS, Rule
 from projections.base import StoredApply
-from projections.sql import Cursor, Database, dump_tables, in_chunks
+from projections.sql import Cursor, Database, dump_tables, id_text, in_chunks
 from schemas import imports, topics
 from schemas.base import Event
 from schemas.profiles import SortField
@@ -170,10 +170,10 @@ class Records:
                     "retrieved_at = ? WHERE list_id = ? AND client_id = ? AND chain_n = ?",
                     (
                         int(RecordStatus.RETRIEVED),
-                        str(event.campaign_group_id),
-                        str(event.attempt_id),
+                        id_text(event.campaign_group_id),
+                        id_text(event.attempt_id),
                         event.timestamp.isoformat(),
-                        str(event.list_id),
+                        id_text(event.list_id),
                         event.client_id,
                         event.chain_n,
                     ),
@@ -186,7 +186,7 @@ class Records:
                     (
                         int(RecordStatus.READY),
                         event.dial_sched_time,
-                        str(event.list_id),
+                        id_text(event.list_id),
                         event.client_id,
                         event.chain_n,
                     ),
@@ -201,7 +201,7 @@ class Records:
                         event.call_result,
                         event.call_time,
                         event.attempt,
-                        str(event.list_id),
+                        id_text(event.list_id),
                         event.client_id,
                         event.chain_n,
                     ),
@@ -218,7 +218,7 @@ class Records:
                             change.call_result,
                             _text_or_none(change.callback_agent_id),
                             change.callback_agent_group or None,
-                            str(event.list_id),
+                            id_text(event.list_id),
                             event.client_id,
                             change.chain_n,
                         )
@@ -230,7 +230,7 @@ class Records:
                     "INSERT INTO list_fields VALUES (?, ?, ?) ON CONFLICT (list_id, name) "
                     "DO UPDATE SET label = excluded.label",
                     [
-                        (str(event.list_id), f.field.removeprefix("custom:"), f.label or f.column)
+                        (id_text(event.list_id), f.field.removeprefix("custom:"), f.label or f.column)
                         for f in event.fields
                         if f.field.startswith("custom:")
                     ],
@@ -339,7 +339,7 @@ def _rows(event: RecordChainImported | RecordChainReplaced) -> list[tuple[Any, .
     return _chain_rows(
         _text(event.list_id),
         event.client_id,
-        str(event.originator_id),
+        id_text(event.originator_id),
         _text(event.account_id),
         _text(event.job_id),
         event.line,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
 from dialstream.store import sqlite_wal
 from dialstream.store.sqlite_wal import sqlite_path
@@ -201,6 +202,25 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._conn.close()
+
+
+# The text of the ids met lately, by their integer (see id_text).
+_ID_TEXTS: dict[int, str] = {}
+ID_TEXTS_KEPT = 100_000
+
+
+def id_text(value: UUID) -> str:
+    """``str(value)``, the way an id is stored, kept for the ids met lately: a read model writes
+    the same ids (an account's, a group's, an attempt's) for event after event, and a UUID's
+    ``__str__`` is Python formatting, on the dialer bench 13 % of the embedded bus's
+    instructions. Looked up by the id's integer, whose hash is C's."""
+    key = value.int
+    text = _ID_TEXTS.get(key)
+    if text is None:
+        if len(_ID_TEXTS) >= ID_TEXTS_KEPT:
+            _ID_TEXTS.clear()
+        text = _ID_TEXTS[key] = str(value)
+    return text
 
 
 def in_chunks(values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
