@@ -57,6 +57,7 @@ from processors.dialer.state import (
     CallTally,
     KeptTally,
     Observations,
+    put_back,
     seed_history,
     tally_agents,
     tally_calls,
@@ -219,7 +220,7 @@ class GroupRun:
         saved = self._snapshot()
         self.effects = []
         self.claim = None
-        journal: dict[int, tuple[object, dict[str, object]]] = {}
+        journal: dict[int, tuple[object, dict[str, object] | None]] = {}
         token = JOURNAL.set(journal)
         try:
             with self.ports.handlers.store.batch():
@@ -227,9 +228,7 @@ class GroupRun:
         except BaseException as error:
             if isinstance(error, ConcurrencyConflict):
                 log.info("group %s: step met a concurrent change, deciding again: %s", self.group_id, error)
-            for changed, fields in journal.values():
-                changed.__dict__.clear()
-                changed.__dict__.update(fields)
+            put_back(journal)
             self._restore(saved)
             self._settle_claim(stored=False)
             self.unhandled = progress

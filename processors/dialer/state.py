@@ -21,9 +21,11 @@ from projections.group_activity import ActivityCounts
 
 HISTORY_WINDOW_S = 1800.0  # the pacing's history window (answer rate, ring, talk, wrap-up): as benchmarked
 
-# The objects a step changes, as they were before it (by identity): a step decided again puts
-# them back. Set by GroupRun.run_step on the dialer's thread.
-JOURNAL: ContextVar[dict[int, tuple[object, dict[str, object]]] | None] = ContextVar("dialer_journal", default=None)
+# The objects a step changes, as they were before it (by identity; None: made in the step): a
+# step decided again puts them back. Set by GroupRun.run_step on the dialer's thread.
+JOURNAL: ContextVar[dict[int, tuple[object, dict[str, object] | None]] | None] = ContextVar(
+    "dialer_journal", default=None
+)
 
 
 class Journaled:
@@ -32,8 +34,17 @@ class Journaled:
     def __setattr__(self, name: str, value: object) -> None:
         journal = JOURNAL.get()
         if journal is not None and id(self) not in journal:
-            journal[id(self)] = (self, dict(self.__dict__))
+            # One being made (no fields yet) has nothing to put back: it goes with its step.
+            journal[id(self)] = (self, dict(self.__dict__) if self.__dict__ else None)
         object.__setattr__(self, name, value)
+
+
+def put_back(journal: dict[int, tuple[object, dict[str, object] | None]]) -> None:
+    """Every object of a step's journal as it was before the step."""
+    for changed, fields in journal.values():
+        if fields is not None:
+            changed.__dict__.clear()
+            changed.__dict__.update(fields)
 
 
 # Every change to a call or an agent view (made, or a field set) stores a new number in its

@@ -14,8 +14,18 @@ TICK_S = 0.5  # the pacing looks again at least this often (virtual seconds)
 
 
 def store_clock(clock: VirtualClock, epoch: datetime) -> Callable[[], datetime]:
-    """The store's clock in virtual time: ``epoch`` plus the simulator's seconds."""
-    return lambda: epoch + timedelta(seconds=clock.now())
+    """The store's clock in virtual time: ``epoch`` plus the simulator's seconds (worked out once
+    per instant: a dialer's step asks a few dozen times at one)."""
+    last: tuple[float, datetime] = (0.0, epoch)
+
+    def now() -> datetime:
+        nonlocal last
+        seconds = clock.now()
+        if seconds != last[0]:
+            last = (seconds, epoch + timedelta(seconds=seconds))
+        return last[1]
+
+    return now
 
 
 def run_virtual(

@@ -20,7 +20,7 @@ from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.group import AGENTS_FULL_READ_S, DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
-from processors.dialer.state import JOURNAL, AgentView, Ages, Call
+from processors.dialer.state import JOURNAL, AgentView, Ages, Call, put_back
 from projections.agents import AgentRow
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
@@ -110,16 +110,14 @@ def test_the_agents_tally_follows_every_change_to_the_views_and_a_step_put_back(
 
     # A step decided again puts the views back as they were, and the dict of them.
     saved = dict(group.agents)
-    journal: dict[int, tuple[object, dict[str, object]]] = {}
+    journal: dict[int, tuple[object, dict[str, object] | None]] = {}
     token = JOURNAL.set(journal)
     try:
         group._set_agent(UUID(int=1), "ready", 2.0)
         assert counts() == (1, 0, 1, 2)
     finally:
         JOURNAL.reset(token)
-    for changed, fields in journal.values():
-        changed.__dict__.clear()
-        changed.__dict__.update(fields)
+    put_back(journal)
     group.agents = saved
     assert counts() == (0, 1, 1, 2)
 
