@@ -100,9 +100,22 @@ def test_agents_by_group_and_state(runtime: Runtime) -> None:
     assert queries.counts(b, TEAM)["ready"] == 1
 
 
-def test_a_follower_of_a_group_reads_only_the_agents_changed_since_it_looked(runtime: Runtime) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def either_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
+    database = {} if request.param == "sqlite" else {"database_url": request.getfixturevalue("fresh_postgres_database")}
+    runtime = build(Settings(data_dir=tmp_path, **database), workers=[])
+    runtime.handlers.clock = Clock()
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def test_a_follower_of_a_group_reads_only_the_agents_changed_since_it_looked(either_runtime: Runtime) -> None:
     """The dialer's read: every agent of the group once, then the account's agents changed since,
     whichever group they are in now and logged out too, so that one leaving the group shows."""
+    runtime = either_runtime
     a, b = a_shift(runtime)
     queries, agents = runtime.agents, runtime.handlers.agents
     everyone, seen = queries.changes(a, TEAM, None)
