@@ -4,6 +4,7 @@ agents never another's, a replay equal to the live rows, and nothing applied twi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
@@ -34,15 +35,21 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    runtime = build(Settings(data_dir=tmp_path), workers=[])  # the read models only, no processors
+@contextmanager
+def running(settings: Settings) -> Iterator[Runtime]:
+    runtime = build(settings, workers=[])  # the read models only, no processors
     runtime.handlers.clock = Clock()
     runtime.start()
     try:
         yield runtime
     finally:
         runtime.stop()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    with running(Settings(data_dir=tmp_path)) as runtime:
+        yield runtime
 
 
 def rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
@@ -103,13 +110,8 @@ def test_agents_by_group_and_state(runtime: Runtime) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def either_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
     database = {} if request.param == "sqlite" else {"database_url": request.getfixturevalue("fresh_postgres_database")}
-    runtime = build(Settings(data_dir=tmp_path, **database), workers=[])
-    runtime.handlers.clock = Clock()
-    runtime.start()
-    try:
+    with running(Settings(data_dir=tmp_path, **database)) as runtime:
         yield runtime
-    finally:
-        runtime.stop()
 
 
 def test_a_follower_of_a_group_reads_only_the_agents_changed_since_it_looked(either_runtime: Runtime) -> None:
