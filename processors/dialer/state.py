@@ -251,6 +251,9 @@ class Observations:
     samples: deque[tuple[float, str, float]] = field(default_factory=deque)  # (at, series, seconds)
     pending: list[tuple[float, str, float]] = field(default_factory=list)
     sums: dict[str, Sums] = field(default_factory=lambda: {k: Sums() for k in ("live", "failed", "talk", "wrap")})
+    # The last history given and the seed it was given for, while no sample came or left: most
+    # steps add none, and every step asks.
+    kept: tuple[pacing.History, pacing.History] | None = None
 
     def outcome(self, at: float, live: bool, seconds: float) -> None:
         self.pending.append((at, "live" if live else "failed", seconds))
@@ -262,10 +265,13 @@ class Observations:
         self.pending.append((at, "wrap", seconds))
 
     def commit(self) -> None:
+        if not self.pending:
+            return
         for sample in self.pending:
             self.samples.append(sample)
             self.sums[sample[1]].add(sample[2])
         self.pending = []
+        self.kept = None
 
     def discard(self) -> None:
         self.pending = []
@@ -275,10 +281,14 @@ class Observations:
         while samples and samples[0][0] < now - HISTORY_WINDOW_S:
             _, series, seconds = samples.popleft()
             self.sums[series].add(seconds, -1)
+            self.kept = None
 
     def history(self, seed: pacing.History) -> pacing.History:
         """What this owner observed; while that is less than the pacing needs, the counters
         of the read model over the window (a new owner's start) stand in."""
+        kept = self.kept
+        if kept is not None and kept[0] is seed:
+            return kept[1]
         live, failed = self.sums["live"].moments(), self.sums["failed"].moments()
         own = pacing.History(
             attempts=live.count + failed.count,
@@ -288,7 +298,9 @@ class Observations:
             talk=self.sums["talk"].moments(),
             wrap_up=self.sums["wrap"].moments(),
         )
-        return seed if own.attempts < seed.attempts and pacing.cold(own) else own
+        history = seed if own.attempts < seed.attempts and pacing.cold(own) else own
+        self.kept = (seed, history)
+        return history
 
 
 def seed_history(counts: ActivityCounts) -> pacing.History:

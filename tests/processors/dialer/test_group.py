@@ -20,7 +20,7 @@ from domain.record_chain import RecordChain
 from processors.compliance.predial import PreDialRequest
 from processors.dialer.group import AGENTS_FULL_READ_S, DENIED_AGAIN_AFTER, GroupRun
 from processors.dialer.ports import DialerPorts
-from processors.dialer.state import JOURNAL, AgentView, Ages, Call, put_back
+from processors.dialer.state import HISTORY_WINDOW_S, JOURNAL, AgentView, Ages, Call, Observations, put_back
 from projections.agents import AgentRow
 from schemas.profiles import DialingMode, DialingSettings
 from schemas.records import Contact
@@ -225,3 +225,22 @@ def test_the_agents_times_on_a_call_are_worked_out_when_read() -> None:
     assert [ages[n] for n in range(-4, 0)] == expected
     situation = pacing.Situation(ready=1, on_call=ages, wrap_up=Ages([], 150.0))
     assert situation.active == 5 and situation.lines_in_use == 4
+
+
+def test_the_pacing_history_is_worked_out_again_only_when_a_sample_comes_or_leaves() -> None:
+    observed, seed = Observations(), pacing.History()
+    first = observed.history(seed)
+    assert observed.history(seed) is first
+    observed.outcome(10.0, True, 4.0)
+    assert observed.history(seed) is first, "a step's samples count once the step is stored"
+    observed.commit()
+    stored = observed.history(seed)
+    assert (stored.attempts, stored.live, stored.ring_live.mean) == (1, 1, 4.0)
+    observed.outcome(11.0, False, 20.0)
+    observed.discard()
+    observed.commit()
+    assert observed.history(seed) is stored, "a step decided again added nothing"
+    other = pacing.History(attempts=50, live=10)
+    assert observed.history(other) is other, "a cold history of fewer attempts than the seed: the seed's"
+    observed.trim(10.0 + HISTORY_WINDOW_S + 1)
+    assert observed.history(seed).attempts == 0, "the sample left the window"
