@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -304,7 +304,11 @@ class GroupRun:
 
     def next_due(self) -> float | None:
         """The earliest timer of this group (virtual time jumps to it)."""
-        times = [c.deadline for c in self._calls_now().waiting if c.deadline is not None]
+        # Only a waiting call has a deadline. After a step that changed the calls, they are
+        # looked at here rather than counted: the next step's progress would count them again.
+        tally = self.call_tally.kept(self.calls)
+        calls: Iterable[Call] = self.calls.values() if tally is None else tally.waiting
+        times = [c.deadline for c in calls if c.deadline is not None]
         times += [due for _, due in self.wrap_ups.values()]
         times += [at + SIMULATED_PREVIEW_S for at in self.offered_at.values()]
         if self.unhandled or self.outbox.answered:  # a step to decide again, answers to store

@@ -121,11 +121,18 @@ class KeptTally(Generic[K, V, T]):
         self.value: T | None = None
 
     def of(self, items: dict[K, V]) -> T:
-        key, value, changes = self.key, self.value, self.changes[0]
-        if key is None or value is None or key[0] is not items or key[1] != len(items) or key[2] != changes:
-            self.key = (items, len(items), changes)
+        value = self.kept(items)
+        if value is None:
+            self.key = (items, len(items), self.changes[0])
             self.value = value = self.count(items)
         return value
+
+    def kept(self, items: dict[K, V]) -> T | None:
+        """The count of ``items`` if the one made last is still true, else None (not made)."""
+        key = self.key
+        if key is None or key[0] is not items or key[1] != len(items) or key[2] != self.changes[0]:
+            return None
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,3 +244,21 @@ def test_the_pacing_history_is_worked_out_again_only_when_a_sample_comes_or_leav
     assert observed.history(other) is other, "a cold history of fewer attempts than the seed: the seed's"
     observed.trim(10.0 + HISTORY_WINDOW_S + 1)
     assert observed.history(seed).attempts == 0, "the sample left the window"
+
+
+def test_the_next_timer_is_the_earliest_waiting_calls_deadline_counted_or_not() -> None:
+    """next_due reads the deadlines off the calls when their count is out of date, without
+    counting them (the next step's progress would), and off the count when it is kept."""
+    group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
+    first = Call(UUID(int=11), drawn(), placed_at=1.0)
+    second = Call(UUID(int=12), drawn(), placed_at=2.0)
+    group.calls = {first.attempt_id: first, second.attempt_id: second}
+    assert group.next_due() is None
+    second.stage, second.answered_at, second.deadline = "waiting", 3.0, 5.0
+    assert group.call_tally.kept(group.calls) is None
+    assert group.next_due() == 5.0
+    assert group.call_tally.kept(group.calls) is None, "not counted for the timer"
+    tally = group._calls_now()
+    assert group.call_tally.kept(group.calls) is tally
+    first.stage, first.answered_at, first.deadline = "waiting", 3.5, 4.0
+    assert group.next_due() == 4.0
