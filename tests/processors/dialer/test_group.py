@@ -262,3 +262,26 @@ def test_the_next_timer_is_the_earliest_waiting_calls_deadline_counted_or_not() 
     assert group.call_tally.kept(group.calls) is tally
     first.stage, first.answered_at, first.deadline = "waiting", 3.5, 4.0
     assert group.next_due() == 4.0
+
+
+def test_the_free_agents_follow_the_agents_the_calls_and_the_offers() -> None:
+    """Kept between asks while nothing changed; a call taking an agent, an agent's change or an
+    offer shows at the next ask."""
+    group = GroupRun(cast(DialerPorts, SimpleNamespace(channels={}, links=None)), ACCOUNT, GROUP, owner="test")
+    group.agents = {UUID(int=n): AgentView(agent_row(n, "ready"), ready_since=float(n)) for n in (1, 2, 3)}
+
+    def free() -> list[int]:
+        return [agent.agent_id.int for agent in group._ready_agents()]
+
+    assert free() == [1, 2, 3]
+    assert group._ready_agents() is group._ready_agents(), "nothing changed: kept"
+    call = Call(UUID(int=11), drawn(), placed_at=1.0, agent_id=UUID(int=2))
+    group.calls[call.attempt_id] = call
+    assert free() == [1, 3]
+    group._set_agent(UUID(int=3), "on_call", 2.0)
+    assert free() == [1]
+    group.offers[UUID(int=1)] = drawn()
+    assert free() == []
+    del group.offers[UUID(int=1)]
+    del group.calls[call.attempt_id]
+    assert free() == [1, 2]
