@@ -55,6 +55,7 @@ from processors.dialer.state import (
     Ages,
     Call,
     CallTally,
+    FreeAgents,
     KeptTally,
     Observations,
     put_back,
@@ -143,12 +144,7 @@ class GroupRun:
         # Counted again only when they change (most steps change nothing): see _agents_now.
         self.agent_tally: KeptTally[UUID, AgentView, AgentTally] = KeptTally(AgentView, tally_agents)
         self.call_tally: KeptTally[UUID, Call, CallTally] = KeptTally(Call, tally_calls)
-        # The free agents of the last (agents' tally, calls' tally) with no record offered, and
-        # as the pacing's ReadyAgents once asked: both tallies are made anew on any change.
-        self.free_kept: (
-            tuple[list[tuple[UUID, AgentView]], CallTally, list[tuple[UUID, AgentView]], list[dialing.ReadyAgent] | None]
-            | None
-        ) = None
+        self.free_kept: FreeAgents | None = None  # while no record is offered: see _free
         self.wrap_ups: dict[UUID, tuple[float, float]] = {}  # simulated agents: (began, ends)
         self.placed: deque[float] = deque()  # telephony times of attempts in the last minute
         self.observed = Observations()
@@ -396,11 +392,11 @@ class GroupRun:
     def _ready_agents(self) -> list[dialing.ReadyAgent]:
         free = self._ready()
         kept = self.free_kept
-        if kept is not None and kept[2] is free and kept[3] is not None:
-            return kept[3]
+        if kept is not None and kept.free is free and kept.as_ready is not None:
+            return kept.as_ready
         agents = [dialing.ReadyAgent(agent_id, view.ready_since) for agent_id, view in free]
-        if kept is not None and kept[2] is free:
-            self.free_kept = (kept[0], kept[1], free, agents)
+        if kept is not None and kept.free is free:
+            kept.as_ready = agents
         return agents
 
     def _ready(self) -> list[tuple[UUID, AgentView]]:
@@ -420,14 +416,14 @@ class GroupRun:
             return []
         calls = self._calls_now()
         kept = self.free_kept
-        if not self.offers and kept is not None and kept[0] is ready and kept[1] is calls:
-            return kept[2]
+        if not self.offers and kept is not None and kept.ready is ready and kept.calls is calls:
+            return kept.free
         # Looked up by the ids' integers: a UUID's own hash is a Python call, and a step asks
         # this for every agent, several times.
         busy = calls.agents
         offers = {agent_id.int for agent_id in self.offers}
         free = [(agent_id, view) for agent_id, view in ready if agent_id.int not in busy and agent_id.int not in offers]
-        self.free_kept = None if self.offers else (ready, calls, free, None)
+        self.free_kept = None if self.offers else FreeAgents(ready, calls, free)
         return free
 
     # -- telephony progress ------------------------------------------------------------------

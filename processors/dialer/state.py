@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 from uuid import UUID
 
 from dialstream.handlers.queue import Drawn
-from domain import pacing
+from domain import dialing, pacing
 from projections.agents import AgentRow
 from projections.group_activity import ActivityCounts
 
@@ -194,6 +194,17 @@ def tally_calls(calls: dict[UUID, Call]) -> CallTally:
             agents.add(call.agent_id.int)
     waiting.sort(key=lambda c: c.answered_at or 0.0)
     return CallTally(dialing, waiting, connected, agents)
+
+
+@dataclass(slots=True)
+class FreeAgents:
+    """The agents free for one pair of tallies (both are made anew on any change, so the pair's
+    identity says whether this still holds), and the same as the pacing's ReadyAgents once asked."""
+
+    ready: list[tuple[UUID, AgentView]]  # the agents' tally's ready ones
+    calls: CallTally
+    free: list[tuple[UUID, AgentView]]
+    as_ready: list[dialing.ReadyAgent] | None = None
 
 
 class Ages(Sequence[float]):
