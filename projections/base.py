@@ -68,6 +68,7 @@ class ProjectionStore:
                 raise TypeError(f"{projection.name}: stored applies and apply_many do not mix")
         self._reads: dict[str, dict[str, bool]] = {}
         self._tag_reads: dict[tuple[str, str], bool] = {}
+        self._batch_topics: tuple[Sequence[LogEntry], dict[str, None]] | None = None
         with db.schema() as cursor:
             cursor.execute(POSITIONS_TABLE)
             cursor.execute(PARTITIONS_TABLE)
@@ -108,33 +109,61 @@ class ProjectionStore:
         many: ApplyMany | None = getattr(projection, "apply_many", None)
         with self.db.transaction() as cursor:
             position = self._position(cursor, name)
-            fresh = [entry for entry in batch if entry.position > position]
-            if not fresh:
+            if not batch or batch[-1].position <= position:
                 return position
-            together: list[tuple[Event, int]] = []
-            # Whether the projection reads a stored topic, asked once per topic: most of an
-            # import's million events are of one topic that most projections skip.
+            fresh = batch if batch[0].position > position else [e for e in batch if e.position > position]
             reads = self._reads.setdefault(name, {})
-            for entry in fresh:
+            # The batch's topics are looked at once, not each entry: a dialer's round brings a
+            # few topics in many events, and half the read models read none of them.
+            wanted = self._wanted(name, fresh, stored, reads)
+            together: list[tuple[Event, int]] = []
+            for entry in fresh if wanted else ():
+                if entry.topic not in wanted:
+                    continue
                 direct = stored.get(entry.topic)
                 if direct is not None and entry.state is not None:
                     direct(cursor, entry.state, entry.position)
                     continue
-                applies = reads.get(entry.topic)
-                if applies is None:
-                    # The type from the stored topic, so skipped events are never decoded; a
-                    # type this build lacks is decoded, and that raises, as it always did.
-                    kind = entry.event_type or type(entry.event)
-                    applies = reads[entry.topic] = self._applies(name, kind)
-                if applies and many is not None:
+                if not self._read(name, reads, entry):
+                    continue
+                if many is not None:
                     together.append((entry.event, entry.position))
-                elif applies:
+                else:
                     projection.apply(cursor, entry.event, entry.position)
             if together and many is not None:
                 many(cursor, together)
             position = fresh[-1].position
             self._save_position(cursor, name, position)
             return position
+
+    def _wanted(
+        self, name: str, fresh: Sequence[LogEntry], stored: Mapping[str, StoredApply], reads: dict[str, bool]
+    ) -> set[str]:
+        """The topics of ``fresh`` that projection ``name`` applies, directly or decoded."""
+        kept = self._batch_topics
+        if kept is not None and kept[0] is fresh:
+            topics = kept[1]
+        else:
+            topics = dict.fromkeys(entry.topic for entry in fresh)
+            self._batch_topics = (fresh, topics)  # the next read model is handed the same batch
+        wanted: set[str] = set()
+        for topic in topics:
+            if topic in stored or reads.get(topic) or (
+                topic not in reads and self._read(name, reads, next(e for e in fresh if e.topic == topic))
+            ):
+                wanted.add(topic)
+        return wanted
+
+    def _read(self, name: str, reads: dict[str, bool], entry: LogEntry) -> bool:
+        """Whether projection ``name`` applies ``entry``'s topic, asked once per topic: most of
+        an import's million events are of one topic that most projections skip."""
+        applies = reads.get(entry.topic)
+        if applies is None:
+            # The type from the stored topic, so skipped events are never decoded; a type this
+            # build lacks is decoded, and that raises, as it always did.
+            kind = entry.event_type or type(entry.event)
+            applies = reads[entry.topic] = self._applies(name, kind)
+        return applies
 
     def reads(self, name: str, tag: str) -> bool:
         """Whether projection ``name`` applies events of type ``tag`` (a type this build lacks:
