@@ -68,7 +68,7 @@ class ProjectionStore:
                 raise TypeError(f"{projection.name}: stored applies and apply_many do not mix")
         self._reads: dict[str, dict[str, bool]] = {}
         self._tag_reads: dict[tuple[str, str], bool] = {}
-        self._batch_topics: tuple[Sequence[LogEntry], dict[str, None]] | None = None
+        self._batch_topics: tuple[Sequence[LogEntry], int, dict[str, None]] | None = None
         with db.schema() as cursor:
             cursor.execute(POSITIONS_TABLE)
             cursor.execute(PARTITIONS_TABLE)
@@ -141,16 +141,20 @@ class ProjectionStore:
     ) -> set[str]:
         """The topics of ``fresh`` that projection ``name`` applies, directly or decoded."""
         kept = self._batch_topics
-        if kept is not None and kept[0] is fresh:
-            topics = kept[1]
+        if kept is not None and kept[0] is fresh and kept[1] == len(fresh):
+            topics = kept[2]
         else:
             topics = dict.fromkeys(entry.topic for entry in fresh)
-            self._batch_topics = (fresh, topics)  # the next read model is handed the same batch
+            self._batch_topics = (fresh, len(fresh), topics)  # the next read model is handed the same batch
         wanted: set[str] = set()
         for topic in topics:
-            if topic in stored or reads.get(topic) or (
-                topic not in reads and self._read(name, reads, next(e for e in fresh if e.topic == topic))
-            ):
+            if topic in stored:
+                wanted.add(topic)
+                continue
+            applies = reads.get(topic)
+            if applies is None:
+                applies = self._read(name, reads, next(entry for entry in fresh if entry.topic == topic))
+            if applies:
                 wanted.add(topic)
         return wanted
 

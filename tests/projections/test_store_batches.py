@@ -149,6 +149,14 @@ def test_batches_of_the_same_length_are_not_taken_for_each_other(store: Projecti
     assert rows(store, "memberships") == [(3, "ContactListAssigned"), (4, "ContactListUnassigned")]
 
 
+def test_a_batch_grown_in_place_is_looked_at_again(store: ProjectionStore) -> None:
+    batch = [LogEntry(1, ARCHIVED, b"not JSON")]
+    store.apply_log("deaf", batch)
+    batch.append(entry(2, assigned(2)))
+    store.apply_log("memberships", batch)
+    assert rows(store, "memberships") == [(2, "ContactListAssigned")]
+
+
 def test_an_event_type_this_build_lacks_fails_the_batch_and_applies_none_of_it(store: ProjectionStore) -> None:
     batch = [entry(1, assigned(1)), LogEntry(2, "contact_list.from_the_future/v1", b"{}")]
     with pytest.raises(Exception, match="from_the_future"):
