@@ -130,12 +130,13 @@ async def partition_counts(config: KafkaConfig, names: Iterable[str]) -> dict[st
     consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        counts = {}
-        for name in names:
-            counts[name] = len(await topic_partitions(consumer, config.topic(name)))
-        return counts
+        return await _partition_counts(consumer, config, names)
     finally:
         await consumer.stop()
+
+
+async def _partition_counts(consumer: AIOKafkaConsumer, config: KafkaConfig, names: Iterable[str]) -> dict[str, int]:
+    return {name: len(await topic_partitions(consumer, config.topic(name))) for name in names}
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -159,38 +160,52 @@ def published_position(headers: Any) -> int | None:
     return int(position)
 
 
-async def last_positions(config: KafkaConfig, counts: dict[str, int]) -> dict[tuple[str, int], int]:
+async def published_tails(
+    config: KafkaConfig, names: Iterable[str]
+) -> tuple[dict[str, int], dict[tuple[str, int], int]]:
+    """Partitions of each topic, and the log position of the last record on every partition:
+    what the relay needs before its first send.
+
+    One consumer asks both: each client's start is a bootstrap and a metadata round of its
+    own, and the relay's start-up counts in its ratio to a bare producer.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        counts = await _partition_counts(consumer, config, names)
+        return counts, await _last_positions(consumer, config, counts)
+    finally:
+        await consumer.stop()
+
+
+async def _last_positions(
+    consumer: AIOKafkaConsumer, config: KafkaConfig, counts: dict[str, int]
+) -> dict[tuple[str, int], int]:
     """The log position of the last record on every partition: what is already on Kafka.
 
     Each partition holds events in log order, so everything at or below its last position
     has been published there; a restarted relay skips those instead of sending them twice.
     """
     partitions = [TopicPartition(config.topic(name), p) for name, n in counts.items() for p in range(n)]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=config.bootstrap, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.beginning_offsets(partitions)
-        waiting = {tp for tp in partitions if ends[tp] > starts[tp]}
-        for tp in waiting:
-            # A window, not just the last record: a foreign (poison) record may be last.
-            consumer.seek(tp, max(starts[tp], ends[tp] - TAIL_WINDOW))
-        found: dict[tuple[str, int], int] = {}
-        while waiting:
-            batches = await consumer.getmany(*waiting, timeout_ms=5000)
-            if not batches:
-                raise RuntimeError(f"could not read the last records of {sorted(map(str, waiting))}")
-            for tp, records in batches.items():
-                key = (config.unprefixed(tp.topic), tp.partition)
-                for record in records:
-                    position = published_position(record.headers)
-                    if position is not None:
-                        found[key] = max(found.get(key, 0), position)
-                if records and records[-1].offset >= ends[tp] - 1:
-                    waiting.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
+    consumer.assign(partitions)
+    ends, starts = await asyncio.gather(consumer.end_offsets(partitions), consumer.beginning_offsets(partitions))
+    waiting = {tp for tp in partitions if ends[tp] > starts[tp]}
+    for tp in waiting:
+        # A window, not just the last record: a foreign (poison) record may be last.
+        consumer.seek(tp, max(starts[tp], ends[tp] - TAIL_WINDOW))
+    found: dict[tuple[str, int], int] = {}
+    while waiting:
+        batches = await consumer.getmany(*waiting, timeout_ms=5000)
+        if not batches:
+            raise RuntimeError(f"could not read the last records of {sorted(map(str, waiting))}")
+        for tp, records in batches.items():
+            key = (config.unprefixed(tp.topic), tp.partition)
+            for record in records:
+                position = published_position(record.headers)
+                if position is not None:
+                    found[key] = max(found.get(key, 0), position)
+            if records and records[-1].offset >= ends[tp] - 1:
+                waiting.discard(tp)
+    return found

@@ -35,9 +35,8 @@ from dialstream.store import EventStore
 from processors.bus.kafka_cluster import (
     EVENT_TOPICS,
     KafkaConfig,
-    last_positions,
-    partition_counts,
     partition_for,
+    published_tails,
 )
 from processors.bus.wire import kafka_key, record_headers, route
 from projections.sql import Database
@@ -164,8 +163,7 @@ class Relay:
         # The producer starts while the partitions' tails are read.
         starting = asyncio.ensure_future(producer.start())
         try:
-            counts = await partition_counts(self.config, [spec.name for spec in EVENT_TOPICS])
-            on_kafka = await last_positions(self.config, counts)
+            counts, on_kafka = await published_tails(self.config, [spec.name for spec in EVENT_TOPICS])
             self.progress.record(position, on_kafka)  # so waiting readers see what is on Kafka
             await starting
             log.info("relay: publishing from log position %d to %s", position, self.config.bootstrap)
