@@ -214,28 +214,52 @@ def _matches(desc: _Desc | None, nsn: str) -> bool:
 
 
 class _Typer:
-    """``_number_type_helper`` for one country's metadata, its patterns compiled once."""
+    """``_number_type_helper`` for one country's metadata, its patterns compiled once.
+
+    After the general pattern, the helper tries each type's pattern in turn (the special
+    types, then fixed line, then mobile) and takes the first that matches. Here those of
+    them whose possible lengths admit the number's are one alternation, compiled once per
+    length, which a regex tries in the same order and stops at the first that matches the
+    whole number: one match instead of up to eleven (0.9 -> 0.4 µs for a US number).
+    """
 
     def __init__(self, metadata: PhoneMetadata):
         self.general = _desc(metadata.general_desc)
-        self.special = [(kind, d) for name, kind in _SPECIAL_TYPES if (d := _desc(getattr(metadata, name)))]
-        self.fixed_line = _desc(metadata.fixed_line)
-        self.mobile = _desc(metadata.mobile)
         self.same_mobile_and_fixed = bool(metadata.same_mobile_and_fixed_line_pattern)
+        self.mobile = _desc(metadata.mobile)
+        candidates = [(kind, getattr(metadata, name)) for name, kind in _SPECIAL_TYPES]
+        candidates.append((PhoneNumberType.FIXED_LINE, metadata.fixed_line))
+        if not self.same_mobile_and_fixed:
+            candidates.append((PhoneNumberType.MOBILE, metadata.mobile))
+        self.candidates = [
+            (kind, frozenset(desc.possible_length), desc.national_number_pattern)
+            for kind, desc in candidates
+            if desc is not None and desc.national_number_pattern
+        ]
+        self.by_length: dict[int, tuple[Callable[[str], re.Match[str] | None], dict[str, int]]] = {}
 
     def type_of(self, nsn: str) -> int:
         if not _matches(self.general, nsn):
             return PhoneNumberType.UNKNOWN
-        for kind, desc in self.special:
-            if _matches(desc, nsn):
-                return kind
-        if _matches(self.fixed_line, nsn):
-            if self.same_mobile_and_fixed or _matches(self.mobile, nsn):
-                return PhoneNumberType.FIXED_LINE_OR_MOBILE
-            return PhoneNumberType.FIXED_LINE
-        if not self.same_mobile_and_fixed and _matches(self.mobile, nsn):
-            return PhoneNumberType.MOBILE
-        return PhoneNumberType.UNKNOWN
+        alternation = self.by_length.get(len(nsn)) or self._alternation(len(nsn))
+        fullmatch, kinds = alternation
+        found = fullmatch(nsn)
+        if found is None:
+            return PhoneNumberType.UNKNOWN
+        kind = kinds[found.lastgroup or ""]
+        if kind == PhoneNumberType.FIXED_LINE and (self.same_mobile_and_fixed or _matches(self.mobile, nsn)):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return kind
+
+    def _alternation(self, length: int) -> tuple[Callable[[str], re.Match[str] | None], dict[str, int]]:
+        admitted = [(kind, pattern) for kind, lengths, pattern in self.candidates if not lengths or length in lengths]
+        # Each alternative is a named group around a type's pattern. Groups inside a pattern
+        # (phonenumbers' have none) would close before it, so the last group to match names
+        # the type.
+        kinds = {f"t{i}": kind for i, (kind, _) in enumerate(admitted)}
+        pattern = "|".join(f"(?P<t{i}>{p})" for i, (_, p) in enumerate(admitted)) or "(?!)"
+        self.by_length[length] = alternation = (re.compile(pattern).fullmatch, kinds)
+        return alternation
 
 
 _typers: dict[tuple[str | None, int | None], _Typer] = {}
@@ -257,10 +281,31 @@ def _leading(pattern: str) -> re.Pattern[str]:
     return compiled
 
 
+# The longest prefix in phonenumbers' zone table that begins with each 4-digit stem (only
+# stems some longer prefix begins with): a +1 number's zones are mostly under its area code
+# alone, and looking up the nine lengths down to it was a fifth of the cost of a number.
+_STEM = 4
+
+
+def _longest_by_stem() -> dict[str, int]:
+    longest: dict[str, int] = {}
+    for prefix in TIMEZONE_DATA:
+        if len(prefix) > _STEM:
+            stem = prefix[:_STEM]
+            longest[stem] = max(longest.get(stem, _STEM), len(prefix))
+    return longest
+
+
+_LONGEST_BY_STEM = _longest_by_stem()
+
+
 def _zones(e164: str) -> tuple[str, ...]:
-    """phonenumbers.timezone.time_zones_for_geographical_number, from the E.164 we have."""
-    for length in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
-        zones = TIMEZONE_DATA.get(e164[1 : 1 + length])
+    """phonenumbers.timezone.time_zones_for_geographical_number, from the E.164 we have:
+    the zones of the longest prefix in its table, tried from the longest that can exist."""
+    digits = e164[1:]
+    longest = min(_LONGEST_BY_STEM.get(digits[:_STEM], _STEM), TIMEZONE_LONGEST_PREFIX)
+    for length in range(longest, 0, -1):
+        zones = TIMEZONE_DATA.get(digits[:length])
         if zones is not None:
             return () if zones == (UNKNOWN_ZONE,) else zones
     return ()
