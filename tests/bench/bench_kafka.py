@@ -38,7 +38,8 @@ models include its events (``gateway.views.settled`` waits on ``runtime.wait``) 
 builds its 201 response from the catalogue projection, so the time from sending the
 POST to receiving its response is the time from command to projection row. Only the POST
 is timed; a ``GET`` of the created list, outside the timed region, confirms the row is
-there. 20 commands warm up, then 300 are measured; p50 and p99 are nearest-rank
+there. The process's collector is tuned as ``dialstream up`` has it (the relay part set it).
+20 commands warm up, then 300 are measured; p50 and p99 are nearest-rank
 percentiles of those 300 (one run per mode, not best of rounds). In embedded mode the runtime follows
 the store's log in process; in Kafka mode (``tests.kafka_support.kafka_settings``) the
 same process hosts the relay and every projection as a Kafka consumer group, so each
