@@ -61,7 +61,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         try:
             probe.get("/healthz")
         except httpx.TransportError:
-            raise CommandFailed(f"no Dialstream answers at {args.url}: start it first (make run)") from None
+            raise CommandFailed(
+                f"no Dialstream answers at {args.url}: start it first (make run), "
+                "or give its address with --url or DIALSTREAM_URL"
+            ) from None
     settings = settings_of(args)
     require_existing_store(settings)
     runtime = build(settings, relay=False, workers=[])

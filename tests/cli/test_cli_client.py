@@ -128,6 +128,16 @@ def test_an_unreachable_server_is_one_line_and_exit_2(command: tuple[str, ...], 
     assert result.stdout == ""
 
 
+def test_the_demo_without_a_server_says_to_start_one_or_give_its_address() -> None:
+    url = _nobody_listening()
+    result = dialstream("demo", "--url", url)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert _one_line(result.stderr) == (
+        f"dialstream: no Dialstream answers at {url}: start it first (make run), "
+        "or give its address with --url or DIALSTREAM_URL"
+    )
+
+
 def test_a_url_without_a_scheme_is_one_line_and_exit_2(records_file: Path) -> None:
     result = dialstream(
         "lists", "import", str(records_file), "--list", str(uuid4()), "--url", "localhost:8080"
