@@ -140,7 +140,8 @@ def _treated(store: EventStore, after: int, limit: int) -> int:
 def _round(chains: int) -> tuple[float, float]:
     """(results applied per second, chains loaded per second) of one run, embedded."""
     with tempfile.TemporaryDirectory() as directory:
-        store = EventStore(store_env(f"sqlite:///{Path(directory) / 'events.sqlite'}"))
+        url = f"sqlite:///{Path(directory) / 'events.sqlite'}"
+        store = EventStore(store_env(url))
         try:
             handlers = Handlers(store, clock=lambda: NOW)
             chain_ids = _store_results(store, handlers, chains)
@@ -148,7 +149,7 @@ def _round(chains: int) -> tuple[float, float]:
             # A store of its own: the one that stored the results keeps the chains it loaded in
             # memory, and reading them back from there would not be the floor the processor's
             # batched reads are compared with.
-            cold = EventStore(store_env(f"sqlite:///{Path(directory) / 'events.sqlite'}"))
+            cold = EventStore(store_env(url))
             try:
                 started = time.perf_counter()
                 for chain_id in chain_ids:
