@@ -94,7 +94,6 @@ from tests.kafka_support import append_events, kafka_settings, list_events
 EVENTS = 50_000
 CHANGES_PER_LIST = 9  # each list: created + 9 renames = 10 events
 COMMANDS = 300
-READ = 5000  # the relay's read of the store (Relay.batch_size)
 WARM_UP = 20
 
 
@@ -206,9 +205,11 @@ async def relay_round(
 
 async def raw_round(
     records: list[RawRecord], producer_options: dict[str, Any], bootstrap: str, round_no: int,
-    *, batched: bool = True,
+    *, read: int | None,
 ) -> float:
-    config = await fresh_topics(bootstrap, "raw" if batched else "rawsend", round_no)
+    """Seconds to send ``records``: as the relay hands over its reads of ``read`` records, or
+    with a ``send`` per record when ``read`` is None."""
+    config = await fresh_topics(bootstrap, "rawsend" if read is None else "raw", round_no)
     topics = {spec.name: config.topic(spec.name) for spec in EVENT_TOPICS}
     gc.collect()
     started = time.perf_counter()
@@ -223,8 +224,8 @@ async def raw_round(
     try:
         acks: list[asyncio.Future[Any]] = []
         last: dict[tuple[str, int], asyncio.Future[Any]] = {}
-        if batched:
-            await send_batches(producer, records, topics, acks, last)
+        if read is not None:
+            await send_batches(producer, records, topics, acks, last, read)
         else:
             for r in records:
                 ack = await producer.send(
@@ -244,14 +245,14 @@ async def raw_round(
 
 async def send_batches(
     producer: AIOKafkaProducer, records: list[RawRecord], topics: dict[str, str],
-    acks: list[asyncio.Future[Any]], last: dict[tuple[str, int], asyncio.Future[Any]],
+    acks: list[asyncio.Future[Any]], last: dict[tuple[str, int], asyncio.Future[Any]], read: int,
 ) -> None:
-    """The records handed over as the relay hands them (each 5,000, its read, as one batch per
+    """The records handed over as the relay hands them (each ``read``, as one batch per
     partition: ``relay.PartitionBatches``), with none of its reading or building."""
-    for start in range(0, len(records), READ):
+    for start in range(0, len(records), read):
         flight = InFlight(position=0)
         batches = PartitionBatches(producer, topics, flight)
-        for r in records[start:start + READ]:
+        for r in records[start:start + read]:
             batches.add((r.topic, r.partition), r.key, r.value, r.headers)
         await batches.submit()
         acks.extend(flight.sent)
@@ -280,8 +281,8 @@ async def bench_relay_rounds(
     rounds: int,
 ) -> Rounds:
     result = Rounds()
-    producer_options = Relay(store, RelayProgress(progress_db, "bench-options"),
-                             KafkaConfig(bootstrap)).producer_options
+    template = Relay(store, RelayProgress(progress_db, "bench-options"), KafkaConfig(bootstrap))
+    producer_options = template.producer_options
     log(f"relay producer options (the raw producer uses the same): {producer_options}")
     for round_no in range(rounds):
         order = ["relay", "raw", "raw_send"]
@@ -294,10 +295,10 @@ async def bench_relay_rounds(
                     f"({head / seconds:,.0f} events/s; start-up {start_up:.3f} s, "
                     f"{head / (seconds - start_up):,.0f} events/s from the first send)")
             else:
-                batched = what == "raw"
-                seconds = await raw_round(records, producer_options, bootstrap, round_no, batched=batched)
+                read = template.batch_size if what == "raw" else None
+                seconds = await raw_round(records, producer_options, bootstrap, round_no, read=read)
                 getattr(result, what).append(seconds)
-                log(f"  round {round_no + 1} raw producer{'' if batched else ', a send per record'}: "
+                log(f"  round {round_no + 1} raw producer{'' if read else ', a send per record'}: "
                     f"{seconds:.3f} s ({len(records) / seconds:,.0f} events/s)")
     return result
 
