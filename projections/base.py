@@ -166,7 +166,7 @@ class ProjectionStore:
             # The type from the stored topic, so skipped events are never decoded; a type this
             # build lacks is decoded, and that raises, as it always did.
             kind = entry.event_type or type(entry.event)
-            applies = reads[entry.topic] = self._applies(name, kind)
+            applies = reads[entry.topic] = self.applies(name, kind)
         return applies
 
     def reads(self, name: str, tag: str) -> bool:
@@ -175,10 +175,11 @@ class ProjectionStore:
         known = self._tag_reads.get((name, tag))
         if known is None:
             kind = registry.BY_TAG.get(tag)
-            known = self._tag_reads[(name, tag)] = kind is None or self._applies(name, kind)
+            known = self._tag_reads[(name, tag)] = kind is None or self.applies(name, kind)
         return known
 
-    def _applies(self, name: str, kind: type[Event]) -> bool:
+    def applies(self, name: str, kind: type[Event]) -> bool:
+        """Whether projection ``name`` applies events of class ``kind``."""
         projection = self.projections[name]
         events: tuple[type[Event], ...] | None = getattr(projection, "events", None)
         return kind.TOPIC in projection.topics and (not events or kind in events)

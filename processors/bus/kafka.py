@@ -20,7 +20,7 @@ from typing import Any
 
 from dialstream.store import EventStore
 from processors.bus.kafka_cluster import KafkaConfig, create_topics
-from processors.bus.kafka_worker import KafkaWorker, ProjectionHandler
+from processors.bus.kafka_worker import KafkaWorker, ProjectionHandler, ReadModelsHandler
 from processors.bus.relay import Relay, RelayProgress
 from projections.base import ProjectionStore
 
@@ -43,7 +43,12 @@ class KafkaBus:
         self.progress = progress
         self.config = config
         self.relay = Relay(store, progress, config) if run_relay else None
-        self.workers = [KafkaWorker(ProjectionHandler(projections, name), config) for name in workers]
+        # The process's read models share one consumer group; one named alone keeps its own.
+        handlers: list[ProjectionHandler | ReadModelsHandler] = (
+            [ReadModelsHandler(projections, workers)] if len(workers) > 1
+            else [ProjectionHandler(projections, name) for name in workers]
+        )
+        self.workers = [KafkaWorker(handler, config) for handler in handlers]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
