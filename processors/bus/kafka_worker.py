@@ -85,7 +85,7 @@ class ProjectionHandler:
 
 class ReadModelsHandler:
     """Several projections of one :class:`ProjectionStore` as one consumer group
-    (``read-models``): each record is fetched and decoded once for all of them, and each
+    (``read-models`` for all of them, as ``dialstream up`` hosts them): each record is fetched and decoded once for all of them, and each
     projection applies it in a transaction of its own, from its own recorded offsets.
 
     A group per projection fetched every record of its topics: during a million-row import,
@@ -93,11 +93,12 @@ class ReadModelsHandler:
     them, on the same loop and cores as the relay and the group that applies them.
     """
 
-    name = "read-models"
-
     def __init__(self, store: ProjectionStore, names: Sequence[str]):
         self.store = store
         self.names = tuple(names)
+        # Members of one group must read the same topics: a group of some of them is named by
+        # them, so that it never shares partitions with a group of all of them.
+        self.name = "read-models" if set(names) == set(store.projections) else "+".join(sorted(names))
         self.topics = tuple(dict.fromkeys(t for name in self.names for t in store.projections[name].topics))
         self._readers = {t: [n for n in self.names if t in store.projections[n].topics] for t in self.topics}
         self._applies: dict[tuple[str, type[Event]], bool] = {}

@@ -72,6 +72,8 @@ def test_read_models_as_one_group_apply_each_record_from_their_own_offsets(tmp_p
         # `records` read the first two chains on its own group before; `record_suppressions` nothing.
         assert store.apply_partition("records", "records", 0, items[:2]) == 2
         handler = ReadModelsHandler(store, ["record_suppressions", "records"])
+        assert handler.name == "read-models", "all of the store's projections"
+        assert ReadModelsHandler(store, ["records"]).name == "records"
         assert handler.topics == ("records", "lists"), "every topic one of them reads, once"
         assert handler.next_offsets() == {("records", 0): 0}, "from the offset of the one furthest behind"
         assert handler.wants(RecordChainImported.tag()) and handler.wants(RecordChainDeleted.tag())
