@@ -102,6 +102,7 @@ class ReadModelsHandler:
         self.topics = tuple(dict.fromkeys(t for name in self.names for t in store.projections[name].topics))
         self._readers = {t: [n for n in self.names if t in store.projections[n].topics] for t in self.topics}
         self._applies: dict[tuple[str, type[Event]], bool] = {}
+        self._wants: dict[str, bool] = {}
 
     def next_offsets(self) -> dict[tuple[str, int], int]:
         """Each partition from the lowest offset any of its readers resumes at (one that has
@@ -121,7 +122,10 @@ class ReadModelsHandler:
         return False
 
     def wants(self, tag: str) -> bool:
-        return any(self.store.reads(name, tag) for name in self.names)
+        known = self._wants.get(tag)  # asked for every record fetched
+        if known is None:
+            known = self._wants[tag] = any(self.store.reads(name, tag) for name in self.names)
+        return known
 
     def apply_partition(self, topic: str, partition: int, items: Sequence[PartitionItem]) -> int:
         applied = 0
