@@ -1,7 +1,8 @@
 """A projection (or processor) as a Kafka consumer group, hosted with aiokafka.
 
 Workers of the same name join one consumer group and share the partitions of the topics
-the handler reads. Progress lives with the effect: the handler stores, per partition,
+the handler reads: a projection run alone, or the read models of a process together
+(:class:`ReadModelsHandler`). Progress lives with the effect: the handler stores, per partition,
 the next offset and the last log position in the same transaction as its update, and a
 worker seeks to those offsets whenever it is handed partitions. Kafka's committed offsets
 are written too, but only so that lag tools can see them.
@@ -85,8 +86,9 @@ class ProjectionHandler:
 
 class ReadModelsHandler:
     """Several projections of one :class:`ProjectionStore` as one consumer group
-    (``read-models`` for all of them, as ``dialstream up`` hosts them): each record is fetched and decoded once for all of them, and each
-    projection applies it in a transaction of its own, from its own recorded offsets.
+    (``read-models`` for all of them, as ``dialstream up`` hosts them): each record is
+    fetched and decoded once for all of them, and each projection that reads its type applies
+    it in a transaction of its own, from its own recorded offsets.
 
     A group per projection fetched every record of its topics: during a million-row import,
     two of the three groups reading the records topic fetched a million chains only to skip
