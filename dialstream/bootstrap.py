@@ -157,9 +157,11 @@ class Runtime:
             log.warning("read models are behind the event log (bus %s)", self.settings.bus)
         return caught_up
 
-    def wait(self, position: int, timeout: float = 10.0) -> bool:
-        """Read-your-writes: block until the read models include ``position``."""
-        return self.bus.wait_until(position, timeout)
+    def wait(self, position: int, timeout: float = 10.0, *, since: int | None = None) -> bool:
+        """Read-your-writes: block until the read models include ``position``; with ``since``,
+        the events from ``since`` to ``position`` are one command's, and on Kafka only the
+        partitions they went to are waited for (see :meth:`KafkaBus.wait_until`)."""
+        return self.bus.wait_until(position, timeout, since=since)
 
     def wait_for_head(self, timeout: float = 10.0) -> bool:
         """Block until the read models include everything stored so far (a read that must not

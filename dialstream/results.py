@@ -13,10 +13,12 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class Done:
-    """The aggregate a command created or changed, and the log position of its last event."""
+    """The aggregate a command created or changed, and the log position of its last event;
+    ``first``, when known, the position of its first (a command's events are stored together)."""
 
     id: UUID
     position: int
+    first: int | None = None
 
 
 @dataclass(frozen=True)

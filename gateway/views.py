@@ -37,7 +37,7 @@ def fetch(runtime: Runtime, account_id: UUID, kind: str, object_id: UUID, label:
 
 def settled(runtime: Runtime, done: Done) -> None:
     """Wait until the read models include the command's events (read-your-writes)."""
-    if not runtime.wait(done.position):
+    if not runtime.wait(done.position, since=done.first):
         raise Problem(
             503,
             "Read models behind",

@@ -57,8 +57,10 @@ class Context:
         return self.clock()
 
     def commit(self, aggregate_id: UUID, events: Sequence[Event]) -> Done:
-        """Store the events of one decision atomically."""
-        return Done(aggregate_id, self.store.append(events))
+        """Store the events of one decision atomically (at consecutive positions)."""
+        last = self.store.append(events)
+        # Inside a unit of work the events get their positions when it ends: not known here.
+        return Done(aggregate_id, last, first=last - len(events) + 1 if last and events else None)
 
     def claim(self, account_id: UUID, kind: str, name: str) -> NameClaim | None:
         """The claim on ``name`` among the account's objects of ``kind`` (None: unclaimed)."""

@@ -70,7 +70,8 @@ class EmbeddedBus:
         with self._progress:
             return dict(self._positions)
 
-    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+    def wait_until(self, position: int, timeout: float = 5.0, *, since: int | None = None) -> bool:
+        # In log order, one bus for every read model: ``since`` changes nothing here.
         deadline = time.monotonic() + timeout
         with self._progress:
             while min(self._positions.values(), default=position) < position:

@@ -19,9 +19,10 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from dialstream.store import EventStore
-from processors.bus.kafka_cluster import KafkaConfig, create_topics
+from processors.bus.kafka_cluster import KafkaConfig, create_topics, partition_for
 from processors.bus.kafka_worker import KafkaWorker, ProjectionHandler, ReadModelsHandler
 from processors.bus.relay import Relay, RelayProgress
+from processors.bus.wire import kafka_key, route
 from projections.base import ProjectionStore
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,12 @@ class KafkaBus:
     def catch_up(self, timeout: float = 60.0) -> bool:
         return self.wait_until(self.store.position(), timeout)
 
-    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
+    def wait_until(self, position: int, timeout: float = 5.0, *, since: int | None = None) -> bool:
+        """Once the relay has recorded ``position``: until every read model has applied, on
+        each partition it reads, what the relay had published there by then. With ``since``
+        (the events from there to ``position`` are one command's), only the partitions those
+        events went to, up to each one's own: a command stored while an import's chains are
+        still being applied waits for its own events, not for the import's backlog."""
         deadline = time.monotonic() + timeout
         pause = 0.002
         partitions: dict[tuple[str, int], int] | None = None
@@ -164,13 +170,32 @@ class KafkaBus:
             if partitions is None:
                 relayed, snapshot = self.progress.snapshot()
                 if relayed >= position:
-                    partitions = snapshot
+                    own = self._own_partitions(since, position) if since is not None else None
+                    # The relay published each of them where worked out (else: wait for all).
+                    mine = own is not None and all(snapshot.get(key, 0) >= at for key, at in own.items())
+                    partitions = own if own is not None and mine else snapshot
             if partitions is not None and self._applied_everything(partitions):
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(pause)
             pause = min(pause * 1.5, 0.05)
+
+    def _own_partitions(self, since: int, position: int) -> dict[tuple[str, int], int] | None:
+        """The partition each event from ``since`` to ``position`` went to (as the relay worked
+        it out, with the partition counts it recorded), and the last of those events on each;
+        None when that cannot be known."""
+        counts = self.progress.partition_counts()
+        own: dict[tuple[str, int], int] = {}
+        for at, aggregate_id, _, stored_topic, _ in self.store.read_outbox(since - 1, position - since + 1):
+            if at > position:
+                break
+            topic = route(stored_topic)[0]
+            if topic not in counts:
+                return None
+            where = (topic, partition_for(kafka_key(aggregate_id), counts[topic]))
+            own[where] = max(own.get(where, 0), at)
+        return own
 
     def _applied_everything(self, relayed: dict[tuple[str, int], int]) -> bool:
         for name, projection in self.projections.projections.items():

@@ -38,8 +38,10 @@ class Bus(Protocol):
         """Block until every subscriber has handled the whole log as it is now."""
         ...
 
-    def wait_until(self, position: int, timeout: float = 5.0) -> bool:
-        """Block until every subscriber has handled the log up to ``position``."""
+    def wait_until(self, position: int, timeout: float = 5.0, *, since: int | None = None) -> bool:
+        """Block until every subscriber has handled the log up to ``position``. ``since``: the
+        events from there to ``position`` are what the caller waits to see; a bus may then
+        wait for those alone rather than for everything before them."""
         ...
 
     def caught_up_to(self) -> int:

@@ -111,6 +111,12 @@ class RelayProgress:
                 "CREATE TABLE IF NOT EXISTS relay_partitions (name TEXT NOT NULL, topic TEXT NOT NULL, "
                 "partition INTEGER NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (name, topic, partition))"
             )
+            # How many partitions each topic had when the relay started: a reader works out which
+            # partition an event went to as the relay did (the cluster's count, not the catalogue's).
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS relay_topics (name TEXT NOT NULL, topic TEXT NOT NULL, "
+                "partitions INTEGER NOT NULL, PRIMARY KEY (name, topic))"
+            )
 
     def position(self) -> int:
         return self.snapshot()[0]
@@ -129,6 +135,20 @@ class RelayProgress:
             )
             partitions = {(str(t), int(p)): int(pos) for t, p, pos in cursor.fetchall()}
         return (int(row[0]) if row else 0), partitions
+
+    def partition_counts(self) -> dict[str, int]:
+        """Each topic's partitions as the relay last counted them (empty before it has)."""
+        with self.db.transaction() as cursor:
+            cursor.execute("SELECT topic, partitions FROM relay_topics WHERE name = ?", (self.name,))
+            return {str(topic): int(count) for topic, count in cursor.fetchall()}
+
+    def record_partition_counts(self, counts: dict[str, int]) -> None:
+        with self.db.transaction() as cursor:
+            cursor.executemany(
+                "INSERT INTO relay_topics (name, topic, partitions) VALUES (?, ?, ?) "
+                "ON CONFLICT (name, topic) DO UPDATE SET partitions = excluded.partitions",
+                [(self.name, topic, count) for topic, count in counts.items()],
+            )
 
     def record(self, position: int, partitions: dict[Partition, int]) -> None:
         with self.db.transaction() as cursor:
@@ -204,6 +224,7 @@ class Relay:
         starting = asyncio.ensure_future(producer.start())
         try:
             counts, on_kafka = await published_tails(self.config, [spec.name for spec in EVENT_TOPICS])
+            self.progress.record_partition_counts(counts)  # before anything is sent with them
             self.progress.record(position, on_kafka)  # so waiting readers see what is on Kafka
             await starting
             log.info("relay: publishing from log position %d to %s", position, self.config.bootstrap)
