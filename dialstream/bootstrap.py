@@ -549,7 +549,7 @@ def list_automation_runner(runtime: Runtime, **options: Any) -> ListAutomationRu
 
 
 def _import_runner(runtime: Runtime) -> Service:
-    from processors.imports.runner import ImportRunner
+    from processors.imports.runner import READ_MODELS_LAG, ImportRunner
 
     return ImportRunner(
         runtime.store,
@@ -560,6 +560,7 @@ def _import_runner(runtime: Runtime) -> Service:
         # Embedded, one process owns the data directory: a job left running was left by a
         # process that is gone. On Kafka, runners elsewhere hold a job until their lease lapses.
         take_over_at_start=runtime.settings.bus == "embedded",
+        read_models_lag=READ_MODELS_LAG if runtime.settings.bus == "embedded" else None,
         suppression_lists=runtime.suppression_lists,
         handlers=runtime.handlers.import_jobs,
     )

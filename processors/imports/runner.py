@@ -55,6 +55,10 @@ NEW_JOB = frozenset({stored_topic_of(ImportRequested)})
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000
+# Embedded, the read models apply the log in order, so a command stored during an import is
+# readable only once they have passed the chains stored before it: the runner keeps them
+# within this many events, so that such a command waits a second or two, not ten.
+READ_MODELS_LAG = 50_000
 # Below this size a file drafts in this process: starting workers costs more than it saves.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 # The filter of chains an append-and-update job wrote holds this many rows at most (8 MB):
@@ -92,6 +96,7 @@ class ImportRunner(Hosted):
         *,
         take_over_at_start: bool,
         lease_seconds: float = 60.0,
+        read_models_lag: int | None = None,
         batch_rows: int = BATCH_ROWS,
         workers: int | None = None,
         parallel_from_bytes: int = PARALLEL_FROM_BYTES,
@@ -106,6 +111,7 @@ class ImportRunner(Hosted):
         self.data_dir = data_dir
         self.take_over_at_start = take_over_at_start
         self.lease = timedelta(seconds=lease_seconds)
+        self.read_models_lag = read_models_lag
         self.batch_rows = batch_rows
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.parallel_from_bytes = parallel_from_bytes
@@ -284,6 +290,8 @@ class ImportRunner(Hosted):
         with Drafter[Batch](ctx, self.workers if parallel else 0) as drafter:
             batches = ((batch, batch.rows) for batch in self._batches(rows))
             for batch, drafts in drafter.drafted(batches, self.clock()):
+                if self.read_models_lag is not None:
+                    self.wait(self.store.position() - self.read_models_lag, 60.0)
                 job = self._store_batch(job, batch, drafts)
         changes = Changes.of(job, self.clock())
         import_job.complete(changes, job, counts=job.counts, seconds=self.elapsed_seconds(job, started))

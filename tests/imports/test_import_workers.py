@@ -98,3 +98,31 @@ def test_a_job_whose_runner_died_is_taken_over_once_its_lease_lapses(tmp_path: P
         assert _claims(runtime, job_id) == [dying.id, other.id]
         assert (job.counts.rows, job.counts.imported) == (ROWS, ROWS)
         assert len(by_client(runtime, list_id)) == ROWS
+
+
+def test_an_embedded_runner_keeps_the_read_models_within_its_lag(tmp_path: Path) -> None:
+    """Before storing each batch the runner waits until the read models are at most
+    ``read_models_lag`` events behind the log's head, so that a command stored meanwhile (which
+    the embedded read models reach only after the chains before it) is readable soon."""
+    with running(tmp_path / "data") as runtime:
+        runtime.services[IMPORTS].stop()
+        asked: list[tuple[int, int]] = []  # (position waited for, the log's head then)
+
+        def wait(position: int, timeout: float) -> bool:
+            asked.append((position, runtime.store.position()))
+            return runtime.wait(position, timeout)
+
+        worker = ImportRunner(
+            runtime.store, runtime.import_jobs, runtime.records, wait, runtime.settings.data_dir,
+            take_over_at_start=True, batch_rows=100, workers=1, read_models_lag=30,
+        )
+        list_id = new_list(runtime)
+        job_id = request(runtime, list_id, _file(tmp_path, 0))
+        worker.start()
+        try:
+            job = finished(runtime, job_id)
+        finally:
+            worker.stop()
+        assert (job.status, job.counts.imported) == ("completed", ROWS)
+        held_back = [position for position, head in asked if position == head - 30]
+        assert len(held_back) >= ROWS // 100, "a wait before every batch, 30 events behind the head"
